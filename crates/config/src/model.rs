@@ -1,0 +1,189 @@
+//! The typed configuration and its defaults. Every field here is a documented
+//! key of `postern.toml` (see `template.rs`).
+
+use crate::units::{Duration, Size};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub listeners: Listeners,
+    pub tls: Tls,
+    pub smtp: Smtp,
+    pub log: Log,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// The name this server gives itself in greetings and Received headers.
+    pub hostname: String,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server { hostname: "localhost".into() }
+    }
+}
+
+/// The services Postern can listen for, in the order they are shown.
+pub const SERVICES: [(&str, u16); 7] = [
+    ("smtp", 25),
+    ("submission", 587),
+    ("smtps", 465),
+    ("imap", 143),
+    ("imaps", 993),
+    ("pop3", 110),
+    ("pop3s", 995),
+];
+
+/// One address, a list of addresses, or "off".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Listen {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Listen {
+    /// The socket addresses to bind; empty when the listener is off.
+    pub fn addrs(&self) -> Result<Vec<SocketAddr>, String> {
+        let items: Vec<&str> = match self {
+            Listen::One(s) if s.trim().eq_ignore_ascii_case("off") => vec![],
+            Listen::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).collect(),
+            Listen::Many(v) => v.iter().map(|s| s.trim()).collect(),
+        };
+        items
+            .into_iter()
+            .map(|a| a.parse::<SocketAddr>().map_err(|_| format!("`{a}` is not ADDRESS:PORT (e.g. 0.0.0.0:25 or [::]:25) nor \"off\"")))
+            .collect()
+    }
+}
+
+/// Listener name → where it listens. Services not named get their default port.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Listeners(pub BTreeMap<String, Listen>);
+
+impl Listeners {
+    /// Where the named service listens: its configured value or the standard port on all IPv4 addresses.
+    pub fn get(&self, name: &str) -> Listen {
+        if let Some(l) = self.0.get(name) {
+            return l.clone();
+        }
+        let port = SERVICES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).unwrap_or(0);
+        Listen::One(format!("0.0.0.0:{port}"))
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// PEM certificate chain, relative to the data directory unless absolute.
+    pub cert: String,
+    /// PEM private key, relative to the data directory unless absolute.
+    pub key: String,
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls { cert: "tls/cert.pem".into(), key: "tls/key.pem".into() }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    /// SIZE limit (RFC 1870); larger messages get 552 5.3.4.
+    pub max_message_size: Size,
+    /// Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks at least 100).
+    pub max_recipients: u32,
+    /// Wait this long before the greeting; a client that talks first is dropped.
+    pub greeting_delay: Duration,
+    /// Time allowed for each command (RFC 5321 §4.5.3.2 suggests 5 minutes).
+    pub command_timeout: Duration,
+    /// Time allowed between data blocks and for the end of data (RFC 5321 §4.5.3.2: 3 and 10 minutes).
+    pub data_timeout: Duration,
+    /// Errors in one session before it is closed with 421.
+    pub max_errors: u32,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            max_message_size: Size(50 << 20),
+            max_recipients: 100,
+            greeting_delay: Duration(std::time::Duration::ZERO),
+            command_timeout: Duration(std::time::Duration::from_secs(300)),
+            data_timeout: Duration(std::time::Duration::from_secs(600)),
+            max_errors: 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// Write mail.log and security.log as JSON lines instead of key=value text.
+    pub json: bool,
+}
+
+impl Config {
+    /// Checks what types alone cannot: listener names and addresses, non-zero limits.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.server.hostname.trim().is_empty() || self.server.hostname.contains(char::is_whitespace) {
+            return Err("server.hostname: must be a host name without spaces".into());
+        }
+        for (name, listen) in &self.listeners.0 {
+            if !SERVICES.iter().any(|(n, _)| n == name) {
+                let known: Vec<&str> = SERVICES.iter().map(|(n, _)| *n).collect();
+                return Err(format!("listeners.{name}: unknown service (known: {})", known.join(", ")));
+            }
+            listen.addrs().map_err(|e| format!("listeners.{name}: {e}"))?;
+        }
+        if self.smtp.max_recipients == 0 {
+            return Err("smtp.max_recipients: must be at least 1".into());
+        }
+        if self.smtp.max_message_size.0 < 1024 {
+            return Err("smtp.max_message_size: must be at least 1K".into());
+        }
+        if self.smtp.max_errors == 0 {
+            return Err("smtp.max_errors: must be at least 1".into());
+        }
+        for (key, d) in [("smtp.command_timeout", self.smtp.command_timeout), ("smtp.data_timeout", self.smtp.data_timeout)] {
+            if d.0.is_zero() {
+                return Err(format!("{key}: must be longer than zero"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+        assert_eq!(Config::default().listeners.get("smtp").addrs().unwrap()[0].port(), 25);
+    }
+
+    #[test]
+    fn listener_forms() {
+        let c = Config::parse("[listeners]\nsmtp = \"off\"\nimap = [\"127.0.0.1:1143\", \"[::1]:1143\"]\n").unwrap();
+        assert!(c.listeners.get("smtp").addrs().unwrap().is_empty());
+        assert_eq!(c.listeners.get("imap").addrs().unwrap().len(), 2);
+        assert!(Config::parse("[listeners]\nfoo = \"off\"\n").unwrap_err().contains("listeners.foo"));
+        assert!(Config::parse("[listeners]\nsmtp = \"nowhere\"\n").unwrap_err().contains("listeners.smtp"));
+    }
+
+    #[test]
+    fn unknown_keys_refused() {
+        assert!(Config::parse("[smtp]\nmax_recipents = 5\n").is_err());
+        assert!(Config::parse("[smtp]\nmax_recipients = 0\n").is_err());
+    }
+}

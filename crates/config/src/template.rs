@@ -1,0 +1,63 @@
+//! The commented `postern.toml` that `postern init` writes: every key shown
+//! with its default, so an admin can read what the server does.
+
+/// Renders the initial config for `hostname`.
+pub fn render_template(hostname: &str) -> String {
+    TEMPLATE.replace("{HOSTNAME}", hostname)
+}
+
+const TEMPLATE: &str = r#"# Postern configuration. Edit by hand or with `postern config set KEY VALUE`
+# (comments are kept). Changes are picked up by a running server within a second;
+# listener addresses take effect at the next start.
+
+[server]
+# The name this server uses in its greetings and Received headers.
+hostname = "{HOSTNAME}"
+
+[listeners]
+# Each service listens on "ADDRESS:PORT", on a list of them, or is "off".
+# `postern serve --listen NAME=ADDR:PORT` overrides these for one run.
+smtp = "0.0.0.0:25"          # MX: mail from the Internet; STARTTLS offered, no AUTH
+submission = "0.0.0.0:587"   # mail clients sending: STARTTLS, then AUTH
+smtps = "0.0.0.0:465"        # mail clients sending over implicit TLS (RFC 8314)
+imap = "0.0.0.0:143"         # IMAP with STARTTLS
+imaps = "0.0.0.0:993"        # IMAP over implicit TLS
+pop3 = "0.0.0.0:110"         # POP3 with STLS
+pop3s = "0.0.0.0:995"        # POP3 over implicit TLS
+
+[tls]
+# Certificate chain and key in PEM, relative to the data directory. `postern init`
+# generates a self-signed pair unique to this installation; replace with your own.
+cert = "tls/cert.pem"
+key = "tls/key.pem"
+
+[smtp]
+# Largest message accepted (SIZE, RFC 1870); larger ones get 552 5.3.4.
+max_message_size = "50M"
+# Recipients per message; more get 452 4.5.3.
+max_recipients = 100
+# Pause before the greeting; clients that talk before it are dropped.
+greeting_delay = "0s"
+# Time allowed for a command, and for each block of message data (RFC 5321 §4.5.3.2).
+command_timeout = "5m"
+data_timeout = "10m"
+# Protocol errors tolerated in one session before it is closed with 421.
+max_errors = 20
+
+[log]
+# mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
+json = false
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_parses_to_defaults() {
+        let c = crate::Config::parse(&super::render_template("mx.example.org")).unwrap();
+        assert_eq!(c.server.hostname, "mx.example.org");
+        assert_eq!(c.smtp.max_recipients, 100);
+        for (name, _) in crate::SERVICES {
+            assert!(!c.listeners.get(name).addrs().unwrap().is_empty(), "{name} shown");
+        }
+    }
+}
