@@ -1,0 +1,171 @@
+//! The group committer: the one place where accepted messages become durable.
+//!
+//! Sessions hand over a [`Delivery`] whose body file is already fsync'd. The
+//! committer thread takes every delivery waiting, fsyncs each body directory
+//! once, writes all rows in one transaction (one WAL fsync), and only then
+//! answers each session — which may then send its 250. Under load one fsync
+//! pair covers many messages.
+
+use crate::blob::{sync_dir, FinishedBlob};
+use crate::mailbox::{self, Change};
+use crate::{BlobId, Store, StoreError, UserId};
+use rusqlite::{params, Connection, Transaction};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use tokio::sync::{broadcast, oneshot};
+
+/// Deliveries made durable by one commit at most.
+const MAX_BATCH: usize = 512;
+
+/// An external recipient, with its DSN parameters (RFC 3461).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteRecipient {
+    pub address: String,
+    pub orcpt: Option<String>,
+    /// NOTIFY bits as smtp-proto defines them (0 = not given).
+    pub notify: u64,
+}
+
+/// A received message and who gets it.
+#[derive(Debug)]
+pub struct Delivery {
+    pub blob: FinishedBlob,
+    pub sender: String,
+    pub local: Vec<UserId>,
+    pub remote: Vec<RemoteRecipient>,
+    pub env_id: Option<String>,
+    pub ret: Option<String>,
+    pub smtputf8: bool,
+    pub internal_date: i64,
+}
+
+/// What a commit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    pub id: BlobId,
+    pub delivered: usize,
+    pub queued: usize,
+}
+
+struct Job {
+    delivery: Delivery,
+    reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+pub(crate) struct Committer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    fn start(path: PathBuf, changes: broadcast::Sender<Change>) -> Result<Committer, StoreError> {
+        let conn = crate::db::open(&path)?;
+        let (jobs, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("postern-commit".into())
+            .spawn(move || run(conn, rx, changes))
+            .map_err(|e| StoreError::io(&path, e))?;
+        Ok(Committer { jobs })
+    }
+}
+
+impl Store {
+    /// Makes a delivery durable; returns once body and rows are on disk.
+    pub async fn commit(&self, delivery: Delivery) -> Result<Committed, StoreError> {
+        let committer = match self.inner.committer.get() {
+            Some(c) => c,
+            None => {
+                let c = Committer::start(self.db_path(), self.inner.changes.clone())?;
+                self.inner.committer.get_or_init(|| c)
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        committer.jobs.send(Job { delivery, reply }).map_err(|_| StoreError::Unavailable)?;
+        answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, changes: broadcast::Sender<Change>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, batch, &changes);
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, changes: &broadcast::Sender<Change>) {
+    let dirs: BTreeSet<PathBuf> = batch.iter().map(|j| j.delivery.blob.dir().to_path_buf()).collect();
+    if let Some(e) = dirs.iter().find_map(|d| sync_dir(d).err()) {
+        return fail_all(batch, &e);
+    }
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &e.into()),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    let mut touched = Vec::new();
+    for job in &batch {
+        results.push(apply_isolated(&tx, &job.delivery, &mut touched));
+    }
+    if let Err(e) = tx.commit() {
+        return fail_all(batch, &e.into());
+    }
+    for (job, result) in batch.into_iter().zip(results) {
+        if result.is_ok() {
+            job.delivery.blob.keep();
+        }
+        let _ = job.reply.send(result);
+    }
+    for change in touched {
+        let _ = changes.send(change);
+    }
+}
+
+/// Applies one delivery under a savepoint, so its failure leaves the batch intact.
+fn apply_isolated(tx: &Transaction<'_>, d: &Delivery, touched: &mut Vec<Change>) -> Result<Committed, StoreError> {
+    tx.execute_batch("SAVEPOINT delivery")?;
+    let mark = touched.len();
+    match apply(tx, d, touched) {
+        Ok(c) => {
+            tx.execute_batch("RELEASE delivery")?;
+            Ok(c)
+        }
+        Err(e) => {
+            touched.truncate(mark);
+            tx.execute_batch("ROLLBACK TO delivery; RELEASE delivery")?;
+            Err(e)
+        }
+    }
+}
+
+fn apply(tx: &Transaction<'_>, d: &Delivery, touched: &mut Vec<Change>) -> Result<Committed, StoreError> {
+    let id = d.blob.id().clone();
+    tx.execute("INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)", params![id.as_str(), d.blob.size() as i64])?;
+    let mut delivered = 0;
+    for user in &d.local {
+        // A user deleted since RCPT simply gets nothing.
+        if let Some(inbox) = mailbox::find(tx, *user, "INBOX")? {
+            mailbox::append(tx, inbox, &id, d.blob.size(), d.internal_date, "")?;
+            touched.push(Change { user: *user, mailbox: inbox });
+            delivered += 1;
+        }
+    }
+    if !d.remote.is_empty() {
+        crate::queue::enqueue(tx, &id, d)?;
+    }
+    if delivered == 0 && d.remote.is_empty() {
+        return Err(StoreError::Invalid("no recipient left to deliver to".into()));
+    }
+    Ok(Committed { id, delivered, queued: d.remote.len() })
+}
+
+fn fail_all(batch: Vec<Job>, e: &StoreError) {
+    for job in batch {
+        let _ = job.reply.send(Err(StoreError::Commit(e.to_string())));
+    }
+}

@@ -1,0 +1,89 @@
+//! Export of a folder as mbox (mboxrd: "From " lines quoted with '>', so the
+//! export reads back unchanged) — the first piece of M9.
+
+use crate::mailbox::MessageInfo;
+use crate::{Store, StoreError, UserId};
+use std::io::{BufRead, BufReader, Write};
+
+impl Store {
+    /// Writes a user's folder as mbox to `out`, oldest message first.
+    pub fn export_mbox(&self, user: UserId, folder: &str, out: &mut dyn Write) -> Result<usize, StoreError> {
+        let mailbox = self.mailbox(user, folder)?.ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))?;
+        let messages = self.messages(mailbox)?;
+        for m in &messages {
+            self.export_one(m, out)?;
+        }
+        out.flush().map_err(|e| StoreError::io(std::path::Path::new("<stdout>"), e))?;
+        Ok(messages.len())
+    }
+
+    fn export_one(&self, m: &MessageInfo, out: &mut dyn Write) -> Result<(), StoreError> {
+        let path = self.blob_path(&m.blob);
+        let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let mut reader = BufReader::new(file);
+        let io = |e| StoreError::io(&path, e);
+        let mut line = Vec::new();
+        let mut first = true;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(io)? == 0 {
+                break;
+            }
+            if first {
+                let sender = return_path(&line).unwrap_or_else(|| "MAILER-DAEMON".into());
+                writeln!(out, "From {} {}", sender, asctime(m.internal_date)).map_err(io)?;
+                first = false;
+            }
+            let body = line.strip_suffix(b"\n").unwrap_or(&line);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            if is_from_line(body) {
+                out.write_all(b">").map_err(io)?;
+            }
+            out.write_all(body).map_err(io)?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+        out.write_all(b"\n").map_err(io)
+    }
+}
+
+/// mboxrd: a line of zero or more '>' then "From " gets one more '>'.
+fn is_from_line(line: &[u8]) -> bool {
+    let rest = &line[line.iter().take_while(|&&c| c == b'>').count()..];
+    rest.starts_with(b"From ")
+}
+
+/// The address of a leading `Return-Path: <addr>` header, if the message has one.
+fn return_path(first_line: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(first_line).ok()?;
+    let rest = s.strip_prefix("Return-Path:")?.trim();
+    let addr = rest.trim_start_matches('<').trim_end_matches('>');
+    Some(if addr.is_empty() { "MAILER-DAEMON".into() } else { addr.replace(char::is_whitespace, "") })
+}
+
+/// The asctime() date of an mbox "From " line.
+fn asctime(unix: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let fmt = time::macros::format_description!("[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]");
+    t.format(&fmt).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_quoting() {
+        assert!(is_from_line(b"From me"));
+        assert!(is_from_line(b">>From me"));
+        assert!(!is_from_line(b"From: me"));
+        assert!(!is_from_line(b" From me"));
+    }
+
+    #[test]
+    fn dates_and_senders() {
+        assert_eq!(asctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(return_path(b"Return-Path: <a@b.c>\r\n").unwrap(), "a@b.c");
+        assert_eq!(return_path(b"Return-Path: <>\r\n").unwrap(), "MAILER-DAEMON");
+        assert!(return_path(b"Subject: x\r\n").is_none());
+    }
+}

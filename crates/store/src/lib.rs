@@ -1,0 +1,91 @@
+//! The Postern store.
+//!
+//! Metadata (directory, mailboxes, messages, queue) lives in SQLite in WAL mode
+//! with `synchronous=FULL`; message bodies are files under `blobs/`, one per
+//! accepted message, shared by every mailbox and queue entry that holds it.
+//! The public API speaks in Postern's own types only (no SQL types leak), so a
+//! PostgreSQL backend can stand behind the same API later.
+//!
+//! Writes from mail sessions go through the group committer ([`commit`]):
+//! several sessions' messages are made durable by one directory fsync and one
+//! transaction commit.
+
+mod blob;
+mod commit;
+mod db;
+pub mod directory;
+mod error;
+pub mod export;
+mod ids;
+pub mod mailbox;
+mod password;
+pub mod queue;
+mod secret;
+
+pub use blob::{BlobId, BlobWriter, FinishedBlob};
+pub use commit::{Committed, Delivery, RemoteRecipient};
+pub use directory::{Expansion, UserInfo};
+pub use error::StoreError;
+pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
+pub use password::{hash_password, verify_password};
+pub use secret::Secret;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use tokio::sync::broadcast;
+
+/// A user's numeric id; stable for the life of the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+/// Handle to an open store. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    conn: Mutex<Connection>,
+    committer: OnceLock<commit::Committer>,
+    changes: broadcast::Sender<Change>,
+}
+
+impl Store {
+    /// Opens (creating when missing) the store under `data_dir`: `db/`, `blobs/`, `queue/`.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        for sub in ["db", "blobs", "queue"] {
+            let p = data_dir.join(sub);
+            std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
+        }
+        let conn = db::open(&data_dir.join("db").join("postern.db"))?;
+        let (changes, _) = broadcast::channel(1024);
+        Ok(Store {
+            inner: Arc::new(Inner { root: data_dir.to_path_buf(), conn: Mutex::new(conn), committer: OnceLock::new(), changes }),
+        })
+    }
+
+    /// The data directory this store lives in.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.inner.root.join("db").join("postern.db")
+    }
+
+    /// The shared connection for reads and administrative writes.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back on drop).
+        self.inner.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Mailbox changes made by this process (deliveries, later flag changes), for IDLE.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests;

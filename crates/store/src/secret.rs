@@ -1,0 +1,42 @@
+//! A wrapper for secrets in memory: Debug prints nothing, and the memory is
+//! zeroed when the secret is dropped.
+
+use std::fmt;
+use zeroize::Zeroize;
+
+#[derive(Clone, Default)]
+pub struct Secret<T: Zeroize>(T);
+
+impl<T: Zeroize> Drop for Secret<T> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<T: Zeroize> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The secret itself; call sites are easy to grep.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Zeroize> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_hides() {
+        let s = super::Secret::new(String::from("hunter2"));
+        assert_eq!(format!("{s:?}"), "Secret(…)");
+        assert_eq!(s.expose(), "hunter2");
+    }
+}
