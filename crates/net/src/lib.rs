@@ -1,0 +1,9 @@
+//! Networking shared by every Postern service: TLS material and acceptors,
+//! streams that start plain and may turn into TLS (STARTTLS/STLS), and
+//! listener binding with errors an admin can act on.
+
+pub mod listen;
+pub mod stream;
+pub mod tls;
+
+pub use stream::MaybeTls;
