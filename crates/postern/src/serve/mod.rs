@@ -1,0 +1,104 @@
+//! `postern serve`: load config, open the store, bind every listener, serve
+//! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
+
+mod accept;
+mod prepare;
+mod reload;
+
+use postern_config::{Config, Listen};
+use postern_smtp::{Context, Kind};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long sessions get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the server until SIGINT/SIGTERM. `overrides` are `--listen NAME=ADDR:PORT|off`
+/// pairs already split at '='. Creates the data directory, config and a
+/// self-signed certificate when missing. Errors are printed by the caller.
+pub fn run(data_dir: &Path, overrides: &[(String, String)]) -> Result<(), String> {
+    prepare::ensure_data_dir(data_dir)?;
+    let mut config = Config::load(data_dir).map_err(|e| e.to_string())?;
+    for (name, value) in overrides {
+        config
+            .listeners
+            .0
+            .insert(name.clone(), Listen::One(value.clone()));
+    }
+    config.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))?;
+    runtime.block_on(serve(data_dir, config, overrides.to_vec()))
+}
+
+async fn serve(
+    data_dir: &Path,
+    config: Config,
+    overrides: Vec<(String, String)>,
+) -> Result<(), String> {
+    let store = postern_store::Store::open(data_dir).map_err(|e| e.to_string())?;
+    let logs = postern_logs::Logs::open(data_dir, config.log.json).map_err(|e| {
+        format!(
+            "cannot open logs in {}: {e}",
+            data_dir.join("logs").display()
+        )
+    })?;
+    let tls = prepare::tls_acceptor(data_dir, &config)?;
+    let listeners = accept::bind_all(&config).await?;
+    let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
+    let ctx = Arc::new(Context {
+        store,
+        logs,
+        config: config_rx,
+        tls,
+    });
+    accept::announce(&listeners);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sessions = accept::Sessions::default();
+    for (kind, listener) in listeners {
+        tokio::spawn(accept::accept_loop(
+            listener,
+            kind,
+            ctx.clone(),
+            stop_rx.clone(),
+            sessions.clone(),
+        ));
+    }
+    tokio::spawn(reload::watch_config(
+        data_dir.to_path_buf(),
+        overrides,
+        config_tx,
+    ));
+    wait_for_signal().await;
+    eprintln!("postern: shutting down");
+    let _ = stop_tx.send(true);
+    sessions.wait_idle(SHUTDOWN_GRACE).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// The services this build serves, and how. Others (IMAP, POP3) are not started yet.
+fn kind_of(service: &str) -> Option<Kind> {
+    match service {
+        "smtp" => Some(Kind::Mx),
+        "submission" => Some(Kind::Submission),
+        "smtps" => Some(Kind::Smtps),
+        _ => None,
+    }
+}

@@ -1,0 +1,56 @@
+//! First start: the data directory, a commented config and a certificate
+//! unique to this installation, created when missing.
+
+use postern_config::Config;
+use std::path::{Path, PathBuf};
+use tokio_rustls::TlsAcceptor;
+
+/// Creates DIR and DIR/postern.toml (for this machine's host name) when missing.
+pub fn ensure_data_dir(data_dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let path = postern_config::path_in(data_dir);
+    if !path.exists() {
+        let text = postern_config::render_template(&system_hostname());
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("postern: created {}", path.display());
+    }
+    Ok(())
+}
+
+/// The machine's host name, for a first config.
+pub fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A config path relative to the data directory unless absolute.
+pub fn resolve(data_dir: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        data_dir.join(p)
+    }
+}
+
+/// Loads the certificate, generating a self-signed one first when neither file exists.
+pub fn tls_acceptor(data_dir: &Path, config: &Config) -> Result<Option<TlsAcceptor>, String> {
+    let cert = resolve(data_dir, &config.tls.cert);
+    let key = resolve(data_dir, &config.tls.key);
+    if !cert.exists() && !key.exists() {
+        postern_net::tls::generate_self_signed(&config.server.hostname, &cert, &key)
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "postern: generated a self-signed certificate for {} in {}",
+            config.server.hostname,
+            cert.display()
+        );
+    }
+    postern_net::tls::acceptor(&cert, &key)
+        .map(Some)
+        .map_err(|e| format!("TLS: {e}"))
+}

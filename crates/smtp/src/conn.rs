@@ -1,0 +1,168 @@
+//! The session's connection: a bounded read buffer, line reading with a length
+//! limit, and reply batching for PIPELINING (replies are flushed only when the
+//! client's pipelined commands have all been read, RFC 2920 §3.2).
+
+use crate::reply::Reply;
+use bytes::{Buf, BytesMut};
+use postern_net::MaybeTls;
+use std::io;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Bytes asked from the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One line read from the client.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// The line without its CR LF (a bare LF also ends a command line).
+    Text(Vec<u8>),
+    /// The line was longer than allowed; it has been read and thrown away.
+    TooLong,
+    /// The client closed the connection.
+    Eof,
+}
+
+pub struct Conn<S> {
+    stream: Option<MaybeTls<S>>,
+    rbuf: BytesMut,
+    wbuf: Vec<u8>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    pub fn new(stream: MaybeTls<S>) -> Self {
+        Conn { stream: Some(stream), rbuf: BytesMut::with_capacity(READ_CHUNK), wbuf: Vec::new() }
+    }
+
+    fn stream(&mut self) -> io::Result<&mut MaybeTls<S>> {
+        self.stream.as_mut().ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "stream taken"))
+    }
+
+    /// Queues a reply; it is sent before the next read that would wait.
+    pub fn push(&mut self, reply: &Reply) {
+        self.wbuf.extend_from_slice(reply.to_wire().as_bytes());
+    }
+
+    pub async fn flush(&mut self) -> io::Result<()> {
+        if !self.wbuf.is_empty() {
+            let out = std::mem::take(&mut self.wbuf);
+            let s = self.stream()?;
+            s.write_all(&out).await?;
+            s.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads more from the socket (flushing queued replies first). False at EOF.
+    pub async fn fill(&mut self) -> io::Result<bool> {
+        self.flush().await?;
+        self.rbuf.reserve(READ_CHUNK);
+        let mut chunk = [0u8; READ_CHUNK];
+        let n = self.stream()?.read(&mut chunk).await?;
+        self.rbuf.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+
+    /// Reads one line of at most `max` octets including its line ending.
+    /// Longer lines are consumed without being kept (memory stays bounded).
+    pub async fn read_line(&mut self, max: usize) -> io::Result<Line> {
+        let mut too_long = false;
+        loop {
+            if let Some(pos) = self.rbuf.iter().position(|&b| b == b'\n') {
+                let line = self.rbuf.split_to(pos + 1);
+                if too_long || line.len() > max {
+                    return Ok(Line::TooLong);
+                }
+                let mut text = line[..pos].to_vec();
+                if text.last() == Some(&b'\r') {
+                    text.pop();
+                }
+                return Ok(Line::Text(text));
+            }
+            if self.rbuf.len() > max {
+                too_long = true;
+                self.rbuf.clear();
+            }
+            if !self.fill().await? {
+                return Ok(if too_long { Line::TooLong } else { Line::Eof });
+            }
+        }
+    }
+
+    /// Bytes already read and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.rbuf
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.rbuf.advance(n);
+    }
+
+    /// Drops everything the client sent ahead (after STARTTLS: CVE-2011-0411).
+    pub fn discard_buffered(&mut self) -> usize {
+        let n = self.rbuf.len();
+        self.rbuf.clear();
+        n
+    }
+
+    /// Takes the stream out for a TLS upgrade.
+    pub fn take_stream(&mut self) -> Option<MaybeTls<S>> {
+        self.stream.take()
+    }
+
+    pub fn put_stream(&mut self, stream: MaybeTls<S>) {
+        self.stream = Some(stream);
+    }
+
+    pub fn tls_description(&self) -> Option<String> {
+        self.stream.as_ref().and_then(|s| s.tls_description())
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| s.is_tls())
+    }
+
+    /// Sends queued replies and closes the write side.
+    pub async fn close(&mut self) {
+        let _ = self.flush().await;
+        if let Ok(s) = self.stream() {
+            let _ = s.shutdown().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn lines_and_limits() {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let mut conn = Conn::new(MaybeTls::Plain(server));
+        let mut client = client;
+        let long = vec![b'a'; 5000];
+        client.write_all(b"EHLO x\r\nNOOP\n").await.unwrap();
+        client.write_all(&long).await.unwrap();
+        client.write_all(b"\r\nQUIT\r\n").await.unwrap();
+        drop(client);
+        assert_eq!(conn.read_line(512).await.unwrap(), Line::Text(b"EHLO x".to_vec()));
+        assert_eq!(conn.read_line(512).await.unwrap(), Line::Text(b"NOOP".to_vec()));
+        assert_eq!(conn.read_line(512).await.unwrap(), Line::TooLong);
+        assert_eq!(conn.read_line(512).await.unwrap(), Line::Text(b"QUIT".to_vec()));
+        assert_eq!(conn.read_line(512).await.unwrap(), Line::Eof);
+    }
+
+    #[tokio::test]
+    async fn boundary_is_inclusive_of_crlf() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut conn = Conn::new(MaybeTls::Plain(server));
+        let mut ok = vec![b'x'; 510];
+        ok.extend_from_slice(b"\r\n");
+        let mut bad = vec![b'x'; 511];
+        bad.extend_from_slice(b"\r\n");
+        client.write_all(&ok).await.unwrap();
+        client.write_all(&bad).await.unwrap();
+        assert!(matches!(conn.read_line(512).await.unwrap(), Line::Text(t) if t.len() == 510));
+        assert_eq!(conn.read_line(512).await.unwrap(), Line::TooLong);
+    }
+}

@@ -1,0 +1,57 @@
+//! The greeting (with the early-talker check) and EHLO/HELO.
+
+use super::{Flow, Kind, Session};
+use crate::reply::Reply;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// Sends the 220 greeting, after the configured delay. A client that talks
+    /// before the greeting is not a real MTA (RFC 5321 §4.3.1): it is dropped.
+    pub(super) async fn greet(&mut self) -> Flow {
+        let delay = self.cfg.smtp.greeting_delay.0;
+        if !delay.is_zero() {
+            match tokio::time::timeout(delay, self.conn.fill()).await {
+                Err(_) => {}
+                Ok(Ok(true)) => {
+                    self.security_log("early-talker", &[("reason", "client talked before the greeting")]);
+                    let text = format!("{} Talking before the greeting is not allowed", self.cfg.server.hostname);
+                    self.conn.discard_buffered();
+                    self.conn.push(&Reply::owned(554, "5.7.1", text));
+                    return Flow::Close;
+                }
+                Ok(_) => return Flow::Close,
+            }
+        }
+        let text = format!("{} ESMTP Postern", self.cfg.server.hostname);
+        self.conn.push(&Reply::owned(220, "", text));
+        Flow::Continue
+    }
+
+    /// EHLO/HELO: resets any transaction (RFC 5321 §4.1.4) and lists extensions.
+    pub(super) fn ehlo(&mut self, host: String, extended: bool) -> Flow {
+        self.tx = None;
+        self.helo = Some(host);
+        let hostname = self.cfg.server.hostname.clone();
+        if !extended {
+            return self.reply(Reply::owned(250, "", hostname));
+        }
+        let mut lines = vec![
+            hostname,
+            "PIPELINING".into(),
+            format!("SIZE {}", self.cfg.smtp.max_message_size.0),
+            "8BITMIME".into(),
+            "SMTPUTF8".into(),
+            "CHUNKING".into(),
+            "ENHANCEDSTATUSCODES".into(),
+            "DSN".into(),
+        ];
+        if !self.conn.is_tls() && self.ctx.tls.is_some() {
+            lines.push("STARTTLS".into());
+        }
+        // Plaintext mechanisms only over TLS, and never on the MX port.
+        if self.kind != Kind::Mx && self.conn.is_tls() && self.auth.is_none() {
+            lines.push("AUTH PLAIN LOGIN".into());
+        }
+        self.reply(Reply::owned(250, "", lines.join("\n")))
+    }
+}

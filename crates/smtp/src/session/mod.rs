@@ -1,0 +1,210 @@
+//! One SMTP session: the command loop and the state it keeps. Each command
+//! family lives in its own file.
+
+mod auth;
+mod body;
+mod envelope;
+mod greet;
+mod starttls;
+
+use crate::conn::{Conn, Line};
+use crate::reply::{self, Reply};
+use crate::MAX_COMMAND_LINE;
+use postern_config::Config;
+use postern_logs::Logs;
+use postern_net::MaybeTls;
+use postern_store::{RemoteRecipient, Store, UserId, UserInfo};
+use smtp_proto::Request;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+/// Which service a session serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Port 25: mail for local domains from anyone; no AUTH.
+    Mx,
+    /// Port 587: STARTTLS, then AUTH before MAIL.
+    Submission,
+    /// Port 465: implicit TLS, AUTH before MAIL (RFC 8314).
+    Smtps,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Mx => "smtp",
+            Kind::Submission => "submission",
+            Kind::Smtps => "smtps",
+        }
+    }
+}
+
+/// What every session shares: the store, the logs, the live config, TLS.
+pub struct Context {
+    pub store: Store,
+    pub logs: Logs,
+    pub config: watch::Receiver<Arc<Config>>,
+    pub tls: Option<TlsAcceptor>,
+}
+
+/// Whether the command loop goes on.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// A mail transaction: from MAIL to the end of data (or RSET).
+#[derive(Default)]
+struct Transaction {
+    sender: String,
+    smtputf8: bool,
+    env_id: Option<String>,
+    ret: Option<String>,
+    recipients: Vec<String>,
+    local: BTreeSet<UserId>,
+    remote: Vec<RemoteRecipient>,
+    bdat: Option<body::Bdat>,
+}
+
+pub struct Session<S> {
+    ctx: Arc<Context>,
+    kind: Kind,
+    conn: Conn<S>,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    helo: Option<String>,
+    auth: Option<UserInfo>,
+    auth_failures: u32,
+    tx: Option<Transaction>,
+    errors: u32,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    pub fn new(ctx: Arc<Context>, kind: Kind, stream: MaybeTls<S>, peer: SocketAddr) -> Self {
+        let cfg = ctx.config.borrow().clone();
+        Session { ctx, kind, conn: Conn::new(stream), peer, cfg, helo: None, auth: None, auth_failures: 0, tx: None, errors: 0 }
+    }
+
+    /// Runs the session to its end. Errors end the session; nothing is acknowledged that was not committed.
+    pub async fn run(mut self) {
+        if self.greet().await == Flow::Continue {
+            while self.next_command().await == Flow::Continue {}
+        }
+        self.conn.close().await;
+    }
+
+    async fn next_command(&mut self) -> Flow {
+        self.cfg = self.ctx.config.borrow().clone();
+        let line = match tokio::time::timeout(self.cfg.smtp.command_timeout.0, self.conn.read_line(MAX_COMMAND_LINE)).await {
+            Err(_) => return self.timed_out(),
+            Ok(Err(_)) | Ok(Ok(Line::Eof)) => return Flow::Close,
+            Ok(Ok(line)) => line,
+        };
+        match line {
+            Line::Text(text) => self.command(text).await,
+            _ => self.error(reply::LINE_TOO_LONG),
+        }
+    }
+
+    /// RFC 5321 §4.5.3.2: a server may close after its timeouts, saying so with 421.
+    fn timed_out(&mut self) -> Flow {
+        let text = format!("{} Error: timeout exceeded, closing connection", self.cfg.server.hostname);
+        self.conn.push(&Reply::owned(421, "4.4.2", text));
+        Flow::Close
+    }
+
+    /// Queues an error reply; too many errors end the session with 421.
+    fn error(&mut self, reply: Reply) -> Flow {
+        self.conn.push(&reply);
+        self.errors += 1;
+        if self.errors >= self.cfg.smtp.max_errors {
+            let text = format!("{} Too many errors, closing connection", self.cfg.server.hostname);
+            self.conn.push(&Reply::owned(421, "4.7.0", text));
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    fn reply(&mut self, reply: Reply) -> Flow {
+        if reply.is_error() {
+            return self.error(reply);
+        }
+        self.conn.push(&reply);
+        Flow::Continue
+    }
+
+    async fn command(&mut self, text: Vec<u8>) -> Flow {
+        if text.contains(&0) || std::str::from_utf8(&text).is_err() {
+            return self.error(reply::BAD_CHARACTERS);
+        }
+        let mut line = text;
+        line.extend_from_slice(b"\r\n");
+        let request = match Request::parse(&mut line.iter()) {
+            Ok(r) => r.into_owned(),
+            Err(e) => return self.parse_error(e),
+        };
+        self.dispatch(request).await
+    }
+
+    async fn dispatch(&mut self, request: Request<String>) -> Flow {
+        match request {
+            Request::Ehlo { host } => self.ehlo(host, true),
+            Request::Helo { host } => self.ehlo(host, false),
+            Request::Mail { from } => self.mail(from),
+            Request::Rcpt { to } => self.rcpt(to),
+            Request::Data => self.data().await,
+            Request::Bdat { chunk_size, is_last } => self.bdat(chunk_size, is_last).await,
+            Request::Auth { mechanism, initial_response } => self.auth(mechanism, initial_response).await,
+            Request::StartTls => self.starttls().await,
+            Request::Rset => {
+                self.tx = None;
+                self.reply(reply::OK)
+            }
+            Request::Noop { .. } => self.reply(reply::OK),
+            Request::Quit => {
+                let text = format!("{} closing connection", self.cfg.server.hostname);
+                self.conn.push(&Reply::owned(221, "2.0.0", text));
+                Flow::Close
+            }
+            Request::Vrfy { .. } => self.reply(reply::VRFY_REPLY),
+            Request::Expn { .. } => self.reply(reply::EXPN_DENIED),
+            Request::Help { .. } => self.reply(Reply::new(214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS AUTH")),
+            Request::Lhlo { .. } | Request::Etrn { .. } | Request::Atrn { .. } | Request::Burl { .. } => self.reply(reply::NOT_IMPLEMENTED),
+        }
+    }
+
+    fn parse_error(&mut self, e: smtp_proto::Error) -> Flow {
+        use smtp_proto::Error as E;
+        let r = match e {
+            E::UnknownCommand => reply::UNKNOWN_COMMAND,
+            E::InvalidSenderAddress => reply::BAD_SENDER,
+            E::InvalidRecipientAddress => reply::BAD_ADDRESS,
+            E::SyntaxError { syntax } => Reply::owned(501, "5.5.4", format!("Syntax: {syntax}")),
+            E::InvalidParameter { param } => Reply::owned(501, "5.5.4", format!("Invalid parameter {param}")),
+            E::UnsupportedParameter { param } => Reply::owned(555, "5.5.4", format!("Unsupported parameter {}", param.chars().filter(|c| !c.is_control()).take(64).collect::<String>())),
+            E::NeedsMoreData { .. } | E::ResponseTooLong | E::InvalidResponse { .. } => Reply::new(501, "5.5.2", "Syntax error"),
+        };
+        self.error(r)
+    }
+
+    fn client_ip(&self) -> String {
+        self.peer.ip().to_canonical().to_string()
+    }
+
+    fn auth_name(&self) -> &str {
+        self.auth.as_ref().map(|u| u.address.as_str()).unwrap_or("")
+    }
+
+    /// One line in the security log, with the session's facts.
+    fn security_log(&self, event: &str, fields: &[(&str, &str)]) {
+        let ip = self.client_ip();
+        let mut all = vec![("event", event), ("service", self.kind.name()), ("client", ip.as_str())];
+        all.extend_from_slice(fields);
+        self.ctx.logs.security(&all);
+    }
+}
