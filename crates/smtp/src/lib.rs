@@ -2,12 +2,14 @@
 //! AUTH) and SMTPS (465, implicit TLS). A session is driven over any stream
 //! (plain or TLS); the binary owns the sockets and hands streams in.
 
+mod command;
 mod conn;
 pub mod dot;
 pub mod reply;
 mod session;
 pub mod trace;
 
+pub use command::parse_command;
 pub use conn::{Conn, Line};
 pub use session::{Context, Kind, Session};
 

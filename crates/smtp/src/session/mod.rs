@@ -139,16 +139,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn command(&mut self, text: Vec<u8>) -> Flow {
-        if text.contains(&0) || std::str::from_utf8(&text).is_err() {
-            return self.error(reply::BAD_CHARACTERS);
+        match crate::command::parse_command(&text) {
+            Ok(request) => self.dispatch(request).await,
+            Err(r) => self.error(r),
         }
-        let mut line = text;
-        line.extend_from_slice(b"\r\n");
-        let request = match Request::parse(&mut line.iter()) {
-            Ok(r) => r.into_owned(),
-            Err(e) => return self.parse_error(e),
-        };
-        self.dispatch(request).await
     }
 
     async fn dispatch(&mut self, request: Request<String>) -> Flow {
@@ -176,20 +170,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Request::Help { .. } => self.reply(Reply::new(214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS AUTH")),
             Request::Lhlo { .. } | Request::Etrn { .. } | Request::Atrn { .. } | Request::Burl { .. } => self.reply(reply::NOT_IMPLEMENTED),
         }
-    }
-
-    fn parse_error(&mut self, e: smtp_proto::Error) -> Flow {
-        use smtp_proto::Error as E;
-        let r = match e {
-            E::UnknownCommand => reply::UNKNOWN_COMMAND,
-            E::InvalidSenderAddress => reply::BAD_SENDER,
-            E::InvalidRecipientAddress => reply::BAD_ADDRESS,
-            E::SyntaxError { syntax } => Reply::owned(501, "5.5.4", format!("Syntax: {syntax}")),
-            E::InvalidParameter { param } => Reply::owned(501, "5.5.4", format!("Invalid parameter {param}")),
-            E::UnsupportedParameter { param } => Reply::owned(555, "5.5.4", format!("Unsupported parameter {}", param.chars().filter(|c| !c.is_control()).take(64).collect::<String>())),
-            E::NeedsMoreData { .. } | E::ResponseTooLong | E::InvalidResponse { .. } => Reply::new(501, "5.5.2", "Syntax error"),
-        };
-        self.error(r)
     }
 
     fn client_ip(&self) -> String {
