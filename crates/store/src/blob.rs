@@ -1,6 +1,11 @@
-//! Message bodies: one file per accepted message under `blobs/XX/ID`, written
-//! as the message arrives (memory per session stays bounded), fsync'd before
-//! the commit that references it.
+//! Message bodies: one file per accepted message under `blobs/XX/ID`.
+//!
+//! A body is written as it arrives (memory per session stays bounded) into
+//! `queue/incoming/ID` and fsync'd. The committer fsyncs `queue/incoming`,
+//! commits the rows, and then renames the file into `blobs/XX/`. After a
+//! crash, [`Store::recover`] finishes what was interrupted: files in
+//! `incoming` whose rows were committed are moved into place, the others
+//! (never acknowledged) are removed. So no body is lost and none leaks.
 
 use crate::{Store, StoreError};
 use rusqlite::Transaction;
@@ -102,9 +107,11 @@ impl FinishedBlob {
         self.path.parent().unwrap_or(Path::new("."))
     }
 
-    /// Called once a commit references the file: it must now outlive this handle.
-    pub(crate) fn keep(mut self) {
-        self.path = PathBuf::new();
+    /// Called once a commit references the file: moves it to its place in
+    /// `blobs/`. A failure here is repaired by [`Store::recover`] at next start.
+    pub(crate) fn keep(mut self, blobs: &Path) {
+        let incoming = std::mem::take(&mut self.path);
+        let _ = place(&incoming, blobs, &self.id);
     }
 }
 
@@ -123,11 +130,22 @@ pub(crate) fn take_dead(tx: &Transaction<'_>) -> Result<Vec<BlobId>, StoreError>
     Ok(ids)
 }
 
+/// Moves a committed body from `incoming` to `blobs/XX/ID`.
+fn place(incoming: &Path, blobs: &Path, id: &BlobId) -> std::io::Result<()> {
+    let dir = blobs.join(id.shard());
+    std::fs::create_dir_all(&dir)?;
+    std::fs::rename(incoming, dir.join(id.as_str()))
+}
+
 impl Store {
+    fn incoming_dir(&self) -> PathBuf {
+        self.root().join("queue").join("incoming")
+    }
+
     /// Starts a new body file.
     pub async fn create_blob(&self) -> Result<BlobWriter, StoreError> {
         let id = BlobId(crate::ids::new_id());
-        let dir = self.root().join("blobs").join(id.shard());
+        let dir = self.incoming_dir();
         tokio::fs::create_dir_all(&dir).await.map_err(|e| StoreError::io(&dir, e))?;
         let path = dir.join(id.as_str());
         let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await.map_err(|e| StoreError::io(&path, e))?;
@@ -137,6 +155,32 @@ impl Store {
     /// Where a body lives on disk.
     pub fn blob_path(&self, id: &BlobId) -> PathBuf {
         self.root().join("blobs").join(id.shard()).join(id.as_str())
+    }
+
+    /// Finishes what a crash interrupted (see the module docs). Call before
+    /// serving, while no session writes bodies. Returns (placed, removed).
+    pub fn recover(&self) -> Result<(usize, usize), StoreError> {
+        let dir = self.incoming_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(e) => return Err(StoreError::io(&dir, e)),
+        };
+        let (mut placed, mut removed) = (0, 0);
+        let blobs = self.root().join("blobs");
+        for entry in entries {
+            let path = entry.map_err(|e| StoreError::io(&dir, e))?.path();
+            let Some(id) = path.file_name().and_then(|n| n.to_str()).and_then(BlobId::parse) else { continue };
+            let committed: i64 = self.conn().query_row("SELECT COUNT(*) FROM blobs WHERE id = ?1", [id.as_str()], |r| r.get(0))?;
+            if committed > 0 {
+                place(&path, &blobs, &id).map_err(|e| StoreError::io(&path, e))?;
+                placed += 1;
+            } else {
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+                removed += 1;
+            }
+        }
+        Ok((placed, removed))
     }
 
     pub(crate) fn remove_blob_files(&self, ids: &[BlobId]) {

@@ -1,17 +1,17 @@
 //! The group committer: the one place where accepted messages become durable.
 //!
 //! Sessions hand over a [`Delivery`] whose body file is already fsync'd. The
-//! committer thread takes every delivery waiting, fsyncs each body directory
-//! once, writes all rows in one transaction (one WAL fsync), and only then
-//! answers each session — which may then send its 250. Under load one fsync
-//! pair covers many messages.
+//! committer thread takes every delivery waiting, fsyncs the spool directory
+//! once, writes all rows in one transaction (one WAL fsync), moves the bodies
+//! into place, and only then answers each session — which may then send its
+//! 250. Under load one fsync pair covers many messages.
 
 use crate::blob::{sync_dir, FinishedBlob};
 use crate::mailbox::{self, Change};
 use crate::{BlobId, Store, StoreError, UserId};
 use rusqlite::{params, Connection, Transaction};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tokio::sync::{broadcast, oneshot};
 
@@ -58,12 +58,12 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    fn start(path: PathBuf, changes: broadcast::Sender<Change>) -> Result<Committer, StoreError> {
+    fn start(path: PathBuf, blobs: PathBuf, changes: broadcast::Sender<Change>) -> Result<Committer, StoreError> {
         let conn = crate::db::open(&path)?;
         let (jobs, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("postern-commit".into())
-            .spawn(move || run(conn, rx, changes))
+            .spawn(move || run(conn, rx, &blobs, changes))
             .map_err(|e| StoreError::io(&path, e))?;
         Ok(Committer { jobs })
     }
@@ -75,7 +75,7 @@ impl Store {
         let committer = match self.inner.committer.get() {
             Some(c) => c,
             None => {
-                let c = Committer::start(self.db_path(), self.inner.changes.clone())?;
+                let c = Committer::start(self.db_path(), self.root().join("blobs"), self.inner.changes.clone())?;
                 self.inner.committer.get_or_init(|| c)
             }
         };
@@ -85,7 +85,7 @@ impl Store {
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, changes: broadcast::Sender<Change>) {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, blobs: &Path, changes: broadcast::Sender<Change>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -94,11 +94,11 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, changes: broadcast::Sender
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, batch, &changes);
+        commit_batch(&mut conn, batch, blobs, &changes);
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>, changes: &broadcast::Sender<Change>) {
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, blobs: &Path, changes: &broadcast::Sender<Change>) {
     let dirs: BTreeSet<PathBuf> = batch.iter().map(|j| j.delivery.blob.dir().to_path_buf()).collect();
     if let Some(e) = dirs.iter().find_map(|d| sync_dir(d).err()) {
         return fail_all(batch, &e);
@@ -117,7 +117,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, changes: &broadcast::Sen
     }
     for (job, result) in batch.into_iter().zip(results) {
         if result.is_ok() {
-            job.delivery.blob.keep();
+            job.delivery.blob.keep(blobs);
         }
         let _ = job.reply.send(result);
     }

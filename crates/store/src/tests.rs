@@ -119,7 +119,7 @@ async fn abandoned_bodies_leave_no_file() {
     let (d, store, _, _) = setup();
     let mut w = store.create_blob().await.unwrap();
     w.write(b"partial").await.unwrap();
-    let path = store.blob_path(w.id());
+    let path = d.path().join("queue/incoming").join(w.id().as_str());
     assert!(path.exists());
     drop(w);
     assert!(!path.exists());
@@ -147,4 +147,20 @@ async fn export_is_mboxrd() {
     assert!(text.starts_with("From s@x.test Thu Jan  1 00:00:00 1970\n"), "{text}");
     assert!(text.contains("\n>From here\n>>From there\n"), "{text}");
     assert!(!text.contains('\r'));
+}
+
+#[tokio::test]
+async fn recovery_places_committed_and_removes_unacknowledged() {
+    let (d, store, a, _) = setup();
+    let incoming = d.path().join("queue/incoming");
+    // A body whose commit happened but whose move did not (crash in between).
+    let c = deliver(&store, b"x\r\n", vec![a], vec![]).await.unwrap();
+    std::fs::rename(store.blob_path(&c.id), incoming.join(c.id.as_str())).unwrap();
+    // A body that was being received when the server died.
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"partial").await.unwrap();
+    std::mem::forget(w);
+    assert_eq!(store.recover().unwrap(), (1, 1));
+    assert!(store.blob_path(&c.id).exists());
+    assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
 }

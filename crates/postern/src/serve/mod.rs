@@ -40,6 +40,10 @@ async fn serve(
     overrides: Vec<(String, String)>,
 ) -> Result<(), String> {
     let store = postern_store::Store::open(data_dir).map_err(|e| e.to_string())?;
+    let (placed, removed) = store.recover().map_err(|e| format!("recovery: {e}"))?;
+    if placed + removed > 0 {
+        eprintln!("postern: recovery placed {placed} committed bodies and removed {removed} unacknowledged ones");
+    }
     let logs = postern_logs::Logs::open(data_dir, config.log.json).map_err(|e| {
         format!(
             "cannot open logs in {}: {e}",
