@@ -36,7 +36,7 @@ pub fn generate_self_signed(hostname: &str, cert_path: &Path, key_path: &Path) -
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(3650);
     let cert = params.self_signed(&key)?;
-    if let Some(dir) = key_path.parent() {
+    for dir in [key_path.parent(), cert_path.parent()].into_iter().flatten() {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     write_private(key_path, key.serialize_pem().as_bytes())?;

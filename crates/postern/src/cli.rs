@@ -1,0 +1,205 @@
+//! The command line (clap derive). These forms are a contract: scripts and the
+//! end-to-end tests call them exactly as written here.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postern",
+    version,
+    about = "Postern: a secure, all-in-one mail server"
+)]
+pub struct Cli {
+    /// The data directory (config, database, message bodies, TLS files).
+    #[arg(long, global = true, env = "POSTERN_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory, postern.toml, the store, a first domain and a self-signed certificate.
+    Init(InitArgs),
+    /// Run the server until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Local domains.
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Mail accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Aliases (ADDRESS `@domain` is that domain's catch-all).
+    #[command(subcommand)]
+    Alias(AliasCmd),
+    /// Groups (distribution lists).
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// Write a user's folder to stdout as mbox (mboxrd).
+    Export(ExportArgs),
+    /// Read or change one key of postern.toml (comments are kept).
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Inspect the outbound queue.
+    #[command(subcommand)]
+    Queue(QueueCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The name this server uses in greetings and its certificate.
+    #[arg(long, value_name = "HOST")]
+    pub hostname: String,
+    /// The first local domain.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Override a listener for this run: NAME=ADDR:PORT or NAME=off (repeatable).
+    #[arg(long = "listen", value_name = "NAME=ADDR:PORT|NAME=off")]
+    pub listen: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCmd {
+    /// Add a local domain.
+    Add { domain: String },
+    /// Remove a domain that has no users, aliases or groups left.
+    Del { domain: String },
+    /// List local domains, one per line.
+    List,
+}
+
+/// Where a password comes from; stdin is the only source (never the command line).
+#[derive(Debug, Args)]
+pub struct PasswordSource {
+    /// Read the password from the first line of stdin.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create an account with INBOX and the special-use folders.
+    Add {
+        address: String,
+        #[command(flatten)]
+        password: PasswordSource,
+        /// Display name.
+        #[arg(long, value_name = "FULL NAME", default_value = "")]
+        name: String,
+        /// Mailbox quota, e.g. 500M or 2G; 0 or absent is unlimited.
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<String>,
+    },
+    /// Change an account's password.
+    Passwd {
+        address: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Delete an account with all its mail.
+    Del { address: String },
+    /// List accounts: ADDRESS, NAME, QUOTA, USED separated by tabs.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCmd {
+    /// Add targets to an alias.
+    Add {
+        address: String,
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// Remove an alias, or only the targets named.
+    Del {
+        address: String,
+        targets: Vec<String>,
+    },
+    /// List aliases: `ADDRESS -> T1, T2`.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    /// Create a group, or add members to an existing one.
+    Add {
+        address: String,
+        /// A member address (repeatable).
+        #[arg(long = "member", value_name = "ADDRESS")]
+        members: Vec<String>,
+    },
+    /// Delete a group.
+    Del { address: String },
+    /// List groups: `ADDRESS: M1, M2`.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The user whose folder is exported.
+    pub address: String,
+    /// The folder to export.
+    #[arg(long, value_name = "NAME", default_value = "INBOX")]
+    pub folder: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print a key's value (from the file, or the default the server uses).
+    Get { key: String },
+    /// Set a key (a TOML value; bare words are strings) and save the file.
+    Set { key: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCmd {
+    /// List queued messages with their recipients.
+    List,
+    /// Show one queued message and where its body is.
+    Show { id: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn password_flag_required() {
+        assert!(Cli::try_parse_from(["postern", "user", "add", "a@b.c"]).is_err());
+        assert!(
+            Cli::try_parse_from(["postern", "user", "add", "a@b.c", "--password-stdin"]).is_ok()
+        );
+    }
+
+    #[test]
+    fn group_members_repeat_or_none() {
+        let cli = Cli::try_parse_from([
+            "postern", "group", "add", "g@b.c", "--member", "x@b.c", "--member", "y@b.c",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Group(GroupCmd::Add { members, .. }) => {
+                assert_eq!(members, ["x@b.c", "y@b.c"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["postern", "group", "add", "g@b.c"]).is_ok());
+    }
+
+    #[test]
+    fn data_is_global() {
+        let cli = Cli::try_parse_from(["postern", "domain", "list", "--data", "/x"]).unwrap();
+        assert_eq!(cli.data.unwrap(), PathBuf::from("/x"));
+    }
+}

@@ -1,0 +1,99 @@
+//! Runs a parsed command. Each command family lives in its own file; this one
+//! finds the data directory and opens the store for the families that need it.
+
+mod alias;
+mod config;
+mod domain;
+mod export;
+mod group;
+mod init;
+mod password;
+mod queue;
+mod serve;
+mod user;
+
+use crate::cli::{Cli, Command};
+use crate::error::{CliError, Result};
+use postern_store::Store;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Runs `cli`, writing its normal output to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    let data = data_dir(cli.data)?;
+    match cli.command {
+        Command::Init(args) => init::run(&data, &args, out),
+        Command::Serve(args) => serve::run(&data, &args),
+        Command::Domain(cmd) => domain::run(&open_store(&data)?, cmd, out),
+        Command::User(cmd) => {
+            user::run(&open_store(&data)?, cmd, &mut std::io::stdin().lock(), out)
+        }
+        Command::Alias(cmd) => alias::run(&open_store(&data)?, cmd, out),
+        Command::Group(cmd) => group::run(&open_store(&data)?, cmd, out),
+        Command::Export(args) => export::run(&open_store(&data)?, &args, out),
+        Command::Config(cmd) => config::run(existing(&data)?, cmd, out),
+        Command::Queue(cmd) => queue::run(&open_store(&data)?, cmd, out),
+    }
+}
+
+fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    match given {
+        Some(dir) if !dir.as_os_str().is_empty() => Ok(dir),
+        _ => Err(CliError::Invalid(
+            "no data directory: give --data DIR or set POSTERN_DATA".into(),
+        )),
+    }
+}
+
+/// The data directory, which must exist: a mistyped path must not quietly start a new installation.
+fn existing(dir: &Path) -> Result<&Path> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(dir),
+        Ok(_) => Err(CliError::Invalid(format!(
+            "{} is not a directory",
+            dir.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::Invalid(format!(
+            "data directory {} does not exist: create it with `postern --data {} init`",
+            dir.display(),
+            dir.display()
+        ))),
+        Err(e) => Err(CliError::io(dir, e)),
+    }
+}
+
+fn open_store(dir: &Path) -> Result<Store> {
+    Ok(Store::open(existing(dir)?)?)
+}
+
+/// Writes one line of output.
+fn say(out: &mut dyn Write, line: impl std::fmt::Display) -> Result<()> {
+    writeln!(out, "{line}").map_err(CliError::stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dir_required() {
+        assert!(data_dir(None)
+            .unwrap_err()
+            .to_string()
+            .contains("--data DIR"));
+        assert!(data_dir(Some(PathBuf::new())).is_err());
+        assert_eq!(data_dir(Some("/x".into())).unwrap(), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn missing_data_dir_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let missing = d.path().join("nope");
+        assert!(existing(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
+        assert!(!missing.exists(), "nothing created");
+        assert!(existing(d.path()).is_ok());
+    }
+}
