@@ -9,10 +9,15 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 /// Reads KEY: from the file if set there, else the default the server uses.
 pub fn get(data_dir: &Path, key: &str) -> Result<String, ConfigError> {
     let config = Config::load(data_dir)?;
-    let effective = toml::Value::try_from(&config).map_err(|e| ConfigError::InvalidValue { key: key.into(), message: e.to_string() })?;
+    let effective = toml::Value::try_from(&config).map_err(|e| ConfigError::InvalidValue {
+        key: key.into(),
+        message: e.to_string(),
+    })?;
     let mut node = &effective;
     for part in key.split('.') {
-        node = node.get(part).ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
+        node = node
+            .get(part)
+            .ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
     }
     Ok(match node {
         toml::Value::String(s) => s.clone(),
@@ -34,7 +39,12 @@ pub fn set(data_dir: &Path, key: &str, value: &str) -> Result<(), ConfigError> {
 
 /// The pure part of [`set`]: returns the edited document text.
 pub fn set_in_text(text: &str, key: &str, value: &str) -> Result<String, ConfigError> {
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::InvalidValue { key: key.into(), message: e.to_string() })?;
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::InvalidValue {
+                key: key.into(),
+                message: e.to_string(),
+            })?;
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(ConfigError::UnknownKey(key.into()));
@@ -48,7 +58,9 @@ pub fn set_in_text(text: &str, key: &str, value: &str) -> Result<String, ConfigE
             t.set_implicit(false);
             Item::Table(t)
         });
-        table = entry.as_table_mut().ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
+        table = entry
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
     }
     match table.get_mut(last).and_then(Item::as_value_mut) {
         Some(existing) => {
@@ -85,16 +97,26 @@ fn parse_value(value: &str) -> Value {
 fn check(text: &str, key: &str) -> Result<(), ConfigError> {
     match Config::parse(text) {
         Ok(_) => Ok(()),
-        Err(message) if message.contains("unknown field") => Err(ConfigError::UnknownKey(key.into())),
-        Err(message) => Err(ConfigError::InvalidValue { key: key.into(), message: message.trim().to_string() }),
+        Err(message) if message.contains("unknown field") => {
+            Err(ConfigError::UnknownKey(key.into()))
+        }
+        Err(message) => Err(ConfigError::InvalidValue {
+            key: key.into(),
+            message: message.trim().to_string(),
+        }),
     }
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
     let tmp = path.with_extension("toml.tmp");
-    let err = |source| ConfigError::Write { path: path.to_path_buf(), source };
+    let err = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(err)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
 }
 
@@ -115,9 +137,21 @@ mod tests {
     #[test]
     fn bare_strings_accepted() {
         let out = set_in_text("", "listeners.smtp", "127.0.0.1:2525").unwrap();
-        assert_eq!(Config::parse(&out).unwrap().listeners.get("smtp").addrs().unwrap()[0].port(), 2525);
+        assert_eq!(
+            Config::parse(&out)
+                .unwrap()
+                .listeners
+                .get("smtp")
+                .addrs()
+                .unwrap()[0]
+                .port(),
+            2525
+        );
         let out = set_in_text("", "smtp.max_message_size", "10M").unwrap();
-        assert_eq!(Config::parse(&out).unwrap().smtp.max_message_size.0, 10 << 20);
+        assert_eq!(
+            Config::parse(&out).unwrap().smtp.max_message_size.0,
+            10 << 20
+        );
     }
 
     #[test]
@@ -141,6 +175,9 @@ mod tests {
         set(dir.path(), "smtp.max_recipients", "7").unwrap();
         assert_eq!(get(dir.path(), "smtp.max_recipients").unwrap(), "7");
         assert_eq!(get(dir.path(), "smtp.max_message_size").unwrap(), "50M");
-        assert!(matches!(get(dir.path(), "smtp.nope"), Err(ConfigError::UnknownKey(_))));
+        assert!(matches!(
+            get(dir.path(), "smtp.nope"),
+            Err(ConfigError::UnknownKey(_))
+        ));
     }
 }

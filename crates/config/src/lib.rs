@@ -6,8 +6,8 @@
 
 pub mod edit;
 mod model;
-mod units;
 mod template;
+mod units;
 
 pub use model::*;
 pub use template::render_template;
@@ -21,9 +21,15 @@ pub const FILE_NAME: &str = "postern.toml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("unknown key `{0}`")]
@@ -42,7 +48,9 @@ impl Config {
     pub fn load(data_dir: &Path) -> Result<Config, ConfigError> {
         let path = path_in(data_dir);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text).map_err(|message| ConfigError::Invalid { path, message }),
+            Ok(text) => {
+                Config::parse(&text).map_err(|message| ConfigError::Invalid { path, message })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(source) => Err(ConfigError::Read { path, source }),
         }

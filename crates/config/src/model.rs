@@ -25,7 +25,9 @@ pub struct Server {
 
 impl Default for Server {
     fn default() -> Self {
-        Server { hostname: "localhost".into() }
+        Server {
+            hostname: "localhost".into(),
+        }
     }
 }
 
@@ -53,12 +55,20 @@ impl Listen {
     pub fn addrs(&self) -> Result<Vec<SocketAddr>, String> {
         let items: Vec<&str> = match self {
             Listen::One(s) if s.trim().eq_ignore_ascii_case("off") => vec![],
-            Listen::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).collect(),
+            Listen::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect(),
             Listen::Many(v) => v.iter().map(|s| s.trim()).collect(),
         };
         items
             .into_iter()
-            .map(|a| a.parse::<SocketAddr>().map_err(|_| format!("`{a}` is not ADDRESS:PORT (e.g. 0.0.0.0:25 or [::]:25) nor \"off\"")))
+            .map(|a| {
+                a.parse::<SocketAddr>().map_err(|_| {
+                    format!("`{a}` is not ADDRESS:PORT (e.g. 0.0.0.0:25 or [::]:25) nor \"off\"")
+                })
+            })
             .collect()
     }
 }
@@ -74,7 +84,11 @@ impl Listeners {
         if let Some(l) = self.0.get(name) {
             return l.clone();
         }
-        let port = SERVICES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).unwrap_or(0);
+        let port = SERVICES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
+            .unwrap_or(0);
         Listen::One(format!("0.0.0.0:{port}"))
     }
 }
@@ -90,7 +104,10 @@ pub struct Tls {
 
 impl Default for Tls {
     fn default() -> Self {
-        Tls { cert: "tls/cert.pem".into(), key: "tls/key.pem".into() }
+        Tls {
+            cert: "tls/cert.pem".into(),
+            key: "tls/key.pem".into(),
+        }
     }
 }
 
@@ -134,15 +151,22 @@ pub struct Log {
 impl Config {
     /// Checks what types alone cannot: listener names and addresses, non-zero limits.
     pub fn validate(&self) -> Result<(), String> {
-        if self.server.hostname.trim().is_empty() || self.server.hostname.contains(char::is_whitespace) {
+        if self.server.hostname.trim().is_empty()
+            || self.server.hostname.contains(char::is_whitespace)
+        {
             return Err("server.hostname: must be a host name without spaces".into());
         }
         for (name, listen) in &self.listeners.0 {
             if !SERVICES.iter().any(|(n, _)| n == name) {
                 let known: Vec<&str> = SERVICES.iter().map(|(n, _)| *n).collect();
-                return Err(format!("listeners.{name}: unknown service (known: {})", known.join(", ")));
+                return Err(format!(
+                    "listeners.{name}: unknown service (known: {})",
+                    known.join(", ")
+                ));
             }
-            listen.addrs().map_err(|e| format!("listeners.{name}: {e}"))?;
+            listen
+                .addrs()
+                .map_err(|e| format!("listeners.{name}: {e}"))?;
         }
         if self.smtp.max_recipients == 0 {
             return Err("smtp.max_recipients: must be at least 1".into());
@@ -153,7 +177,10 @@ impl Config {
         if self.smtp.max_errors == 0 {
             return Err("smtp.max_errors: must be at least 1".into());
         }
-        for (key, d) in [("smtp.command_timeout", self.smtp.command_timeout), ("smtp.data_timeout", self.smtp.data_timeout)] {
+        for (key, d) in [
+            ("smtp.command_timeout", self.smtp.command_timeout),
+            ("smtp.data_timeout", self.smtp.data_timeout),
+        ] {
             if d.0.is_zero() {
                 return Err(format!("{key}: must be longer than zero"));
             }
@@ -169,16 +196,26 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
-        assert_eq!(Config::default().listeners.get("smtp").addrs().unwrap()[0].port(), 25);
+        assert_eq!(
+            Config::default().listeners.get("smtp").addrs().unwrap()[0].port(),
+            25
+        );
     }
 
     #[test]
     fn listener_forms() {
-        let c = Config::parse("[listeners]\nsmtp = \"off\"\nimap = [\"127.0.0.1:1143\", \"[::1]:1143\"]\n").unwrap();
+        let c = Config::parse(
+            "[listeners]\nsmtp = \"off\"\nimap = [\"127.0.0.1:1143\", \"[::1]:1143\"]\n",
+        )
+        .unwrap();
         assert!(c.listeners.get("smtp").addrs().unwrap().is_empty());
         assert_eq!(c.listeners.get("imap").addrs().unwrap().len(), 2);
-        assert!(Config::parse("[listeners]\nfoo = \"off\"\n").unwrap_err().contains("listeners.foo"));
-        assert!(Config::parse("[listeners]\nsmtp = \"nowhere\"\n").unwrap_err().contains("listeners.smtp"));
+        assert!(Config::parse("[listeners]\nfoo = \"off\"\n")
+            .unwrap_err()
+            .contains("listeners.foo"));
+        assert!(Config::parse("[listeners]\nsmtp = \"nowhere\"\n")
+            .unwrap_err()
+            .contains("listeners.smtp"));
     }
 
     #[test]

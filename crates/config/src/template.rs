@@ -57,7 +57,10 @@ mod tests {
         assert_eq!(c.server.hostname, "mx.example.org");
         assert_eq!(c.smtp.max_recipients, 100);
         for (name, _) in crate::SERVICES {
-            assert!(!c.listeners.get(name).addrs().unwrap().is_empty(), "{name} shown");
+            assert!(
+                !c.listeners.get(name).addrs().unwrap().is_empty(),
+                "{name} shown"
+            );
         }
     }
 }

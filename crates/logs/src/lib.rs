@@ -21,8 +21,17 @@ impl Logs {
     pub fn open(data_dir: &Path, json: bool) -> std::io::Result<Logs> {
         let dir = data_dir.join("logs");
         std::fs::create_dir_all(&dir)?;
-        let open = |name: &str| OpenOptions::new().create(true).append(true).open(dir.join(name));
-        Ok(Logs { mail: Arc::new(Mutex::new(open("mail.log")?)), security: Arc::new(Mutex::new(open("security.log")?)), json })
+        let open = |name: &str| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(name))
+        };
+        Ok(Logs {
+            mail: Arc::new(Mutex::new(open("mail.log")?)),
+            security: Arc::new(Mutex::new(open("security.log")?)),
+            json,
+        })
     }
 
     pub fn mail(&self, fields: &[(&str, &str)]) {
@@ -42,7 +51,9 @@ impl Logs {
 }
 
 fn timestamp() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// One log line, newline-terminated. Values are quoted when they need it, and
@@ -61,7 +72,10 @@ pub fn format_line(time: &str, fields: &[(&str, &str)], json: bool) -> String {
         line.push(' ');
         line.push_str(k);
         line.push('=');
-        if !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\') {
+        if !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+        {
             line.push_str(v);
         } else {
             line.push_str(&serde_json::Value::from(*v).to_string());
@@ -77,7 +91,15 @@ mod tests {
 
     #[test]
     fn text_and_json() {
-        let t = format_line("T", &[("ip", "127.0.0.1"), ("reason", "bad password"), ("user", "")], false);
+        let t = format_line(
+            "T",
+            &[
+                ("ip", "127.0.0.1"),
+                ("reason", "bad password"),
+                ("user", ""),
+            ],
+            false,
+        );
         assert_eq!(t, "T ip=127.0.0.1 reason=\"bad password\" user=\"\"\n");
         let j = format_line("T", &[("ip", "::1")], true);
         assert_eq!(j, "{\"ip\":\"::1\",\"time\":\"T\"}\n");
@@ -95,7 +117,11 @@ mod tests {
         let logs = Logs::open(d.path(), false).unwrap();
         logs.mail(&[("result", "accepted")]);
         logs.security(&[("event", "auth-failed")]);
-        assert!(std::fs::read_to_string(d.path().join("logs/mail.log")).unwrap().contains("result=accepted"));
-        assert!(std::fs::read_to_string(d.path().join("logs/security.log")).unwrap().contains("event=auth-failed"));
+        assert!(std::fs::read_to_string(d.path().join("logs/mail.log"))
+            .unwrap()
+            .contains("result=accepted"));
+        assert!(std::fs::read_to_string(d.path().join("logs/security.log"))
+            .unwrap()
+            .contains("event=auth-failed"));
     }
 }

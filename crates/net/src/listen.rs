@@ -17,7 +17,11 @@ const BACKLOG: i32 = 1024;
 /// Binds `addr` for `service`, explaining the usual failures. IPv6 sockets are
 /// IPv6-only, so `0.0.0.0:25` and `[::]:25` can both be listed.
 pub async fn bind(service: &str, addr: SocketAddr) -> Result<TcpListener, BindError> {
-    open(addr).map_err(|e| BindError { service: service.into(), addr, reason: explain(&e, addr) })
+    open(addr).map_err(|e| BindError {
+        service: service.into(),
+        addr,
+        reason: explain(&e, addr),
+    })
 }
 
 fn open(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -48,7 +52,9 @@ fn explain(e: &std::io::Error, addr: SocketAddr) -> String {
 mod tests {
     #[tokio::test]
     async fn busy_port_is_explained() {
-        let first = super::bind("smtp", "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let first = super::bind("smtp", "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let addr = first.local_addr().unwrap();
         let err = super::bind("smtp", addr).await.unwrap_err();
         assert!(err.to_string().contains("cannot listen for smtp"), "{err}");
@@ -57,11 +63,15 @@ mod tests {
 
     #[tokio::test]
     async fn v4_and_v6_side_by_side() {
-        let v4 = super::bind("smtp", "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let v4 = super::bind("smtp", "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let port = v4.local_addr().unwrap().port();
         // Only where the machine has IPv6 at all.
         if std::net::TcpListener::bind("[::1]:0").is_ok() {
-            super::bind("smtp", format!("[::1]:{port}").parse().unwrap()).await.unwrap();
+            super::bind("smtp", format!("[::1]:{port}").parse().unwrap())
+                .await
+                .unwrap();
         }
     }
 }

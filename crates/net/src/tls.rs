@@ -10,7 +10,10 @@ use tokio_rustls::TlsAcceptor;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot generate certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("{path}: no {what} found in PEM")]
@@ -20,12 +23,19 @@ pub enum TlsError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io { path: path.to_path_buf(), source }
+    move |source| TlsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Generates a fresh key pair and a self-signed certificate for `hostname`,
 /// writing PEM files (key readable by the owner only). Never reuses a key.
-pub fn generate_self_signed(hostname: &str, cert_path: &Path, key_path: &Path) -> Result<(), TlsError> {
+pub fn generate_self_signed(
+    hostname: &str,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(), TlsError> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(vec![hostname.to_string()])?;
     let mut dn = DistinguishedName::new();
@@ -36,7 +46,10 @@ pub fn generate_self_signed(hostname: &str, cert_path: &Path, key_path: &Path) -
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(3650);
     let cert = params.self_signed(&key)?;
-    for dir in [key_path.parent(), cert_path.parent()].into_iter().flatten() {
+    for dir in [key_path.parent(), cert_path.parent()]
+        .into_iter()
+        .flatten()
+    {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     write_private(key_path, key.serialize_pem().as_bytes())?;
@@ -46,8 +59,16 @@ pub fn generate_self_signed(hostname: &str, cert_path: &Path, key_path: &Path) -
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).map_err(io_err(path))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io_err(path))
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io_err(path))
 }
 
 /// Loads PEM files into an acceptor offering TLS 1.2 and 1.3 with rustls' modern suites.
@@ -64,16 +85,26 @@ pub fn acceptor(cert_path: &Path, key_path: &Path) -> Result<TlsAcceptor, TlsErr
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let data = std::fs::read(path).map_err(io_err(path))?;
-    let certs = rustls_pemfile::certs(&mut data.as_slice()).collect::<Result<Vec<_>, _>>().map_err(io_err(path))?;
+    let certs = rustls_pemfile::certs(&mut data.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io_err(path))?;
     if certs.is_empty() {
-        return Err(TlsError::Missing { path: path.into(), what: "certificate" });
+        return Err(TlsError::Missing {
+            path: path.into(),
+            what: "certificate",
+        });
     }
     Ok(certs)
 }
 
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let data = std::fs::read(path).map_err(io_err(path))?;
-    rustls_pemfile::private_key(&mut data.as_slice()).map_err(io_err(path))?.ok_or(TlsError::Missing { path: path.into(), what: "private key" })
+    rustls_pemfile::private_key(&mut data.as_slice())
+        .map_err(io_err(path))?
+        .ok_or(TlsError::Missing {
+            path: path.into(),
+            what: "private key",
+        })
 }
 
 #[cfg(test)]
@@ -90,7 +121,10 @@ mod tests {
         acceptor(&c1, &k1).unwrap();
         assert_ne!(std::fs::read(&k1).unwrap(), std::fs::read(&k2).unwrap());
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&k1).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&k1).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(matches!(acceptor(&c1, &c1), Err(TlsError::Missing { .. })));
     }
 }

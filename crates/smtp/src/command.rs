@@ -13,7 +13,9 @@ pub fn parse_command(text: &[u8]) -> Result<Request<String>, Reply> {
     let mut line = Vec::with_capacity(text.len() + 2);
     line.extend_from_slice(text);
     line.extend_from_slice(b"\r\n");
-    Request::parse(&mut line.iter()).map(Request::into_owned).map_err(refusal)
+    Request::parse(&mut line.iter())
+        .map(Request::into_owned)
+        .map_err(refusal)
 }
 
 fn refusal(e: smtp_proto::Error) -> Reply {
@@ -23,12 +25,16 @@ fn refusal(e: smtp_proto::Error) -> Reply {
         E::InvalidSenderAddress => reply::BAD_SENDER,
         E::InvalidRecipientAddress => reply::BAD_ADDRESS,
         E::SyntaxError { syntax } => Reply::owned(501, "5.5.4", format!("Syntax: {syntax}")),
-        E::InvalidParameter { param } => Reply::owned(501, "5.5.4", format!("Invalid parameter {param}")),
+        E::InvalidParameter { param } => {
+            Reply::owned(501, "5.5.4", format!("Invalid parameter {param}"))
+        }
         E::UnsupportedParameter { param } => {
             let shown: String = param.chars().filter(|c| !c.is_control()).take(64).collect();
             Reply::owned(555, "5.5.4", format!("Unsupported parameter {shown}"))
         }
-        E::NeedsMoreData { .. } | E::ResponseTooLong | E::InvalidResponse { .. } => Reply::new(501, "5.5.2", "Syntax error"),
+        E::NeedsMoreData { .. } | E::ResponseTooLong | E::InvalidResponse { .. } => {
+            Reply::new(501, "5.5.2", "Syntax error")
+        }
     }
 }
 
@@ -45,10 +51,25 @@ mod tests {
 
     #[test]
     fn good_commands() {
-        assert!(matches!(parse_command(b"EHLO client.example"), Ok(Request::Ehlo { .. })));
-        assert!(matches!(parse_command(b"mail from:<a@b.c> SIZE=100 BODY=8BITMIME"), Ok(Request::Mail { .. })));
-        assert!(matches!(parse_command(b"BDAT 100 LAST"), Ok(Request::Bdat { chunk_size: 100, is_last: true })));
-        assert!(matches!(parse_command("RCPT TO:<ünï@example.org>".as_bytes()), Ok(Request::Rcpt { .. })));
+        assert!(matches!(
+            parse_command(b"EHLO client.example"),
+            Ok(Request::Ehlo { .. })
+        ));
+        assert!(matches!(
+            parse_command(b"mail from:<a@b.c> SIZE=100 BODY=8BITMIME"),
+            Ok(Request::Mail { .. })
+        ));
+        assert!(matches!(
+            parse_command(b"BDAT 100 LAST"),
+            Ok(Request::Bdat {
+                chunk_size: 100,
+                is_last: true
+            })
+        ));
+        assert!(matches!(
+            parse_command("RCPT TO:<ünï@example.org>".as_bytes()),
+            Ok(Request::Rcpt { .. })
+        ));
     }
 
     #[test]

@@ -30,11 +30,17 @@ pub struct Conn<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub fn new(stream: MaybeTls<S>) -> Self {
-        Conn { stream: Some(stream), rbuf: BytesMut::with_capacity(READ_CHUNK), wbuf: Vec::new() }
+        Conn {
+            stream: Some(stream),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            wbuf: Vec::new(),
+        }
     }
 
     fn stream(&mut self) -> io::Result<&mut MaybeTls<S>> {
-        self.stream.as_mut().ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "stream taken"))
+        self.stream
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "stream taken"))
     }
 
     /// Queues a reply; it is sent before the next read that would wait.
@@ -145,10 +151,19 @@ mod tests {
         client.write_all(&long).await.unwrap();
         client.write_all(b"\r\nQUIT\r\n").await.unwrap();
         drop(client);
-        assert_eq!(conn.read_line(512).await.unwrap(), Line::Text(b"EHLO x".to_vec()));
-        assert_eq!(conn.read_line(512).await.unwrap(), Line::Text(b"NOOP".to_vec()));
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"EHLO x".to_vec())
+        );
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"NOOP".to_vec())
+        );
         assert_eq!(conn.read_line(512).await.unwrap(), Line::TooLong);
-        assert_eq!(conn.read_line(512).await.unwrap(), Line::Text(b"QUIT".to_vec()));
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"QUIT".to_vec())
+        );
         assert_eq!(conn.read_line(512).await.unwrap(), Line::Eof);
     }
 

@@ -27,7 +27,9 @@ pub struct DotDecoder {
 
 impl Default for DotDecoder {
     fn default() -> Self {
-        DotDecoder { state: State::LineStart }
+        DotDecoder {
+            state: State::LineStart,
+        }
     }
 }
 
@@ -134,7 +136,14 @@ mod tests {
 
     #[test]
     fn smuggling_sequences_do_not_end_data() {
-        for seq in [&b"a\n.\nb"[..], b"a\r.\rb", b"a\n.\r\nb", b"a\r\n.\nb", b"a\r.\r\nb", b"a\r\n.\rb"] {
+        for seq in [
+            &b"a\n.\nb"[..],
+            b"a\r.\rb",
+            b"a\n.\r\nb",
+            b"a\r\n.\nb",
+            b"a\r.\r\nb",
+            b"a\r\n.\rb",
+        ] {
             let mut input = seq.to_vec();
             input.extend_from_slice(b"\r\n.\r\n");
             let (out, n, done) = decode(&input);

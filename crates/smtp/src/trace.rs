@@ -35,14 +35,30 @@ fn protocol(t: &TraceInfo<'_>) -> &'static str {
 
 /// Keeps client-supplied text from breaking the header (no CR/LF, no parentheses games).
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() || c == '(' || c == ')' { '?' } else { c }).take(255).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '(' || c == ')' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .take(255)
+        .collect()
 }
 
 /// "Return-Path: ...\r\nReceived: ...\r\n", ready to be written before the message.
 pub fn trace_headers(t: &TraceInfo<'_>) -> String {
     let mut h = String::new();
     let _ = write!(h, "Return-Path: <{}>\r\n", clean(t.sender));
-    let _ = write!(h, "Received: from {} ([{}])\r\n\tby {} (Postern) with {}", clean(t.helo), t.client_ip, t.hostname, protocol(t));
+    let _ = write!(
+        h,
+        "Received: from {} ([{}])\r\n\tby {} (Postern) with {}",
+        clean(t.helo),
+        t.client_ip,
+        t.hostname,
+        protocol(t)
+    );
     let mut notes = Vec::new();
     if let Some(tls) = t.tls {
         notes.push(clean(tls));

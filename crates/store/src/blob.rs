@@ -30,7 +30,8 @@ impl BlobId {
 
     /// Parses an id given by a user (e.g. `queue show ID`): hex only, so it is a safe file name.
     pub fn parse(s: &str) -> Option<BlobId> {
-        (s.len() >= 4 && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_hexdigit())).then(|| BlobId(s.to_ascii_lowercase()))
+        (s.len() >= 4 && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_hexdigit()))
+            .then(|| BlobId(s.to_ascii_lowercase()))
     }
 
     /// The shard directory: the last two hex digits (random, so shards fill evenly).
@@ -64,7 +65,9 @@ impl BlobWriter {
 
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
-        file.write_all(bytes).await.map_err(|e| StoreError::io(&self.path, e))?;
+        file.write_all(bytes)
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))?;
         self.written += bytes.len() as u64;
         Ok(())
     }
@@ -72,9 +75,18 @@ impl BlobWriter {
     /// Flushes and fsyncs the body. Its directory is fsync'd by the committer.
     pub async fn finish(mut self) -> Result<FinishedBlob, StoreError> {
         let mut file = self.file.take().ok_or(StoreError::Unavailable)?;
-        file.flush().await.map_err(|e| StoreError::io(&self.path, e))?;
-        file.get_mut().sync_all().await.map_err(|e| StoreError::io(&self.path, e))?;
-        Ok(FinishedBlob { id: self.id.clone(), path: std::mem::take(&mut self.path), size: self.written })
+        file.flush()
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        file.get_mut()
+            .sync_all()
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        Ok(FinishedBlob {
+            id: self.id.clone(),
+            path: std::mem::take(&mut self.path),
+            size: self.written,
+        })
     }
 }
 
@@ -126,7 +138,10 @@ impl Drop for FinishedBlob {
 /// Ids of blobs no longer referenced; their rows are deleted in `tx`, files after commit.
 pub(crate) fn take_dead(tx: &Transaction<'_>) -> Result<Vec<BlobId>, StoreError> {
     let mut st = tx.prepare("DELETE FROM blobs WHERE refs <= 0 RETURNING id")?;
-    let ids = st.query_map([], |r| r.get::<_, String>(0))?.map(|r| r.map(BlobId)).collect::<Result<Vec<_>, _>>()?;
+    let ids = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|r| r.map(BlobId))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ids)
 }
 
@@ -146,10 +161,22 @@ impl Store {
     pub async fn create_blob(&self) -> Result<BlobWriter, StoreError> {
         let id = BlobId(crate::ids::new_id());
         let dir = self.incoming_dir();
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| StoreError::io(&dir, e))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| StoreError::io(&dir, e))?;
         let path = dir.join(id.as_str());
-        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await.map_err(|e| StoreError::io(&path, e))?;
-        Ok(BlobWriter { id, path, file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)), written: 0 })
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .map_err(|e| StoreError::io(&path, e))?;
+        Ok(BlobWriter {
+            id,
+            path,
+            file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
+            written: 0,
+        })
     }
 
     /// Where a body lives on disk.
@@ -170,8 +197,18 @@ impl Store {
         let blobs = self.root().join("blobs");
         for entry in entries {
             let path = entry.map_err(|e| StoreError::io(&dir, e))?.path();
-            let Some(id) = path.file_name().and_then(|n| n.to_str()).and_then(BlobId::parse) else { continue };
-            let committed: i64 = self.conn().query_row("SELECT COUNT(*) FROM blobs WHERE id = ?1", [id.as_str()], |r| r.get(0))?;
+            let Some(id) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(BlobId::parse)
+            else {
+                continue;
+            };
+            let committed: i64 = self.conn().query_row(
+                "SELECT COUNT(*) FROM blobs WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )?;
             if committed > 0 {
                 place(&path, &blobs, &id).map_err(|e| StoreError::io(&path, e))?;
                 placed += 1;
@@ -192,5 +229,7 @@ impl Store {
 
 /// Fsyncs a directory so a new file's entry in it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, e))
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
 }

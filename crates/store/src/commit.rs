@@ -58,7 +58,11 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    fn start(path: PathBuf, blobs: PathBuf, changes: broadcast::Sender<Change>) -> Result<Committer, StoreError> {
+    fn start(
+        path: PathBuf,
+        blobs: PathBuf,
+        changes: broadcast::Sender<Change>,
+    ) -> Result<Committer, StoreError> {
         let conn = crate::db::open(&path)?;
         let (jobs, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -75,17 +79,29 @@ impl Store {
         let committer = match self.inner.committer.get() {
             Some(c) => c,
             None => {
-                let c = Committer::start(self.db_path(), self.root().join("blobs"), self.inner.changes.clone())?;
+                let c = Committer::start(
+                    self.db_path(),
+                    self.root().join("blobs"),
+                    self.inner.changes.clone(),
+                )?;
                 self.inner.committer.get_or_init(|| c)
             }
         };
         let (reply, answer) = oneshot::channel();
-        committer.jobs.send(Job { delivery, reply }).map_err(|_| StoreError::Unavailable)?;
+        committer
+            .jobs
+            .send(Job { delivery, reply })
+            .map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, blobs: &Path, changes: broadcast::Sender<Change>) {
+fn run(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    blobs: &Path,
+    changes: broadcast::Sender<Change>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -98,8 +114,16 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, blobs: &Path, changes: bro
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>, blobs: &Path, changes: &broadcast::Sender<Change>) {
-    let dirs: BTreeSet<PathBuf> = batch.iter().map(|j| j.delivery.blob.dir().to_path_buf()).collect();
+fn commit_batch(
+    conn: &mut Connection,
+    batch: Vec<Job>,
+    blobs: &Path,
+    changes: &broadcast::Sender<Change>,
+) {
+    let dirs: BTreeSet<PathBuf> = batch
+        .iter()
+        .map(|j| j.delivery.blob.dir().to_path_buf())
+        .collect();
     if let Some(e) = dirs.iter().find_map(|d| sync_dir(d).err()) {
         return fail_all(batch, &e);
     }
@@ -127,7 +151,11 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, blobs: &Path, changes: &
 }
 
 /// Applies one delivery under a savepoint, so its failure leaves the batch intact.
-fn apply_isolated(tx: &Transaction<'_>, d: &Delivery, touched: &mut Vec<Change>) -> Result<Committed, StoreError> {
+fn apply_isolated(
+    tx: &Transaction<'_>,
+    d: &Delivery,
+    touched: &mut Vec<Change>,
+) -> Result<Committed, StoreError> {
     tx.execute_batch("SAVEPOINT delivery")?;
     let mark = touched.len();
     match apply(tx, d, touched) {
@@ -143,15 +171,25 @@ fn apply_isolated(tx: &Transaction<'_>, d: &Delivery, touched: &mut Vec<Change>)
     }
 }
 
-fn apply(tx: &Transaction<'_>, d: &Delivery, touched: &mut Vec<Change>) -> Result<Committed, StoreError> {
+fn apply(
+    tx: &Transaction<'_>,
+    d: &Delivery,
+    touched: &mut Vec<Change>,
+) -> Result<Committed, StoreError> {
     let id = d.blob.id().clone();
-    tx.execute("INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)", params![id.as_str(), d.blob.size() as i64])?;
+    tx.execute(
+        "INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)",
+        params![id.as_str(), d.blob.size() as i64],
+    )?;
     let mut delivered = 0;
     for user in &d.local {
         // A user deleted since RCPT simply gets nothing.
         if let Some(inbox) = mailbox::find(tx, *user, "INBOX")? {
             mailbox::append(tx, inbox, &id, d.blob.size(), d.internal_date, "")?;
-            touched.push(Change { user: *user, mailbox: inbox });
+            touched.push(Change {
+                user: *user,
+                mailbox: inbox,
+            });
             delivered += 1;
         }
     }
@@ -159,9 +197,15 @@ fn apply(tx: &Transaction<'_>, d: &Delivery, touched: &mut Vec<Change>) -> Resul
         crate::queue::enqueue(tx, &id, d)?;
     }
     if delivered == 0 && d.remote.is_empty() {
-        return Err(StoreError::Invalid("no recipient left to deliver to".into()));
+        return Err(StoreError::Invalid(
+            "no recipient left to deliver to".into(),
+        ));
     }
-    Ok(Committed { id, delivered, queued: d.remote.len() })
+    Ok(Committed {
+        id,
+        delivered,
+        queued: d.remote.len(),
+    })
 }
 
 fn fail_all(batch: Vec<Job>, e: &StoreError) {

@@ -48,22 +48,41 @@ pub fn split_address(address: &str) -> Option<(&str, String)> {
 fn valid_domain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name.split('.').all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
 }
 
 fn valid_mailbox(address: &str) -> bool {
     match split_address(address) {
-        Some((local, domain)) => !local.is_empty() && local.len() <= 64 && !local.contains(|c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c)) && valid_domain(&domain),
+        Some((local, domain)) => {
+            !local.is_empty()
+                && local.len() <= 64
+                && !local.contains(|c: char| {
+                    c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c)
+                })
+                && valid_domain(&domain)
+        }
         None => false,
     }
 }
 
 fn domain_id(conn: &Connection, domain: &str) -> Result<Option<i64>, StoreError> {
-    Ok(conn.query_row("SELECT id FROM domains WHERE name = ?1", [domain], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT id FROM domains WHERE name = ?1", [domain], |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
 fn require_domain(conn: &Connection, address: &str) -> Result<i64, StoreError> {
-    let (_, domain) = split_address(address).ok_or_else(|| StoreError::Invalid(format!("`{address}` is not an address (local@domain)")))?;
+    let (_, domain) = split_address(address).ok_or_else(|| {
+        StoreError::Invalid(format!("`{address}` is not an address (local@domain)"))
+    })?;
     domain_id(conn, &domain)?.ok_or_else(|| StoreError::Invalid(format!("domain {domain} is not a local domain: add it first with `postern domain add {domain}`")))
 }
 
@@ -82,27 +101,35 @@ impl Store {
     pub fn domain_add(&self, name: &str) -> Result<(), StoreError> {
         let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
         if !valid_domain(&name) {
-            return Err(StoreError::Invalid(format!("`{name}` is not a domain name")));
+            return Err(StoreError::Invalid(format!(
+                "`{name}` is not a domain name"
+            )));
         }
         let conn = self.conn();
         if domain_id(&conn, &name)?.is_some() {
             return Err(StoreError::Exists(format!("domain {name}")));
         }
-        conn.execute("INSERT INTO domains (name, created) VALUES (?1, ?2)", params![name, now()])?;
+        conn.execute(
+            "INSERT INTO domains (name, created) VALUES (?1, ?2)",
+            params![name, now()],
+        )?;
         Ok(())
     }
 
     /// Removes a domain that no longer has users, aliases or groups.
     pub fn domain_del(&self, name: &str) -> Result<(), StoreError> {
         let conn = self.conn();
-        let id = domain_id(&conn, &name.to_ascii_lowercase())?.ok_or_else(|| StoreError::NotFound(format!("domain {name}")))?;
+        let id = domain_id(&conn, &name.to_ascii_lowercase())?
+            .ok_or_else(|| StoreError::NotFound(format!("domain {name}")))?;
         let used: i64 = conn.query_row(
             "SELECT (SELECT COUNT(*) FROM users WHERE domain_id = ?1) + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1) + (SELECT COUNT(*) FROM groups WHERE domain_id = ?1)",
             [id],
             |r| r.get(0),
         )?;
         if used > 0 {
-            return Err(StoreError::Invalid(format!("domain {name} still has {used} users, aliases or groups: delete them first")));
+            return Err(StoreError::Invalid(format!(
+                "domain {name} still has {used} users, aliases or groups: delete them first"
+            )));
         }
         conn.execute("DELETE FROM domains WHERE id = ?1", [id])?;
         Ok(())
@@ -111,7 +138,9 @@ impl Store {
     pub fn domain_list(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare("SELECT name FROM domains ORDER BY name")?;
-        let rows = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        let rows = st
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
         Ok(rows)
     }
 
@@ -123,9 +152,17 @@ impl Store {
     // ---- users ----
 
     /// Creates a user with INBOX and the special-use folders. `quota` 0 is unlimited.
-    pub fn user_add(&self, address: &str, password: &Secret<String>, name: &str, quota: u64) -> Result<UserId, StoreError> {
+    pub fn user_add(
+        &self,
+        address: &str,
+        password: &Secret<String>,
+        name: &str,
+        quota: u64,
+    ) -> Result<UserId, StoreError> {
         if !valid_mailbox(address) {
-            return Err(StoreError::Invalid(format!("`{address}` is not a valid mailbox address")));
+            return Err(StoreError::Invalid(format!(
+                "`{address}` is not a valid mailbox address"
+            )));
         }
         let hash = hash_password(password)?;
         let mut conn = self.conn();
@@ -146,7 +183,10 @@ impl Store {
 
     pub fn user_passwd(&self, address: &str, password: &Secret<String>) -> Result<(), StoreError> {
         let hash = hash_password(password)?;
-        let n = self.conn().execute("UPDATE users SET password_hash = ?2 WHERE address = ?1", params![address, hash])?;
+        let n = self.conn().execute(
+            "UPDATE users SET password_hash = ?2 WHERE address = ?1",
+            params![address, hash],
+        )?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("user {address}")));
         }
@@ -158,7 +198,9 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let id: i64 = tx
-            .query_row("SELECT id FROM users WHERE address = ?1", [address], |r| r.get(0))
+            .query_row("SELECT id FROM users WHERE address = ?1", [address], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("user {address}")))?;
         tx.execute(
@@ -179,10 +221,19 @@ impl Store {
 
     pub fn user_list(&self) -> Result<Vec<UserInfo>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT id, address, name, quota, used, enabled FROM users ORDER BY address")?;
+        let mut st = conn.prepare(
+            "SELECT id, address, name, quota, used, enabled FROM users ORDER BY address",
+        )?;
         let rows = st
             .query_map([], |r| {
-                Ok(UserInfo { id: UserId(r.get(0)?), address: r.get(1)?, name: r.get(2)?, quota: r.get::<_, i64>(3)? as u64, used: r.get::<_, i64>(4)? as u64, enabled: r.get(5)? })
+                Ok(UserInfo {
+                    id: UserId(r.get(0)?),
+                    address: r.get(1)?,
+                    name: r.get(2)?,
+                    quota: r.get::<_, i64>(3)? as u64,
+                    used: r.get::<_, i64>(4)? as u64,
+                    enabled: r.get(5)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -194,10 +245,19 @@ impl Store {
 
     fn user_list_where(&self, address: &str) -> Result<Vec<UserInfo>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT id, address, name, quota, used, enabled FROM users WHERE address = ?1")?;
+        let mut st = conn.prepare(
+            "SELECT id, address, name, quota, used, enabled FROM users WHERE address = ?1",
+        )?;
         let rows = st
             .query_map([address], |r| {
-                Ok(UserInfo { id: UserId(r.get(0)?), address: r.get(1)?, name: r.get(2)?, quota: r.get::<_, i64>(3)? as u64, used: r.get::<_, i64>(4)? as u64, enabled: r.get(5)? })
+                Ok(UserInfo {
+                    id: UserId(r.get(0)?),
+                    address: r.get(1)?,
+                    name: r.get(2)?,
+                    quota: r.get::<_, i64>(3)? as u64,
+                    used: r.get::<_, i64>(4)? as u64,
+                    enabled: r.get(5)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -205,10 +265,18 @@ impl Store {
 
     /// Checks a login. Unknown users and wrong passwords cost the same time and
     /// give the same `None`. Blocking (Argon2): call from a blocking thread.
-    pub fn authenticate(&self, address: &str, password: &Secret<String>) -> Result<Option<UserInfo>, StoreError> {
+    pub fn authenticate(
+        &self,
+        address: &str,
+        password: &Secret<String>,
+    ) -> Result<Option<UserInfo>, StoreError> {
         let row: Option<(i64, String, bool)> = self
             .conn()
-            .query_row("SELECT id, password_hash, enabled FROM users WHERE address = ?1", [address], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT id, password_hash, enabled FROM users WHERE address = ?1",
+                [address],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         let ok = verify_password(row.as_ref().map(|(_, h, _)| h.as_str()), password);
         match row {
@@ -222,26 +290,41 @@ impl Store {
     /// Adds targets to an alias. `@domain` is that domain's catch-all.
     pub fn alias_add(&self, address: &str, targets: &[String]) -> Result<(), StoreError> {
         if targets.is_empty() {
-            return Err(StoreError::Invalid("an alias needs at least one target".into()));
+            return Err(StoreError::Invalid(
+                "an alias needs at least one target".into(),
+            ));
         }
         let catch_all = address.starts_with('@');
         if !catch_all && !valid_mailbox(address) {
-            return Err(StoreError::Invalid(format!("`{address}` is not an address (local@domain, or @domain for a catch-all)")));
+            return Err(StoreError::Invalid(format!(
+                "`{address}` is not an address (local@domain, or @domain for a catch-all)"
+            )));
         }
         for t in targets {
             if !valid_mailbox(t) {
-                return Err(StoreError::Invalid(format!("alias target `{t}` is not an address")));
+                return Err(StoreError::Invalid(format!(
+                    "alias target `{t}` is not an address"
+                )));
             }
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let probe = if catch_all { format!("postmaster{address}") } else { address.to_string() };
+        let probe = if catch_all {
+            format!("postmaster{address}")
+        } else {
+            address.to_string()
+        };
         let domain = require_domain(&tx, &probe)?;
         if !catch_all && address_taken(&tx, address)? {
-            return Err(StoreError::Exists(format!("address {address} (a user or group)")));
+            return Err(StoreError::Exists(format!(
+                "address {address} (a user or group)"
+            )));
         }
         for t in targets {
-            tx.execute("INSERT OR IGNORE INTO aliases (address, domain_id, target) VALUES (?1, ?2, ?3)", params![address, domain, t])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO aliases (address, domain_id, target) VALUES (?1, ?2, ?3)",
+                params![address, domain, t],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -253,7 +336,15 @@ impl Store {
         let n = if targets.is_empty() {
             conn.execute("DELETE FROM aliases WHERE address = ?1", [address])?
         } else {
-            targets.iter().map(|t| conn.execute("DELETE FROM aliases WHERE address = ?1 AND target = ?2", [address, t.as_str()])).sum::<Result<usize, _>>()?
+            targets
+                .iter()
+                .map(|t| {
+                    conn.execute(
+                        "DELETE FROM aliases WHERE address = ?1 AND target = ?2",
+                        [address, t.as_str()],
+                    )
+                })
+                .sum::<Result<usize, _>>()?
         };
         if n == 0 {
             return Err(StoreError::NotFound(format!("alias {address}")));
@@ -270,36 +361,52 @@ impl Store {
 
     pub fn group_add(&self, address: &str, members: &[String]) -> Result<(), StoreError> {
         if !valid_mailbox(address) {
-            return Err(StoreError::Invalid(format!("`{address}` is not an address")));
+            return Err(StoreError::Invalid(format!(
+                "`{address}` is not an address"
+            )));
         }
         for m in members {
             if !valid_mailbox(m) {
-                return Err(StoreError::Invalid(format!("group member `{m}` is not an address")));
+                return Err(StoreError::Invalid(format!(
+                    "group member `{m}` is not an address"
+                )));
             }
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let domain = require_domain(&tx, address)?;
-        let existing: Option<i64> = tx.query_row("SELECT id FROM groups WHERE address = ?1", [address], |r| r.get(0)).optional()?;
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM groups WHERE address = ?1", [address], |r| {
+                r.get(0)
+            })
+            .optional()?;
         let id = match existing {
             Some(id) => id,
             None => {
                 if address_taken(&tx, address)? {
                     return Err(StoreError::Exists(format!("address {address} (a user)")));
                 }
-                tx.execute("INSERT INTO groups (address, domain_id) VALUES (?1, ?2)", params![address, domain])?;
+                tx.execute(
+                    "INSERT INTO groups (address, domain_id) VALUES (?1, ?2)",
+                    params![address, domain],
+                )?;
                 tx.last_insert_rowid()
             }
         };
         for m in members {
-            tx.execute("INSERT OR IGNORE INTO group_members (group_id, member) VALUES (?1, ?2)", params![id, m])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO group_members (group_id, member) VALUES (?1, ?2)",
+                params![id, m],
+            )?;
         }
         tx.commit()?;
         Ok(())
     }
 
     pub fn group_del(&self, address: &str) -> Result<(), StoreError> {
-        let n = self.conn().execute("DELETE FROM groups WHERE address = ?1", [address])?;
+        let n = self
+            .conn()
+            .execute("DELETE FROM groups WHERE address = ?1", [address])?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("group {address}")));
         }
@@ -319,7 +426,12 @@ impl Store {
         let conn = self.conn();
         let mut st = conn.prepare(sql)?;
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ))
+        })?;
         for row in rows {
             let (k, v) = row?;
             match out.last_mut() {
@@ -344,17 +456,31 @@ impl Store {
     }
 }
 
-fn expand_into(conn: &Connection, address: &str, depth: usize, seen: &mut BTreeSet<String>, out: &mut Expansion) -> Result<(), StoreError> {
+fn expand_into(
+    conn: &Connection,
+    address: &str,
+    depth: usize,
+    seen: &mut BTreeSet<String>,
+    out: &mut Expansion,
+) -> Result<(), StoreError> {
     let key = address.to_lowercase();
     if depth > MAX_EXPANSION_DEPTH || !seen.insert(key) || seen.len() > MAX_EXPANSION_SIZE {
         return Ok(());
     }
-    let Some((_, domain)) = split_address(address) else { return Ok(()) };
+    let Some((_, domain)) = split_address(address) else {
+        return Ok(());
+    };
     if domain_id(conn, &domain)?.is_none() {
         out.remote.insert(address.to_string());
         return Ok(());
     }
-    let user: Option<(i64, bool)> = conn.query_row("SELECT id, enabled FROM users WHERE address = ?1", [address], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let user: Option<(i64, bool)> = conn
+        .query_row(
+            "SELECT id, enabled FROM users WHERE address = ?1",
+            [address],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
     if let Some((id, enabled)) = user {
         if enabled {
             out.local.insert(UserId(id));
@@ -362,16 +488,28 @@ fn expand_into(conn: &Connection, address: &str, depth: usize, seen: &mut BTreeS
         return Ok(());
     }
     let members = strings(conn, "SELECT m.member FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.address = ?1", address)?;
-    let is_group: bool = conn.query_row("SELECT COUNT(*) FROM groups WHERE address = ?1", [address], |r| r.get::<_, i64>(0))? > 0;
+    let is_group: bool = conn.query_row(
+        "SELECT COUNT(*) FROM groups WHERE address = ?1",
+        [address],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
     if is_group {
         for m in members {
             expand_into(conn, &m, depth + 1, seen, out)?;
         }
         return Ok(());
     }
-    let mut targets = strings(conn, "SELECT target FROM aliases WHERE address = ?1", address)?;
+    let mut targets = strings(
+        conn,
+        "SELECT target FROM aliases WHERE address = ?1",
+        address,
+    )?;
     if targets.is_empty() {
-        targets = strings(conn, "SELECT target FROM aliases WHERE address = ?1", &format!("@{domain}"))?;
+        targets = strings(
+            conn,
+            "SELECT target FROM aliases WHERE address = ?1",
+            &format!("@{domain}"),
+        )?;
     }
     for t in targets {
         expand_into(conn, &t, depth + 1, seen, out)?;
@@ -381,6 +519,8 @@ fn expand_into(conn: &Connection, address: &str, depth: usize, seen: &mut BTreeS
 
 fn strings(conn: &Connection, sql: &str, arg: &str) -> Result<Vec<String>, StoreError> {
     let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map([arg], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let rows = st
+        .query_map([arg], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
     Ok(rows)
 }

@@ -7,7 +7,10 @@ pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0} does not exist")]
     NotFound(String),
     #[error("{0} already exists")]
@@ -22,11 +25,20 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        StoreError::Io { path: path.display().to_string(), source }
+        StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     /// True for failures a client should retry later (4xx), false for its own mistakes.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, StoreError::Db(_) | StoreError::Io { .. } | StoreError::Unavailable | StoreError::Commit(_))
+        matches!(
+            self,
+            StoreError::Db(_)
+                | StoreError::Io { .. }
+                | StoreError::Unavailable
+                | StoreError::Commit(_)
+        )
     }
 }

@@ -7,13 +7,21 @@ use std::io::{BufRead, BufReader, Write};
 
 impl Store {
     /// Writes a user's folder as mbox to `out`, oldest message first.
-    pub fn export_mbox(&self, user: UserId, folder: &str, out: &mut dyn Write) -> Result<usize, StoreError> {
-        let mailbox = self.mailbox(user, folder)?.ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))?;
+    pub fn export_mbox(
+        &self,
+        user: UserId,
+        folder: &str,
+        out: &mut dyn Write,
+    ) -> Result<usize, StoreError> {
+        let mailbox = self
+            .mailbox(user, folder)?
+            .ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))?;
         let messages = self.messages(mailbox)?;
         for m in &messages {
             self.export_one(m, out)?;
         }
-        out.flush().map_err(|e| StoreError::io(std::path::Path::new("<stdout>"), e))?;
+        out.flush()
+            .map_err(|e| StoreError::io(std::path::Path::new("<stdout>"), e))?;
         Ok(messages.len())
     }
 
@@ -57,12 +65,17 @@ fn return_path(first_line: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(first_line).ok()?;
     let rest = s.strip_prefix("Return-Path:")?.trim();
     let addr = rest.trim_start_matches('<').trim_end_matches('>');
-    Some(if addr.is_empty() { "MAILER-DAEMON".into() } else { addr.replace(char::is_whitespace, "") })
+    Some(if addr.is_empty() {
+        "MAILER-DAEMON".into()
+    } else {
+        addr.replace(char::is_whitespace, "")
+    })
 }
 
 /// The asctime() date of an mbox "From " line.
 fn asctime(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let fmt = time::macros::format_description!("[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]");
     t.format(&fmt).unwrap_or_default()
 }
@@ -83,7 +96,10 @@ mod tests {
     fn dates_and_senders() {
         assert_eq!(asctime(0), "Thu Jan  1 00:00:00 1970");
         assert_eq!(return_path(b"Return-Path: <a@b.c>\r\n").unwrap(), "a@b.c");
-        assert_eq!(return_path(b"Return-Path: <>\r\n").unwrap(), "MAILER-DAEMON");
+        assert_eq!(
+            return_path(b"Return-Path: <>\r\n").unwrap(),
+            "MAILER-DAEMON"
+        );
         assert!(return_path(b"Subject: x\r\n").is_none());
     }
 }

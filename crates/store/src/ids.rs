@@ -6,13 +6,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A new id: milliseconds since the epoch then 40 random bits, in lowercase hex
 /// (sorts by time, like Postfix's long queue ids, and is safe as a file name).
 pub(crate) fn new_id() -> String {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     let r: u64 = rand::rng().random::<u64>() & 0xff_ffff_ffff;
     format!("{ms:011x}{r:010x}")
 }
 
 pub(crate) fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -62,7 +62,12 @@ impl Store {
         let conn = db::open(&data_dir.join("db").join("postern.db"))?;
         let (changes, _) = broadcast::channel(1024);
         Ok(Store {
-            inner: Arc::new(Inner { root: data_dir.to_path_buf(), conn: Mutex::new(conn), committer: OnceLock::new(), changes }),
+            inner: Arc::new(Inner {
+                root: data_dir.to_path_buf(),
+                conn: Mutex::new(conn),
+                committer: OnceLock::new(),
+                changes,
+            }),
         })
     }
 

@@ -39,7 +39,11 @@ pub struct MessageInfo {
 
 /// A new UIDVALIDITY: the clock in seconds, so a re-created folder gets a larger one (RFC 3501 §2.3.1.1).
 fn new_uidvalidity() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(1) & 0xffff_ffff
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(1)
+        & 0xffff_ffff
 }
 
 pub(crate) fn create_default_folders(conn: &Connection, user: UserId) -> Result<(), StoreError> {
@@ -53,7 +57,11 @@ pub(crate) fn create_default_folders(conn: &Connection, user: UserId) -> Result<
     Ok(())
 }
 
-pub(crate) fn find(conn: &Connection, user: UserId, name: &str) -> Result<Option<MailboxId>, StoreError> {
+pub(crate) fn find(
+    conn: &Connection,
+    user: UserId,
+    name: &str,
+) -> Result<Option<MailboxId>, StoreError> {
     // RFC 3501 §5.1: INBOX is case-insensitive; other names are exact.
     let sql = if name.eq_ignore_ascii_case("INBOX") {
         "SELECT id FROM mailboxes WHERE user_id = ?1 AND name = 'INBOX'"
@@ -63,13 +71,21 @@ pub(crate) fn find(conn: &Connection, user: UserId, name: &str) -> Result<Option
     let id = if name.eq_ignore_ascii_case("INBOX") {
         conn.query_row(sql, [user.0], |r| r.get(0)).optional()?
     } else {
-        conn.query_row(sql, params![user.0, name], |r| r.get(0)).optional()?
+        conn.query_row(sql, params![user.0, name], |r| r.get(0))
+            .optional()?
     };
     Ok(id.map(MailboxId))
 }
 
 /// Appends a message inside a transaction: next UID and MODSEQ, quota usage, blob reference.
-pub(crate) fn append(tx: &Transaction<'_>, mailbox: MailboxId, blob: &BlobId, size: u64, internal_date: i64, flags: &str) -> Result<u32, StoreError> {
+pub(crate) fn append(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    blob: &BlobId,
+    size: u64,
+    internal_date: i64,
+    flags: &str,
+) -> Result<u32, StoreError> {
     let (uid, modseq): (i64, i64) =
         tx.query_row("UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq", [mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
     tx.execute(
@@ -77,7 +93,10 @@ pub(crate) fn append(tx: &Transaction<'_>, mailbox: MailboxId, blob: &BlobId, si
         params![mailbox.0, uid, crate::ids::new_id(), blob.as_str(), size as i64, internal_date, flags, modseq],
     )?;
     tx.execute("UPDATE users SET used = used + ?2 WHERE id = (SELECT user_id FROM mailboxes WHERE id = ?1)", params![mailbox.0, size as i64])?;
-    tx.execute("UPDATE blobs SET refs = refs + 1 WHERE id = ?1", [blob.as_str()])?;
+    tx.execute(
+        "UPDATE blobs SET refs = refs + 1 WHERE id = ?1",
+        [blob.as_str()],
+    )?;
     Ok(uid as u32)
 }
 
@@ -91,13 +110,19 @@ impl Store {
     pub fn mailbox_list(&self, user: UserId) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare("SELECT name, special_use FROM mailboxes WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
-        let rows = st.query_map([user.0], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        let rows = st
+            .query_map([user.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of a folder.
     pub fn mailbox_state(&self, mailbox: MailboxId) -> Result<(u32, u32, u64), StoreError> {
-        let (v, n, m): (i64, i64, i64) = self.conn().query_row("SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1", [mailbox.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (v, n, m): (i64, i64, i64) = self.conn().query_row(
+            "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1",
+            [mailbox.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         Ok((v as u32, n as u32, m as u64))
     }
 
@@ -123,7 +148,11 @@ impl Store {
 
     /// Bytes a user's mailboxes hold, and their quota (0 = unlimited).
     pub fn usage(&self, user: UserId) -> Result<(u64, u64), StoreError> {
-        let (used, quota): (i64, i64) = self.conn().query_row("SELECT used, quota FROM users WHERE id = ?1", [user.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (used, quota): (i64, i64) = self.conn().query_row(
+            "SELECT used, quota FROM users WHERE id = ?1",
+            [user.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok((used as u64, quota as u64))
     }
 }

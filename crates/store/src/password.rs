@@ -1,7 +1,9 @@
 //! Password hashing: Argon2id in PHC string form, verified in constant time.
 
 use crate::{Secret, StoreError};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use std::sync::OnceLock;
 
@@ -24,7 +26,9 @@ pub fn verify_password(stored: Option<&str>, password: &Secret<String>) -> bool 
         None => (dummy.as_str(), false),
     };
     let ok = match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     };
     ok && real
@@ -32,7 +36,9 @@ pub fn verify_password(stored: Option<&str>, password: &Secret<String>) -> bool 
 
 fn dummy_hash() -> &'static String {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(&Secret::new("not a password of anyone".to_string())).unwrap_or_default())
+    DUMMY.get_or_init(|| {
+        hash_password(&Secret::new("not a password of anyone".to_string())).unwrap_or_default()
+    })
 }
 
 #[cfg(test)]

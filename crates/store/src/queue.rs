@@ -39,7 +39,10 @@ pub(crate) fn enqueue(tx: &Transaction<'_>, id: &BlobId, d: &Delivery) -> Result
             params![id.as_str(), r.address, r.orcpt, r.notify as i64, t],
         )?;
     }
-    tx.execute("UPDATE blobs SET refs = refs + 1 WHERE id = ?1", [id.as_str()])?;
+    tx.execute(
+        "UPDATE blobs SET refs = refs + 1 WHERE id = ?1",
+        [id.as_str()],
+    )?;
     Ok(())
 }
 
@@ -47,14 +50,33 @@ impl Store {
     /// Every queued message, oldest first.
     pub fn queue_list(&self) -> Result<Vec<QueueEntry>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT id, sender, created, size, held FROM queue_messages ORDER BY created, id")?;
+        let mut st = conn.prepare(
+            "SELECT id, sender, created, size, held FROM queue_messages ORDER BY created, id",
+        )?;
         let mut entries = st
-            .query_map([], |r| Ok(QueueEntry { id: r.get(0)?, sender: r.get(1)?, created: r.get(2)?, size: r.get::<_, i64>(3)? as u64, held: r.get(4)?, recipients: vec![] }))?
+            .query_map([], |r| {
+                Ok(QueueEntry {
+                    id: r.get(0)?,
+                    sender: r.get(1)?,
+                    created: r.get(2)?,
+                    size: r.get::<_, i64>(3)? as u64,
+                    held: r.get(4)?,
+                    recipients: vec![],
+                })
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut rs = conn.prepare("SELECT address, status, attempts, next_attempt, last_error FROM queue_recipients WHERE queue_id = ?1 ORDER BY id")?;
         for e in &mut entries {
             e.recipients = rs
-                .query_map([&e.id], |r| Ok(QueuedRecipient { address: r.get(0)?, status: r.get(1)?, attempts: r.get::<_, i64>(2)? as u32, next_attempt: r.get(3)?, last_error: r.get(4)? }))?
+                .query_map([&e.id], |r| {
+                    Ok(QueuedRecipient {
+                        address: r.get(0)?,
+                        status: r.get(1)?,
+                        attempts: r.get::<_, i64>(2)? as u32,
+                        next_attempt: r.get(3)?,
+                        last_error: r.get(4)?,
+                    })
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
         }
         Ok(entries)
@@ -62,7 +84,12 @@ impl Store {
 
     /// One queued message.
     pub fn queue_get(&self, id: &str) -> Result<Option<QueueEntry>, StoreError> {
-        let exists: Option<String> = self.conn().query_row("SELECT id FROM queue_messages WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let exists: Option<String> = self
+            .conn()
+            .query_row("SELECT id FROM queue_messages WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
         match exists {
             Some(_) => Ok(self.queue_list()?.into_iter().find(|e| e.id == id)),
             None => Ok(None),

@@ -30,7 +30,6 @@ impl<T: Zeroize> fmt::Debug for Secret<T> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]

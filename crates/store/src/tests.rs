@@ -11,12 +11,21 @@ fn setup() -> (tempfile::TempDir, Store, UserId, UserId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.domain_add("Example.ORG").unwrap();
-    let a = store.user_add("alice@example.org", &pw("alice-pass-1"), "Alice", 0).unwrap();
-    let b = store.user_add("bob@example.org", &pw("bob-pass-1"), "", 1000).unwrap();
+    let a = store
+        .user_add("alice@example.org", &pw("alice-pass-1"), "Alice", 0)
+        .unwrap();
+    let b = store
+        .user_add("bob@example.org", &pw("bob-pass-1"), "", 1000)
+        .unwrap();
     (dir, store, a, b)
 }
 
-async fn deliver(store: &Store, body: &[u8], local: Vec<UserId>, remote: Vec<&str>) -> Result<Committed, StoreError> {
+async fn deliver(
+    store: &Store,
+    body: &[u8],
+    local: Vec<UserId>,
+    remote: Vec<&str>,
+) -> Result<Committed, StoreError> {
     let mut w = store.create_blob().await.unwrap();
     w.write(body).await.unwrap();
     let blob = w.finish().await.unwrap();
@@ -25,7 +34,13 @@ async fn deliver(store: &Store, body: &[u8], local: Vec<UserId>, remote: Vec<&st
             blob,
             sender: "s@x.test".into(),
             local,
-            remote: remote.into_iter().map(|a| RemoteRecipient { address: a.into(), ..Default::default() }).collect(),
+            remote: remote
+                .into_iter()
+                .map(|a| RemoteRecipient {
+                    address: a.into(),
+                    ..Default::default()
+                })
+                .collect(),
             env_id: None,
             ret: None,
             smtputf8: false,
@@ -38,21 +53,51 @@ async fn deliver(store: &Store, body: &[u8], local: Vec<UserId>, remote: Vec<&st
 fn directory_rules() {
     let (_d, store, a, b) = setup();
     assert_eq!(store.domain_list().unwrap(), vec!["example.org"]);
-    assert!(store.user_add("carol@nowhere.test", &pw("x"), "", 0).unwrap_err().to_string().contains("domain add"));
-    assert!(matches!(store.user_add("ALICE@example.org", &pw("x"), "", 0), Err(StoreError::Exists(_))));
-    assert!(store.user_add("bad address@example.org", &pw("x"), "", 0).is_err());
+    assert!(store
+        .user_add("carol@nowhere.test", &pw("x"), "", 0)
+        .unwrap_err()
+        .to_string()
+        .contains("domain add"));
+    assert!(matches!(
+        store.user_add("ALICE@example.org", &pw("x"), "", 0),
+        Err(StoreError::Exists(_))
+    ));
+    assert!(store
+        .user_add("bad address@example.org", &pw("x"), "", 0)
+        .is_err());
     assert_eq!(store.mailbox_list(a).unwrap().len(), SPECIAL_FOLDERS.len());
 
-    store.alias_add("info@example.org", &["alice@example.org".into(), "ext@remote.test".into()]).unwrap();
-    store.group_add("team@example.org", &["alice@example.org".into(), "bob@example.org".into()]).unwrap();
-    store.alias_add("@example.org", &["bob@example.org".into()]).unwrap();
+    store
+        .alias_add(
+            "info@example.org",
+            &["alice@example.org".into(), "ext@remote.test".into()],
+        )
+        .unwrap();
+    store
+        .group_add(
+            "team@example.org",
+            &["alice@example.org".into(), "bob@example.org".into()],
+        )
+        .unwrap();
+    store
+        .alias_add("@example.org", &["bob@example.org".into()])
+        .unwrap();
 
     let e = store.expand("info@example.org").unwrap();
     assert_eq!(e.local, BTreeSet::from([a]));
     assert_eq!(e.remote, BTreeSet::from(["ext@remote.test".to_string()]));
-    assert_eq!(store.expand("team@example.org").unwrap().local, BTreeSet::from([a, b]));
-    assert_eq!(store.expand("whoever@example.org").unwrap().local, BTreeSet::from([b]));
-    assert_eq!(store.expand("Alice@EXAMPLE.org").unwrap().local, BTreeSet::from([a]));
+    assert_eq!(
+        store.expand("team@example.org").unwrap().local,
+        BTreeSet::from([a, b])
+    );
+    assert_eq!(
+        store.expand("whoever@example.org").unwrap().local,
+        BTreeSet::from([b])
+    );
+    assert_eq!(
+        store.expand("Alice@EXAMPLE.org").unwrap().local,
+        BTreeSet::from([a])
+    );
     assert_eq!(store.expand("x@remote.test").unwrap().remote.len(), 1);
 
     store.alias_del("@example.org", &[]).unwrap();
@@ -63,28 +108,62 @@ fn directory_rules() {
 #[test]
 fn alias_loops_terminate() {
     let (_d, store, _, _) = setup();
-    store.alias_add("l1@example.org", &["l2@example.org".into()]).unwrap();
-    store.alias_add("l2@example.org", &["l1@example.org".into(), "alice@example.org".into()]).unwrap();
+    store
+        .alias_add("l1@example.org", &["l2@example.org".into()])
+        .unwrap();
+    store
+        .alias_add(
+            "l2@example.org",
+            &["l1@example.org".into(), "alice@example.org".into()],
+        )
+        .unwrap();
     assert_eq!(store.expand("l1@example.org").unwrap().local.len(), 1);
 }
 
 #[test]
 fn authentication() {
     let (_d, store, a, _) = setup();
-    assert_eq!(store.authenticate("alice@example.org", &pw("alice-pass-1")).unwrap().unwrap().id, a);
-    assert!(store.authenticate("alice@example.org", &pw("wrong")).unwrap().is_none());
-    assert!(store.authenticate("nobody@example.org", &pw("alice-pass-1")).unwrap().is_none());
-    store.user_passwd("alice@example.org", &pw("new-pass-2")).unwrap();
-    assert!(store.authenticate("alice@example.org", &pw("new-pass-2")).unwrap().is_some());
+    assert_eq!(
+        store
+            .authenticate("alice@example.org", &pw("alice-pass-1"))
+            .unwrap()
+            .unwrap()
+            .id,
+        a
+    );
+    assert!(store
+        .authenticate("alice@example.org", &pw("wrong"))
+        .unwrap()
+        .is_none());
+    assert!(store
+        .authenticate("nobody@example.org", &pw("alice-pass-1"))
+        .unwrap()
+        .is_none());
+    store
+        .user_passwd("alice@example.org", &pw("new-pass-2"))
+        .unwrap();
+    assert!(store
+        .authenticate("alice@example.org", &pw("new-pass-2"))
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
 async fn commit_assigns_uids_and_counts_usage() {
     let (_d, store, a, b) = setup();
     let mut changes = store.subscribe();
-    let c1 = deliver(&store, b"Subject: one\r\n\r\nhi\r\n", vec![a, b], vec![]).await.unwrap();
+    let c1 = deliver(&store, b"Subject: one\r\n\r\nhi\r\n", vec![a, b], vec![])
+        .await
+        .unwrap();
     assert_eq!(c1.delivered, 2);
-    let c2 = deliver(&store, b"Subject: two\r\n\r\nhi\r\n", vec![a], vec!["r@remote.test"]).await.unwrap();
+    let c2 = deliver(
+        &store,
+        b"Subject: two\r\n\r\nhi\r\n",
+        vec![a],
+        vec!["r@remote.test"],
+    )
+    .await
+    .unwrap();
     assert_eq!(c2.queued, 1);
     let inbox = store.mailbox(a, "inbox").unwrap().unwrap();
     let msgs = store.messages(inbox).unwrap();
@@ -102,15 +181,31 @@ async fn commit_assigns_uids_and_counts_usage() {
 #[tokio::test]
 async fn concurrent_commits_all_land() {
     let (_d, store, a, _) = setup();
-    let tasks: Vec<_> = (0..50).map(|i| {
-        let s = store.clone();
-        tokio::spawn(async move { deliver(&s, format!("Subject: {i}\r\n\r\nx\r\n").as_bytes(), vec![a], vec![]).await.unwrap() })
-    }).collect();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                deliver(
+                    &s,
+                    format!("Subject: {i}\r\n\r\nx\r\n").as_bytes(),
+                    vec![a],
+                    vec![],
+                )
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
     for t in tasks {
         t.await.unwrap();
     }
     let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
-    let uids: Vec<u32> = store.messages(inbox).unwrap().iter().map(|m| m.uid).collect();
+    let uids: Vec<u32> = store
+        .messages(inbox)
+        .unwrap()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
     assert_eq!(uids, (1..=50).collect::<Vec<_>>());
 }
 
@@ -134,17 +229,30 @@ async fn user_del_removes_unshared_bodies() {
     store.user_del("alice@example.org").unwrap();
     assert!(store.blob_path(&shared.id).exists());
     assert!(!store.blob_path(&own.id).exists());
-    assert!(store.user_by_address("alice@example.org").unwrap().is_none());
+    assert!(store
+        .user_by_address("alice@example.org")
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn export_is_mboxrd() {
     let (_d, store, a, _) = setup();
-    deliver(&store, b"Return-Path: <s@x.test>\r\nSubject: hi\r\n\r\nFrom here\r\n>From there\r\n", vec![a], vec![]).await.unwrap();
+    deliver(
+        &store,
+        b"Return-Path: <s@x.test>\r\nSubject: hi\r\n\r\nFrom here\r\n>From there\r\n",
+        vec![a],
+        vec![],
+    )
+    .await
+    .unwrap();
     let mut out = Vec::new();
     assert_eq!(store.export_mbox(a, "INBOX", &mut out).unwrap(), 1);
     let text = String::from_utf8(out).unwrap();
-    assert!(text.starts_with("From s@x.test Thu Jan  1 00:00:00 1970\n"), "{text}");
+    assert!(
+        text.starts_with("From s@x.test Thu Jan  1 00:00:00 1970\n"),
+        "{text}"
+    );
     assert!(text.contains("\n>From here\n>>From there\n"), "{text}");
     assert!(!text.contains('\r'));
 }

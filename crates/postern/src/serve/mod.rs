@@ -53,14 +53,17 @@ async fn serve(
     let tls = prepare::tls_acceptor(data_dir, &config)?;
     let listeners = accept::bind_all(&config).await?;
     let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(Context {
         store,
         logs,
         config: config_rx,
         tls,
+        shutdown: stop_rx.clone(),
     });
+    // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
+    let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     accept::announce(&listeners);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sessions = accept::Sessions::default();
     for (kind, listener) in listeners {
         tokio::spawn(accept::accept_loop(
@@ -76,24 +79,33 @@ async fn serve(
         overrides,
         config_tx,
     ));
-    wait_for_signal().await;
+    signals.wait().await;
     eprintln!("postern: shutting down");
     let _ = stop_tx.send(true);
     sessions.wait_idle(SHUTDOWN_GRACE).await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, installed before the server says it is ready.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }
 

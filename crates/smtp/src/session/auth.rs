@@ -51,14 +51,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         // RFC 4616 §2: [authzid] NUL authcid NUL passwd
         let mut parts = data.split(|&b| b == 0);
-        let (Some(authz), Some(user), Some(pass), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(authz), Some(user), Some(pass), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(Some(reply::AUTH_BAD_BASE64));
         };
         let user = String::from_utf8(user.to_vec()).map_err(|_| Some(reply::AUTH_BAD_BASE64))?;
         if !authz.is_empty() && authz != user.as_bytes() {
             return Err(Some(reply::AUTH_FAILED));
         }
-        let password = Secret::new(String::from_utf8(pass.to_vec()).map_err(|_| Some(reply::AUTH_BAD_BASE64))?);
+        let password = Secret::new(
+            String::from_utf8(pass.to_vec()).map_err(|_| Some(reply::AUTH_BAD_BASE64))?,
+        );
         Ok(Credentials { user, password })
     }
 
@@ -69,14 +73,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let pass = self.challenge("UGFzc3dvcmQ6").await?;
         let user = String::from_utf8(user).map_err(|_| Some(reply::AUTH_BAD_BASE64))?;
-        let password = Secret::new(String::from_utf8(pass).map_err(|_| Some(reply::AUTH_BAD_BASE64))?);
+        let password =
+            Secret::new(String::from_utf8(pass).map_err(|_| Some(reply::AUTH_BAD_BASE64))?);
         Ok(Credentials { user, password })
     }
 
     /// Sends a 334 challenge and reads the client's base64 answer; "*" cancels.
     async fn challenge(&mut self, text: &'static str) -> Result<Vec<u8>, Option<Reply>> {
         self.conn.push(&Reply::new(334, "", text));
-        let line = match tokio::time::timeout(self.cfg.smtp.command_timeout.0, self.conn.read_line(MAX_AUTH_LINE)).await {
+        let line = match tokio::time::timeout(
+            self.cfg.smtp.command_timeout.0,
+            self.conn.read_line(MAX_AUTH_LINE),
+        )
+        .await
+        {
             Err(_) => {
                 self.timed_out();
                 return Err(None);
@@ -86,7 +96,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         match line {
             Line::Text(t) if t == b"*" => Err(Some(reply::AUTH_CANCELLED)),
-            Line::Text(t) => decode(std::str::from_utf8(&t).map_err(|_| Some(reply::AUTH_BAD_BASE64))?),
+            Line::Text(t) => {
+                decode(std::str::from_utf8(&t).map_err(|_| Some(reply::AUTH_BAD_BASE64))?)
+            }
             Line::TooLong => Err(Some(reply::LINE_TOO_LONG)),
             Line::Eof => Err(None),
         }
@@ -95,7 +107,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     async fn check(&mut self, c: Credentials) -> Flow {
         let store = self.ctx.store.clone();
         let user = c.user.clone();
-        let result = tokio::task::spawn_blocking(move || store.authenticate(&c.user, &c.password)).await;
+        let result =
+            tokio::task::spawn_blocking(move || store.authenticate(&c.user, &c.password)).await;
         match result {
             Ok(Ok(Some(info))) => {
                 self.auth = Some(info);
@@ -103,10 +116,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             Ok(Ok(None)) => {
                 self.auth_failures += 1;
-                self.security_log("auth-failed", &[("user", &user), ("reason", "invalid credentials")]);
+                self.security_log(
+                    "auth-failed",
+                    &[("user", &user), ("reason", "invalid credentials")],
+                );
                 if self.auth_failures >= MAX_AUTH_FAILURES {
                     self.conn.push(&reply::AUTH_FAILED);
-                    let text = format!("{} Too many failed authentications, closing connection", self.cfg.server.hostname);
+                    let text = format!(
+                        "{} Too many failed authentications, closing connection",
+                        self.cfg.server.hostname
+                    );
                     self.conn.push(&Reply::owned(421, "4.7.0", text));
                     return Flow::Close;
                 }
@@ -118,5 +137,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 }
 
 fn decode(s: &str) -> Result<Vec<u8>, Option<Reply>> {
-    B64.decode(s.trim()).map_err(|_| Some(reply::AUTH_BAD_BASE64))
+    B64.decode(s.trim())
+        .map_err(|_| Some(reply::AUTH_BAD_BASE64))
 }

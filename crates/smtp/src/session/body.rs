@@ -56,8 +56,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (Err(_), _) => None,
             (Ok(()), Some(b)) => Some(b),
             (Ok(()), None) => match self.start_body().await {
-                Ok(blob) => Some(Bdat { blob: Some(blob), size: 0, failure: None }),
-                Err(r) => Some(Bdat { blob: None, size: 0, failure: Some(r) }),
+                Ok(blob) => Some(Bdat {
+                    blob: Some(blob),
+                    size: 0,
+                    failure: None,
+                }),
+                Err(r) => Some(Bdat {
+                    blob: None,
+                    size: 0,
+                    failure: Some(r),
+                }),
             },
         };
         // RFC 3030 §2: the chunk is always read, even when the command fails.
@@ -73,7 +81,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Some(tx) = self.tx.as_mut() {
             tx.bdat = Some(b);
         }
-        self.reply(Reply::owned(250, "2.0.0", format!("{chunk} octets received")))
+        self.reply(Reply::owned(
+            250,
+            "2.0.0",
+            format!("{chunk} octets received"),
+        ))
     }
 
     async fn read_chunk(&mut self, mut left: u64, mut bdat: Option<&mut Bdat>) -> Result<(), Flow> {
@@ -100,7 +112,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Writes body bytes unless the message is already refused; crossing the
     /// size limit refuses it (the rest is read and thrown away).
-    async fn absorb(&self, blob: &mut Option<BlobWriter>, bytes: &[u8], size: u64, failure: &mut Option<Reply>) {
+    async fn absorb(
+        &self,
+        blob: &mut Option<BlobWriter>,
+        bytes: &[u8],
+        size: u64,
+        failure: &mut Option<Reply>,
+    ) {
         if failure.is_some() {
             return;
         }
@@ -127,7 +145,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Creates the body file and writes the trace headers into it.
     async fn start_body(&mut self) -> Result<BlobWriter, Reply> {
-        let mut blob = self.ctx.store.create_blob().await.map_err(|_| reply::TEMP_FAILURE)?;
+        let mut blob = self
+            .ctx
+            .store
+            .create_blob()
+            .await
+            .map_err(|_| reply::TEMP_FAILURE)?;
         let tx = self.tx.as_ref().ok_or(reply::NEED_MAIL)?;
         let tls = self.conn.tls_description();
         let ip = self.client_ip();
@@ -144,13 +167,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             sender: &tx.sender,
             date: time::OffsetDateTime::now_utc(),
         });
-        blob.write(headers.as_bytes()).await.map_err(|_| reply::TEMP_FAILURE)?;
+        blob.write(headers.as_bytes())
+            .await
+            .map_err(|_| reply::TEMP_FAILURE)?;
         Ok(blob)
     }
 
     /// Ends the transaction: commit and 250, or the reason it failed.
-    async fn finish_message(&mut self, blob: Option<BlobWriter>, size: u64, failure: Option<Reply>) -> Flow {
-        let Some(tx) = self.tx.take() else { return self.error(reply::NEED_MAIL) };
+    async fn finish_message(
+        &mut self,
+        blob: Option<BlobWriter>,
+        size: u64,
+        failure: Option<Reply>,
+    ) -> Flow {
+        let Some(tx) = self.tx.take() else {
+            return self.error(reply::NEED_MAIL);
+        };
         let result = match (failure, blob) {
             (Some(r), _) => Err(r),
             (None, None) => Err(reply::TEMP_FAILURE),
@@ -159,13 +191,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let ip = self.client_ip();
         let tls = self.conn.tls_description().unwrap_or_else(|| "none".into());
         let (event, id, r) = match result {
-            Ok(id) => ("accepted", id.clone(), Reply::owned(250, "2.0.0", format!("OK: queued as {id}"))),
+            Ok(id) => (
+                "accepted",
+                id.clone(),
+                Reply::owned(250, "2.0.0", format!("OK: queued as {id}")),
+            ),
             Err(r) => ("refused", String::new(), r),
         };
         let (status, size_s, to) = (r.status(), size.to_string(), tx.recipients.join(","));
         self.ctx.logs.mail(&[
-            ("event", event), ("id", &id), ("service", self.kind.name()), ("client", &ip), ("tls", &tls),
-            ("user", self.auth_name()), ("from", &tx.sender), ("to", &to), ("size", &size_s), ("result", &status),
+            ("event", event),
+            ("id", &id),
+            ("service", self.kind.name()),
+            ("client", &ip),
+            ("tls", &tls),
+            ("user", self.auth_name()),
+            ("from", &tx.sender),
+            ("to", &to),
+            ("size", &size_s),
+            ("result", &status),
         ]);
         self.reply(r)
     }

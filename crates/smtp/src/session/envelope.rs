@@ -28,17 +28,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !smtputf8 && !from.address.is_ascii() {
             return self.error(reply::NEED_SMTPUTF8);
         }
-        let ret = match (from.flags & MAIL_RET_FULL != 0, from.flags & MAIL_RET_HDRS != 0) {
+        let ret = match (
+            from.flags & MAIL_RET_FULL != 0,
+            from.flags & MAIL_RET_HDRS != 0,
+        ) {
             (true, _) => Some("FULL".to_string()),
             (_, true) => Some("HDRS".to_string()),
             _ => None,
         };
-        self.tx = Some(Transaction { sender: from.address, smtputf8, env_id: from.env_id, ret, ..Default::default() });
+        self.tx = Some(Transaction {
+            sender: from.address,
+            smtputf8,
+            env_id: from.env_id,
+            ret,
+            ..Default::default()
+        });
         self.reply(Reply::new(250, "2.1.0", "Sender OK"))
     }
 
     pub(super) fn rcpt(&mut self, to: RcptTo<String>) -> Flow {
-        let Some(tx) = self.tx.as_ref() else { return self.error(reply::NEED_MAIL) };
+        let Some(tx) = self.tx.as_ref() else {
+            return self.error(reply::NEED_MAIL);
+        };
         if tx.recipients.len() >= self.cfg.smtp.max_recipients as usize {
             return self.error(reply::TOO_MANY_RCPTS);
         }
@@ -46,7 +57,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::NEED_SMTPUTF8);
         }
         let address = self.qualify(&to.address);
-        let Some((local_part, _)) = split_address(&address) else { return self.error(reply::BAD_ADDRESS) };
+        let Some((local_part, _)) = split_address(&address) else {
+            return self.error(reply::BAD_ADDRESS);
+        };
         if local_part.is_empty() {
             return self.error(reply::BAD_ADDRESS);
         }
@@ -66,11 +79,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Adds a recipient's local users and external addresses to the transaction, or says why not.
     fn route(&mut self, address: &str, to: &RcptTo<String>) -> Result<(), Reply> {
-        let expansion = self.ctx.store.expand(address).map_err(|_| reply::TEMP_FAILURE)?;
+        let expansion = self
+            .ctx
+            .store
+            .expand(address)
+            .map_err(|_| reply::TEMP_FAILURE)?;
         let (_, domain) = split_address(address).ok_or(reply::BAD_ADDRESS)?;
-        let is_local = self.ctx.store.is_local_domain(&domain).map_err(|_| reply::TEMP_FAILURE)?;
+        let is_local = self
+            .ctx
+            .store
+            .is_local_domain(&domain)
+            .map_err(|_| reply::TEMP_FAILURE)?;
         if !is_local && self.auth.is_none() {
-            self.security_log("relay-denied", &[("from", &self.tx.as_ref().map(|t| t.sender.clone()).unwrap_or_default()), ("to", address)]);
+            self.security_log(
+                "relay-denied",
+                &[
+                    (
+                        "from",
+                        &self
+                            .tx
+                            .as_ref()
+                            .map(|t| t.sender.clone())
+                            .unwrap_or_default(),
+                    ),
+                    ("to", address),
+                ],
+            );
             return Err(reply::RELAY_DENIED);
         }
         if expansion.is_empty() {
@@ -78,7 +112,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let mut room = Vec::new();
         for user in &expansion.local {
-            let (used, quota) = self.ctx.store.usage(*user).map_err(|_| reply::TEMP_FAILURE)?;
+            let (used, quota) = self
+                .ctx
+                .store
+                .usage(*user)
+                .map_err(|_| reply::TEMP_FAILURE)?;
             if quota == 0 || used < quota {
                 room.push(*user);
             }
@@ -89,8 +127,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let tx = self.tx.as_mut().ok_or(reply::NEED_MAIL)?;
         tx.local.extend(room);
         for remote in expansion.remote {
-            if !tx.remote.iter().any(|r| r.address.eq_ignore_ascii_case(&remote)) {
-                tx.remote.push(RemoteRecipient { address: remote, orcpt: to.orcpt.clone(), notify: to.flags });
+            if !tx
+                .remote
+                .iter()
+                .any(|r| r.address.eq_ignore_ascii_case(&remote))
+            {
+                tx.remote.push(RemoteRecipient {
+                    address: remote,
+                    orcpt: to.orcpt.clone(),
+                    notify: to.flags,
+                });
             }
         }
         Ok(())
@@ -112,6 +158,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let ip = self.client_ip();
         let from = self.tx.as_ref().map(|t| t.sender.as_str()).unwrap_or("");
         let status = r.status();
-        self.ctx.logs.mail(&[("event", "refused"), ("service", self.kind.name()), ("client", &ip), ("user", self.auth_name()), ("from", from), ("to", to), ("result", &status)]);
+        self.ctx.logs.mail(&[
+            ("event", "refused"),
+            ("service", self.kind.name()),
+            ("client", &ip),
+            ("user", self.auth_name()),
+            ("from", from),
+            ("to", to),
+            ("result", &status),
+        ]);
     }
 }

@@ -13,8 +13,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             match tokio::time::timeout(delay, self.conn.fill()).await {
                 Err(_) => {}
                 Ok(Ok(true)) => {
-                    self.security_log("early-talker", &[("reason", "client talked before the greeting")]);
-                    let text = format!("{} Talking before the greeting is not allowed", self.cfg.server.hostname);
+                    self.security_log(
+                        "early-talker",
+                        &[("reason", "client talked before the greeting")],
+                    );
+                    let text = format!(
+                        "{} Talking before the greeting is not allowed",
+                        self.cfg.server.hostname
+                    );
                     self.conn.discard_buffered();
                     self.conn.push(&Reply::owned(554, "5.7.1", text));
                     return Flow::Close;

@@ -49,6 +49,8 @@ pub struct Context {
     pub logs: Logs,
     pub config: watch::Receiver<Arc<Config>>,
     pub tls: Option<TlsAcceptor>,
+    /// Becomes true when the server stops: idle sessions then close with 421.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// Whether the command loop goes on.
@@ -87,7 +89,18 @@ pub struct Session<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub fn new(ctx: Arc<Context>, kind: Kind, stream: MaybeTls<S>, peer: SocketAddr) -> Self {
         let cfg = ctx.config.borrow().clone();
-        Session { ctx, kind, conn: Conn::new(stream), peer, cfg, helo: None, auth: None, auth_failures: 0, tx: None, errors: 0 }
+        Session {
+            ctx,
+            kind,
+            conn: Conn::new(stream),
+            peer,
+            cfg,
+            helo: None,
+            auth: None,
+            auth_failures: 0,
+            tx: None,
+            errors: 0,
+        }
     }
 
     /// Runs the session to its end. Errors end the session; nothing is acknowledged that was not committed.
@@ -100,7 +113,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     async fn next_command(&mut self) -> Flow {
         self.cfg = self.ctx.config.borrow().clone();
-        let line = match tokio::time::timeout(self.cfg.smtp.command_timeout.0, self.conn.read_line(MAX_COMMAND_LINE)).await {
+        let mut stop = self.ctx.shutdown.clone();
+        if *stop.borrow_and_update() {
+            return self.shutting_down();
+        }
+        let read = tokio::time::timeout(
+            self.cfg.smtp.command_timeout.0,
+            self.conn.read_line(MAX_COMMAND_LINE),
+        );
+        let line = tokio::select! {
+            r = read => r,
+            _ = stop.changed() => return self.shutting_down(),
+        };
+        let line = match line {
             Err(_) => return self.timed_out(),
             Ok(Err(_)) | Ok(Ok(Line::Eof)) => return Flow::Close,
             Ok(Ok(line)) => line,
@@ -111,9 +136,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
+    /// RFC 5321 §3.8: a server that must stop says 421 to its clients.
+    fn shutting_down(&mut self) -> Flow {
+        let text = format!(
+            "{} Service shutting down, closing connection",
+            self.cfg.server.hostname
+        );
+        self.conn.push(&Reply::owned(421, "4.3.2", text));
+        Flow::Close
+    }
+
     /// RFC 5321 §4.5.3.2: a server may close after its timeouts, saying so with 421.
     fn timed_out(&mut self) -> Flow {
-        let text = format!("{} Error: timeout exceeded, closing connection", self.cfg.server.hostname);
+        let text = format!(
+            "{} Error: timeout exceeded, closing connection",
+            self.cfg.server.hostname
+        );
         self.conn.push(&Reply::owned(421, "4.4.2", text));
         Flow::Close
     }
@@ -123,7 +161,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.conn.push(&reply);
         self.errors += 1;
         if self.errors >= self.cfg.smtp.max_errors {
-            let text = format!("{} Too many errors, closing connection", self.cfg.server.hostname);
+            let text = format!(
+                "{} Too many errors, closing connection",
+                self.cfg.server.hostname
+            );
             self.conn.push(&Reply::owned(421, "4.7.0", text));
             return Flow::Close;
         }
@@ -183,7 +224,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// One line in the security log, with the session's facts.
     fn security_log(&self, event: &str, fields: &[(&str, &str)]) {
         let ip = self.client_ip();
-        let mut all = vec![("event", event), ("service", self.kind.name()), ("client", ip.as_str())];
+        let mut all = vec![
+            ("event", event),
+            ("service", self.kind.name()),
+            ("client", ip.as_str()),
+        ];
         all.extend_from_slice(fields);
         self.ctx.logs.security(&all);
     }

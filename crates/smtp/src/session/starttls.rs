@@ -11,19 +11,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.conn.is_tls() || self.kind == Kind::Smtps {
             return self.error(reply::ALREADY_TLS);
         }
-        let Some(acceptor) = self.ctx.tls.clone() else { return self.error(reply::NO_TLS_HERE) };
+        let Some(acceptor) = self.ctx.tls.clone() else {
+            return self.error(reply::NO_TLS_HERE);
+        };
         self.conn.push(&reply::START_TLS);
         if self.conn.flush().await.is_err() {
             return Flow::Close;
         }
         let injected = self.conn.discard_buffered();
         if injected > 0 {
-            self.security_log("starttls-injection", &[("bytes", &injected.to_string()), ("reason", "data pipelined after STARTTLS discarded")]);
+            self.security_log(
+                "starttls-injection",
+                &[
+                    ("bytes", &injected.to_string()),
+                    ("reason", "data pipelined after STARTTLS discarded"),
+                ],
+            );
         }
-        let Some(MaybeTls::Plain(plain)) = self.conn.take_stream() else { return Flow::Close };
-        let handshake = tokio::time::timeout(self.cfg.smtp.command_timeout.0, acceptor.accept(plain)).await;
+        let Some(MaybeTls::Plain(plain)) = self.conn.take_stream() else {
+            return Flow::Close;
+        };
+        let handshake =
+            tokio::time::timeout(self.cfg.smtp.command_timeout.0, acceptor.accept(plain)).await;
         let Ok(Ok(tls)) = handshake else {
-            self.security_log("tls-failed", &[("reason", "TLS handshake failed or timed out")]);
+            self.security_log(
+                "tls-failed",
+                &[("reason", "TLS handshake failed or timed out")],
+            );
             return Flow::Close;
         };
         self.conn.put_stream(MaybeTls::Tls(Box::new(tls)));
