@@ -1,0 +1,60 @@
+"""Fixtures for the end-to-end tests.
+
+`server` is a running Postern with domain example.org and users alice and bob
+(see harness.py for the constants). `make_server(config={...})` builds one with
+config keys set before it starts; `make_server(start=False)` gives an initialised
+data directory whose server the test starts itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, Postern, insecure_tls, wait_until  # noqa: E402
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    made: list[Postern] = []
+
+    def make(config: dict[str, str] | None = None, start: bool = True, listen: dict[str, str] | None = None) -> Postern:
+        p = Postern(tmp_path / f"postern{len(made)}")
+        p.workdir.mkdir()
+        made.append(p)
+        p.init()
+        p.add_user(ALICE, ALICE_PASSWORD)
+        p.add_user(BOB, BOB_PASSWORD)
+        for key, value in (config or {}).items():
+            p.config_set(key, value)
+        if start:
+            p.start(listen)
+        return p
+
+    yield make
+    for p in made:
+        p.stop()
+        err = p.stderr()
+        if err:
+            # Shown by pytest only when the test failed.
+            print(f"--- postern stderr ({p.data}), last 4000 characters ---\n{err[-4000:]}")
+
+
+@pytest.fixture
+def server(make_server) -> Postern:
+    return make_server()
+
+
+@pytest.fixture
+def tls():
+    """A TLS client context that accepts the server's self-signed certificate."""
+    return insecure_tls()
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture():
+    return wait_until

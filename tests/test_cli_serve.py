@@ -1,0 +1,81 @@
+"""`postern serve` as an admin runs it: first start, busy ports, stopping."""
+
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from harness import HOSTNAME, Postern
+
+
+@pytest.mark.parametrize("service", ["smtp", "submission"])
+def test_busy_port_is_reported_with_service_and_address(tmp_path, service):
+    p = Postern(tmp_path)
+    p.init()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        listen = dict(Postern.LISTEN)
+        listen[service] = f"127.0.0.1:{port}"
+        args = [p.bin, "--data", str(p.data), "serve"]
+        for name, addr in listen.items():
+            args += ["--listen", f"{name}={addr}"]
+        run = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0, f"serve started although {service}'s port was taken:\n{run.stdout}"
+    assert service in run.stderr, run.stderr
+    assert f"127.0.0.1:{port}" in run.stderr, run.stderr
+
+
+def test_first_start_creates_data_dir_config_and_unique_certificate(tmp_path):
+    certs = []
+    for n in range(2):
+        p = Postern(tmp_path / f"fresh{n}")
+        p.workdir.mkdir()
+        assert not p.data.exists()
+        p.start()
+        try:
+            with p.raw() as r:
+                r.ehlo()
+                r.starttls()
+                r.ehlo()
+        finally:
+            assert p.stop() == 0
+        assert (p.data / "postern.toml").is_file()
+        cert = p.data / "tls" / "cert.pem"
+        assert cert.is_file()
+        assert "BEGIN CERTIFICATE" in cert.read_text()
+        certs.append(cert.read_bytes())
+    assert certs[0] != certs[1], "two installations got the same certificate"
+
+
+def test_sigterm_stops_the_server_cleanly(server):
+    started = time.monotonic()
+    code = server.stop(timeout=15)
+    assert code == 0, f"exit status {code} after SIGTERM (-15: killed by the signal itself, no handler yet; -9: had to be killed)"
+    assert time.monotonic() - started < 5, "an unused server took more than 5s to stop"
+
+
+def test_sigterm_closes_idle_sessions_with_421(server):
+    """RFC 5321 §3.8: a server that shuts down SHOULD send 421; an idle client
+    (or a slow spammer) must not hold `systemctl stop` up."""
+    with server.raw() as r:
+        r.ehlo()
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        lines = r.lines_until_eof(15)
+        waited = time.monotonic() - started
+    assert any(l.startswith("421") for l in lines) and waited < 5, f"idle client got {lines}, {waited:.1f}s after SIGTERM"
+    assert server.stop(timeout=15) == 0
+
+
+def test_greeting_uses_the_configured_hostname(make_server):
+    server = make_server(start=False)
+    server.config_set("server.hostname", "mail.renamed.test")
+    server.start()
+    with server.raw(greet=False) as r:
+        greeting = r.reply()
+    assert greeting.raw[0].startswith("220 mail.renamed.test"), greeting
+    assert HOSTNAME not in greeting.raw[0]

@@ -1,0 +1,94 @@
+"""The mail log and the security log (A6, X10): what an admin reads after the fact."""
+
+import base64
+import re
+import smtplib
+
+import pytest
+
+from harness import ALICE, ALICE_PASSWORD, insecure_tls, make_message, token, wait_until
+
+
+def log_lines(server, name, *needles):
+    return [l for l in server.log(name).splitlines() if all(n in l for n in needles)]
+
+
+def result_of(line: str) -> str:
+    """The value of `result=` in a key=value log line (quoted or bare)."""
+    m = re.search(r'\bresult=("(?:[^"\\]|\\.)*"|\S+)', line)
+    assert m, line
+    return m.group(1)
+
+
+def queue_id_candidates(server, reply: bytes) -> set[str]:
+    """Ids the accepted message may go by: hex words in the 250 reply ("queued as
+    ID") and the names of body files (a body's id is its queue id, DESIGN.md)."""
+    ids = set(re.findall(r"\b[0-9A-Fa-f]{8,64}\b", reply.decode("utf-8", "replace")))
+    blobs = server.data / "blobs"
+    if blobs.exists():
+        ids |= {p.name for p in blobs.rglob("*") if p.is_file()}
+    return ids
+
+
+def test_mail_log_has_accepted_and_refused_messages(make_server):
+    server = make_server(config={"smtp.max_message_size": "100K"})
+    ok, refused = token(), token()
+    with server.smtp() as s:
+        s.ehlo()
+        s.mail("sender@example.net")
+        s.rcpt(ALICE)
+        code, reply = s.data(make_message(ok))
+        assert code == 250
+        ids = queue_id_candidates(server, reply)
+        s.rset()
+        s.mail("sender@example.net")
+        s.rcpt(ALICE)
+        code, _ = s.data(make_message(refused, body="y" * 200_000))
+        assert code == 552
+
+    def accepted_line():
+        lines = [l for l in log_lines(server, "mail.log", "127.0.0.1", "result=") if any(i in l for i in ids)]
+        assert lines, f"no mail.log line with a queue id of {ids}, the client IP and result=:\n{server.log('mail.log')}"
+        return lines[0]
+
+    line = wait_until(accepted_line, 5, what="the accepted message in mail.log")
+    accepted_result = result_of(line)
+
+    def refused_line():
+        lines = [l for l in log_lines(server, "mail.log", "127.0.0.1", "result=") if result_of(l) != accepted_result]
+        assert lines, f"no mail.log line for the refused message:\n{server.log('mail.log')}"
+        return lines
+
+    wait_until(refused_line, 5, what="the refused message in mail.log")
+
+
+def test_security_log_records_failed_auth_without_the_password(server):
+    wrong = "Wr0ng-pass-zq9"
+    with server.smtp("submission") as s:
+        s.ehlo()
+        s.starttls(context=insecure_tls())
+        s.ehlo()
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            s.login(ALICE, wrong)
+        s.login(ALICE, ALICE_PASSWORD)
+
+    lines = wait_until(lambda: log_lines(server, "security.log", ALICE, "127.0.0.1"), 5, what="a failed AUTH in security.log")
+    assert lines
+    secrets = [wrong, ALICE_PASSWORD]
+    secrets += [base64.b64encode(f"\0{ALICE}\0{p}".encode()).decode() for p in (wrong, ALICE_PASSWORD)]
+    secrets += [base64.b64encode(p.encode()).decode() for p in (wrong, ALICE_PASSWORD)]
+    for name in ("security.log", "mail.log"):
+        text = server.log(name)
+        for secret in secrets:
+            assert secret not in text, f"{name} contains a password: {secret!r}"
+    for secret in (wrong, ALICE_PASSWORD):
+        assert secret not in server.stderr(), "the server printed a password"
+
+
+def test_security_log_records_relay_attempts(server):
+    with server.smtp() as s:
+        s.ehlo()
+        s.mail("spammer@example.net")
+        code, _ = s.rcpt("victim@remote.test")
+        assert code == 554
+    wait_until(lambda: log_lines(server, "security.log", "127.0.0.1", "victim@remote.test"), 5, what="the relay attempt in security.log")
