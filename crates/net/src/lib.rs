@@ -2,8 +2,10 @@
 //! streams that start plain and may turn into TLS (STARTTLS/STLS), and
 //! listener binding with errors an admin can act on.
 
+pub mod conn;
 pub mod listen;
 pub mod stream;
 pub mod tls;
 
+pub use conn::{Conn, Line};
 pub use stream::MaybeTls;

@@ -3,14 +3,12 @@
 //! (plain or TLS); the binary owns the sockets and hands streams in.
 
 mod command;
-mod conn;
 pub mod dot;
 pub mod reply;
 mod session;
 pub mod trace;
 
 pub use command::parse_command;
-pub use conn::{Conn, Line};
 pub use session::{Context, Kind, Session};
 
 /// Longest command line accepted, CR LF included (RFC 5321 §4.5.3.1.4).

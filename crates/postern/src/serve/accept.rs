@@ -1,46 +1,73 @@
 //! Binding the listeners and accepting connections.
 
-use super::kind_of;
 use postern_config::{Config, SERVICES};
 use postern_net::MaybeTls;
-use postern_smtp::{Context, Kind, Session};
+use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
+use tokio_rustls::TlsAcceptor;
 
 /// Time allowed for the TLS handshake on implicit-TLS ports.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Serves one accepted connection.
+pub type Handler = Arc<
+    dyn Fn(MaybeTls<TcpStream>, SocketAddr) -> Pin<Box<dyn Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A bound listener and how its connections are served.
+pub struct Bound {
+    pub name: &'static str,
+    pub listener: TcpListener,
+    pub implicit_tls: bool,
+    pub handler: Handler,
+}
+
 /// Binds every enabled listener of the services this build serves. Any
 /// failure names the listener and stops the start.
-pub async fn bind_all(config: &Config) -> Result<Vec<(Kind, TcpListener)>, String> {
+pub async fn bind_all(
+    config: &Config,
+    service: impl Fn(&str) -> Option<(bool, Handler)>,
+) -> Result<Vec<Bound>, String> {
     let mut out = Vec::new();
     for (name, _) in SERVICES {
-        let Some(kind) = kind_of(name) else { continue };
+        let Some((implicit_tls, handler)) = service(name) else {
+            continue;
+        };
         let addrs = config
             .listeners
             .get(name)
             .addrs()
             .map_err(|e| format!("listeners.{name}: {e}"))?;
         for addr in addrs {
-            let l = postern_net::listen::bind(name, addr)
+            let listener = postern_net::listen::bind(name, addr)
                 .await
                 .map_err(|e| e.to_string())?;
-            out.push((kind, l));
+            out.push(Bound {
+                name,
+                listener,
+                implicit_tls,
+                handler: handler.clone(),
+            });
         }
     }
     Ok(out)
 }
 
 /// Tells whoever started us where we listen: `listening NAME ADDR` lines, then `ready`.
-pub fn announce(listeners: &[(Kind, TcpListener)]) {
+pub fn announce(listeners: &[Bound]) {
     let mut out = std::io::stdout().lock();
-    for (kind, l) in listeners {
-        if let Ok(addr) = l.local_addr() {
-            let _ = writeln!(out, "listening {} {}", kind.name(), addr);
+    for b in listeners {
+        if let Ok(addr) = b.listener.local_addr() {
+            let _ = writeln!(out, "listening {} {}", b.name, addr);
         }
     }
     let _ = writeln!(out, "ready");
@@ -63,7 +90,11 @@ impl Sessions {
     pub async fn wait_idle(&self, grace: Duration) {
         let _ = tokio::time::timeout(grace, async {
             while self.live.load(Ordering::SeqCst) > 0 {
-                self.idle.notified().await;
+                let notified = self.idle.notified();
+                if self.live.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                notified.await;
             }
         })
         .await;
@@ -81,42 +112,41 @@ impl Drop for SessionGuard {
 }
 
 pub async fn accept_loop(
-    listener: TcpListener,
-    kind: Kind,
-    ctx: Arc<Context>,
+    bound: Bound,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
     sessions: Sessions,
 ) {
     loop {
         let accepted = tokio::select! {
-            r = listener.accept() => r,
+            r = bound.listener.accept() => r,
             _ = stop.changed() => return,
         };
         let (socket, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // Out of descriptors and the like: back off instead of spinning.
-                eprintln!("postern: accept on {}: {e}", kind.name());
+                eprintln!("postern: accept on {}: {e}", bound.name);
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
         let _ = socket.set_nodelay(true);
-        let ctx = ctx.clone();
+        let (handler, implicit, tls) = (bound.handler.clone(), bound.implicit_tls, tls.clone());
         let guard = sessions.enter();
         tokio::spawn(async move {
             let _guard = guard;
-            let stream = match (kind, ctx.tls.clone()) {
-                (Kind::Smtps, Some(acceptor)) => {
+            let stream = match (implicit, tls) {
+                (false, _) => MaybeTls::Plain(socket),
+                (true, Some(acceptor)) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
-                        Ok(Ok(tls)) => MaybeTls::Tls(Box::new(tls)),
+                        Ok(Ok(s)) => MaybeTls::Tls(Box::new(s)),
                         _ => return,
                     }
                 }
-                (Kind::Smtps, None) => return,
-                _ => MaybeTls::Plain(socket),
+                (true, None) => return,
             };
-            Session::new(ctx, kind, stream, peer).run().await;
+            handler(stream, peer).await;
         });
     }
 }

@@ -4,9 +4,10 @@
 mod accept;
 mod prepare;
 mod reload;
+mod services;
 
 use postern_config::{Config, Listen};
-use postern_smtp::{Context, Kind};
+use postern_smtp::Context;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,25 +52,25 @@ async fn serve(
         )
     })?;
     let tls = prepare::tls_acceptor(data_dir, &config)?;
-    let listeners = accept::bind_all(&config).await?;
-    let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
+    let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ctx = Arc::new(Context {
+    let smtp = Arc::new(Context {
         store,
         logs,
         config: config_rx,
-        tls,
+        tls: tls.clone(),
         shutdown: stop_rx.clone(),
     });
+    let shared = services::Shared { smtp };
+    let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     accept::announce(&listeners);
     let sessions = accept::Sessions::default();
-    for (kind, listener) in listeners {
+    for bound in listeners {
         tokio::spawn(accept::accept_loop(
-            listener,
-            kind,
-            ctx.clone(),
+            bound,
+            tls.clone(),
             stop_rx.clone(),
             sessions.clone(),
         ));
@@ -106,15 +107,5 @@ impl Signals {
             _ = self.term.recv() => {}
             _ = self.int.recv() => {}
         }
-    }
-}
-
-/// The services this build serves, and how. Others (IMAP, POP3) are not started yet.
-fn kind_of(service: &str) -> Option<Kind> {
-    match service {
-        "smtp" => Some(Kind::Mx),
-        "submission" => Some(Kind::Submission),
-        "smtps" => Some(Kind::Smtps),
-        _ => None,
     }
 }

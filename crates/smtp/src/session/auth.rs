@@ -2,11 +2,11 @@
 //! SMTPS, and only over TLS.
 
 use super::{Flow, Kind, Session};
-use crate::conn::Line;
 use crate::reply::{self, Reply};
 use crate::{MAX_AUTH_FAILURES, MAX_AUTH_LINE};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use postern_net::Line;
 use postern_store::Secret;
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -80,7 +80,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Sends a 334 challenge and reads the client's base64 answer; "*" cancels.
     async fn challenge(&mut self, text: &'static str) -> Result<Vec<u8>, Option<Reply>> {
-        self.conn.push(&Reply::new(334, "", text));
+        self.send(&Reply::new(334, "", text));
         let line = match tokio::time::timeout(
             self.cfg.smtp.command_timeout.0,
             self.conn.read_line(MAX_AUTH_LINE),
@@ -121,12 +121,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     &[("user", &user), ("reason", "invalid credentials")],
                 );
                 if self.auth_failures >= MAX_AUTH_FAILURES {
-                    self.conn.push(&reply::AUTH_FAILED);
+                    self.send(&reply::AUTH_FAILED);
                     let text = format!(
                         "{} Too many failed authentications, closing connection",
                         self.cfg.server.hostname
                     );
-                    self.conn.push(&Reply::owned(421, "4.7.0", text));
+                    self.send(&Reply::owned(421, "4.7.0", text));
                     return Flow::Close;
                 }
                 self.error(reply::AUTH_FAILED)

@@ -28,7 +28,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(b) => Some(b),
             Err(r) => return self.error(r),
         };
-        self.conn.push(&reply::START_DATA);
+        self.send(&reply::START_DATA);
         let (mut size, mut failure) = (0u64, None);
         let mut decoder = DotDecoder::default();
         let mut out = Vec::with_capacity(64 * 1024);

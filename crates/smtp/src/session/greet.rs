@@ -22,14 +22,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         self.cfg.server.hostname
                     );
                     self.conn.discard_buffered();
-                    self.conn.push(&Reply::owned(554, "5.7.1", text));
+                    self.send(&Reply::owned(554, "5.7.1", text));
                     return Flow::Close;
                 }
                 Ok(_) => return Flow::Close,
             }
         }
         let text = format!("{} ESMTP Postern", self.cfg.server.hostname);
-        self.conn.push(&Reply::owned(220, "", text));
+        self.send(&Reply::owned(220, "", text));
         Flow::Continue
     }
 

@@ -7,12 +7,12 @@ mod envelope;
 mod greet;
 mod starttls;
 
-use crate::conn::{Conn, Line};
 use crate::reply::{self, Reply};
 use crate::MAX_COMMAND_LINE;
 use postern_config::Config;
 use postern_logs::Logs;
 use postern_net::MaybeTls;
+use postern_net::{Conn, Line};
 use postern_store::{RemoteRecipient, Store, UserId, UserInfo};
 use smtp_proto::Request;
 use std::collections::BTreeSet;
@@ -142,7 +142,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "{} Service shutting down, closing connection",
             self.cfg.server.hostname
         );
-        self.conn.push(&Reply::owned(421, "4.3.2", text));
+        self.send(&Reply::owned(421, "4.3.2", text));
         Flow::Close
     }
 
@@ -152,30 +152,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "{} Error: timeout exceeded, closing connection",
             self.cfg.server.hostname
         );
-        self.conn.push(&Reply::owned(421, "4.4.2", text));
+        self.send(&Reply::owned(421, "4.4.2", text));
         Flow::Close
     }
 
     /// Queues an error reply; too many errors end the session with 421.
     fn error(&mut self, reply: Reply) -> Flow {
-        self.conn.push(&reply);
+        self.send(&reply);
         self.errors += 1;
         if self.errors >= self.cfg.smtp.max_errors {
             let text = format!(
                 "{} Too many errors, closing connection",
                 self.cfg.server.hostname
             );
-            self.conn.push(&Reply::owned(421, "4.7.0", text));
+            self.send(&Reply::owned(421, "4.7.0", text));
             return Flow::Close;
         }
         Flow::Continue
+    }
+
+    /// Queues a reply for the client.
+    fn send(&mut self, reply: &Reply) {
+        self.conn.push(reply.to_wire().as_bytes());
     }
 
     fn reply(&mut self, reply: Reply) -> Flow {
         if reply.is_error() {
             return self.error(reply);
         }
-        self.conn.push(&reply);
+        self.send(&reply);
         Flow::Continue
     }
 
@@ -203,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Request::Noop { .. } => self.reply(reply::OK),
             Request::Quit => {
                 let text = format!("{} closing connection", self.cfg.server.hostname);
-                self.conn.push(&Reply::owned(221, "2.0.0", text));
+                self.send(&Reply::owned(221, "2.0.0", text));
                 Flow::Close
             }
             Request::Vrfy { .. } => self.reply(reply::VRFY_REPLY),

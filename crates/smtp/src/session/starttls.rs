@@ -14,7 +14,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(acceptor) = self.ctx.tls.clone() else {
             return self.error(reply::NO_TLS_HERE);
         };
-        self.conn.push(&reply::START_TLS);
+        self.send(&reply::START_TLS);
         if self.conn.flush().await.is_err() {
             return Flow::Close;
         }

@@ -1,10 +1,10 @@
-//! The session's connection: a bounded read buffer, line reading with a length
-//! limit, and reply batching for PIPELINING (replies are flushed only when the
-//! client's pipelined commands have all been read, RFC 2920 §3.2).
+//! A protocol session's connection (SMTP, POP3, IMAP): a bounded read buffer,
+//! line reading with a length limit, and reply batching for pipelining
+//! (replies are flushed only when the client's pipelined commands have all
+//! been read, RFC 2920 §3.2), over a stream that may be upgraded to TLS.
 
-use crate::reply::Reply;
+use crate::MaybeTls;
 use bytes::{Buf, BytesMut};
-use postern_net::MaybeTls;
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -43,9 +43,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "stream taken"))
     }
 
-    /// Queues a reply; it is sent before the next read that would wait.
-    pub fn push(&mut self, reply: &Reply) {
-        self.wbuf.extend_from_slice(reply.to_wire().as_bytes());
+    /// Queues reply bytes; they are sent before the next read that would wait.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.wbuf.extend_from_slice(bytes);
+    }
+
+    /// Bytes queued and not yet sent (so a session can bound its output).
+    pub fn queued(&self) -> usize {
+        self.wbuf.len()
     }
 
     pub async fn flush(&mut self) -> io::Result<()> {
