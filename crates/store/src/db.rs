@@ -92,6 +92,12 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE (mailbox_id, uid)
 );
 CREATE INDEX IF NOT EXISTS messages_guid ON messages(guid);
+CREATE TABLE IF NOT EXISTS expunged (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+);
 CREATE TABLE IF NOT EXISTS queue_messages (
     id TEXT PRIMARY KEY,
     blob_id TEXT NOT NULL REFERENCES blobs(id),

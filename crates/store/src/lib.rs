@@ -16,6 +16,7 @@ mod db;
 pub mod directory;
 mod error;
 pub mod export;
+mod expunge;
 mod ids;
 pub mod mailbox;
 mod password;

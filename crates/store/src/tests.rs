@@ -272,3 +272,23 @@ async fn recovery_places_committed_and_removes_unacknowledged() {
     assert!(store.blob_path(&c.id).exists());
     assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn expunge_frees_quota_and_bodies() {
+    let (_d, store, a, b) = setup();
+    let shared = deliver(&store, b"shared\r\n", vec![a, b], vec![])
+        .await
+        .unwrap();
+    let own = deliver(&store, b"own\r\n", vec![a], vec![]).await.unwrap();
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    let before = store.mailbox_state(inbox).unwrap().2;
+    assert_eq!(store.expunge(inbox, &[2, 1, 99]).unwrap(), vec![1, 2]);
+    assert!(store.messages(inbox).unwrap().is_empty());
+    assert_eq!(store.usage(a).unwrap().0, 0);
+    assert!(store.mailbox_state(inbox).unwrap().2 > before);
+    assert!(store.blob_path(&shared.id).exists(), "bob still has it");
+    assert!(!store.blob_path(&own.id).exists());
+    // UIDs are never reused (RFC 3501 §2.3.1.1).
+    deliver(&store, b"next\r\n", vec![a], vec![]).await.unwrap();
+    assert_eq!(store.messages(inbox).unwrap()[0].uid, 3);
+}

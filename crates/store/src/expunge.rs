@@ -1,0 +1,62 @@
+//! Removing messages from a mailbox (IMAP EXPUNGE, POP3 DELE at QUIT).
+//! Each removal is remembered with its MODSEQ so QRESYNC can report it as
+//! VANISHED (RFC 7162 §3.2.5); quota usage and body references follow.
+
+use crate::mailbox::{Change, MailboxId};
+use crate::{Store, StoreError};
+use rusqlite::{params, OptionalExtension};
+
+impl Store {
+    /// Removes the messages with these UIDs; returns the UIDs actually removed,
+    /// ascending. Bodies no longer referenced anywhere are deleted from disk.
+    pub fn expunge(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let user: Option<i64> = tx
+            .query_row(
+                "SELECT user_id FROM mailboxes WHERE id = ?1",
+                [mailbox.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let user = user.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+        let modseq: i64 = tx.query_row("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq", [mailbox.0], |r| r.get(0))?;
+        let mut removed = Vec::new();
+        {
+            let mut take = tx.prepare_cached(
+                "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, size",
+            )?;
+            let mut unref = tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE id = ?1")?;
+            let mut usage =
+                tx.prepare_cached("UPDATE users SET used = MAX(0, used - ?2) WHERE id = ?1")?;
+            let mut tomb = tx.prepare_cached(
+                "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+            )?;
+            for &uid in uids {
+                let row: Option<(String, i64)> = take
+                    .query_row(params![mailbox.0, uid as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                if let Some((blob, size)) = row {
+                    unref.execute([&blob])?;
+                    usage.execute(params![user, size])?;
+                    tomb.execute(params![mailbox.0, uid as i64, modseq])?;
+                    removed.push(uid);
+                }
+            }
+        }
+        let dead = crate::blob::take_dead(&tx)?;
+        tx.commit()?;
+        drop(conn);
+        self.remove_blob_files(&dead);
+        removed.sort_unstable();
+        if !removed.is_empty() {
+            let _ = self.inner.changes.send(Change {
+                user: crate::UserId(user),
+                mailbox,
+            });
+        }
+        Ok(removed)
+    }
+}
