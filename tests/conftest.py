@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, Postern, insecure_tls, wait_until  # noqa: E402
+from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, POP3_LISTEN, Postern, insecure_tls, wait_until  # noqa: E402
 
 
 @pytest.fixture
@@ -47,6 +47,12 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server) -> Postern:
     return make_server()
+
+
+@pytest.fixture
+def pop3_server(make_server) -> Postern:
+    """A running Postern that also serves POP3 (STLS) and POP3S."""
+    return make_server(listen=POP3_LISTEN)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import os
+import poplib
 import queue
 import re
 import signal
@@ -33,6 +34,8 @@ READY_DEADLINE = 30.0
 IO_TIMEOUT = 15.0
 # How long a CLI change (alias, group, user) may take to reach a running server.
 DIRECTORY_PROPAGATION = 2.0
+# `make_server(listen=POP3_LISTEN)` (or `server.start(POP3_LISTEN)`) also serves POP3 and POP3S.
+POP3_LISTEN = {"pop3": "127.0.0.1:0", "pop3s": "127.0.0.1:0"}
 
 
 def postern_bin() -> str:
@@ -288,6 +291,55 @@ class Raw:
         self.close()
 
 
+# ---------------------------------------------------------------- raw POP3
+
+
+class RawPop3(Raw):
+    """A plain socket speaking POP3 by hand: status lines and multi-line responses."""
+
+    def status(self, timeout: float | None = None) -> str:
+        l = self.line(timeout)
+        assert l.startswith(("+OK", "-ERR", "+ ")) or l == "+", f"not a POP3 status line: {l!r}"
+        return l
+
+    def command(self, line: bytes | str) -> str:
+        """Sends one command line (CRLF added) and returns its status line."""
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+        return self.status()
+
+    def ok(self, line: bytes | str) -> str:
+        r = self.command(line)
+        assert r.startswith("+OK"), f"{line!r}: expected +OK, got {r!r}"
+        return r
+
+    def err(self, line: bytes | str) -> str:
+        r = self.command(line)
+        assert r.startswith("-ERR"), f"{line!r}: expected -ERR, got {r!r}"
+        return r
+
+    def multi(self) -> list[str]:
+        """The lines of a multi-line response after its status line, un-stuffed."""
+        lines = []
+        while True:
+            l = self.line()
+            if l == ".":
+                return lines
+            lines.append(l[1:] if l.startswith(".") else l)
+
+    def greeting(self) -> str:
+        g = self.status()
+        assert g.startswith("+OK"), f"greeting: {g!r}"
+        return g
+
+    def stls(self, ctx: ssl.SSLContext | None = None) -> None:
+        """STLS, then the handshake. The server must have nothing more to say before it."""
+        self.ok("STLS")
+        assert self.buf == b"", f"bytes after the STLS reply, before the handshake: {self.buf!r}"
+        self.wrap(ctx)
+
+
 # ---------------------------------------------------------------- the server
 
 
@@ -486,3 +538,34 @@ class Postern:
         rcpts = [to] if isinstance(to, str) else to
         with self.smtp() as s:
             return s.sendmail(sender, rcpts, make_message(tok, sender, rcpts[0], body))
+
+    # -- POP3 clients (the server must have been started with POP3_LISTEN)
+
+    def raw_pop3(self, name: str = "pop3", greet: bool = True) -> RawPop3:
+        r = RawPop3(self.addr(name))
+        if name == "pop3s":
+            r.wrap()
+        if greet:
+            r.greeting()
+        return r
+
+    def pop3(self, timeout: float = IO_TIMEOUT) -> poplib.POP3:
+        """A POP3 session on the STLS port, before STLS and login."""
+        host, port = self.addr("pop3")
+        return poplib.POP3(host, port, timeout=timeout)
+
+    def pop3s(self, timeout: float = IO_TIMEOUT) -> poplib.POP3_SSL:
+        """A POP3S session (implicit TLS), before login."""
+        host, port = self.addr("pop3s")
+        return poplib.POP3_SSL(host, port, timeout=timeout, context=insecure_tls())
+
+    def pop3_login(self, user: str = ALICE, password: str = ALICE_PASSWORD, tls: str = "pop3s", timeout: float = IO_TIMEOUT) -> poplib.POP3:
+        """A logged-in session: over POP3S (`tls="pop3s"`) or POP3 after STLS (`tls="stls"`)."""
+        if tls == "stls":
+            p = self.pop3(timeout)
+            p.stls(insecure_tls())
+        else:
+            p = self.pop3s(timeout)
+        p.user(user)
+        p.pass_(password)
+        return p
