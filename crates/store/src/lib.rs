@@ -17,6 +17,8 @@ pub mod directory;
 mod error;
 pub mod export;
 mod expunge;
+pub mod flags;
+pub mod folders;
 mod ids;
 pub mod mailbox;
 mod password;
@@ -27,6 +29,8 @@ pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use commit::{Committed, Delivery, RemoteRecipient};
 pub use directory::{Expansion, UserInfo};
 pub use error::StoreError;
+pub use flags::{FlagOp, FlagUpdate};
+pub use folders::Folder;
 pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
 pub use password::{hash_password, verify_password};
 pub use secret::Secret;
@@ -95,3 +99,5 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_imap;

@@ -54,6 +54,23 @@ async fn serve(
     let tls = prepare::tls_acceptor(data_dir, &config)?;
     let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let pop3 = Arc::new(postern_pop3::Context {
+        store: store.clone(),
+        logs: logs.clone(),
+        config: config_rx.clone(),
+        tls: tls.clone(),
+        shutdown: stop_rx.clone(),
+        idle_timeout: postern_pop3::IDLE_TIMEOUT,
+        plaintext_auth: false,
+        locks: postern_pop3::Locks::default(),
+    });
+    let imap = Arc::new(postern_imap::Context::new(
+        store.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        tls.clone(),
+        stop_rx.clone(),
+    ));
     let smtp = Arc::new(Context {
         store,
         logs,
@@ -61,7 +78,7 @@ async fn serve(
         tls: tls.clone(),
         shutdown: stop_rx.clone(),
     });
-    let shared = services::Shared { smtp };
+    let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;

@@ -9,6 +9,8 @@ use std::sync::Arc;
 /// Everything the services share.
 pub struct Shared {
     pub smtp: Arc<postern_smtp::Context>,
+    pub imap: Arc<postern_imap::Context>,
+    pub pop3: Arc<postern_pop3::Context>,
 }
 
 /// A listener's protocol: implicit TLS or not, and its handler. `None` for
@@ -18,6 +20,10 @@ pub fn service(name: &str, shared: &Shared) -> Option<(bool, Handler)> {
         "smtp" => Some((false, smtp(shared, Kind::Mx))),
         "submission" => Some((false, smtp(shared, Kind::Submission))),
         "smtps" => Some((true, smtp(shared, Kind::Smtps))),
+        "pop3" => Some((false, pop3(shared))),
+        "pop3s" => Some((true, pop3(shared))),
+        "imap" => Some((false, imap(shared))),
+        "imaps" => Some((true, imap(shared))),
         _ => None,
     }
 }
@@ -31,5 +37,21 @@ fn smtp(shared: &Shared, kind: Kind) -> Handler {
                 .run()
                 .await
         })
+    })
+}
+
+fn pop3(shared: &Shared) -> Handler {
+    let ctx = shared.pop3.clone();
+    Arc::new(move |stream, peer| {
+        let ctx = ctx.clone();
+        Box::pin(async move { postern_pop3::Session::new(ctx, stream, peer).run().await })
+    })
+}
+
+fn imap(shared: &Shared) -> Handler {
+    let ctx = shared.imap.clone();
+    Arc::new(move |stream, peer| {
+        let ctx = ctx.clone();
+        Box::pin(async move { postern_imap::Session::new(ctx, stream, peer).run().await })
     })
 }

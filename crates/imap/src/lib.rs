@@ -1,0 +1,36 @@
+//! Postern's IMAP server (RFC 3501 IMAP4rev1): IMAP with STARTTLS (143) and
+//! IMAPS (993). Commands are parsed by imap-codec; this crate frames them
+//! (lines and literals, with limits), keeps the session state and answers.
+//! The binary owns the sockets and hands streams in.
+
+mod frame;
+mod seqset;
+mod session;
+pub mod utf7;
+mod wire;
+
+pub use session::{Context, Session};
+
+use std::time::Duration;
+
+/// Longest command line (one line, between literals), CR LF included.
+/// RFC 7162 §4 asks clients to keep lines under 8192 octets; we allow more.
+pub const MAX_LINE: usize = 16 * 1024;
+/// Largest literal accepted before login (a user name or password).
+pub const MAX_LITERAL_UNAUTH: u64 = 1024;
+/// Largest literal accepted after login, for any command.
+pub const MAX_LITERAL: u64 = 64 * 1024;
+/// Largest non-synchronising literal (LITERAL-, RFC 7888 §5).
+pub const MAX_NONSYNC_LITERAL: u64 = 4096;
+/// Largest command, its lines and literals together.
+pub const MAX_COMMAND: usize = 256 * 1024;
+/// Longest AUTHENTICATE continuation line (base64 of a PLAIN message).
+pub const MAX_AUTH_LINE: usize = 12 * 1024;
+/// Failed logins in one session before it is closed.
+pub const MAX_AUTH_FAILURES: u32 = 3;
+/// Pause before answering a failed login (slows password guessing).
+pub const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(1500);
+/// Protocol errors (BAD) in one session before it is closed.
+pub const MAX_ERRORS: u32 = 20;
+/// Inactivity allowed before the server logs the client out (RFC 3501 §5.4: at least 30 minutes).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);

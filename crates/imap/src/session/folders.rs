@@ -1,0 +1,264 @@
+//! Folder commands: LIST and LSUB (RFC 3501 §6.3.8–9, with CHILDREN and
+//! SPECIAL-USE attributes), CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
+//! STATUS. Names are "/"-separated, modified UTF-7 on the wire.
+
+use super::reply::Reply;
+use super::Session;
+use crate::{utf7, wire};
+use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
+use imap_codec::imap_types::status::StatusDataItemName;
+use postern_store::folders::validate_name;
+use postern_store::{Folder, StoreError};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A mailbox name from the wire, decoded and checked (no CR, LF, NUL, "..").
+pub(super) fn folder_name(m: &Mailbox<'_>) -> Result<String, Reply> {
+    let raw = match m {
+        Mailbox::Inbox => return Ok("INBOX".into()),
+        Mailbox::Other(o) => o.as_ref(),
+    };
+    let text = std::str::from_utf8(raw).map_err(|_| Reply::bad("Mailbox name is not UTF-8"))?;
+    let name =
+        utf7::decode(text).ok_or_else(|| Reply::bad("Bad modified UTF-7 in mailbox name"))?;
+    validate_name(&name).map_err(|_| Reply::no("Bad mailbox name").code("CANNOT"))
+}
+
+/// RFC 3501 §6.3.8: "*" matches anything, "%" anything but the delimiter.
+/// Dynamic programming keeps the cost at pattern × name, whatever the wildcards.
+pub(super) fn matches(pattern: &[char], name: &[char]) -> bool {
+    let mut row = vec![false; name.len() + 1];
+    row[0] = true;
+    for &p in pattern {
+        let mut next = vec![false; name.len() + 1];
+        for j in 0..=name.len() {
+            next[j] = match p {
+                '*' => row[j] || (j > 0 && next[j - 1]),
+                '%' => row[j] || (j > 0 && next[j - 1] && name[j - 1] != '/'),
+                c => j > 0 && row[j - 1] && name[j - 1] == c,
+            };
+        }
+        row = next;
+    }
+    row[name.len()]
+}
+
+/// INBOX is case-insensitive (RFC 3501 §5.1): fold a pattern's leading "inbox".
+fn fold_inbox(pattern: &str) -> String {
+    let head = pattern.get(..5).filter(|h| h.eq_ignore_ascii_case("INBOX"));
+    match (head, pattern.get(5..)) {
+        (Some(_), Some(rest)) if rest.is_empty() || rest.starts_with('/') => format!("INBOX{rest}"),
+        _ => pattern.to_string(),
+    }
+}
+
+fn attributes(f: &Folder, all: &[Folder]) -> String {
+    let prefix = format!("{}/", f.name);
+    let children = all.iter().any(|o| o.name.starts_with(&prefix));
+    let mut attrs = vec![if children {
+        "\\HasChildren"
+    } else {
+        "\\HasNoChildren"
+    }];
+    if let Some(s) = &f.special_use {
+        attrs.push(s);
+    }
+    attrs.join(" ")
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    pub(super) fn list(
+        &mut self,
+        reference: &Mailbox<'_>,
+        pattern: &ListMailbox<'_>,
+        lsub: bool,
+    ) -> Reply {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Reply::wrong_state();
+        };
+        let reference = match reference {
+            Mailbox::Inbox => "INBOX".to_string(),
+            Mailbox::Other(o) => String::from_utf8_lossy(o.as_ref()).into_owned(),
+        };
+        let pat = match pattern {
+            ListMailbox::Token(t) => String::from_utf8_lossy(t.as_ref()).into_owned(),
+            ListMailbox::String(s) => String::from_utf8_lossy(s.as_ref()).into_owned(),
+        };
+        let cmd = if lsub { "LSUB" } else { "LIST" };
+        if pat.is_empty() {
+            // RFC 3501 §6.3.8: an empty pattern asks for the delimiter.
+            self.untagged(&format!("{cmd} (\\Noselect) \"/\" \"\""));
+            return Reply::ok("LIST completed");
+        }
+        let Some(full) = utf7::decode(&format!("{reference}{pat}")) else {
+            return Reply::bad("Bad modified UTF-7 in pattern");
+        };
+        let pattern: Vec<char> = fold_inbox(&full).chars().collect();
+        let folders = match self.ctx.store.folders(user) {
+            Ok(f) => f,
+            Err(e) => return Reply::from_store(&e),
+        };
+        for f in folders.iter().filter(|f| !lsub || f.subscribed) {
+            let name: Vec<char> = f.name.chars().collect();
+            if matches(&pattern, &name) {
+                let mut line = format!("* {cmd} ({}) \"/\" ", attributes(f, &folders)).into_bytes();
+                wire::mailbox(&mut line, &f.name);
+                line.extend_from_slice(b"\r\n");
+                self.conn.push(&line);
+            }
+        }
+        Reply::ok(if lsub {
+            "LSUB completed"
+        } else {
+            "LIST completed"
+        })
+    }
+
+    pub(super) fn create(&mut self, mailbox: &Mailbox<'_>) -> Reply {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Reply::wrong_state();
+        };
+        // RFC 3501 §6.3.3: a trailing delimiter only declares intent.
+        let trimmed = match mailbox {
+            Mailbox::Other(o) if o.as_ref().ends_with(b"/") && o.as_ref().len() > 1 => {
+                let raw = &o.as_ref()[..o.as_ref().len() - 1];
+                match Mailbox::try_from(raw) {
+                    Ok(m) => m,
+                    Err(_) => return Reply::bad("Bad mailbox name"),
+                }
+            }
+            m => m.clone(),
+        };
+        let name = match folder_name(&trimmed) {
+            Ok(n) => n,
+            Err(r) => return r,
+        };
+        match self.ctx.store.create_folder(user, &name) {
+            Ok(_) => Reply::ok("CREATE completed"),
+            Err(e) => Reply::from_store(&e),
+        }
+    }
+
+    pub(super) fn delete(&mut self, mailbox: &Mailbox<'_>) -> Reply {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Reply::wrong_state();
+        };
+        let name = match folder_name(mailbox) {
+            Ok(n) => n,
+            Err(r) => return r,
+        };
+        if self.selected.as_ref().is_some_and(|s| s.name == name) {
+            return Reply::no("Mailbox is selected").code("INUSE");
+        }
+        match self.ctx.store.delete_folder(user, &name) {
+            Ok(()) => Reply::ok("DELETE completed"),
+            Err(StoreError::Exists(_)) => Reply::no("Mailbox has children").code("HASCHILDREN"),
+            Err(e) => Reply::from_store(&e),
+        }
+    }
+
+    pub(super) fn rename(&mut self, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Reply {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Reply::wrong_state();
+        };
+        let (from, to) = match (folder_name(from), folder_name(to)) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(r), _) | (_, Err(r)) => return r,
+        };
+        match self.ctx.store.rename_folder(user, &from, &to) {
+            Ok(()) => Reply::ok("RENAME completed"),
+            Err(e) => Reply::from_store(&e),
+        }
+    }
+
+    pub(super) fn subscribe(&mut self, mailbox: &Mailbox<'_>, on: bool) -> Reply {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Reply::wrong_state();
+        };
+        let name = match folder_name(mailbox) {
+            Ok(n) => n,
+            Err(r) => return r,
+        };
+        match self.ctx.store.set_subscribed(user, &name, on) {
+            Ok(()) => Reply::ok(if on {
+                "SUBSCRIBE completed"
+            } else {
+                "UNSUBSCRIBE completed"
+            }),
+            Err(e) => Reply::from_store(&e),
+        }
+    }
+
+    /// RFC 3501 §6.3.10. RECENT is always 0: this server does not track \Recent.
+    pub(super) fn status(&mut self, mailbox: &Mailbox<'_>, items: &[StatusDataItemName]) -> Reply {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Reply::wrong_state();
+        };
+        let name = match folder_name(mailbox) {
+            Ok(n) => n,
+            Err(r) => return r,
+        };
+        let store = &self.ctx.store;
+        let id = match store.mailbox(user, &name) {
+            Ok(Some(id)) => id,
+            Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
+            Err(e) => return Reply::from_store(&e),
+        };
+        let (state, msgs) = match (store.mailbox_state(id), store.messages(id)) {
+            (Ok(s), Ok(m)) => (s, m),
+            (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
+        };
+        let has =
+            |m: &postern_store::mailbox::MessageInfo, f: &str| m.flags.split(' ').any(|x| x == f);
+        let mut out = Vec::new();
+        for item in items {
+            let (key, value) = match item {
+                StatusDataItemName::Messages => ("MESSAGES", msgs.len() as u64),
+                StatusDataItemName::Recent => ("RECENT", 0),
+                StatusDataItemName::UidNext => ("UIDNEXT", state.1 as u64),
+                StatusDataItemName::UidValidity => ("UIDVALIDITY", state.0 as u64),
+                StatusDataItemName::Unseen => (
+                    "UNSEEN",
+                    msgs.iter().filter(|m| !has(m, "\\Seen")).count() as u64,
+                ),
+                StatusDataItemName::Deleted => (
+                    "DELETED",
+                    msgs.iter().filter(|m| has(m, "\\Deleted")).count() as u64,
+                ),
+                _ => return Reply::bad("STATUS item not supported"),
+            };
+            out.push(format!("{key} {value}"));
+        }
+        let mut line = b"* STATUS ".to_vec();
+        wire::mailbox(&mut line, &name);
+        line.extend_from_slice(format!(" ({})\r\n", out.join(" ")).as_bytes());
+        self.conn.push(&line);
+        Reply::ok("STATUS completed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, n: &str) -> bool {
+        matches(
+            &p.chars().collect::<Vec<_>>(),
+            &n.chars().collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(m("*", "a/b/c"));
+        assert!(m("%", "Sent") && !m("%", "a/b"));
+        assert!(m("a/%", "a/b") && !m("a/%", "a/b/c"));
+        assert!(m("a*c", "a/b/c") && !m("a%c", "a/b/c"));
+        assert!(m("INBOX", "INBOX") && !m("INBOX", "INBOX/x"));
+        assert_eq!(fold_inbox("inbox/%"), "INBOX/%");
+        assert_eq!(fold_inbox("inboxes"), "inboxes");
+        let evil: String = "*%".repeat(2000);
+        let t = std::time::Instant::now();
+        assert!(!m(&(evil + "x"), &"a".repeat(500)));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    }
+}

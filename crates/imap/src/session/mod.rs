@@ -1,0 +1,293 @@
+//! One IMAP session: the command loop, the state (RFC 3501 §3) and the
+//! tagged replies. Each command family lives in its own file.
+
+mod any;
+mod auth;
+mod fetch;
+mod folders;
+mod idle;
+mod reply;
+mod select;
+mod store;
+
+use crate::frame::{self, Frame};
+use crate::{IDLE_TIMEOUT, MAX_ERRORS, MAX_LITERAL, MAX_LITERAL_UNAUTH};
+use imap_codec::decode::Decoder;
+use imap_codec::imap_types::command::{Command, CommandBody};
+use imap_codec::CommandCodec;
+use postern_config::Config;
+use postern_logs::Logs;
+use postern_net::{Conn, MaybeTls};
+use postern_store::{Store, UserInfo};
+use reply::Reply;
+use select::Selected;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+/// What every session shares: the store, the logs, the live config, TLS.
+pub struct Context {
+    pub store: Store,
+    pub logs: Logs,
+    pub config: watch::Receiver<Arc<Config>>,
+    pub tls: Option<TlsAcceptor>,
+    /// Becomes true when the server stops: sessions then say BYE.
+    pub shutdown: watch::Receiver<bool>,
+    /// Inactivity before autologout; [`IDLE_TIMEOUT`] in the server.
+    pub idle_timeout: Duration,
+}
+
+impl Context {
+    pub fn new(
+        store: Store,
+        logs: Logs,
+        config: watch::Receiver<Arc<Config>>,
+        tls: Option<TlsAcceptor>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Context {
+        Context {
+            store,
+            logs,
+            config,
+            tls,
+            shutdown,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
+}
+
+pub struct Session<S> {
+    ctx: Arc<Context>,
+    conn: Conn<S>,
+    peer: SocketAddr,
+    /// The port speaks TLS from the first byte (993).
+    implicit_tls: bool,
+    user: Option<UserInfo>,
+    selected: Option<Selected>,
+    auth_failures: u32,
+    errors: u32,
+    /// Set by a command that ends the session (LOGOUT, too many failures).
+    closing: bool,
+    /// The tag of the command being run (STARTTLS answers before returning).
+    current_tag: String,
+    /// The command already sent its tagged reply.
+    suppress_reply: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    pub fn new(ctx: Arc<Context>, stream: MaybeTls<S>, peer: SocketAddr) -> Self {
+        let implicit_tls = stream.is_tls();
+        Session {
+            ctx,
+            conn: Conn::new(stream),
+            peer,
+            implicit_tls,
+            user: None,
+            selected: None,
+            auth_failures: 0,
+            errors: 0,
+            closing: false,
+            current_tag: String::new(),
+            suppress_reply: false,
+        }
+    }
+
+    /// Runs the session to its end.
+    pub async fn run(mut self) {
+        // RFC 3501 §7.1.1: the greeting carries the capabilities.
+        let caps = self.capabilities();
+        self.untagged(&format!("OK [CAPABILITY {caps}] Postern IMAP ready"));
+        while !self.closing {
+            self.next_command().await;
+        }
+        self.conn.close().await;
+    }
+
+    async fn next_command(&mut self) {
+        let mut stop = self.ctx.shutdown.clone();
+        if *stop.borrow_and_update() {
+            return self.bye("Server shutting down");
+        }
+        let limit = if self.user.is_some() {
+            MAX_LITERAL
+        } else {
+            MAX_LITERAL_UNAUTH
+        };
+        let read = tokio::time::timeout(
+            self.ctx.idle_timeout,
+            frame::read_command(&mut self.conn, limit),
+        );
+        let frame = tokio::select! {
+            r = read => r,
+            _ = stop.changed() => return self.bye("Server shutting down"),
+        };
+        match frame {
+            Err(_) => self.bye("Autologout; idle for too long"),
+            Ok(Err(_)) | Ok(Ok(Frame::Eof)) => self.closing = true,
+            Ok(Ok(Frame::LineTooLong)) => self.error("*", "[TOOBIG] Command line too long"),
+            Ok(Ok(Frame::LiteralTooBig { tag, non_sync })) => self.literal_too_big(&tag, non_sync),
+            Ok(Ok(Frame::Command(bytes))) => self.command(&bytes).await,
+        }
+    }
+
+    /// A literal over the limit: refused before it is read (RFC 7888 §4;
+    /// RFC 9051 §7.1 TOOBIG). A non-synchronising one is already on its way,
+    /// so the stream cannot be resynchronised: the session ends.
+    fn literal_too_big(&mut self, tag: &str, non_sync: bool) {
+        if non_sync {
+            self.error(tag, "[TOOBIG] Literal too large");
+            return self.bye("Literal too large");
+        }
+        let text = if self.user.is_some() {
+            "[TOOBIG] Literal too large"
+        } else {
+            "[TOOBIG] Literal too large before login"
+        };
+        self.error(tag, text);
+    }
+
+    async fn command(&mut self, bytes: &[u8]) {
+        let tag_text = frame::tag_of(bytes).unwrap_or_else(|| "*".into());
+        match CommandCodec::default().decode(bytes) {
+            Ok((b"", cmd)) => {
+                let tag = cmd.tag.inner().to_string();
+                self.current_tag = tag.clone();
+                let reply = self.dispatch(cmd).await;
+                if reply.is_bad() {
+                    self.errors += 1;
+                }
+                if !std::mem::take(&mut self.suppress_reply) {
+                    self.tagged(&tag, &reply);
+                }
+                if self.errors >= MAX_ERRORS {
+                    self.bye("Too many errors");
+                }
+            }
+            _ => self.error(&tag_text, "Syntax error or unknown command"),
+        }
+    }
+
+    async fn dispatch(&mut self, cmd: Command<'_>) -> Reply {
+        use CommandBody as C;
+        let tag = cmd.tag.inner().to_string();
+        match cmd.body {
+            C::Capability => self.capability(),
+            C::Noop | C::Check => self.noop(),
+            C::Logout => self.logout(),
+            C::StartTLS => self.starttls().await,
+            C::Login { username, password } => self.login(username, password).await,
+            C::Authenticate {
+                mechanism,
+                initial_response,
+            } => self.authenticate(mechanism, initial_response).await,
+            C::Id { .. } => self.id(),
+            C::Enable { .. } => self.enable(),
+            C::Namespace => self.namespace(),
+            C::List {
+                reference,
+                mailbox_wildcard,
+            } => self.list(&reference, &mailbox_wildcard, false),
+            C::Lsub {
+                reference,
+                mailbox_wildcard,
+            } => self.list(&reference, &mailbox_wildcard, true),
+            C::Create { mailbox } => self.create(&mailbox),
+            C::Delete { mailbox } => self.delete(&mailbox),
+            C::Rename { from, to } => self.rename(&from, &to),
+            C::Subscribe { mailbox } => self.subscribe(&mailbox, true),
+            C::Unsubscribe { mailbox } => self.subscribe(&mailbox, false),
+            C::Status {
+                mailbox,
+                item_names,
+            } => self.status(&mailbox, &item_names),
+            C::Select { mailbox, .. } => self.select(&mailbox, false),
+            C::Examine { mailbox, .. } => self.select(&mailbox, true),
+            C::Close => self.close(),
+            C::Unselect => self.unselect(),
+            C::Expunge => self.expunge(None),
+            C::ExpungeUid { sequence_set } => self.expunge(Some(&sequence_set)),
+            C::Fetch {
+                sequence_set,
+                macro_or_item_names,
+                uid,
+                ..
+            } => self.fetch(&sequence_set, macro_or_item_names, uid).await,
+            C::Store {
+                sequence_set,
+                kind,
+                response,
+                flags,
+                uid,
+                modifiers,
+            } => self.store(&sequence_set, kind, response, &flags, uid, &modifiers),
+            C::Idle => self.idle(&tag).await,
+            _ => Reply::bad("Command not implemented"),
+        }
+    }
+
+    /// Queues an untagged response line (`* ` and CR LF added).
+    fn untagged(&mut self, text: &str) {
+        self.conn.push(b"* ");
+        self.conn.push(text.as_bytes());
+        self.conn.push(b"\r\n");
+    }
+
+    fn tagged(&mut self, tag: &str, reply: &Reply) {
+        let line = reply.to_wire(tag);
+        self.conn.push(line.as_bytes());
+    }
+
+    /// A BAD to a command we could not parse or frame.
+    fn error(&mut self, tag: &str, text: &str) {
+        self.errors += 1;
+        let line = format!("{tag} BAD {text}\r\n");
+        self.conn.push(line.as_bytes());
+        if self.errors >= MAX_ERRORS {
+            self.bye("Too many errors");
+        }
+    }
+
+    /// Untagged BYE and the end of the session (RFC 3501 §7.1.5).
+    fn bye(&mut self, text: &str) {
+        self.untagged(&format!("BYE {text}"));
+        self.closing = true;
+    }
+
+    fn client_ip(&self) -> String {
+        self.peer.ip().to_canonical().to_string()
+    }
+
+    /// One line in the security log, with the session's facts.
+    fn security_log(&self, event: &str, fields: &[(&str, &str)]) {
+        let ip = self.client_ip();
+        let service = if self.implicit_tls { "imaps" } else { "imap" };
+        let mut all = vec![
+            ("event", event),
+            ("service", service),
+            ("client", ip.as_str()),
+        ];
+        all.extend_from_slice(fields);
+        self.ctx.logs.security(&all);
+    }
+
+    /// Ends the session without a tagged reply (EOF, failed TLS, BYE already sent).
+    fn end(&mut self) -> Reply {
+        self.closing = true;
+        self.suppress_reply = true;
+        Reply::ok("")
+    }
+
+    fn need_auth(&self) -> Result<&UserInfo, Reply> {
+        self.user.as_ref().ok_or_else(Reply::wrong_state)
+    }
+
+    fn need_selected(&mut self) -> Result<&mut Selected, Reply> {
+        self.selected.as_mut().ok_or_else(Reply::wrong_state)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,128 @@
+//! STORE / UID STORE (RFC 3501 §6.4.6, UNCHANGEDSINCE from RFC 7162 §3.1.3)
+//! and EXPUNGE / UID EXPUNGE (RFC 3501 §6.4.3, RFC 4315 §2.1).
+
+use super::reply::Reply;
+use super::select::has_flag;
+use super::Session;
+use crate::{seqset, wire};
+use imap_codec::imap_types::command::StoreModifier;
+use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
+use imap_codec::imap_types::sequence::SequenceSet;
+use postern_store::FlagOp;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    pub(super) fn store(
+        &mut self,
+        set: &SequenceSet,
+        kind: StoreType,
+        response: StoreResponse,
+        flags: &[Flag<'_>],
+        by_uid: bool,
+        modifiers: &[StoreModifier],
+    ) -> Reply {
+        let sel = match self.selected.as_mut().ok_or_else(Reply::wrong_state) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        if sel.read_only {
+            return Reply::no("Mailbox is read-only").code("READ-ONLY");
+        }
+        let given: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        if given.iter().any(|f| f.eq_ignore_ascii_case("\\Recent")) {
+            return Reply::bad("\\Recent cannot be stored");
+        }
+        let Some(idx) = seqset::resolve(set, &sel.uids(), by_uid) else {
+            return Reply::bad("Invalid message sequence number");
+        };
+        let unchanged_since = modifiers
+            .iter()
+            .map(|m| match m {
+                StoreModifier::UnchangedSince(v) => *v,
+            })
+            .next();
+        let op = match kind {
+            StoreType::Replace => FlagOp::Replace,
+            StoreType::Add => FlagOp::Add,
+            StoreType::Remove => FlagOp::Remove,
+        };
+        let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        let (updates, refused) =
+            match self
+                .ctx
+                .store
+                .store_flags(sel.id, &uids, op, &given, unchanged_since)
+            {
+                Ok(r) => r,
+                Err(e) => return Reply::from_store(&e),
+            };
+        let mut lines = Vec::new();
+        for u in updates {
+            let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) else {
+                continue;
+            };
+            sel.msgs[i].flags = u.flags.clone();
+            sel.msgs[i].modseq = u.modseq;
+            // RFC 3501 §6.4.6: FLAGS unless .SILENT; UID too for UID STORE (RFC 3501 §6.4.8).
+            if response == StoreResponse::Answer {
+                lines.push(format!(
+                    "{} FETCH (UID {} FLAGS {})",
+                    i + 1,
+                    u.uid,
+                    wire::flag_list(&u.flags)
+                ));
+            }
+        }
+        for l in lines {
+            self.untagged(&l);
+        }
+        if let Err(r) = self.sync(false) {
+            return r;
+        }
+        if refused.is_empty() {
+            return Reply::ok("STORE completed");
+        }
+        let list: Vec<String> = refused.iter().map(u32::to_string).collect();
+        Reply::ok("Some messages were modified meanwhile")
+            .code(format!("MODIFIED {}", list.join(",")))
+    }
+
+    /// Removes \Deleted messages (all, or those of `only` for UID EXPUNGE).
+    pub(super) fn expunge(&mut self, only: Option<&SequenceSet>) -> Reply {
+        if let Err(r) = self.sync(true) {
+            return r;
+        }
+        let sel = match self.selected.as_mut().ok_or_else(Reply::wrong_state) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        if sel.read_only {
+            return Reply::no("Mailbox is read-only").code("READ-ONLY");
+        }
+        let allowed = match only {
+            Some(set) => seqset::resolve(set, &sel.uids(), true).unwrap_or_default(),
+            None => (0..sel.msgs.len()).collect(),
+        };
+        let doomed: Vec<u32> = allowed
+            .into_iter()
+            .map(|i| &sel.msgs[i])
+            .filter(|m| has_flag(&m.flags, "\\Deleted"))
+            .map(|m| m.uid)
+            .collect();
+        let removed = match self.ctx.store.expunge(sel.id, &doomed) {
+            Ok(r) => r,
+            Err(e) => return Reply::from_store(&e),
+        };
+        let mut lines = Vec::new();
+        for i in (0..sel.msgs.len()).rev() {
+            if removed.binary_search(&sel.msgs[i].uid).is_ok() {
+                sel.msgs.remove(i);
+                lines.push(format!("{} EXPUNGE", i + 1));
+            }
+        }
+        for l in lines {
+            self.untagged(&l);
+        }
+        Reply::ok("EXPUNGE completed")
+    }
+}
