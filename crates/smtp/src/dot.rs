@@ -89,15 +89,6 @@ impl DotDecoder {
             }
         };
     }
-
-    /// Bytes held back in the decoder's state (a CR not yet known to start CR LF).
-    /// At the end of data there are none.
-    pub fn pending(&self) -> &'static [u8] {
-        match self.state {
-            State::Cr => b"\r",
-            _ => b"",
-        }
-    }
 }
 
 #[cfg(test)]
