@@ -4,6 +4,8 @@
 //! The binary owns the sockets and hands streams in.
 
 mod frame;
+mod message;
+mod search;
 mod seqset;
 mod session;
 pub mod utf7;

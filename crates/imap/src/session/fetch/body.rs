@@ -1,0 +1,351 @@
+//! The contents FETCH sends as literals: RFC822[.HEADER|.TEXT],
+//! BODY[section]<partial>, BINARY[section]<partial> (RFC 3516) and
+//! BINARY.SIZE. Item names are written by imap-codec; the octets follow in
+//! chunks, so the output queue stays bounded whatever the size.
+
+use super::{is_whole, looks_inside, Parsed, Session, STREAM_CHUNK};
+use crate::message::binary::{Cte, Decoder, CHUNK};
+use crate::message::{self, section};
+use crate::session::reply::Reply;
+use imap_codec::encode::Encoder;
+use imap_codec::imap_types::core::{NString, NString8, Vec1};
+use imap_codec::imap_types::fetch::{MessageDataItem, MessageDataItemName as Item, Section};
+use imap_codec::imap_types::response::{Data, Response};
+use imap_codec::ResponseCodec;
+use postern_store::mailbox::MessageInfo;
+use postern_store::Store;
+use std::borrow::Cow;
+use std::io::ErrorKind;
+use std::num::NonZeroU32;
+use std::path::Path;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite};
+
+/// Where a message's contents come from for one FETCH response.
+pub(in crate::session) struct Source {
+    /// Read and parsed, when an item looks inside the message.
+    pub parsed: Option<Parsed>,
+    /// Open for streaming, when the items only want the whole message.
+    pub file: Option<tokio::fs::File>,
+    /// False when the body file is gone (expunged meanwhile).
+    pub present: bool,
+}
+
+fn unavailable() -> Reply {
+    Reply::no("Message body unavailable").code("UNAVAILABLE")
+}
+
+impl Source {
+    pub async fn open(
+        store: &Store,
+        msg: &MessageInfo,
+        items: &[Item<'_>],
+    ) -> Result<Source, Reply> {
+        let path = store.blob_path(&msg.blob);
+        let gone = Source {
+            parsed: None,
+            file: None,
+            present: false,
+        };
+        if items.iter().any(looks_inside) {
+            let header_only = !items.iter().any(is_whole)
+                && items.iter().filter(|i| looks_inside(i)).all(in_header);
+            let read = if header_only {
+                read_header(&path).await
+            } else {
+                tokio::fs::read(&path).await
+            };
+            return match read {
+                Ok(raw) => Ok(Source {
+                    parsed: Some(Parsed::new(raw)),
+                    file: None,
+                    present: true,
+                }),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(gone),
+                Err(_) => Err(unavailable()),
+            };
+        }
+        if items.iter().any(is_whole) {
+            return match tokio::fs::File::open(&path).await {
+                Ok(f) => Ok(Source {
+                    parsed: None,
+                    file: Some(f),
+                    present: true,
+                }),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(gone),
+                Err(_) => Err(unavailable()),
+            };
+        }
+        Ok(Source {
+            parsed: None,
+            file: None,
+            present: true,
+        })
+    }
+}
+
+/// Items answered from the top-level header alone.
+fn in_header(item: &Item<'_>) -> bool {
+    matches!(
+        item,
+        Item::Envelope
+            | Item::Rfc822Header
+            | Item::BodyExt {
+                section: Some(
+                    Section::Header(None)
+                        | Section::HeaderFields(None, _)
+                        | Section::HeaderFieldsNot(None, _)
+                ),
+                ..
+            }
+    )
+}
+
+/// The message's header, without reading its body (ENVELOPE and header
+/// fields are what clients list mailboxes with; bodies may be large).
+async fn read_header(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(buf);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let end = message::header_end(&buf);
+        if end < buf.len() {
+            buf.truncate(end);
+            return Ok(buf);
+        }
+    }
+}
+
+/// RFC 3516 §4.3: BINARY of a part whose transfer encoding we cannot undo
+/// fails the command, before anything of the response is sent.
+pub(super) fn check_binary(p: &Parsed, items: &[Item<'_>]) -> Result<(), Reply> {
+    for item in items {
+        let (Item::Binary { section, .. } | Item::BinarySize { section }) = item else {
+            continue;
+        };
+        if let Some((_, cte)) = section::binary_part(&p.raw, &p.tree, section) {
+            if Cte::parse(cte).is_none() {
+                return Err(Reply::no("Unknown Content-Transfer-Encoding").code("UNKNOWN-CTE"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One FETCH data item as imap-codec writes it (it encodes whole responses
+/// only, so the item is cut out of a one-item response).
+pub(super) fn encode_item(item: MessageDataItem<'_>) -> Vec<u8> {
+    let response = Response::Data(Data::Fetch {
+        seq: NonZeroU32::MIN,
+        items: Vec1::from(item),
+    });
+    let out = ResponseCodec::default().encode(&response).dump();
+    out.strip_prefix(b"* 1 FETCH (")
+        .and_then(|r| r.strip_suffix(b")\r\n"))
+        .unwrap_or_default()
+        .to_vec()
+}
+
+/// The name of a data item whose value is sent apart: `BODY[1.MIME] `.
+fn label(item: MessageDataItem<'_>) -> Vec<u8> {
+    let mut out = encode_item(item);
+    if out.ends_with(b"NIL") {
+        out.truncate(out.len() - 3);
+    }
+    out
+}
+
+/// `<origin.length>` applied to `len` octets: the range sent (RFC 3501 §6.4.5).
+fn window(len: u64, partial: Option<(u32, NonZeroU32)>) -> (u64, u64) {
+    match partial {
+        Some((start, count)) => {
+            let s = u64::from(start).min(len);
+            (s, (s + u64::from(count.get())).min(len))
+        }
+        None => (0, len),
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// The contents items; `present` false: the body is gone, they are NIL.
+    pub(super) async fn send_contents(
+        &mut self,
+        item: &Item<'_>,
+        p: &Parsed,
+        file: &mut Option<tokio::fs::File>,
+        present: bool,
+    ) -> Result<(), Reply> {
+        let nil = || NString(None);
+        let root = &p.tree;
+        let (name, data) = match item {
+            Item::Rfc822
+            | Item::BodyExt {
+                section: None,
+                partial: None,
+                ..
+            } => {
+                let name = match item {
+                    Item::Rfc822 => label(MessageDataItem::Rfc822(nil())),
+                    _ => label(MessageDataItem::BodyExt {
+                        section: None,
+                        origin: None,
+                        data: nil(),
+                    }),
+                };
+                if let Some(f) = file {
+                    return self.stream_file(&name, f).await;
+                }
+                (name, Some(Cow::Borrowed(&p.raw[..])))
+            }
+            Item::Rfc822Header => (
+                label(MessageDataItem::Rfc822Header(nil())),
+                Some(Cow::Borrowed(&p.raw[root.header.clone()])),
+            ),
+            Item::Rfc822Text => (
+                label(MessageDataItem::Rfc822Text(nil())),
+                Some(Cow::Borrowed(&p.raw[root.body.clone()])),
+            ),
+            Item::BodyExt {
+                section, partial, ..
+            } => {
+                let name = label(MessageDataItem::BodyExt {
+                    section: section.clone(),
+                    origin: partial.map(|(start, _)| start),
+                    data: nil(),
+                });
+                let data = section::body_section(&p.raw, root, section.as_ref()).map(|d| {
+                    let (s, e) = window(d.len() as u64, *partial);
+                    match d {
+                        Cow::Borrowed(b) => Cow::Borrowed(&b[s as usize..e as usize]),
+                        Cow::Owned(o) => Cow::Owned(o[s as usize..e as usize].to_vec()),
+                    }
+                });
+                (name, data)
+            }
+            Item::Binary {
+                section, partial, ..
+            } => {
+                let value = NString8::NString(nil());
+                let mut name = label(MessageDataItem::Binary {
+                    section: section.clone(),
+                    value,
+                });
+                if let Some((start, _)) = partial {
+                    // RFC 9051 §7.5.2: BINARY[…]<origin>; imap-codec has no origin here.
+                    name.pop();
+                    name.extend_from_slice(format!("<{start}> ").as_bytes());
+                }
+                let part = section::binary_part(&p.raw, root, section).filter(|_| present);
+                return self.send_binary(&name, part, *partial).await;
+            }
+            Item::BinarySize { section } => {
+                let size = section::binary_part(&p.raw, root, section)
+                    .filter(|_| present)
+                    .and_then(|(content, cte)| Some(Decoder::measure(Cte::parse(cte)?, content).0))
+                    .unwrap_or(0);
+                let size = u32::try_from(size).unwrap_or(u32::MAX);
+                self.conn.push(&encode_item(MessageDataItem::BinarySize {
+                    section: section.clone(),
+                    size,
+                }));
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        match data.filter(|_| present) {
+            Some(d) => self.send_literal(&name, &d, false).await,
+            None => {
+                self.conn.push(&name);
+                self.conn.push(b"NIL");
+                Ok(())
+            }
+        }
+    }
+
+    /// `name {n}` CR LF and the octets (`~{n}` for a literal8).
+    async fn send_literal(&mut self, name: &[u8], data: &[u8], eight: bool) -> Result<(), Reply> {
+        self.conn.push(name);
+        let tilde = if eight { "~" } else { "" };
+        self.conn
+            .push(format!("{tilde}{{{}}}\r\n", data.len()).as_bytes());
+        for chunk in data.chunks(STREAM_CHUNK) {
+            self.conn.push(chunk);
+            self.flush_if_full().await?;
+        }
+        Ok(())
+    }
+
+    /// BINARY: the content decoded as it is sent, after a first pass for its size.
+    async fn send_binary(
+        &mut self,
+        name: &[u8],
+        part: Option<(&[u8], &str)>,
+        partial: Option<(u32, NonZeroU32)>,
+    ) -> Result<(), Reply> {
+        let Some((content, cte)) = part.and_then(|(c, e)| Some((c, Cte::parse(e)?))) else {
+            self.conn.push(name);
+            self.conn.push(b"NIL");
+            return Ok(());
+        };
+        let (len, nul) = Decoder::measure(cte, content);
+        let (start, end) = window(len, partial);
+        self.conn.push(name);
+        let tilde = if nul { "~" } else { "" };
+        self.conn
+            .push(format!("{tilde}{{{}}}\r\n", end - start).as_bytes());
+        let mut decoder = Decoder::new(cte, content);
+        let mut buf = Vec::with_capacity(CHUNK + 4);
+        let mut at = 0u64;
+        while at < end {
+            buf.clear();
+            let n = decoder.read(&mut buf, CHUNK) as u64;
+            if n == 0 {
+                break;
+            }
+            let lo = start.saturating_sub(at).min(n) as usize;
+            let hi = (end - at).min(n) as usize;
+            if lo < hi {
+                self.conn.push(&buf[lo..hi]);
+                self.flush_if_full().await?;
+            }
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// The whole message as a literal, read from its file and sent in chunks.
+    async fn stream_file(&mut self, name: &[u8], file: &mut tokio::fs::File) -> Result<(), Reply> {
+        // Past this point a failure leaves a response cut short: the session ends.
+        let fail = |s: &mut Self| {
+            s.closing = true;
+            unavailable()
+        };
+        if file.rewind().await.is_err() {
+            return Err(fail(self));
+        }
+        let Ok(meta) = file.metadata().await else {
+            return Err(fail(self));
+        };
+        let len = meta.len();
+        self.conn.push(name);
+        self.conn.push(format!("{{{len}}}\r\n").as_bytes());
+        let mut left = len;
+        let mut chunk = vec![0u8; STREAM_CHUNK];
+        while left > 0 {
+            let want = (left as usize).min(STREAM_CHUNK);
+            let n = match file.read(&mut chunk[..want]).await {
+                Ok(n) if n > 0 => n,
+                // The literal cannot be completed: the session must end.
+                _ => return Err(fail(self)),
+            };
+            self.conn.push(&chunk[..n]);
+            left -= n as u64;
+            self.flush_if_full().await?;
+        }
+        Ok(())
+    }
+}

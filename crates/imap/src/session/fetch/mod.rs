@@ -1,0 +1,270 @@
+//! FETCH / UID FETCH (RFC 3501 §6.4.5, §7.4.2; BINARY from RFC 3516):
+//! every data item and the ALL/FAST/FULL macros. ENVELOPE, BODY and
+//! BODYSTRUCTURE are built by `crate::message` and written by imap-codec;
+//! contents are sent as literals (`body.rs`): the whole message is streamed
+//! from its file, a section is a slice of the message read once, and a
+//! BINARY section is decoded as it is sent.
+
+mod body;
+
+use super::reply::Reply;
+use super::select::has_flag;
+use super::Session;
+use crate::message::{self, Part};
+use crate::{seqset, wire};
+use body::{check_binary, encode_item, Source};
+use imap_codec::imap_types::fetch::{
+    Macro, MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName as Item,
+};
+use imap_codec::imap_types::sequence::SequenceSet;
+use postern_store::mailbox::MessageInfo;
+use postern_store::FlagOp;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Output queued before it is sent, while answering (bounds memory).
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Whether fetching the item sets \Seen (RFC 3501 §6.4.5: BODY[…] and
+/// RFC822[.TEXT], not PEEK; RFC 3516 §4.2: BINARY, not BINARY.PEEK).
+fn sets_seen(item: &Item<'_>) -> bool {
+    matches!(
+        item,
+        Item::BodyExt { peek: false, .. }
+            | Item::Binary { peek: false, .. }
+            | Item::Rfc822
+            | Item::Rfc822Text
+    )
+}
+
+/// The whole message, unchanged: streamed from its file.
+fn is_whole(item: &Item<'_>) -> bool {
+    matches!(
+        item,
+        Item::Rfc822
+            | Item::BodyExt {
+                section: None,
+                partial: None,
+                ..
+            }
+    )
+}
+
+/// Items that look inside the message: it is read into memory and parsed.
+fn looks_inside(item: &Item<'_>) -> bool {
+    !is_whole(item)
+        && !matches!(
+            item,
+            Item::Flags | Item::InternalDate | Item::Rfc822Size | Item::Uid | Item::ModSeq
+        )
+}
+
+/// RFC 3501 §6.4.5: the macros.
+fn expand(m: &Macro) -> Vec<Item<'static>> {
+    let mut v = vec![Item::Flags, Item::InternalDate, Item::Rfc822Size];
+    match m {
+        Macro::Fast => {}
+        Macro::All => v.push(Item::Envelope),
+        _ => v.extend([Item::Envelope, Item::Body]),
+    }
+    v
+}
+
+/// The message read and parsed, for the items that look inside it.
+pub(super) struct Parsed {
+    pub raw: Vec<u8>,
+    pub tree: Part,
+}
+
+impl Parsed {
+    fn new(raw: Vec<u8>) -> Parsed {
+        let tree = message::parse(&raw);
+        Parsed { raw, tree }
+    }
+
+    /// Stands for a message whose body is gone.
+    fn empty() -> Parsed {
+        Parsed::new(Vec::new())
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    pub(super) async fn fetch(
+        &mut self,
+        set: &SequenceSet,
+        what: MacroOrMessageDataItemNames<'_>,
+        by_uid: bool,
+    ) -> Reply {
+        let mut items = match what {
+            MacroOrMessageDataItemNames::Macro(m) => expand(&m),
+            MacroOrMessageDataItemNames::MessageDataItemNames(v) => v,
+        };
+        // RFC 3501 §6.4.8: UID FETCH always answers with UID.
+        if by_uid && !items.contains(&Item::Uid) {
+            items.insert(0, Item::Uid);
+        }
+        let targets = match self.fetch_targets(set, by_uid, &items) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let mut expunged = false;
+        for (seq, msg, seen_now) in targets {
+            match self.fetch_one(seq, &msg, &items, seen_now).await {
+                Ok(present) => expunged |= !present,
+                Err(r) => return r,
+            }
+        }
+        if let Err(r) = self.sync(false) {
+            return r;
+        }
+        if expunged {
+            // RFC 5530 §3: the data of messages expunged meanwhile was partly NIL.
+            return Reply::ok("FETCH completed; some messages were expunged meanwhile")
+                .code("EXPUNGEISSUED");
+        }
+        Reply::ok("FETCH completed")
+    }
+
+    /// The messages named, with \Seen set first where the items ask for it.
+    fn fetch_targets(
+        &mut self,
+        set: &SequenceSet,
+        by_uid: bool,
+        items: &[Item<'_>],
+    ) -> Result<Vec<(usize, MessageInfo, bool)>, Reply> {
+        let store = self.ctx.store.clone();
+        let sel = self.need_selected()?;
+        let idx = seqset::resolve(set, &sel.uids(), by_uid)
+            .ok_or_else(|| Reply::bad("Invalid message sequence number"))?;
+        let mark = !sel.read_only && items.iter().any(sets_seen);
+        let unseen: Vec<u32> = idx
+            .iter()
+            .map(|&i| &sel.msgs[i])
+            .filter(|m| mark && !has_flag(&m.flags, "\\Seen"))
+            .map(|m| m.uid)
+            .collect();
+        let mut changed = Vec::new();
+        if !unseen.is_empty() {
+            let seen = vec!["\\Seen".to_string()];
+            let (updates, _) = store
+                .store_flags(sel.id, &unseen, FlagOp::Add, &seen, None)
+                .map_err(|e| Reply::from_store(&e))?;
+            for u in updates {
+                if let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) {
+                    sel.msgs[i].flags = u.flags;
+                    sel.msgs[i].modseq = u.modseq;
+                    changed.push(u.uid);
+                }
+            }
+        }
+        Ok(idx
+            .into_iter()
+            .map(|i| {
+                (
+                    i + 1,
+                    sel.msgs[i].clone(),
+                    changed.contains(&sel.msgs[i].uid),
+                )
+            })
+            .collect())
+    }
+
+    /// One `* n FETCH (…)` response. What can fail (reading the body, an
+    /// unknown transfer encoding) is done before its first octet; a body
+    /// file that breaks off while streaming ends the session, as a literal
+    /// cannot be taken back.
+    ///
+    /// RFC 2180 §4.1.2: a message whose body file is gone was expunged by
+    /// another session since this one last heard. We answer it anyway: the
+    /// items this session knows (UID, FLAGS, INTERNALDATE, RFC822.SIZE,
+    /// MODSEQ) from its snapshot, contents as NIL, and ENVELOPE and
+    /// BODYSTRUCTURE as those of an empty message (their syntax has no NIL).
+    /// Returns false for such a message.
+    async fn fetch_one(
+        &mut self,
+        seq: usize,
+        msg: &MessageInfo,
+        items: &[Item<'_>],
+        seen_now: bool,
+    ) -> Result<bool, Reply> {
+        let Source {
+            parsed,
+            mut file,
+            present,
+        } = Source::open(&self.ctx.store, msg, items).await?;
+        let empty;
+        let parsed = match &parsed {
+            Some(p) => p,
+            None => {
+                empty = Parsed::empty();
+                &empty
+            }
+        };
+        if present {
+            check_binary(parsed, items)?;
+        }
+        self.conn.push(format!("* {seq} FETCH (").as_bytes());
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.conn.push(b" ");
+            }
+            match simple_item(item, msg) {
+                Some(text) => self.conn.push(text.as_bytes()),
+                None => self.fetch_item(item, parsed, &mut file, present).await?,
+            }
+        }
+        // RFC 3501 §6.4.5: a \Seen set as a side effect is reported.
+        if seen_now && !items.contains(&Item::Flags) {
+            if !items.is_empty() {
+                self.conn.push(b" ");
+            }
+            self.conn
+                .push(format!("FLAGS {}", wire::flag_list(&msg.flags)).as_bytes());
+        }
+        self.conn.push(b")\r\n");
+        self.flush_if_full().await?;
+        Ok(present)
+    }
+
+    /// ENVELOPE, BODY, BODYSTRUCTURE, and the contents.
+    async fn fetch_item(
+        &mut self,
+        item: &Item<'_>,
+        p: &Parsed,
+        file: &mut Option<tokio::fs::File>,
+        present: bool,
+    ) -> Result<(), Reply> {
+        let structure =
+            |extended| message::bodystructure::body_structure(&p.tree, &p.raw, extended);
+        let data = match item {
+            Item::Envelope => MessageDataItem::Envelope(message::envelope::envelope(
+                &p.raw[p.tree.header.clone()],
+            )),
+            Item::Body => MessageDataItem::Body(structure(false)),
+            Item::BodyStructure => MessageDataItem::BodyStructure(structure(true)),
+            _ => return self.send_contents(item, p, file, present).await,
+        };
+        self.conn.push(&encode_item(data));
+        Ok(())
+    }
+
+    /// Sends the queued output once it is large.
+    async fn flush_if_full(&mut self) -> Result<(), Reply> {
+        if self.conn.queued() >= STREAM_CHUNK && self.conn.flush().await.is_err() {
+            self.closing = true;
+            return Err(Reply::no("Connection lost").code("UNAVAILABLE"));
+        }
+        Ok(())
+    }
+}
+
+/// The items answered from the session's snapshot of the mailbox.
+fn simple_item(item: &Item<'_>, msg: &MessageInfo) -> Option<String> {
+    Some(match item {
+        Item::Uid => format!("UID {}", msg.uid),
+        Item::Flags => format!("FLAGS {}", wire::flag_list(&msg.flags)),
+        Item::InternalDate => format!("INTERNALDATE {}", wire::internal_date(msg.internal_date)),
+        Item::Rfc822Size => format!("RFC822.SIZE {}", msg.size),
+        Item::ModSeq => format!("MODSEQ ({})", msg.modseq),
+        _ => return None,
+    })
+}
