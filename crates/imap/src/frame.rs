@@ -22,7 +22,19 @@ pub enum Frame {
         non_sync: bool,
     },
     Eof,
+    /// A command whose last literal the session reads itself, straight to
+    /// where it goes (APPEND's message, never whole in memory): `head` is the
+    /// command up to and including the announcement line; nothing of the
+    /// `len` octets has been read and no "+" has been sent.
+    Streamed {
+        head: Vec<u8>,
+        len: u64,
+        non_sync: bool,
+    },
 }
+
+/// Tells which literal announcements are streamed by the session (see [`Frame::Streamed`]).
+pub type StreamedLiteral = fn(&[u8]) -> bool;
 
 /// A literal announcement at the end of a line: its length and whether it is non-synchronising.
 pub fn literal_at_end(line: &[u8]) -> Option<(u64, bool)> {
@@ -59,6 +71,7 @@ pub fn tag_of(line: &[u8]) -> Option<String> {
 pub async fn read_command<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
     max_literal: u64,
+    streamed: Option<StreamedLiteral>,
 ) -> io::Result<Frame> {
     let mut buf = Vec::new();
     loop {
@@ -73,6 +86,13 @@ pub async fn read_command<S: AsyncRead + AsyncWrite + Unpin>(
         let Some((n, non_sync)) = literal_at_end(&line) else {
             return Ok(Frame::Command(buf));
         };
+        if streamed.is_some_and(|is| is(&buf)) {
+            return Ok(Frame::Streamed {
+                head: buf,
+                len: n,
+                non_sync,
+            });
+        }
         let limit = if non_sync {
             max_literal.min(MAX_NONSYNC_LITERAL)
         } else {
@@ -143,7 +163,7 @@ mod tests {
             .write_all(b"a LOGIN {5}\r\nalice {3+}\r\npw!\r\n")
             .await
             .unwrap();
-        let f = read_command(&mut conn, 100).await.unwrap();
+        let f = read_command(&mut conn, 100, None).await.unwrap();
         assert_eq!(
             f,
             Frame::Command(b"a LOGIN {5}\r\nalice {3+}\r\npw!\r\n".to_vec())
@@ -154,7 +174,7 @@ mod tests {
         assert_eq!(&cont, b"+ Ready for literal data\r\n");
         // Over the limit: refused before anything is read or reserved.
         client.write_all(b"b LOGIN {4294967295}\r\n").await.unwrap();
-        let f = read_command(&mut conn, 100).await.unwrap();
+        let f = read_command(&mut conn, 100, None).await.unwrap();
         assert_eq!(
             f,
             Frame::LiteralTooBig {
@@ -163,7 +183,7 @@ mod tests {
             }
         );
         client.write_all(b"c LOGIN {5000+}\r\n").await.unwrap();
-        let f = read_command(&mut conn, 1 << 20).await.unwrap();
+        let f = read_command(&mut conn, 1 << 20, None).await.unwrap();
         assert_eq!(
             f,
             Frame::LiteralTooBig {
@@ -172,6 +192,9 @@ mod tests {
             }
         );
         drop(client);
-        assert_eq!(read_command(&mut conn, 100).await.unwrap(), Frame::Eof);
+        assert_eq!(
+            read_command(&mut conn, 100, None).await.unwrap(),
+            Frame::Eof
+        );
     }
 }

@@ -21,6 +21,9 @@ pub enum StoreError {
     Unavailable,
     #[error("commit failed: {0}")]
     Commit(String),
+    /// The user's mailboxes would exceed their quota (IMAP OVERQUOTA, RFC 9208 §4.3).
+    #[error("over quota")]
+    OverQuota,
 }
 
 impl StoreError {

@@ -10,8 +10,10 @@
 //! several sessions' messages are made durable by one directory fsync and one
 //! transaction commit.
 
+mod append;
 mod blob;
 mod commit;
+mod copy;
 mod db;
 pub mod directory;
 mod error;
@@ -27,6 +29,7 @@ mod secret;
 
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use commit::{Committed, Delivery, RemoteRecipient};
+pub use copy::Copied;
 pub use directory::{Expansion, UserInfo};
 pub use error::StoreError;
 pub use flags::{FlagOp, FlagUpdate};
@@ -99,5 +102,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_append;
 #[cfg(test)]
 mod tests_imap;

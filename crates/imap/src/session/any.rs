@@ -21,7 +21,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "UNSELECT",
             "CHILDREN",
             "SPECIAL-USE",
+            "BINARY",
+            "UIDPLUS",
+            "MOVE",
+            "QUOTA",
+            "QUOTA=RES-STORAGE",
         ];
+        let appendlimit = format!("APPENDLIMIT={}", self.append_limit());
+        caps.push(&appendlimit);
         if !self.conn.is_tls() {
             caps.extend(["STARTTLS", "LOGINDISABLED"]);
         } else if self.user.is_none() {

@@ -2,11 +2,15 @@
 //! tagged replies. Each command family lives in its own file.
 
 mod any;
+mod append;
 mod auth;
+mod copy;
 mod fetch;
 mod folders;
 mod idle;
+mod quota;
 mod reply;
+mod search;
 mod select;
 mod store;
 
@@ -116,9 +120,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         } else {
             MAX_LITERAL_UNAUTH
         };
+        // After login, APPEND's message literal is streamed to disk (append.rs).
+        let streamed = self
+            .user
+            .is_some()
+            .then_some(append::is_message_literal as frame::StreamedLiteral);
         let read = tokio::time::timeout(
             self.ctx.idle_timeout,
-            frame::read_command(&mut self.conn, limit),
+            frame::read_command(&mut self.conn, limit, streamed),
         );
         let frame = tokio::select! {
             r = read => r,
@@ -130,6 +139,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(Ok(Frame::LineTooLong)) => self.error("*", "[TOOBIG] Command line too long"),
             Ok(Ok(Frame::LiteralTooBig { tag, non_sync })) => self.literal_too_big(&tag, non_sync),
             Ok(Ok(Frame::Command(bytes))) => self.command(&bytes).await,
+            Ok(Ok(Frame::Streamed {
+                head,
+                len,
+                non_sync,
+            })) => self.streamed_append(head, len, non_sync).await,
         }
     }
 
@@ -224,6 +238,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 modifiers,
             } => self.store(&sequence_set, kind, response, &flags, uid, &modifiers),
             C::Idle => self.idle(&tag).await,
+            C::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => {
+                self.append_parsed(&mailbox, &flags, date.as_ref(), &message)
+                    .await
+            }
+            C::Copy {
+                sequence_set,
+                mailbox,
+                uid,
+            } => self.copy(&sequence_set, &mailbox, uid, false),
+            C::Move {
+                sequence_set,
+                mailbox,
+                uid,
+            } => self.copy(&sequence_set, &mailbox, uid, true),
+            C::Search {
+                charset,
+                criteria,
+                uid,
+            } => self.search(charset.as_ref(), criteria.as_ref(), uid).await,
+            C::GetQuota { root } => self.getquota(&root),
+            C::GetQuotaRoot { mailbox } => self.getquotaroot(&mailbox),
+            C::SetQuota { .. } => self.setquota(),
             _ => Reply::bad("Command not implemented"),
         }
     }

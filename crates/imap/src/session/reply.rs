@@ -63,6 +63,7 @@ impl Reply {
             StoreError::NotFound(_) => Reply::no("No such mailbox").code("NONEXISTENT"),
             StoreError::Exists(_) => Reply::no("Mailbox already exists").code("ALREADYEXISTS"),
             StoreError::Invalid(_) => Reply::no("Not allowed").code("CANNOT"),
+            StoreError::OverQuota => Reply::no("Mailbox quota exceeded").code("OVERQUOTA"),
             _ => Reply::no("Temporary failure, try again later").code("UNAVAILABLE"),
         }
     }

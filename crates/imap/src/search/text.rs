@@ -1,0 +1,238 @@
+//! What the text keys of SEARCH look at: header values and body text,
+//! decoded (RFC 2047 words, transfer encodings, charsets) by mail-parser and
+//! lowercased once, so each key is one case-insensitive substring test.
+
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::{Address, Header, HeaderValue, Message, MessageParser, PartType};
+
+/// Nested messages (message/rfc822 parts) searched into, at most this deep.
+const MAX_NESTING: usize = 4;
+
+/// Separates pieces of text so a needle never matches across two of them
+/// (no IMAP string can contain NUL).
+const SEP: char = '\0';
+
+/// One message's searchable text, lowercased.
+#[derive(Debug, Default)]
+pub struct Content {
+    /// (field name, value): the value as written (unfolded) and decoded.
+    headers: Vec<(String, String)>,
+    body: String,
+    /// The Date: field's day as written (time and zone disregarded), in days since 1970-01-01.
+    sent_day: Option<i64>,
+}
+
+impl Content {
+    pub fn parse(raw: &[u8]) -> Content {
+        let Some(msg) = MessageParser::default().parse(raw) else {
+            return Content {
+                body: String::from_utf8_lossy(raw).to_lowercase(),
+                ..Content::default()
+            };
+        };
+        let headers = msg
+            .root_part()
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.as_str().to_ascii_lowercase(),
+                    header_text(h, raw).to_lowercase(),
+                )
+            })
+            .collect();
+        let mut body = String::new();
+        body_text(&msg, &mut body, 0);
+        Content {
+            headers,
+            body: body.to_lowercase(),
+            sent_day: msg.date().and_then(|d| day(d.year as i64, d.month, d.day)),
+        }
+    }
+
+    /// A field named `name` (lowercase) whose value contains `needle` (lowercase).
+    pub fn header_has(&self, name: &str, needle: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, v)| n == name && v.contains(needle))
+    }
+
+    pub fn body_has(&self, needle: &str) -> bool {
+        self.body.contains(needle)
+    }
+
+    /// RFC 3501 §6.4.4 TEXT: the header (names and values) or the body.
+    pub fn text_has(&self, needle: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, v)| n.contains(needle) || v.contains(needle))
+            || self.body_has(needle)
+    }
+
+    pub fn sent_day(&self) -> Option<i64> {
+        self.sent_day
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian); `None` when
+/// the month or day is out of range.
+pub fn day(year: i64, month: u8, day: u8) -> Option<i64> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (m, d) = (month as i64, day as i64);
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// A header's value as written, unfolded, then its decoded form when that differs.
+fn header_text(h: &Header<'_>, raw: &[u8]) -> String {
+    let written = raw
+        .get(h.offset_start as usize..h.offset_end as usize)
+        .unwrap_or_default();
+    let mut out: String = String::from_utf8_lossy(written)
+        .chars()
+        .filter(|&c| c != '\r' && c != '\n')
+        .collect::<String>()
+        .trim()
+        .to_string();
+    let decoded = value_text(&h.value);
+    if !decoded.is_empty() && decoded != out {
+        out.push(SEP);
+        out.push_str(&decoded);
+    }
+    out
+}
+
+fn value_text(v: &HeaderValue<'_>) -> String {
+    match v {
+        HeaderValue::Text(t) => t.to_string(),
+        HeaderValue::TextList(l) => l.join(", "),
+        HeaderValue::Address(a) => address_text(a),
+        _ => String::new(),
+    }
+}
+
+/// `Name <addr>, …` (groups as `Group: members`).
+fn address_text(a: &Address<'_>) -> String {
+    let one = |name: Option<&str>, addr: Option<&str>| match (name, addr) {
+        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(a)) => a.to_string(),
+        (None, None) => String::new(),
+    };
+    match a {
+        Address::List(list) => list
+            .iter()
+            .map(|x| one(x.name.as_deref(), x.address.as_deref()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Address::Group(groups) => groups
+            .iter()
+            .map(|g| {
+                let members = g
+                    .addresses
+                    .iter()
+                    .map(|x| one(x.name.as_deref(), x.address.as_deref()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("{}: {members}", g.name.as_deref().unwrap_or_default())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The decoded text of every text part (HTML as text), nested messages
+/// included (their header values too, as they are part of this body).
+fn body_text(msg: &Message<'_>, out: &mut String, depth: usize) {
+    for part in &msg.parts {
+        match &part.body {
+            PartType::Text(t) => {
+                out.push_str(t);
+                out.push(SEP);
+            }
+            PartType::Html(h) => {
+                out.push_str(&html_to_text(h));
+                out.push(SEP);
+            }
+            PartType::Message(inner) if depth < MAX_NESTING => {
+                for h in &inner.root_part().headers {
+                    out.push_str(h.name.as_str());
+                    out.push_str(": ");
+                    out.push_str(&value_text(&h.value));
+                    out.push(SEP);
+                }
+                body_text(inner, out, depth + 1);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_messages_are_searched_to_a_limit() {
+        let nested = |depth: usize| {
+            let mut m = "Subject: inner\r\n\r\ndeepword\r\n".to_string();
+            for i in 0..depth {
+                m = format!(
+                    "Subject: level {i}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\nContent-Type: text/plain\r\n\r\nouter\r\n--b{i}\r\nContent-Type: message/rfc822\r\n\r\n{m}\r\n--b{i}--\r\n"
+                );
+            }
+            Content::parse(m.as_bytes())
+        };
+        assert!(nested(1).body_has("deepword"));
+        assert!(nested(1).body_has("subject: inner"));
+        assert!(nested(MAX_NESTING).body_has("deepword"));
+        assert!(!nested(MAX_NESTING + 1).body_has("deepword"));
+        assert!(nested(MAX_NESTING + 1).body_has("outer"));
+    }
+
+    #[test]
+    fn civil_days() {
+        assert_eq!(day(1970, 1, 1), Some(0));
+        assert_eq!(day(2000, 3, 1), Some(11_017));
+        assert_eq!(day(2024, 2, 29), Some(19_782));
+        assert_eq!(day(1969, 12, 31), Some(-1));
+        assert_eq!(day(2024, 13, 1), None);
+    }
+
+    #[test]
+    fn decoded_headers_and_bodies() {
+        let raw = b"From: =?utf-8?q?J=C3=BCrgen?= <jurgen@example.org>\r\n\
+Subject: =?utf-8?b?R3LDvMOfZQ==?=\r\n\x20continued\r\n\
+Date: Tue, 5 Mar 2024 23:30:00 -0800\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/alternative; boundary=b\r\n\
+\r\n\
+--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+Caf=C3=A9 au lait\r\n\
+--b\r\n\
+Content-Type: text/html\r\n\
+\r\n\
+<p>Hello <b>World</b></p>\r\n\
+--b--\r\n";
+        let c = Content::parse(raw);
+        assert!(c.header_has("from", "jürgen"));
+        assert!(c.header_has("from", "jurgen@example.org"));
+        assert!(c.header_has("subject", "grüße"));
+        assert!(c.header_has("subject", "continued"));
+        assert!(!c.header_has("to", ""));
+        assert!(c.body_has("café au lait"));
+        assert!(c.body_has("hello world"));
+        assert!(!c.body_has("caf=c3"), "transfer encoding is undone");
+        assert!(c.text_has("mime-version") && c.text_has("au lait"));
+        assert_eq!(c.sent_day(), day(2024, 3, 5), "the date as written");
+    }
+}
