@@ -115,6 +115,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         n
     }
 
+    /// Upgrades a plain connection to TLS after the protocol's "go ahead" reply
+    /// has been queued (STARTTLS, STLS): sends it, throws away anything the
+    /// client pipelined behind the command (CVE-2011-0411), and runs the
+    /// handshake within `timeout`. Returns how many bytes were discarded, in
+    /// `Ok` after a handshake, in `Err` when there is no usable connection left.
+    pub async fn start_tls(
+        &mut self,
+        acceptor: &tokio_rustls::TlsAcceptor,
+        timeout: std::time::Duration,
+    ) -> Result<usize, usize> {
+        if self.flush().await.is_err() {
+            return Err(0);
+        }
+        let discarded = self.discard_buffered();
+        let Some(MaybeTls::Plain(plain)) = self.take_stream() else {
+            return Err(discarded);
+        };
+        match tokio::time::timeout(timeout, acceptor.accept(plain)).await {
+            Ok(Ok(tls)) => {
+                self.put_stream(MaybeTls::Tls(Box::new(tls)));
+                Ok(discarded)
+            }
+            _ => Err(discarded),
+        }
+    }
+
     /// Takes the stream out for a TLS upgrade.
     pub fn take_stream(&mut self) -> Option<MaybeTls<S>> {
         self.stream.take()

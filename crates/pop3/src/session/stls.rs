@@ -5,7 +5,6 @@
 use super::{Flow, Session, State};
 use crate::reply;
 use crate::HANDSHAKE_TIMEOUT;
-use postern_net::MaybeTls;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -20,10 +19,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.reply(reply::NO_TLS_HERE);
         };
         self.send(&reply::START_TLS);
-        if self.conn.flush().await.is_err() {
-            return Flow::Close;
-        }
-        let injected = self.conn.discard_buffered();
+        let upgraded = self.conn.start_tls(&acceptor, HANDSHAKE_TIMEOUT).await;
+        let (Ok(injected) | Err(injected)) = upgraded;
         if injected > 0 {
             self.security_log(
                 "starttls-injection",
@@ -33,18 +30,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 ],
             );
         }
-        let Some(MaybeTls::Plain(plain)) = self.conn.take_stream() else {
-            return Flow::Close;
-        };
-        let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(plain)).await
-        else {
+        if upgraded.is_err() {
             self.security_log(
                 "tls-failed",
                 &[("reason", "TLS handshake failed or timed out")],
             );
             return Flow::Close;
-        };
-        self.conn.put_stream(MaybeTls::Tls(Box::new(tls)));
+        }
         // RFC 2595 §4: still AUTHORIZATION state; forget what came before TLS.
         self.state = State::Authorization { user: None };
         Flow::Continue

@@ -3,7 +3,6 @@
 
 use super::{Flow, Kind, Session};
 use crate::reply;
-use postern_net::MaybeTls;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -15,10 +14,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::NO_TLS_HERE);
         };
         self.send(&reply::START_TLS);
-        if self.conn.flush().await.is_err() {
-            return Flow::Close;
-        }
-        let injected = self.conn.discard_buffered();
+        let upgraded = self
+            .conn
+            .start_tls(&acceptor, self.cfg.smtp.command_timeout.0)
+            .await;
+        let (Ok(injected) | Err(injected)) = upgraded;
         if injected > 0 {
             self.security_log(
                 "starttls-injection",
@@ -28,19 +28,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 ],
             );
         }
-        let Some(MaybeTls::Plain(plain)) = self.conn.take_stream() else {
-            return Flow::Close;
-        };
-        let handshake =
-            tokio::time::timeout(self.cfg.smtp.command_timeout.0, acceptor.accept(plain)).await;
-        let Ok(Ok(tls)) = handshake else {
+        if upgraded.is_err() {
             self.security_log(
                 "tls-failed",
                 &[("reason", "TLS handshake failed or timed out")],
             );
             return Flow::Close;
-        };
-        self.conn.put_stream(MaybeTls::Tls(Box::new(tls)));
+        }
         // RFC 3207 §4.2: forget everything learned before TLS.
         self.helo = None;
         self.tx = None;
