@@ -141,7 +141,7 @@ def test_append_over_appendlimit_is_refused_before_reading(make_server):
     msg += b"x" * (2048 - len(msg))
     data = ok(c.append("INBOX", None, None, msg))
     assert code(data, "APPENDUID")
-    # A non-synchronising literal over 4096 octets (RFC 7888) cannot be skipped: BAD, BYE.
+    # A non-synchronising literal over APPENDLIMIT (RFC 7888 §4) is not read: BAD, BYE.
     r.send("d APPEND INBOX {5000+}\r\n")
     assert r.line().startswith("d BAD [TOOBIG]")
     assert r.line().startswith("* BYE")
@@ -270,6 +270,10 @@ def test_move_keeps_pop3_uidl(make_server):
     before = uidl()
     assert len(before) == 1
     c = imaps(server)
+    c.select("INBOX")
+    ok(c.store("1", "+FLAGS", "(\\Flagged \\Seen $Work)"))
+    c.close()
+    assert uidl() == before, "UIDL changed across an IMAP flag change"
     c.select("INBOX")
     ok(c.uid("MOVE", "1", "Archive"))
     assert uidl() == []
