@@ -332,7 +332,8 @@ def test_huge_literal_before_login_is_refused_without_reading(imap_server):
 def test_large_non_synchronising_literal_ends_session(imap_server):
     r = RawImap(imap_server.addr("imaps"), tls=True)
     r.login()
-    r.send("a CREATE {5000+}\r\n")
+    # LITERAL+ after login: non-synchronising literals up to the 64 KiB limit.
+    r.send("a CREATE {70000+}\r\n")
     lines = [r.line(), r.line()]
     assert lines[0].startswith("a BAD [TOOBIG]") and lines[1].startswith("* BYE"), lines
 

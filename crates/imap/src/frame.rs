@@ -3,7 +3,7 @@
 //! (RFC 3501 §4.3, RFC 7888). Sizes are checked before any octet of a
 //! literal is read or any memory reserved for it.
 
-use crate::{MAX_COMMAND, MAX_LINE, MAX_NONSYNC_LITERAL};
+use crate::{MAX_COMMAND, MAX_LINE};
 use postern_net::{Conn, Line};
 use std::io;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -93,12 +93,9 @@ pub async fn read_command<S: AsyncRead + AsyncWrite + Unpin>(
                 non_sync,
             });
         }
-        let limit = if non_sync {
-            max_literal.min(MAX_NONSYNC_LITERAL)
-        } else {
-            max_literal
-        };
-        if n > limit || buf.len() as u64 + n > MAX_COMMAND as u64 {
+        // The same limit for both kinds (LITERAL+ after login, RFC 7888 §3;
+        // before login the limit is below LITERAL-'s 4096).
+        if n > max_literal || buf.len() as u64 + n > MAX_COMMAND as u64 {
             let tag = tag_of(if first { &line } else { &buf }).unwrap_or_else(|| "*".into());
             return Ok(Frame::LiteralTooBig { tag, non_sync });
         }
@@ -183,7 +180,7 @@ mod tests {
             }
         );
         client.write_all(b"c LOGIN {5000+}\r\n").await.unwrap();
-        let f = read_command(&mut conn, 1 << 20, None).await.unwrap();
+        let f = read_command(&mut conn, 4096, None).await.unwrap();
         assert_eq!(
             f,
             Frame::LiteralTooBig {

@@ -2,6 +2,12 @@
 //! IMAPS (993). Commands are parsed by imap-codec; this crate frames them
 //! (lines and literals, with limits), keeps the session state and answers.
 //! The binary owns the sockets and hands streams in.
+//!
+//! Extensions: LITERAL+ (LITERAL- before login), SASL-IR, ID, ENABLE, IDLE,
+//! NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
+//! BINARY, UIDPLUS, MOVE, QUOTA, APPENDLIMIT, CONDSTORE and QRESYNC.
+//! Not offered: IMAP4rev2 (needs ESEARCH, which imap-codec does not parse)
+//! and UTF8=ACCEPT.
 
 mod frame;
 mod message;
@@ -18,12 +24,13 @@ use std::time::Duration;
 /// Longest command line (one line, between literals), CR LF included.
 /// RFC 7162 §4 asks clients to keep lines under 8192 octets; we allow more.
 pub const MAX_LINE: usize = 16 * 1024;
-/// Largest literal accepted before login (a user name or password).
+/// Largest literal accepted before login (a user name or password). It is
+/// below LITERAL-'s 4096 (RFC 7888 §5), which is advertised before login;
+/// after login LITERAL+: non-synchronising literals have the same limits as
+/// synchronising ones ([`MAX_LITERAL`], APPENDLIMIT for APPEND).
 pub const MAX_LITERAL_UNAUTH: u64 = 1024;
 /// Largest literal accepted after login, for any command.
 pub const MAX_LITERAL: u64 = 64 * 1024;
-/// Largest non-synchronising literal (LITERAL-, RFC 7888 §5).
-pub const MAX_NONSYNC_LITERAL: u64 = 4096;
 /// Largest command, its lines and literals together.
 pub const MAX_COMMAND: usize = 256 * 1024;
 /// Longest AUTHENTICATE continuation line (base64 of a PLAIN message).

@@ -35,6 +35,18 @@ pub fn resolve(set: &SequenceSet, uids: &[u32], by_uid: bool) -> Option<Vec<usiz
     Some(out)
 }
 
+/// Whether a UID set names `uid`; "*" stands for `star` (the largest UID).
+/// For UIDs that need not be present (RFC 7162 VANISHED, known-uids).
+pub fn contains_uid(set: &SequenceSet, uid: u32, star: u32) -> bool {
+    set.0.as_ref().iter().any(|seq| {
+        let (a, b) = match seq {
+            Sequence::Single(x) => (value(x, star), value(x, star)),
+            Sequence::Range(x, y) => (value(x, star), value(y, star)),
+        };
+        (a.min(b)..=a.max(b)).contains(&uid)
+    })
+}
+
 fn value(x: &SeqOrUid, star: u32) -> u32 {
     match x {
         SeqOrUid::Value(v) => v.get(),
@@ -73,6 +85,13 @@ mod tests {
 
     fn set(s: &str) -> SequenceSet {
         SequenceSet::try_from(s).unwrap()
+    }
+
+    #[test]
+    fn uid_membership() {
+        assert!(contains_uid(&set("1:3,7"), 7, 9));
+        assert!(!contains_uid(&set("1:3,7"), 5, 9));
+        assert!(contains_uid(&set("5:*"), 9, 9) && !contains_uid(&set("5:*"), 10, 9));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod append;
 mod blob;
+pub mod changes;
 mod commit;
 mod copy;
 mod db;
@@ -28,6 +29,7 @@ pub mod queue;
 mod secret;
 
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
+pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
 pub use copy::Copied;
 pub use directory::{Expansion, UserInfo};

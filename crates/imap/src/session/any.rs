@@ -1,5 +1,5 @@
 //! Commands valid in any state (RFC 3501 §6.1) and the small extensions:
-//! CAPABILITY, NOOP/CHECK, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161),
+//! CAPABILITY, NOOP/CHECK, LOGOUT, ID (RFC 2971),
 //! NAMESPACE (RFC 2342).
 
 use super::reply::Reply;
@@ -10,9 +10,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Only what is implemented is advertised. Before TLS: STARTTLS and
     /// LOGINDISABLED (RFC 3501 §6.2.3); after TLS and before login: AUTH=PLAIN.
     pub(super) fn capabilities(&self) -> String {
+        // RFC 7888: LITERAL+ once logged in (non-synchronising literals up to
+        // the usual limits); before login, literals are tiny: LITERAL-.
+        let literal = if self.user.is_some() {
+            "LITERAL+"
+        } else {
+            "LITERAL-"
+        };
         let mut caps = vec![
             "IMAP4rev1",
-            "LITERAL-",
+            literal,
             "SASL-IR",
             "ID",
             "ENABLE",
@@ -20,8 +27,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "NAMESPACE",
             "UNSELECT",
             "CHILDREN",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
             "SPECIAL-USE",
             "BINARY",
+            "CONDSTORE",
+            "QRESYNC",
             "UIDPLUS",
             "MOVE",
             "QUOTA",
@@ -60,16 +71,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) fn id(&mut self) -> Reply {
         self.untagged("ID (\"name\" \"Postern\")");
         Reply::ok("ID completed")
-    }
-
-    /// RFC 5161: nothing this server offers needs enabling yet; the answer
-    /// lists none. Valid only in the authenticated state (§3.1).
-    pub(super) fn enable(&mut self) -> Reply {
-        if self.user.is_none() || self.selected.is_some() {
-            return Reply::wrong_state();
-        }
-        self.untagged("ENABLED");
-        Reply::ok("ENABLE completed")
     }
 
     /// RFC 2342: one personal namespace, no prefix, "/" as delimiter.

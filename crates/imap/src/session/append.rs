@@ -16,7 +16,7 @@ use super::folders::folder_name;
 use super::reply::Reply;
 use super::Session;
 use crate::frame::{literal_at_end, tag_of};
-use crate::{MAX_ERRORS, MAX_LINE, MAX_NONSYNC_LITERAL};
+use crate::{MAX_ERRORS, MAX_LINE, MAX_LITERAL};
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::datetime::DateTime;
@@ -127,9 +127,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn streamed_append(&mut self, head: Vec<u8>, len: u64, non_sync: bool) {
         let tag = tag_of(&head).unwrap_or_else(|| "*".into());
         self.current_tag = tag.clone();
-        // RFC 7888 §4: a non-synchronising literal this large is a protocol
-        // error and is already on its way: the stream cannot be resynchronised.
-        if non_sync && len > MAX_NONSYNC_LITERAL {
+        // RFC 7888 §4: a non-synchronising literal over APPENDLIMIT is already
+        // on its way; rather than read it all, the session ends.
+        if non_sync && len > self.append_limit() {
             self.finish(&tag, Reply::bad("Literal too large").code("TOOBIG"));
             return self.bye("Literal too large");
         }
@@ -289,7 +289,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if !non_sync {
                 return true;
             }
-            if n > MAX_NONSYNC_LITERAL {
+            if n > MAX_LITERAL {
                 self.bye("Literal too large");
                 return false;
             }

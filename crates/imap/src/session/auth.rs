@@ -10,10 +10,13 @@ use base64::Engine;
 use imap_codec::imap_types::auth::AuthMechanism;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::secret::Secret as WireSecret;
-use postern_net::{Line, MaybeTls};
+use postern_net::Line;
 use postern_store::Secret;
 use std::borrow::Cow;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Time allowed for the TLS handshake after STARTTLS.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn starttls(&mut self) -> Reply {
@@ -26,10 +29,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // The tagged OK goes out in the clear, then the handshake (RFC 3501 §6.2.1).
         let tag_reply = Reply::ok("Begin TLS negotiation now");
         self.pending_tagged_for_starttls(&tag_reply);
-        if self.conn.flush().await.is_err() {
-            return self.end();
-        }
-        let injected = self.conn.discard_buffered();
+        let upgraded = self.conn.start_tls(&acceptor, HANDSHAKE_TIMEOUT).await;
+        let (Ok(injected) | Err(injected)) = upgraded;
         if injected > 0 {
             // CVE-2011-0411: commands pipelined after STARTTLS are dropped.
             let n = injected.to_string();
@@ -41,23 +42,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 ],
             );
         }
-        let Some(MaybeTls::Plain(plain)) = self.conn.take_stream() else {
-            return self.end();
-        };
-        match tokio::time::timeout(
-            crate::IDLE_TIMEOUT.min(std::time::Duration::from_secs(60)),
-            acceptor.accept(plain),
-        )
-        .await
-        {
-            Ok(Ok(tls)) => self.conn.put_stream(MaybeTls::Tls(Box::new(tls))),
-            _ => {
-                self.security_log(
-                    "tls-failed",
-                    &[("reason", "TLS handshake failed or timed out")],
-                );
-                self.closing = true;
-            }
+        if upgraded.is_err() {
+            self.security_log(
+                "tls-failed",
+                &[("reason", "TLS handshake failed or timed out")],
+            );
+            self.closing = true;
         }
         Reply::ok("")
     }

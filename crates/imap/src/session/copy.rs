@@ -1,6 +1,7 @@
 //! COPY / UID COPY (RFC 3501 §6.4.7) and MOVE / UID MOVE (RFC 6851), with
 //! UIDPLUS's COPYUID (RFC 4315 §3).
 
+use super::condstore::remove_uids;
 use super::folders::folder_name;
 use super::reply::Reply;
 use super::Session;
@@ -114,23 +115,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let mut gone: Vec<u32> = copied.uids.iter().map(|p| p.0).collect();
         gone.sort_unstable();
-        let mut lines = Vec::new();
-        if let Some(sel) = self.selected.as_mut() {
-            // Highest first, so each number is right when the client applies it.
-            for i in (0..sel.msgs.len()).rev() {
-                if gone.binary_search(&sel.msgs[i].uid).is_ok() {
-                    sel.msgs.remove(i);
-                    lines.push(format!("{} EXPUNGE", i + 1));
-                }
-            }
-        }
+        let qresync = self.qresync;
+        let lines = match self.selected.as_mut() {
+            Some(sel) => remove_uids(sel, &gone, qresync),
+            None => Vec::new(),
+        };
         for l in lines {
             self.untagged(&l);
         }
         if let Err(r) = self.sync(true) {
             return r;
         }
-        Reply::ok("MOVE completed")
+        // With CONDSTORE, as for EXPUNGE: the HIGHESTMODSEQ after the move.
+        match self.selected.as_ref() {
+            Some(s) if self.condstore => {
+                Reply::ok("MOVE completed").code(format!("HIGHESTMODSEQ {}", s.modseq))
+            }
+            _ => Reply::ok("MOVE completed"),
+        }
     }
 }
 

@@ -43,7 +43,7 @@ pub(super) fn matches(pattern: &[char], name: &[char]) -> bool {
 }
 
 /// INBOX is case-insensitive (RFC 3501 §5.1): fold a pattern's leading "inbox".
-fn fold_inbox(pattern: &str) -> String {
+pub(super) fn fold_inbox(pattern: &str) -> String {
     let head = pattern.get(..5).filter(|h| h.eq_ignore_ascii_case("INBOX"));
     match (head, pattern.get(5..)) {
         (Some(_), Some(rest)) if rest.is_empty() || rest.starts_with('/') => format!("INBOX{rest}"),
@@ -51,7 +51,7 @@ fn fold_inbox(pattern: &str) -> String {
     }
 }
 
-fn attributes(f: &Folder, all: &[Folder]) -> String {
+pub(super) fn attributes(f: &Folder, all: &[Folder]) -> String {
     let prefix = format!("{}/", f.name);
     let children = all.iter().any(|o| o.name.starts_with(&prefix));
     let mut attrs = vec![if children {
@@ -164,8 +164,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (Ok(f), Ok(t)) => (f, t),
             (Err(r), _) | (_, Err(r)) => return r,
         };
+        if from == "INBOX" {
+            return self.rename_inbox(user, &to);
+        }
         match self.ctx.store.rename_folder(user, &from, &to) {
             Ok(()) => Reply::ok("RENAME completed"),
+            Err(e) => Reply::from_store(&e),
+        }
+    }
+
+    /// RFC 3501 §6.3.5: renaming INBOX moves all its messages to a new
+    /// folder of that name; INBOX stays, empty. The messages keep their
+    /// GUIDs (POP3 UIDLs) as with MOVE.
+    fn rename_inbox(&mut self, user: postern_store::UserId, to: &str) -> Reply {
+        let store = &self.ctx.store;
+        if to == "INBOX" || to.starts_with("INBOX/") {
+            return Reply::no("Cannot rename INBOX into itself").code("CANNOT");
+        }
+        let inbox = match store.mailbox(user, "INBOX") {
+            Ok(Some(id)) => id,
+            Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
+            Err(e) => return Reply::from_store(&e),
+        };
+        let dst = match store.create_folder(user, to) {
+            Ok(id) => id,
+            Err(e) => return Reply::from_store(&e),
+        };
+        let uids: Vec<u32> = match store.messages(inbox) {
+            Ok(m) => m.iter().map(|m| m.uid).collect(),
+            Err(e) => return Reply::from_store(&e),
+        };
+        match store.move_messages(inbox, dst, &uids) {
+            Ok(_) => Reply::ok("RENAME completed"),
             Err(e) => Reply::from_store(&e),
         }
     }
@@ -197,15 +227,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(n) => n,
             Err(r) => return r,
         };
-        let store = &self.ctx.store;
-        let id = match store.mailbox(user, &name) {
+        let id = match self.ctx.store.mailbox(user, &name) {
             Ok(Some(id)) => id,
             Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
             Err(e) => return Reply::from_store(&e),
         };
+        match self.status_line(id, &name, items) {
+            Ok(()) => Reply::ok("STATUS completed"),
+            Err(r) => r,
+        }
+    }
+
+    /// Sends `* STATUS name (…)` for a folder (STATUS, and LIST-STATUS).
+    pub(super) fn status_line(
+        &mut self,
+        id: postern_store::MailboxId,
+        name: &str,
+        items: &[StatusDataItemName],
+    ) -> Result<(), Reply> {
+        if items.contains(&StatusDataItemName::HighestModSeq) {
+            self.condstore_on();
+        }
+        let store = &self.ctx.store;
         let (state, msgs) = match (store.mailbox_state(id), store.messages(id)) {
             (Ok(s), Ok(m)) => (s, m),
-            (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
+            (Err(e), _) | (_, Err(e)) => return Err(Reply::from_store(&e)),
         };
         let has =
             |m: &postern_store::mailbox::MessageInfo, f: &str| m.flags.split(' ').any(|x| x == f);
@@ -224,15 +270,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     "DELETED",
                     msgs.iter().filter(|m| has(m, "\\Deleted")).count() as u64,
                 ),
-                _ => return Reply::bad("STATUS item not supported"),
+                StatusDataItemName::HighestModSeq => ("HIGHESTMODSEQ", state.2),
+                _ => return Err(Reply::bad("STATUS item not supported")),
             };
             out.push(format!("{key} {value}"));
         }
         let mut line = b"* STATUS ".to_vec();
-        wire::mailbox(&mut line, &name);
+        wire::mailbox(&mut line, name);
         line.extend_from_slice(format!(" ({})\r\n", out.join(" ")).as_bytes());
         self.conn.push(&line);
-        Reply::ok("STATUS completed")
+        Ok(())
     }
 }
 

@@ -4,10 +4,12 @@
 mod any;
 mod append;
 mod auth;
+mod condstore;
 mod copy;
 mod fetch;
 mod folders;
 mod idle;
+mod list_ext;
 mod quota;
 mod reply;
 mod search;
@@ -79,6 +81,10 @@ pub struct Session<S> {
     current_tag: String,
     /// The command already sent its tagged reply.
     suppress_reply: bool,
+    /// CONDSTORE is on: MODSEQ in FETCH, HIGHESTMODSEQ on SELECT (RFC 7162 §3.1).
+    condstore: bool,
+    /// QRESYNC is enabled: VANISHED instead of EXPUNGE (RFC 7162 §3.2).
+    qresync: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -96,6 +102,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             closing: false,
             current_tag: String::new(),
             suppress_reply: false,
+            condstore: false,
+            qresync: false,
         }
     }
 
@@ -180,7 +188,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     self.bye("Too many errors");
                 }
             }
-            _ => self.error(&tag_text, "Syntax error or unknown command"),
+            // A LIST imap-codec does not parse may be an extended one (RFC 5258).
+            _ => match list_ext::parse(bytes) {
+                Some(Ok((tag, list))) => {
+                    self.current_tag = tag.clone();
+                    let reply = self.list_extended(list);
+                    self.tagged(&tag, &reply);
+                }
+                Some(Err(reply)) => self.error(&tag_text, reply.text()),
+                None => self.error(&tag_text, "Syntax error or unknown command"),
+            },
         }
     }
 
@@ -198,7 +215,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 initial_response,
             } => self.authenticate(mechanism, initial_response).await,
             C::Id { .. } => self.id(),
-            C::Enable { .. } => self.enable(),
+            C::Enable { capabilities } => self.enable(capabilities.as_ref()),
             C::Namespace => self.namespace(),
             C::List {
                 reference,
@@ -217,8 +234,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 mailbox,
                 item_names,
             } => self.status(&mailbox, &item_names),
-            C::Select { mailbox, .. } => self.select(&mailbox, false),
-            C::Examine { mailbox, .. } => self.select(&mailbox, true),
+            C::Select {
+                mailbox,
+                parameters,
+            } => self.select(&mailbox, false, &parameters),
+            C::Examine {
+                mailbox,
+                parameters,
+            } => self.select(&mailbox, true, &parameters),
             C::Close => self.close(),
             C::Unselect => self.unselect(),
             C::Expunge => self.expunge(None),
@@ -227,8 +250,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 sequence_set,
                 macro_or_item_names,
                 uid,
-                ..
-            } => self.fetch(&sequence_set, macro_or_item_names, uid).await,
+                modifiers,
+            } => {
+                self.fetch(&sequence_set, macro_or_item_names, uid, &modifiers)
+                    .await
+            }
             C::Store {
                 sequence_set,
                 kind,

@@ -46,6 +46,10 @@ impl Reply {
         Reply::bad("Command not valid in this state")
     }
 
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn is_bad(&self) -> bool {
         self.status == "BAD"
     }

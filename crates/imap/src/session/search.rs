@@ -36,6 +36,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(k) => k,
             Err(TooDeep) => return Reply::bad("Search keys nested too deeply").code("LIMIT"),
         };
+        let uses_modseq = key.uses_modseq();
         let store = self.ctx.store.clone();
         let job = tokio::task::spawn_blocking(move || {
             let read = |m: &postern_store::mailbox::MessageInfo| {
@@ -55,6 +56,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Ok((numbers, modseq)) = job.await else {
             return Reply::no("Search failed").code("SERVERBUG");
         };
+        if uses_modseq {
+            self.condstore_on();
+        }
         let mut line = String::from("SEARCH");
         for n in numbers {
             line.push(' ');

@@ -2,10 +2,11 @@
 //! (RFC 3691), and keeping a session's view of its mailbox in step with
 //! others' changes (RFC 3501 §7.4.1, §5.2).
 
+use super::condstore::{flags_line, remove_uids, SelectParams};
 use super::folders::folder_name;
 use super::reply::Reply;
 use super::Session;
-use crate::wire;
+use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
 use postern_store::mailbox::MessageInfo;
 use postern_store::MailboxId;
@@ -20,6 +21,12 @@ pub(super) struct Selected {
     pub name: String,
     pub read_only: bool,
     pub msgs: Vec<MessageInfo>,
+    /// The HIGHESTMODSEQ up to which this session has read the mailbox's
+    /// changes (the cursor of [`Session::sync`]).
+    pub modseq: u64,
+    /// UIDs expunged elsewhere, read while expunges could not be reported
+    /// (FETCH, STORE, SEARCH): told at the next chance, ascending.
+    pub pending: Vec<u32>,
 }
 
 impl Selected {
@@ -33,12 +40,28 @@ pub(super) fn has_flag(flags: &str, flag: &str) -> bool {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub(super) fn select(&mut self, mailbox: &Mailbox<'_>, read_only: bool) -> Reply {
+    pub(super) fn select(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        read_only: bool,
+        params: &[SelectParameter],
+    ) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
+        let params = SelectParams::new(params);
+        // RFC 7162 §3.2.5: QRESYNC without ENABLE QRESYNC is BAD.
+        if params.qresync.is_some() && !self.qresync {
+            return Reply::bad("QRESYNC not enabled");
+        }
+        if params.condstore {
+            self.condstore = true;
+        }
         // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected.
-        self.selected = None;
+        // RFC 7162 §3.2.11: a QRESYNC client is told the old one is closed.
+        if self.selected.take().is_some() && self.qresync {
+            self.untagged("OK [CLOSED] Previous mailbox closed");
+        }
         let name = match folder_name(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
@@ -49,10 +72,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
             Err(e) => return Reply::from_store(&e),
         };
-        let ((validity, uidnext, _), msgs) = match (store.mailbox_state(id), store.messages(id)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
-        };
+        // The snapshot first: UIDNEXT read after it is above every UID in it.
+        let ((msgs, modseq), (validity, uidnext, _)) =
+            match (store.snapshot(id), store.mailbox_state(id)) {
+                (Ok(m), Ok(s)) => (m, s),
+                (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
+            };
         self.untagged(&format!("FLAGS ({SYSTEM_FLAGS})"));
         self.untagged(&format!("{} EXISTS", msgs.len()));
         self.untagged("0 RECENT");
@@ -67,12 +92,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.untagged(&format!("OK [PERMANENTFLAGS {permanent}] Flags allowed"));
         self.untagged(&format!("OK [UIDVALIDITY {validity}] UIDs valid"));
         self.untagged(&format!("OK [UIDNEXT {uidnext}] Predicted next UID"));
+        if self.condstore {
+            self.untagged(&format!("OK [HIGHESTMODSEQ {modseq}] Highest"));
+        }
         self.selected = Some(Selected {
             id,
             name,
             read_only,
             msgs,
+            modseq,
+            pending: Vec::new(),
         });
+        // RFC 7162 §3.2.5: a different UIDVALIDITY means a full resync.
+        if let Some((v, since, known)) = &params.qresync {
+            if *v == validity {
+                self.resync(*since, known.as_ref());
+            }
+        }
         if read_only {
             Reply::ok("EXAMINE completed").code("READ-ONLY")
         } else {
@@ -108,46 +144,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Tells the client what changed since it last heard: expunges (when
     /// allowed; RFC 3501 §7.4.1 forbids them during FETCH, STORE, SEARCH),
-    /// new messages, and flags changed by other sessions.
+    /// new messages, and flags changed by other sessions. Only what changed
+    /// after the session's MODSEQ cursor is read (RFC 7162 changes query).
     pub(super) fn sync(&mut self, expunges: bool) -> Result<(), Reply> {
+        let (condstore, qresync) = (self.condstore, self.qresync);
         let Some(sel) = self.selected.as_mut() else {
             return Ok(());
         };
-        let fresh = self
+        let ch = self
             .ctx
             .store
-            .messages(sel.id)
+            .changes_since(sel.id, sel.modseq)
             .map_err(|e| Reply::from_store(&e))?;
+        sel.modseq = sel.modseq.max(ch.highest_modseq);
+        sel.pending.extend(ch.vanished);
         let mut lines = Vec::new();
-        if expunges {
-            // Highest first, so each number is right when the client applies it.
-            for i in (0..sel.msgs.len()).rev() {
-                if fresh
-                    .binary_search_by_key(&sel.msgs[i].uid, |m| m.uid)
-                    .is_err()
-                {
-                    sel.msgs.remove(i);
-                    lines.push(format!("{} EXPUNGE", i + 1));
-                }
-            }
-        }
-        for (i, m) in sel.msgs.iter_mut().enumerate() {
-            if let Ok(j) = fresh.binary_search_by_key(&m.uid, |f| f.uid) {
-                if fresh[j].flags != m.flags {
-                    m.flags = fresh[j].flags.clone();
-                    m.modseq = fresh[j].modseq;
-                    lines.push(format!(
-                        "{} FETCH (UID {} FLAGS {})",
-                        i + 1,
-                        m.uid,
-                        wire::flag_list(&m.flags)
-                    ));
-                }
-            }
+        if expunges && !sel.pending.is_empty() {
+            let mut gone = std::mem::take(&mut sel.pending);
+            gone.sort_unstable();
+            gone.dedup();
+            lines = remove_uids(sel, &gone, qresync);
         }
         let last = sel.msgs.last().map(|m| m.uid).unwrap_or(0);
         let before = sel.msgs.len();
-        sel.msgs.extend(fresh.into_iter().filter(|m| m.uid > last));
+        for fresh in ch.changed {
+            match sel.msgs.binary_search_by_key(&fresh.uid, |m| m.uid) {
+                Ok(i) => {
+                    let m = &mut sel.msgs[i];
+                    let report = m.flags != fresh.flags;
+                    m.flags = fresh.flags;
+                    m.modseq = fresh.modseq;
+                    if report {
+                        lines.push(flags_line(i + 1, m, condstore));
+                    }
+                }
+                Err(_) if fresh.uid > last => sel.msgs.push(fresh),
+                Err(_) => {}
+            }
+        }
         if sel.msgs.len() != before {
             lines.push(format!("{} EXISTS", sel.msgs.len()));
         }

@@ -1,10 +1,11 @@
 //! STORE / UID STORE (RFC 3501 §6.4.6, UNCHANGEDSINCE from RFC 7162 §3.1.3)
 //! and EXPUNGE / UID EXPUNGE (RFC 3501 §6.4.3, RFC 4315 §2.1).
 
+use super::condstore::{flags_line, remove_uids};
 use super::reply::Reply;
 use super::select::has_flag;
 use super::Session;
-use crate::{seqset, wire};
+use crate::seqset;
 use imap_codec::imap_types::command::StoreModifier;
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
@@ -21,6 +22,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         by_uid: bool,
         modifiers: &[StoreModifier],
     ) -> Reply {
+        let unchanged_since = modifiers
+            .iter()
+            .map(|m| match m {
+                StoreModifier::UnchangedSince(v) => *v,
+            })
+            .next();
+        if unchanged_since.is_some() && self.selected.is_some() {
+            self.condstore_on();
+        }
+        let condstore = self.condstore;
         let sel = match self.selected.as_mut().ok_or_else(Reply::wrong_state) {
             Ok(s) => s,
             Err(r) => return r,
@@ -35,12 +46,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(idx) = seqset::resolve(set, &sel.uids(), by_uid) else {
             return Reply::bad("Invalid message sequence number");
         };
-        let unchanged_since = modifiers
-            .iter()
-            .map(|m| match m {
-                StoreModifier::UnchangedSince(v) => *v,
-            })
-            .next();
         let op = match kind {
             StoreType::Replace => FlagOp::Replace,
             StoreType::Add => FlagOp::Add,
@@ -64,12 +69,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             sel.msgs[i].flags = u.flags.clone();
             sel.msgs[i].modseq = u.modseq;
             // RFC 3501 §6.4.6: FLAGS unless .SILENT; UID too for UID STORE (RFC 3501 §6.4.8).
+            // RFC 7162 §3.1.3: with CONDSTORE, MODSEQ; even .SILENT reports a new one.
             if response == StoreResponse::Answer {
+                lines.push(flags_line(i + 1, &sel.msgs[i], condstore));
+            } else if condstore && u.changed {
                 lines.push(format!(
-                    "{} FETCH (UID {} FLAGS {})",
+                    "{} FETCH (UID {} MODSEQ ({}))",
                     i + 1,
                     u.uid,
-                    wire::flag_list(&u.flags)
+                    u.modseq
                 ));
             }
         }
@@ -113,16 +121,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(r) => r,
             Err(e) => return Reply::from_store(&e),
         };
-        let mut lines = Vec::new();
-        for i in (0..sel.msgs.len()).rev() {
-            if removed.binary_search(&sel.msgs[i].uid).is_ok() {
-                sel.msgs.remove(i);
-                lines.push(format!("{} EXPUNGE", i + 1));
-            }
-        }
-        for l in lines {
+        let qresync = self.qresync;
+        let Some(sel) = self.selected.as_mut() else {
+            return Reply::wrong_state();
+        };
+        for l in remove_uids(sel, &removed, qresync) {
             self.untagged(&l);
         }
-        Reply::ok("EXPUNGE completed")
+        if !self.condstore {
+            return Reply::ok("EXPUNGE completed");
+        }
+        // RFC 7162 (CONDSTORE and EXPUNGE): the tagged OK carries HIGHESTMODSEQ.
+        if let Err(r) = self.sync(true) {
+            return r;
+        }
+        match self.selected.as_ref() {
+            Some(s) => Reply::ok("EXPUNGE completed").code(format!("HIGHESTMODSEQ {}", s.modseq)),
+            None => Reply::ok("EXPUNGE completed"),
+        }
     }
 }

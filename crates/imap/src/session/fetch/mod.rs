@@ -13,6 +13,7 @@ use super::Session;
 use crate::message::{self, Part};
 use crate::{seqset, wire};
 use body::{check_binary, encode_item, Source};
+use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::fetch::{
     Macro, MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName as Item,
 };
@@ -93,6 +94,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         set: &SequenceSet,
         what: MacroOrMessageDataItemNames<'_>,
         by_uid: bool,
+        modifiers: &[FetchModifier],
     ) -> Reply {
         let mut items = match what {
             MacroOrMessageDataItemNames::Macro(m) => expand(&m),
@@ -102,7 +104,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if by_uid && !items.contains(&Item::Uid) {
             items.insert(0, Item::Uid);
         }
-        let targets = match self.fetch_targets(set, by_uid, &items) {
+        let mut changed_since = None;
+        let mut vanished = false;
+        for m in modifiers {
+            match m {
+                FetchModifier::ChangedSince(n) => changed_since = Some(n.get()),
+                FetchModifier::Vanished => vanished = true,
+            }
+        }
+        // RFC 7162 §3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE, after ENABLE QRESYNC.
+        if vanished && !(by_uid && changed_since.is_some() && self.qresync) {
+            return Reply::bad("VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC");
+        }
+        if self.selected.is_none() {
+            return Reply::wrong_state();
+        }
+        // RFC 7162 §3.1.4: CHANGEDSINCE implies MODSEQ; both enable CONDSTORE.
+        if changed_since.is_some() && !items.contains(&Item::ModSeq) {
+            items.push(Item::ModSeq);
+        }
+        if items.contains(&Item::ModSeq) {
+            self.condstore_on();
+        }
+        if let (true, Some(n)) = (vanished, changed_since) {
+            if let Err(r) = self.vanished_earlier(set, n) {
+                return r;
+            }
+        }
+        let targets = match self.fetch_targets(set, by_uid, &items, changed_since) {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -130,11 +159,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         set: &SequenceSet,
         by_uid: bool,
         items: &[Item<'_>],
+        changed_since: Option<u64>,
     ) -> Result<Vec<(usize, MessageInfo, bool)>, Reply> {
         let store = self.ctx.store.clone();
         let sel = self.need_selected()?;
-        let idx = seqset::resolve(set, &sel.uids(), by_uid)
+        let mut idx = seqset::resolve(set, &sel.uids(), by_uid)
             .ok_or_else(|| Reply::bad("Invalid message sequence number"))?;
+        if let Some(n) = changed_since {
+            idx.retain(|&i| sel.msgs[i].modseq > n);
+        }
         let mark = !sel.read_only && items.iter().any(sets_seen);
         let unseen: Vec<u32> = idx
             .iter()
