@@ -25,6 +25,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 1 {
         conn.execute_batch(SCHEMA_V1)?;
     }
+    if version < 2 {
+        conn.execute_batch(SCHEMA_V2)?;
+    }
     Ok(())
 }
 
@@ -122,5 +125,19 @@ CREATE TABLE IF NOT EXISTS queue_recipients (
 );
 CREATE INDEX IF NOT EXISTS queue_recipients_due ON queue_recipients(status, next_attempt);
 PRAGMA user_version = 1;
+COMMIT;
+"#;
+
+/// v2: CONDSTORE/QRESYNC read "changed since MODSEQ" per mailbox; the folder
+/// UIDVALIDITY high-water mark (folders.rs) gets its table here too.
+const SCHEMA_V2: &str = r#"
+BEGIN;
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
+CREATE TABLE IF NOT EXISTS folder_uidvalidity (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    last INTEGER NOT NULL
+);
+PRAGMA user_version = 2;
 COMMIT;
 "#;
