@@ -3,9 +3,9 @@
 //! since, from the `expunged` tombstones. One read transaction, so the
 //! answer and the HIGHESTMODSEQ it comes with are consistent.
 
-use crate::mailbox::{MailboxId, MessageInfo};
-use crate::{BlobId, Store, StoreError};
-use rusqlite::{Row, Transaction};
+use crate::mailbox::{message_row, MailboxId, MessageInfo};
+use crate::{Store, StoreError};
+use rusqlite::Transaction;
 
 /// A mailbox's changes after a MODSEQ.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,18 +16,6 @@ pub struct Changes {
     pub vanished: Vec<u32>,
     /// The mailbox's HIGHESTMODSEQ when this was read.
     pub highest_modseq: u64,
-}
-
-fn message(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
-    Ok(MessageInfo {
-        uid: r.get::<_, i64>(0)? as u32,
-        guid: r.get(1)?,
-        blob: BlobId::from_db(r.get(2)?),
-        size: r.get::<_, i64>(3)? as u64,
-        internal_date: r.get(4)?,
-        flags: r.get(5)?,
-        modseq: r.get::<_, i64>(6)? as u64,
-    })
 }
 
 fn highest(tx: &Transaction<'_>, mailbox: MailboxId) -> Result<u64, StoreError> {
@@ -49,7 +37,7 @@ impl Store {
         let changed = {
             let mut st = tx.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid")?;
             let rows = st
-                .query_map([mailbox.0, since], message)?
+                .query_map([mailbox.0, since], message_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };
@@ -78,7 +66,7 @@ impl Store {
         let msgs = {
             let mut st = tx.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
             let rows = st
-                .query_map([mailbox.0], message)?
+                .query_map([mailbox.0], message_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

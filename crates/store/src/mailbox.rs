@@ -37,6 +37,19 @@ pub struct MessageInfo {
     pub modseq: u64,
 }
 
+/// A `messages` row selected as `uid, guid, blob_id, size, internaldate, flags, modseq`.
+pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageInfo> {
+    Ok(MessageInfo {
+        uid: r.get::<_, i64>(0)? as u32,
+        guid: r.get(1)?,
+        blob: BlobId::from_db(r.get(2)?),
+        size: r.get::<_, i64>(3)? as u64,
+        internal_date: r.get(4)?,
+        flags: r.get(5)?,
+        modseq: r.get::<_, i64>(6)? as u64,
+    })
+}
+
 /// A new UIDVALIDITY: the clock in seconds, so a re-created folder gets a larger one (RFC 3501 §2.3.1.1).
 fn new_uidvalidity() -> i64 {
     SystemTime::now()
@@ -131,17 +144,7 @@ impl Store {
         let conn = self.conn();
         let mut st = conn.prepare("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
         let rows = st
-            .query_map([mailbox.0], |r| {
-                Ok(MessageInfo {
-                    uid: r.get::<_, i64>(0)? as u32,
-                    guid: r.get(1)?,
-                    blob: BlobId::from_db(r.get(2)?),
-                    size: r.get::<_, i64>(3)? as u64,
-                    internal_date: r.get(4)?,
-                    flags: r.get(5)?,
-                    modseq: r.get::<_, i64>(6)? as u64,
-                })
-            })?
+            .query_map([mailbox.0], message_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
