@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import HOSTNAME, Postern
+from harness import DOMAIN, HOSTNAME, Postern, wait_until
 
 
 @pytest.mark.parametrize("service", ["smtp", "submission"])
@@ -79,3 +79,21 @@ def test_greeting_uses_the_configured_hostname(make_server):
         greeting = r.reply()
     assert greeting.raw[0].startswith("220 mail.renamed.test"), greeting
     assert HOSTNAME not in greeting.raw[0]
+
+
+def test_config_set_reaches_the_running_server(server):
+    """`postern config set` while serving: new sessions use the new value
+    within about a second, without a restart (issue contract)."""
+    server.config_set("smtp.max_recipients", "2")
+    started = time.monotonic()
+
+    def third_recipient_refused():
+        with server.smtp() as s:
+            s.ehlo()
+            s.mail("x@remote.test")
+            codes = [s.rcpt(f"alice@{DOMAIN}")[0] for _ in range(3)]
+            return codes == [250, 250, 452]
+
+    wait_until(third_recipient_refused, timeout=5, what="max_recipients=2 in effect")
+    assert time.monotonic() - started < 2.5
+    assert server.proc.poll() is None
