@@ -3,7 +3,7 @@
 use super::{Flow, Kind, Session, Transaction};
 use crate::reply::{self, Reply};
 use postern_store::directory::split_address;
-use postern_store::RemoteRecipient;
+use postern_store::{Expansion, RemoteRecipient, Store, StoreError, UserId};
 use smtp_proto::{MailFrom, RcptTo, MAIL_RET_FULL, MAIL_RET_HDRS, MAIL_SMTPUTF8};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -46,7 +46,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.reply(Reply::new(250, "2.1.0", "Sender OK"))
     }
 
-    pub(super) fn rcpt(&mut self, to: RcptTo<String>) -> Flow {
+    pub(super) async fn rcpt(&mut self, to: RcptTo<String>) -> Flow {
         let Some(tx) = self.tx.as_ref() else {
             return self.error(reply::NEED_MAIL);
         };
@@ -56,14 +56,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !tx.smtputf8 && !to.address.is_ascii() {
             return self.error(reply::NEED_SMTPUTF8);
         }
-        let address = self.qualify(&to.address);
-        let Some((local_part, _)) = split_address(&address) else {
-            return self.error(reply::BAD_ADDRESS);
+        let store = self.ctx.store.clone();
+        let given = to.address.clone();
+        // Directory lookups touch SQLite: keep them off the async workers.
+        let looked_up = tokio::task::spawn_blocking(move || lookup(&store, &given)).await;
+        let Ok(Ok(found)) = looked_up else {
+            return self.error(reply::TEMP_FAILURE);
         };
-        if local_part.is_empty() {
-            return self.error(reply::BAD_ADDRESS);
-        }
-        match self.route(&address, &to) {
+        let address = found.address.clone();
+        match self.route(found, &to) {
             Ok(()) => {
                 if let Some(tx) = self.tx.as_mut() {
                     tx.recipients.push(address);
@@ -78,55 +79,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// Adds a recipient's local users and external addresses to the transaction, or says why not.
-    fn route(&mut self, address: &str, to: &RcptTo<String>) -> Result<(), Reply> {
-        let expansion = self
-            .ctx
-            .store
-            .expand(address)
-            .map_err(|_| reply::TEMP_FAILURE)?;
-        let (_, domain) = split_address(address).ok_or(reply::BAD_ADDRESS)?;
-        let is_local = self
-            .ctx
-            .store
-            .is_local_domain(&domain)
-            .map_err(|_| reply::TEMP_FAILURE)?;
-        if !is_local && self.auth.is_none() {
-            self.security_log(
-                "relay-denied",
-                &[
-                    (
-                        "from",
-                        &self
-                            .tx
-                            .as_ref()
-                            .map(|t| t.sender.clone())
-                            .unwrap_or_default(),
-                    ),
-                    ("to", address),
-                ],
-            );
+    fn route(&mut self, found: Lookup, to: &RcptTo<String>) -> Result<(), Reply> {
+        if found.bad_syntax {
+            return Err(reply::BAD_ADDRESS);
+        }
+        if !found.is_local && self.auth.is_none() {
+            let from = self
+                .tx
+                .as_ref()
+                .map(|t| t.sender.clone())
+                .unwrap_or_default();
+            self.security_log("relay-denied", &[("from", &from), ("to", &found.address)]);
             return Err(reply::RELAY_DENIED);
         }
-        if expansion.is_empty() {
+        if found.expansion.is_empty() {
             return Err(reply::USER_UNKNOWN);
         }
-        let mut room = Vec::new();
-        for user in &expansion.local {
-            let (used, quota) = self
-                .ctx
-                .store
-                .usage(*user)
-                .map_err(|_| reply::TEMP_FAILURE)?;
-            if quota == 0 || used < quota {
-                room.push(*user);
-            }
-        }
-        if room.is_empty() && expansion.remote.is_empty() {
+        if found.with_room.is_empty() && found.expansion.remote.is_empty() {
             return Err(reply::MAILBOX_FULL);
         }
         let tx = self.tx.as_mut().ok_or(reply::NEED_MAIL)?;
-        tx.local.extend(room);
-        for remote in expansion.remote {
+        tx.local.extend(found.with_room);
+        for remote in found.expansion.remote {
             if !tx
                 .remote
                 .iter()
@@ -140,18 +114,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
         }
         Ok(())
-    }
-
-    /// "postmaster" alone means the postmaster of our first domain.
-    fn qualify(&self, address: &str) -> String {
-        if address.eq_ignore_ascii_case(BARE_POSTMASTER) {
-            if let Ok(domains) = self.ctx.store.domain_list() {
-                if let Some(d) = domains.first() {
-                    return format!("postmaster@{d}");
-                }
-            }
-        }
-        address.to_string()
     }
 
     fn log_refused(&self, to: &str, r: &Reply) {
@@ -168,4 +130,56 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ("result", &status),
         ]);
     }
+}
+
+/// What the directory says about one recipient.
+struct Lookup {
+    /// The address as routed ("postmaster" qualified with our first domain).
+    address: String,
+    bad_syntax: bool,
+    is_local: bool,
+    expansion: Expansion,
+    /// The expansion's local users who are under quota.
+    with_room: Vec<UserId>,
+}
+
+/// Blocking: resolves a recipient against the directory and quotas.
+fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
+    let address = qualify(store, given)?;
+    let Some((local_part, domain)) = split_address(&address) else {
+        return Ok(Lookup {
+            address,
+            bad_syntax: true,
+            is_local: false,
+            expansion: Expansion::default(),
+            with_room: vec![],
+        });
+    };
+    let bad_syntax = local_part.is_empty();
+    let is_local = store.is_local_domain(&domain)?;
+    let expansion = store.expand(&address)?;
+    let mut with_room = Vec::new();
+    for user in &expansion.local {
+        let (used, quota) = store.usage(*user)?;
+        if quota == 0 || used < quota {
+            with_room.push(*user);
+        }
+    }
+    Ok(Lookup {
+        address,
+        bad_syntax,
+        is_local,
+        expansion,
+        with_room,
+    })
+}
+
+/// RFC 5321 §4.5.1: "postmaster" alone means the postmaster of our first domain.
+fn qualify(store: &Store, address: &str) -> Result<String, StoreError> {
+    if address.eq_ignore_ascii_case(BARE_POSTMASTER) {
+        if let Some(d) = store.domain_list()?.first() {
+            return Ok(format!("postmaster@{d}"));
+        }
+    }
+    Ok(address.to_string())
 }

@@ -196,7 +196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
             Request::Mail { from } => self.mail(from),
-            Request::Rcpt { to } => self.rcpt(to),
+            Request::Rcpt { to } => self.rcpt(to).await,
             Request::Data => self.data().await,
             Request::Bdat { chunk_size, is_last } => self.bdat(chunk_size, is_last).await,
             Request::Auth { mechanism, initial_response } => self.auth(mechanism, initial_response).await,
