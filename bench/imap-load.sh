@@ -1,0 +1,482 @@
+#!/usr/bin/env bash
+# IMAP load benchmark: operations per second that CLIENTS concurrent IMAP clients get
+# out of Postern and, in the same run and with the same load, out of Dovecot (maildir).
+# Both are filled with the same deterministic 1,000-message mailboxes (APPENDed through
+# each server) before the timed run. Prints both rates, their ratio, errors and peak
+# memory. Everything listens on 127.0.0.1 only, over implicit TLS (IMAPS), and lives in
+# a temp dir that is removed at exit. See bench/README.md for the method.
+#
+# Usage: bench/imap-load.sh            (as root: installs packages, runs daemons)
+# Environment (defaults in brackets):
+#   CLIENTS [10]       concurrent clients; client k uses userk's own mailbox
+#   DURATION [30]      seconds of timed load
+#   WARMUP [5]         seconds of untimed load before that
+#   MESSAGES [1000]    messages loaded into each mailbox before the run
+#   SEED [42]          seed of the generated messages and of the clients' choices
+#   ONLY [both]        both | postern | dovecot: run only one side
+#   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
+#   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
+#   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes, JSON results)
+#   WAIT_IDLE [0]      seconds to wait, before each timed run, for other work on the
+#                      host to stop (CPUs <= 10 % busy); a warning is printed either way
+# Exit status: 0 when both sides ran without any error, 1 otherwise.
+
+set -euo pipefail
+
+CLIENTS=${CLIENTS:-10}
+DURATION=${DURATION:-30}
+WARMUP=${WARMUP:-5}
+MESSAGES=${MESSAGES:-1000}
+SEED=${SEED:-42}
+ONLY=${ONLY:-both}
+KEEP_TMP=${KEEP_TMP:-0}
+WAIT_IDLE=${WAIT_IDLE:-0}
+BENCH_TMPDIR=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+POSTERN_TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}
+POSTERN_BIN=${POSTERN_BIN:-$POSTERN_TARGET/release/postern}
+
+DOMAIN=bench.test
+PASSWORD=benchpass-1
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOAD=(python3 "$REPO/bench/imap_load.py")
+
+TMP=""                          # temp dir, set in main
+POSTERN_PID=""
+SAMPLER_PID=""
+DV_CONF="" DV_RUN="" PN_DATA=""
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+now() { date +%s.%N; }
+# Arithmetic on decimals: calc 'expr' [decimals] (awk syntax; one decimal by default).
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+# A field of a one-line JSON object: json FILE EXPR (Python expression on `d`).
+json() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+check_params() {
+    local v
+    for v in WAIT_IDLE SEED; do
+        [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer"
+    done
+    for v in CLIENTS DURATION WARMUP MESSAGES; do
+        [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+    done
+    (( MESSAGES >= 3 )) || die "MESSAGES must be at least 3"
+    [[ $ONLY =~ ^(both|postern|dovecot)$ ]] || die "ONLY must be both, postern or dovecot"
+    (( EUID == 0 )) || die "run as root (installs packages, starts Dovecot)"
+}
+
+# ---------------------------------------------------------------------------
+# install: Debian packages for the reference server (Python 3 is the load generator).
+install() {
+    local pkgs=() p
+    for p in dovecot-core dovecot-imapd python3 ssl-cert; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || pkgs+=("$p")
+    done
+    if (( ${#pkgs[@]} )); then
+        log "installing ${pkgs[*]}"
+        # Keep the packages' system-wide services from starting (they would bind
+        # 0.0.0.0:143 and friends): deny service starts while installing.
+        local own_policy=0
+        if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+        if (( own_policy )); then rm -f /usr/sbin/policy-rc.d; fi
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Helpers (as in bench/smtp-delivery.sh).
+
+# A TCP port nobody listens on, from $1 upwards.
+free_port() {
+    local port=$1
+    while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done
+    echo "$port"
+}
+
+# Every process in $@ and its descendants, one pid a line.
+process_tree() {
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+        { parent[$1] = $2 }
+        END {
+            do { grew = 0
+                 for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in keep) if (p in parent) print p
+        }'
+}
+
+# Refuses to go on if any process in the trees of $@ listens on a non-loopback address.
+check_loopback_only() {
+    local pids bad
+    pids=$(process_tree "$@" | paste -sd'|')
+    [[ -n $pids ]] || return 0
+    bad=$(ss -Hltnup 2>/dev/null | grep -E "pid=($pids)," | awk '{print $5}' \
+        | grep -Ev '^(127\.[0-9.]+|\[::1\]|\[::ffff:127\.[0-9.]+\]):[0-9]+$' || true)
+    [[ -z $bad ]] || die "a benchmark daemon listens on a non-loopback address: $bad"
+}
+
+# Background sampler: every second, the summed RSS and PSS (KiB) of the process trees
+# rooted at $2..; writes the peaks to $1 ("rss_kib pss_kib").
+start_sampler() {
+    local out=$1; shift
+    (
+        local max_rss=0 max_pss=0 rss pss
+        while :; do
+            # Processes come and go: cat skips the ones that vanished meanwhile.
+            read -r rss pss < <(process_tree "$@" | sed 's|.*|/proc/&/smaps_rollup|' \
+                | xargs -r cat 2>/dev/null \
+                | awk '/^Rss:/ {r += $2} /^Pss:/ {p += $2} END {print r + 0, p + 0}')
+            (( rss > max_rss )) && max_rss=$rss
+            (( pss > max_pss )) && max_pss=$pss
+            echo "$max_rss $max_pss" >"$out.tmp" && mv "$out.tmp" "$out"
+            sleep 1
+        done
+    ) &
+    SAMPLER_PID=$!
+}
+
+stop_sampler() {
+    [[ -n $SAMPLER_PID ]] || return 0
+    kill "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+}
+
+# CPU seconds used so far by the process trees rooted at $@: user + system time of
+# every live process plus what its exited (reaped) children used.
+cpu_seconds() {
+    process_tree "$@" | sed 's|.*|/proc/&/stat|' | xargs -r cat 2>/dev/null \
+        | awk -v hz="$(getconf CLK_TCK)" '
+            { sub(/^.*\) /, ""); split($0, f, " "); t += f[12] + f[13] + f[14] + f[15] }
+            END { printf "%.2f", t / hz }'
+}
+
+# Busy and total CPU ticks of the whole host so far ("busy total").
+host_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# The daemons under test are idle at this point: measures how busy the host's CPUs
+# are over 2 s, and if above 10 %, waits (up to WAIT_IDLE seconds) for other work to
+# finish, then warns. (The load average is no use here: the previous side's
+# fsync-waiting processes still weigh in it.)
+check_idle() {
+    local a b busy waited=0
+    while :; do
+        a=$(host_ticks); sleep 2; b=$(host_ticks)
+        busy=$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+            printf "%.0f", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+        (( busy > 10 && waited < WAIT_IDLE )) || break
+        (( waited == 0 )) && log "host CPUs ${busy}% busy; waiting up to ${WAIT_IDLE}s for them to settle"
+        sleep 3; waited=$((waited + 5))
+    done
+    HOST_BUSY[$1]=$busy
+    (( busy <= 10 )) || log "warning: the host's CPUs were ${busy}% busy before the $1 run; other work skews the figures"
+}
+
+kib_to_mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# ---------------------------------------------------------------------------
+# setup_dovecot: a private Dovecot (config in $TMP/dovecot) serving IMAPS only, on
+# 127.0.0.1:$DV_PORT, with user1..userCLIENTS in a passwd-file and maildirs under
+# $TMP/dovecot/mail. TLS uses the certificate Debian's dovecot-core generated
+# (/etc/dovecot/private), or the ssl-cert snakeoil one.
+setup_dovecot() {
+    local d=$TMP/dovecot n cert key
+    DV_CONF=$d/dovecot.conf
+    DV_RUN=$d/run
+    DV_PORT=$(free_port 10993)
+    mkdir -p "$DV_RUN" "$d/state" "$d/mail"
+    chmod 755 "$d"
+    chown mail:mail "$d/mail"
+    cert=/etc/dovecot/private/dovecot.pem key=/etc/dovecot/private/dovecot.key
+    if [[ ! -r $cert || ! -r $key ]]; then
+        cert=/etc/ssl/certs/ssl-cert-snakeoil.pem key=/etc/ssl/private/ssl-cert-snakeoil.key
+    fi
+    [[ -r $cert && -r $key ]] || die "no TLS certificate for dovecot (tried /etc/dovecot/private and snakeoil)"
+
+    for ((n = 1; n <= CLIENTS; n++)); do
+        echo "user$n@$DOMAIN:{PLAIN}$PASSWORD:8:8::$d/mail/user$n::" >>"$d/users"
+    done
+    chmod 644 "$d/users"
+
+    cat >"$DV_CONF" <<EOC
+# Private Dovecot for the benchmark: IMAPS on loopback only, maildir, defaults otherwise
+# (mail_fsync = optimized, one imap-login process per connection, one imap process per
+# session).
+instance_name = postern-imap-bench
+base_dir = $DV_RUN
+state_dir = $d/state
+protocols = imap
+listen = 127.0.0.1
+log_path = $d/dovecot.log
+ssl = required
+ssl_cert = <$cert
+ssl_key = <$key
+first_valid_uid = 8
+mail_uid = mail
+mail_gid = mail
+mail_location = maildir:~/Maildir
+passdb {
+  driver = passwd-file
+  args = $d/users
+}
+userdb {
+  driver = passwd-file
+  args = $d/users
+}
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $DV_PORT
+    ssl = yes
+  }
+}
+EOC
+    dovecot -c "$DV_CONF" || die "dovecot did not start (see $d/dovecot.log)"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        ss -Hltn "sport = :$DV_PORT" | grep -q . && break
+        sleep 0.1
+    done
+    ss -Hltn "sport = :$DV_PORT" | grep -q . || die "dovecot does not listen on $DV_PORT"
+    check_loopback_only "$(dovecot_master)"
+    log "dovecot $(dovecot --version | cut -d' ' -f1) (pid $(dovecot_master)) on imaps 127.0.0.1:$DV_PORT, maildirs in $d/mail"
+}
+
+dovecot_master() { [[ -r $DV_RUN/master.pid ]] && tr -d ' \n' <"$DV_RUN/master.pid"; }
+
+stop_dovecot() {
+    [[ -n $DV_CONF && -r $DV_RUN/master.pid ]] || return 0
+    local pid i
+    pid=$(dovecot_master)
+    dovecot -c "$DV_CONF" stop >/dev/null 2>&1 || true
+    # Wait for the master (and so its children) to be gone before the files go.
+    for ((i = 0; i < 100; i++)); do
+        [[ -n $pid && -d /proc/$pid ]] || break
+        sleep 0.1
+    done
+    DV_CONF=""
+}
+
+# ---------------------------------------------------------------------------
+# setup_postern: a fresh data dir with user1..userCLIENTS, IMAPS on 127.0.0.1:<free port>,
+# every other listener off.
+setup_postern() {
+    if [[ ! -x $POSTERN_BIN ]]; then
+        log "building postern ($POSTERN_BIN missing)"
+        (cd "$REPO" && CARGO_TARGET_DIR=$POSTERN_TARGET cargo build --release -p postern >&2) \
+            || { log "error: cargo build failed"; return 1; }
+        [[ -x $POSTERN_BIN ]] || { log "error: $POSTERN_BIN still missing after the build"; return 1; }
+    fi
+    PN_DATA=$TMP/postern
+    "$POSTERN_BIN" --data "$PN_DATA" init --hostname "$DOMAIN" --domain "$DOMAIN" >&2 \
+        || { log "error: postern init failed"; return 1; }
+    local n
+    for ((n = 1; n <= CLIENTS; n++)); do
+        printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" --data "$PN_DATA" user add "user$n@$DOMAIN" --password-stdin >/dev/null \
+            || { log "error: postern user add user$n@$DOMAIN failed"; return 1; }
+    done
+
+    local out=$TMP/postern.out
+    : >"$out"
+    "$POSTERN_BIN" --data "$PN_DATA" serve --listen smtp=off --listen submission=off \
+        --listen smtps=off --listen pop3=off --listen pop3s=off --listen imap=off \
+        --listen imaps=127.0.0.1:0 >"$out" 2>"$TMP/postern.err" &
+    POSTERN_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+        grep -qx 'ready' "$out" && break
+        [[ -d /proc/$POSTERN_PID ]] || break
+        sleep 0.1
+    done
+    if ! grep -qx 'ready' "$out"; then
+        log "error: postern serve did not print 'ready'; stdout/stderr:"
+        cat "$out" "$TMP/postern.err" >&2
+        return 1
+    fi
+    PN_PORT=$(sed -n 's/^listening imaps 127\.0\.0\.1:\([0-9]\+\)$/\1/p' "$out" | head -n1)
+    [[ -n $PN_PORT ]] || { log "error: no 'listening imaps 127.0.0.1:PORT' line"; cat "$out" >&2; return 1; }
+    check_loopback_only "$POSTERN_PID"
+    log "postern (pid $POSTERN_PID) on imaps 127.0.0.1:$PN_PORT, data in $PN_DATA"
+}
+
+stop_postern() {
+    [[ -n $POSTERN_PID ]] || return 0
+    kill -TERM "$POSTERN_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -d /proc/$POSTERN_PID ]] || break
+        sleep 0.1
+    done
+    [[ -d /proc/$POSTERN_PID ]] && { log "postern ignored SIGTERM for 10 s; killing it"; kill -KILL "$POSTERN_PID" 2>/dev/null || true; }
+    wait "$POSTERN_PID" 2>/dev/null || true
+    POSTERN_PID=""
+}
+
+# ---------------------------------------------------------------------------
+# populate SIDE PORT: APPENDs the seeded MESSAGES messages to each user's INBOX.
+populate() {
+    local side=$1 port=$2 t0
+    log "$side: appending $MESSAGES messages to each of $CLIENTS mailboxes"
+    t0=$(now)
+    if ! "${LOAD[@]}" populate --port "$port" --users "$CLIENTS" --messages "$MESSAGES" \
+            --parallel "$CLIENTS" --seed "$SEED" >"$TMP/$side.populate.json"; then
+        log "$side: populating failed: $(cat "$TMP/$side.populate.json" 2>/dev/null)"
+        return 1
+    fi
+    R_POP_S[$side]=$(calc "$(now) - $t0")
+    R_POP_MB[$side]=$(json "$TMP/$side.populate.json" "round(d['bytes'] / 2**20, 1)")
+    log "$side: ${R_POP_MB[$side]} MiB appended in ${R_POP_S[$side]} s"
+}
+
+# measure SIDE PORT PIDS...: the timed load; sets the R_* results of SIDE.
+measure() {
+    local side=$1 port=$2; shift 2
+    sync
+    sleep 1
+    check_idle "$side"
+    local pid
+    # Peak RSS of the load only: reset the high-water marks (populating raised them).
+    for pid in $(process_tree "$@"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+    R_RSS0[$side]=$(kib_to_mib "$(process_tree "$@" | sed 's|.*|/proc/&/status|' | xargs -r cat 2>/dev/null \
+        | awk '/^VmRSS:/ {r += $2} END {print r + 0}')")
+    local cpu0 host0 t0
+    cpu0=$(cpu_seconds "$@")
+    host0=$(host_ticks)
+    log "$side: $CLIENTS clients, ${WARMUP} s warm-up + ${DURATION} s timed"
+    start_sampler "$TMP/$side.mem" "$@"
+    t0=$(now)
+    "${LOAD[@]}" run --port "$port" --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" \
+        --seed "$SEED" --messages "$MESSAGES" >"$TMP/$side.run.json" || true
+    R_CPU[$side]=$(calc "$(cpu_seconds "$@") - $cpu0" 2)
+    R_HOST_CPU[$side]=$(awk -v a="$host0" -v b="$(host_ticks)" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f", (y[1] - x[1]) / hz }')
+    R_WALL[$side]=$(calc "$(now) - $t0")
+    stop_sampler
+    local mem=(0 0)
+    [[ -r $TMP/$side.mem ]] && read -r -a mem <"$TMP/$side.mem"
+    R_RSS[$side]=$(kib_to_mib "${mem[0]}")
+    R_PSS[$side]=$(kib_to_mib "${mem[1]}")
+    if [[ ! -s $TMP/$side.run.json ]]; then
+        log "$side: the load generator produced no result"
+        R_OPS[$side]=-; FAILED=1; return
+    fi
+    R_OPS[$side]=$(json "$TMP/$side.run.json" "d['ops_per_s']")
+    R_NOPS[$side]=$(json "$TMP/$side.run.json" "d['ops']")
+    R_ERR[$side]=$(json "$TMP/$side.run.json" "d['errors']")
+    R_CMDS[$side]=$(json "$TMP/$side.run.json" \
+        "', '.join('%s %d (%.1f ms)' % (k, v, d['mean_ms'][k]) for k, v in d['counts'].items())")
+    (( R_ERR[$side] == 0 )) || FAILED=1
+    log "$side: ${R_OPS[$side]} ops/s, ${R_ERR[$side]} errors"
+    if (( R_ERR[$side] )); then
+        log "$side: errors by command: $(json "$TMP/$side.run.json" "d['errors_by_command']")"
+        json "$TMP/$side.run.json" "'\n'.join('  %(user)s %(command)s -> %(response)s' % s for s in d['error_samples'])" >&2
+    fi
+}
+
+run_dovecot_side() {
+    setup_dovecot
+    if populate dovecot "$DV_PORT"; then
+        measure dovecot "$DV_PORT" "$(dovecot_master)"
+    else
+        R_OPS[dovecot]=-; FAILED=1
+    fi
+    local errs
+    errs=$(grep -ciE 'error|panic|fatal' "$TMP/dovecot/dovecot.log" || true)
+    R_LOGERR[dovecot]=$errs
+    (( errs == 0 )) || { log "dovecot log: $errs error lines, e.g.:"; grep -iE 'error|panic|fatal' "$TMP/dovecot/dovecot.log" | head -n 5 >&2; }
+    stop_dovecot
+}
+
+run_postern_side() {
+    if ! setup_postern; then
+        R_OPS[postern]=-; FAILED=1
+        stop_postern
+        return
+    fi
+    if populate postern "$PN_PORT"; then
+        measure postern "$PN_PORT" "$POSTERN_PID"
+        R_HWM[postern]=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$POSTERN_PID/status" 2>/dev/null || echo -)
+    else
+        R_OPS[postern]=-; FAILED=1
+    fi
+    local errs
+    errs=$(grep -ciE 'error|panic|warn' "$TMP/postern.err" || true)
+    R_LOGERR[postern]=$errs
+    (( errs == 0 )) || { log "postern stderr: $errs error/warning lines, e.g.:"; grep -iE 'error|panic|warn' "$TMP/postern.err" | head -n 5 >&2; }
+    stop_postern
+}
+
+# ---------------------------------------------------------------------------
+summary() {
+    local fs
+    fs=$(df --output=fstype "$TMP" | tail -n1)
+    echo
+    echo "=== imap-load summary ==="
+    echo "parameters: clients=$CLIENTS duration_s=$DURATION warmup_s=$WARMUP messages=$MESSAGES seed=$SEED"
+    echo "host: $(nproc) CPUs, temp dir on $fs, $(uname -r)"
+    local side
+    for side in postern dovecot; do
+        [[ $ONLY == both || $ONLY == "$side" ]] || continue
+        echo "$side populate: ${R_POP_MB[$side]:--} MiB in $((CLIENTS * MESSAGES)) APPENDs, ${R_POP_S[$side]:--} s"
+        echo "$side ops/s: ${R_OPS[$side]:--} (${R_NOPS[$side]:--} ops in $DURATION s; errors ${R_ERR[$side]:--}; error lines in server log ${R_LOGERR[$side]:--})"
+        echo "$side per command: ${R_CMDS[$side]:--}"
+        local per_op=-
+        [[ ${R_NOPS[$side]:-0} != 0 && ${R_NOPS[$side]:--} != - ]] && per_op=$(calc "${R_CPU[$side]} * 1000 / ${R_NOPS[$side]}" 2)
+        echo "$side server CPU: ${R_CPU[$side]:--} s over ${R_WALL[$side]:--} s incl. warm-up (${per_op} ms per timed op, upper bound); whole host meanwhile: ${R_HOST_CPU[$side]:--} CPU s; host busy just before: ${HOST_BUSY[$side]:--}%"
+        if [[ $side == postern ]]; then
+            echo "$side peak RSS: ${R_HWM[postern]:--} MiB (VmHWM over the load; RSS ${R_RSS0[postern]:--} MiB before it); sampled peak PSS ${R_PSS[postern]:--} MiB"
+        else
+            echo "$side peak RSS: ${R_RSS[dovecot]:--} MiB (sum over all Dovecot processes, sampled every 1 s; ${R_RSS0[dovecot]:--} MiB before the load); PSS ${R_PSS[dovecot]:--} MiB"
+        fi
+    done
+    if [[ $ONLY == both ]]; then
+        local a=${R_OPS[postern]:--} b=${R_OPS[dovecot]:--}
+        if [[ $a != - && $b != - ]]; then
+            echo "ratio: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }') (postern / dovecot ops/s)"
+        else
+            echo "ratio: - (a side did not run)"
+        fi
+    fi
+    (( FAILED == 0 )) && echo "result: ok" || echo "result: FAILED (errors; see above)"
+}
+
+cleanup() {
+    local rc=$?
+    stop_sampler
+    stop_postern
+    stop_dovecot
+    if [[ -n $TMP && -d $TMP ]]; then
+        if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
+    fi
+    exit "$rc"
+}
+
+main() {
+    check_params
+    install
+    declare -gA R_POP_S R_POP_MB R_OPS R_NOPS R_ERR R_CMDS R_RSS R_PSS R_HWM R_CPU R_HOST_CPU R_WALL R_LOGERR R_RSS0 HOST_BUSY
+    FAILED=0
+    TMP=$(mktemp -d "$BENCH_TMPDIR/postern-imap-bench.XXXXXX")
+    chmod 755 "$TMP"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    [[ $(stat -f -c %T "$TMP") == tmpfs ]] && log "warning: $TMP is on tmpfs; fsync costs nothing there"
+    [[ $ONLY == postern ]] || run_dovecot_side
+    [[ $ONLY == dovecot ]] || run_postern_side
+    summary
+    (( FAILED == 0 ))
+}
+
+main "$@"
