@@ -14,7 +14,9 @@ pub enum Frame {
     /// A whole command, CR LF included, literals inline.
     Command(Vec<u8>),
     /// A line longer than [`MAX_LINE`]; thrown away.
-    LineTooLong,
+    LineTooLong {
+        tag: Option<String>,
+    },
     /// A literal over the limit. A synchronising one was never sent (the
     /// client waits for our "+"); a non-synchronising one is on its way.
     LiteralTooBig {
@@ -77,7 +79,14 @@ pub async fn read_command<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let line = match conn.read_line(MAX_LINE).await? {
             Line::Text(t) => t,
-            Line::TooLong => return Ok(Frame::LineTooLong),
+            Line::TooLong => {
+                let head = if buf.is_empty() {
+                    conn.too_long_head()
+                } else {
+                    &buf
+                };
+                return Ok(Frame::LineTooLong { tag: tag_of(head) });
+            }
             Line::Eof => return Ok(Frame::Eof),
         };
         let first = buf.is_empty();

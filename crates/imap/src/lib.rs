@@ -23,7 +23,7 @@ use std::time::Duration;
 
 /// Longest command line (one line, between literals), CR LF included.
 /// RFC 7162 §4 asks clients to keep lines under 8192 octets; we allow more.
-pub const MAX_LINE: usize = 16 * 1024;
+pub const MAX_LINE: usize = 64 * 1024;
 /// Largest literal accepted before login (a user name or password). It is
 /// below LITERAL-'s 4096 (RFC 7888 §5), which is advertised before login;
 /// after login LITERAL+: non-synchronising literals have the same limits as

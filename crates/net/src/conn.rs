@@ -22,10 +22,14 @@ pub enum Line {
     Eof,
 }
 
+/// Bytes kept from the start of a line that was too long (enough for an IMAP tag).
+const TOO_LONG_HEAD: usize = 64;
+
 pub struct Conn<S> {
     stream: Option<MaybeTls<S>>,
     rbuf: BytesMut,
     wbuf: Vec<u8>,
+    too_long_head: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
@@ -34,6 +38,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             stream: Some(stream),
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             wbuf: Vec::new(),
+            too_long_head: Vec::new(),
         }
     }
 
@@ -80,6 +85,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         loop {
             if let Some(pos) = self.rbuf.iter().position(|&b| b == b'\n') {
                 let line = self.rbuf.split_to(pos + 1);
+                if !too_long && line.len() > max {
+                    self.too_long_head = line[..TOO_LONG_HEAD.min(line.len())].to_vec();
+                }
                 if too_long || line.len() > max {
                     return Ok(Line::TooLong);
                 }
@@ -90,6 +98,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 return Ok(Line::Text(text));
             }
             if self.rbuf.len() > max {
+                if !too_long {
+                    self.too_long_head = self.rbuf[..TOO_LONG_HEAD.min(self.rbuf.len())].to_vec();
+                }
                 too_long = true;
                 self.rbuf.clear();
             }
@@ -97,6 +108,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 return Ok(if too_long { Line::TooLong } else { Line::Eof });
             }
         }
+    }
+
+    /// The first bytes of the last line [`Line::TooLong`] threw away, so a
+    /// protocol can still answer that command by its tag.
+    pub fn too_long_head(&self) -> &[u8] {
+        &self.too_long_head
     }
 
     /// Bytes already read and not yet consumed.

@@ -144,7 +144,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match frame {
             Err(_) => self.bye("Autologout; idle for too long"),
             Ok(Err(_)) | Ok(Ok(Frame::Eof)) => self.closing = true,
-            Ok(Ok(Frame::LineTooLong)) => self.error("*", "[TOOBIG] Command line too long"),
+            // Answer with the command's own tag, or a client waiting for it hangs.
+            Ok(Ok(Frame::LineTooLong { tag })) => self.error(
+                tag.as_deref().unwrap_or("*"),
+                "[TOOBIG] Command line too long",
+            ),
             Ok(Ok(Frame::LiteralTooBig { tag, non_sync })) => self.literal_too_big(&tag, non_sync),
             Ok(Ok(Frame::Command(bytes))) => self.command(&bytes).await,
             Ok(Ok(Frame::Streamed {
