@@ -265,3 +265,22 @@ def test_list_status(imap_server):
     assert re.match(r"\* STATUS \"INBOX\" \(MESSAGES 2 UNSEEN 1 HIGHESTMODSEQ \d+\)", lines[i + 1]), lines
     statuses = [l for l in lines if l.startswith("* STATUS")]
     assert len(statuses) == 6, lines
+
+
+def test_new_keywords_are_announced_in_flags(imap_server):
+    """RFC 3501 §7.2.6: a keyword appears in FLAGS before a FETCH uses it —
+    for the session that stores it and for another one watching (imaptest
+    counted thousands of 'keyword used without being in FLAGS')."""
+    put(imap_server, "INBOX", 2)
+    a, b = raw(imap_server), raw(imap_server)
+    ok(a.cmd("s", "SELECT INBOX"))
+    ok(b.cmd("s", "SELECT INBOX"))
+    lines = ok(a.cmd("k", "STORE 1 +FLAGS ($Project)"))
+    flags_at = next(i for i, l in enumerate(lines) if l.startswith("* FLAGS"))
+    fetch_at = next(i for i, l in enumerate(lines) if "FETCH" in l)
+    assert "$Project" in lines[flags_at] and flags_at < fetch_at, lines
+    assert any("PERMANENTFLAGS" in l and "$Project" in l and "\\*" in l for l in lines), lines
+    seen = ok(b.cmd("n", "NOOP"))
+    assert any(l.startswith("* FLAGS") and "$Project" in l for l in seen), seen
+    again = ok(raw(imap_server).cmd("s", "SELECT INBOX"))
+    assert any(l.startswith("* FLAGS") and "$Project" in l for l in again), again

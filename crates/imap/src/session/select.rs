@@ -10,6 +10,7 @@ use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
 use postern_store::mailbox::MessageInfo;
 use postern_store::MailboxId;
+use std::collections::BTreeSet;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub(super) const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
@@ -27,6 +28,42 @@ pub(super) struct Selected {
     /// UIDs expunged elsewhere, read while expunges could not be reported
     /// (FETCH, STORE, SEARCH): told at the next chance, ascending.
     pub pending: Vec<u32>,
+    /// Keywords announced in FLAGS; a new one is announced before it is used
+    /// (RFC 3501 §7.2.6).
+    pub keywords: BTreeSet<String>,
+}
+
+/// Adds the keywords (flags without a backslash) of `flags` to `known`; true if one was new.
+pub(super) fn learn_keywords(known: &mut BTreeSet<String>, flags: &str) -> bool {
+    let mut new = false;
+    for f in flags
+        .split(' ')
+        .filter(|f| !f.is_empty() && !f.starts_with('\\'))
+    {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+            known.insert(f.to_string());
+            new = true;
+        }
+    }
+    new
+}
+
+/// The FLAGS and PERMANENTFLAGS lines for the system flags plus `keywords`.
+pub(super) fn flags_announcement(keywords: &BTreeSet<String>, read_only: bool) -> [String; 2] {
+    let mut all = SYSTEM_FLAGS.to_string();
+    for k in keywords {
+        all.push(' ');
+        all.push_str(k);
+    }
+    let permanent = if read_only {
+        "()".to_string()
+    } else {
+        format!("({all} \\*)")
+    };
+    [
+        format!("FLAGS ({all})"),
+        format!("OK [PERMANENTFLAGS {permanent}] Flags allowed"),
+    ]
 }
 
 impl Selected {
@@ -78,18 +115,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 (Ok(m), Ok(s)) => (m, s),
                 (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
             };
-        self.untagged(&format!("FLAGS ({SYSTEM_FLAGS})"));
+        let mut keywords = BTreeSet::new();
+        for m in &msgs {
+            learn_keywords(&mut keywords, &m.flags);
+        }
+        let [flags, permanent] = flags_announcement(&keywords, read_only);
+        self.untagged(&flags);
         self.untagged(&format!("{} EXISTS", msgs.len()));
         self.untagged("0 RECENT");
         if let Some(i) = msgs.iter().position(|m| !has_flag(&m.flags, "\\Seen")) {
             self.untagged(&format!("OK [UNSEEN {}] First unseen", i + 1));
         }
-        let permanent = if read_only {
-            "()".to_string()
-        } else {
-            format!("({SYSTEM_FLAGS} \\*)")
-        };
-        self.untagged(&format!("OK [PERMANENTFLAGS {permanent}] Flags allowed"));
+        self.untagged(&permanent);
         self.untagged(&format!("OK [UIDVALIDITY {validity}] UIDs valid"));
         self.untagged(&format!("OK [UIDNEXT {uidnext}] Predicted next UID"));
         if self.condstore {
@@ -102,6 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             msgs,
             modseq,
             pending: Vec::new(),
+            keywords,
         });
         // RFC 7162 §3.2.5: a different UIDVALIDITY means a full resync.
         if let Some((v, since, known)) = &params.qresync {
@@ -170,6 +208,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         for fresh in ch.changed {
             match sel.msgs.binary_search_by_key(&fresh.uid, |m| m.uid) {
                 Ok(i) => {
+                    if learn_keywords(&mut sel.keywords, &fresh.flags) {
+                        lines.splice(0..0, flags_announcement(&sel.keywords, sel.read_only));
+                    }
                     let m = &mut sel.msgs[i];
                     let report = m.flags != fresh.flags;
                     m.flags = fresh.flags;

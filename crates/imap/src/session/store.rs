@@ -3,7 +3,7 @@
 
 use super::condstore::{flags_line, remove_uids};
 use super::reply::Reply;
-use super::select::has_flag;
+use super::select::{flags_announcement, has_flag, learn_keywords};
 use super::Session;
 use crate::seqset;
 use imap_codec::imap_types::command::StoreModifier;
@@ -66,6 +66,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) else {
                 continue;
             };
+            if learn_keywords(&mut sel.keywords, &u.flags) {
+                lines.splice(0..0, flags_announcement(&sel.keywords, sel.read_only));
+            }
             sel.msgs[i].flags = u.flags.clone();
             sel.msgs[i].modseq = u.modseq;
             // RFC 3501 §6.4.6: FLAGS unless .SILENT; UID too for UID STORE (RFC 3501 §6.4.8).
