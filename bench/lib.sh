@@ -1,0 +1,99 @@
+# Shared helpers of the benchmark scripts (smtp-delivery.sh, imap-load.sh):
+# logging, arithmetic, loopback-only checks, CPU and memory sampling. Sourced,
+# not run; the functions read the calling script's globals (TMP and the like).
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+now() { date +%s.%N; }
+# Arithmetic on decimals: calc 'expr' [decimals] (awk syntax; one decimal by default).
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+
+free_port() {
+    local port=$1
+    while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done
+    echo "$port"
+}
+
+# Every process in $@ and its descendants, one pid a line.
+process_tree() {
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+        { parent[$1] = $2 }
+        END {
+            do { grew = 0
+                 for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in keep) if (p in parent) print p
+        }'
+}
+
+# Refuses to go on if any process in the trees of $@ listens on a non-loopback address.
+check_loopback_only() {
+    local pids bad
+    pids=$(process_tree "$@" | paste -sd'|')
+    [[ -n $pids ]] || return 0
+    bad=$(ss -Hltnup 2>/dev/null | grep -E "pid=($pids)," | awk '{print $5}' \
+        | grep -Ev '^(127\.[0-9.]+|\[::1\]|\[::ffff:127\.[0-9.]+\]):[0-9]+$' || true)
+    [[ -z $bad ]] || die "a benchmark daemon listens on a non-loopback address: $bad"
+}
+
+# Background sampler: every second, the summed RSS and PSS (KiB) of the process trees
+# rooted at $2..; writes the peaks to $1 ("rss_kib pss_kib").
+start_sampler() {
+    local out=$1; shift
+    (
+        local max_rss=0 max_pss=0 rss pss
+        while :; do
+            # Processes come and go: cat skips the ones that vanished meanwhile.
+            read -r rss pss < <(process_tree "$@" | sed 's|.*|/proc/&/smaps_rollup|' \
+                | xargs -r cat 2>/dev/null \
+                | awk '/^Rss:/ {r += $2} /^Pss:/ {p += $2} END {print r + 0, p + 0}')
+            (( rss > max_rss )) && max_rss=$rss
+            (( pss > max_pss )) && max_pss=$pss
+            echo "$max_rss $max_pss" >"$out.tmp" && mv "$out.tmp" "$out"
+            sleep 1
+        done
+    ) &
+    SAMPLER_PID=$!
+}
+
+stop_sampler() {
+    [[ -n $SAMPLER_PID ]] || return 0
+    kill "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+}
+
+# CPU seconds used so far by the process trees rooted at $@: user + system time of
+# every live process plus what its exited (reaped) children used.
+cpu_seconds() {
+    process_tree "$@" | sed 's|.*|/proc/&/stat|' | xargs -r cat 2>/dev/null \
+        | awk -v hz="$(getconf CLK_TCK)" '
+            { sub(/^.*\) /, ""); split($0, f, " "); t += f[12] + f[13] + f[14] + f[15] }
+            END { printf "%.2f", t / hz }'
+}
+
+# Busy and total CPU ticks of the whole host so far ("busy total").
+host_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# The daemons under test are idle at this point: measures how busy the host's CPUs
+# are over 2 s, and if above 10 %, waits (up to WAIT_IDLE seconds) for other work to
+# finish, then warns. (The load average is no use here: the previous side's
+# fsync-waiting processes still weigh in it.)
+check_idle() {
+    local a b busy waited=0
+    while :; do
+        a=$(host_ticks); sleep 2; b=$(host_ticks)
+        busy=$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+            printf "%.0f", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+        (( busy > 10 && waited < WAIT_IDLE )) || break
+        (( waited == 0 )) && log "host CPUs ${busy}% busy; waiting up to ${WAIT_IDLE}s for them to settle"
+        sleep 3; waited=$((waited + 5))
+    done
+    HOST_BUSY[$1]=$busy
+    (( busy <= 10 )) || log "warning: the host's CPUs were ${busy}% busy before the $1 run; other work skews the figures"
+}
+
+kib_to_mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
