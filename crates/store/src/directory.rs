@@ -71,6 +71,16 @@ fn valid_mailbox(address: &str) -> bool {
     }
 }
 
+/// Refuses the first of `addresses` that is not a mailbox address, naming its role.
+fn all_mailboxes(addresses: &[String], role: &str) -> Result<(), StoreError> {
+    match addresses.iter().find(|a| !valid_mailbox(a)) {
+        Some(a) => Err(StoreError::Invalid(format!(
+            "{role} `{a}` is not an address"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn domain_id(conn: &Connection, domain: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .query_row("SELECT id FROM domains WHERE name = ?1", [domain], |r| {
@@ -300,13 +310,7 @@ impl Store {
                 "`{address}` is not an address (local@domain, or @domain for a catch-all)"
             )));
         }
-        for t in targets {
-            if !valid_mailbox(t) {
-                return Err(StoreError::Invalid(format!(
-                    "alias target `{t}` is not an address"
-                )));
-            }
-        }
+        all_mailboxes(targets, "alias target")?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let probe = if catch_all {
@@ -365,13 +369,7 @@ impl Store {
                 "`{address}` is not an address"
             )));
         }
-        for m in members {
-            if !valid_mailbox(m) {
-                return Err(StoreError::Invalid(format!(
-                    "group member `{m}` is not an address"
-                )));
-            }
-        }
+        all_mailboxes(members, "group member")?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let domain = require_domain(&tx, address)?;
