@@ -35,10 +35,6 @@ pub const MAX_LITERAL: u64 = 64 * 1024;
 pub const MAX_COMMAND: usize = 256 * 1024;
 /// Longest AUTHENTICATE continuation line (base64 of a PLAIN message).
 pub const MAX_AUTH_LINE: usize = 12 * 1024;
-/// Failed logins in one session before it is closed.
-pub const MAX_AUTH_FAILURES: u32 = 3;
-/// Pause before answering a failed login (slows password guessing).
-pub const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(1500);
 /// Protocol errors (BAD) in one session before it is closed.
 pub const MAX_ERRORS: u32 = 20;
 /// Inactivity allowed before the server logs the client out (RFC 3501 §5.4: at least 30 minutes).

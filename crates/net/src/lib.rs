@@ -2,6 +2,7 @@
 //! streams that start plain and may turn into TLS (STARTTLS/STLS), and
 //! listener binding with errors an admin can act on.
 
+pub mod auth;
 pub mod conn;
 pub mod listen;
 pub mod stream;

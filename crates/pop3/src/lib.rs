@@ -30,10 +30,6 @@ use std::time::Duration;
 pub const MAX_COMMAND_LINE: usize = 255;
 /// Longest SASL continuation line: not held to the 255-octet command limit (as SMTP AUTH, RFC 4954 §4).
 pub const MAX_AUTH_LINE: usize = 12288;
-/// Failed logins in one session before it is closed.
-pub const MAX_AUTH_FAILURES: u32 = 3;
-/// How long a failed login waits before its reply (slows password guessing).
-pub const AUTH_FAILURE_DELAY: Duration = Duration::from_secs(1);
 /// Protocol errors (unknown commands, bad syntax, wrong state) before the session is closed.
 pub const MAX_ERRORS: u32 = 20;
 /// Idle time before the session is closed (RFC 1939 §3: at least 10 minutes).

@@ -15,5 +15,3 @@ pub use session::{Context, Kind, Session};
 pub const MAX_COMMAND_LINE: usize = 512;
 /// Longest AUTH continuation line (RFC 4954 §4: 12288 octets).
 pub const MAX_AUTH_LINE: usize = 12288;
-/// Failed AUTH attempts in one session before it is closed.
-pub const MAX_AUTH_FAILURES: u32 = 3;

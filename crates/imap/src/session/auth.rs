@@ -4,12 +4,13 @@
 
 use super::reply::Reply;
 use super::Session;
-use crate::{AUTH_FAILURE_DELAY, MAX_AUTH_FAILURES, MAX_AUTH_LINE};
+use crate::MAX_AUTH_LINE;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use imap_codec::imap_types::auth::AuthMechanism;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::secret::Secret as WireSecret;
+use postern_net::auth::after_failed_login;
 use postern_net::Line;
 use postern_store::Secret;
 use std::borrow::Cow;
@@ -151,15 +152,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// A failed login: logged, answered after a pause, and after
-    /// [`MAX_AUTH_FAILURES`] the session ends.
+    /// [`postern_net::auth::MAX_AUTH_FAILURES`] the session ends.
     async fn failed(&mut self, user: &str) -> Reply {
         self.auth_failures += 1;
         self.security_log(
             "auth-failed",
             &[("user", user), ("reason", "invalid credentials")],
         );
-        tokio::time::sleep(AUTH_FAILURE_DELAY).await;
-        if self.auth_failures >= MAX_AUTH_FAILURES {
+        if after_failed_login(self.auth_failures).await {
             self.bye("Too many authentication failures");
         }
         Reply::no("Authentication failed").code("AUTHENTICATIONFAILED")

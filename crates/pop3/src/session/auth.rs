@@ -7,9 +7,10 @@
 use super::{Flow, Open, Session, State};
 use crate::maildrop::Maildrop;
 use crate::reply::{self, Reply};
-use crate::{AUTH_FAILURE_DELAY, MAX_AUTH_FAILURES, MAX_AUTH_LINE};
+use crate::MAX_AUTH_LINE;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use postern_net::auth::after_failed_login;
 use postern_net::Line;
 use postern_store::mailbox::MessageInfo;
 use postern_store::{MailboxId, Secret, StoreError, UserInfo};
@@ -149,15 +150,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// A wrong user or password: logged, answered after a delay, and the
-    /// session closed after [`MAX_AUTH_FAILURES`].
+    /// session closed after [`postern_net::auth::MAX_AUTH_FAILURES`].
     async fn failed_login(&mut self, user: &str) -> Flow {
         self.auth_failures += 1;
         self.security_log(
             "auth-failed",
             &[("user", user), ("reason", "invalid credentials")],
         );
-        tokio::time::sleep(AUTH_FAILURE_DELAY).await;
-        if self.auth_failures >= MAX_AUTH_FAILURES {
+        if after_failed_login(self.auth_failures).await {
             return self.close_with(reply::AUTH_TOO_MANY);
         }
         self.reply(reply::AUTH_FAILED)

@@ -330,7 +330,7 @@ async fn three_failed_logins_close_the_session() {
         c.ok(&format!("USER {ALICE}")).await;
         assert_eq!(c.err("PASS wrong").await, "-ERR [AUTH] Invalid credentials");
     }
-    assert!(started.elapsed() >= crate::AUTH_FAILURE_DELAY * 2);
+    assert!(started.elapsed() >= postern_net::auth::AUTH_FAILURE_DELAY * 2);
     assert!(c
         .err("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAG5vcGU=")
         .await

@@ -3,9 +3,10 @@
 
 use super::{Flow, Kind, Session};
 use crate::reply::{self, Reply};
-use crate::{MAX_AUTH_FAILURES, MAX_AUTH_LINE};
+use crate::MAX_AUTH_LINE;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use postern_net::auth::after_failed_login;
 use postern_net::Line;
 use postern_store::Secret;
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN};
@@ -120,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     "auth-failed",
                     &[("user", &user), ("reason", "invalid credentials")],
                 );
-                if self.auth_failures >= MAX_AUTH_FAILURES {
+                if after_failed_login(self.auth_failures).await {
                     self.send(&reply::AUTH_FAILED);
                     let text = format!(
                         "{} Too many failed authentications, closing connection",
