@@ -4,11 +4,13 @@
 //! [`edit`] reads and changes single keys in place, keeping comments, the way
 //! Postfix's `postconf -e` does.
 
+mod delivery;
 pub mod edit;
 mod model;
 mod template;
 mod units;
 
+pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use model::*;
 pub use template::render_template;
 pub use units::{parse_duration, parse_size, Duration, Size};

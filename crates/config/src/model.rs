@@ -13,6 +13,7 @@ pub struct Config {
     pub listeners: Listeners,
     pub tls: Tls,
     pub smtp: Smtp,
+    pub delivery: crate::delivery::Delivery,
     pub log: Log,
 }
 
@@ -185,7 +186,7 @@ impl Config {
                 return Err(format!("{key}: must be longer than zero"));
             }
         }
-        Ok(())
+        self.delivery.validate()
     }
 }
 

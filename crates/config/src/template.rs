@@ -44,6 +44,37 @@ data_timeout = "10m"
 # Protocol errors tolerated in one session before it is closed with 421.
 max_errors = 20
 
+[delivery]
+# Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.
+# DNS server for MX/A/AAAA lookups; absent = the system's resolver.
+#resolver = "127.0.0.1:53"
+# Send everything through a smarthost (smtp://, smtps://, smtp+starttls://, with user:password@ for AUTH).
+#relay = "smtp+starttls://user:password@smarthost.example.net:587"
+# Only these domains go through the relay (empty: all).
+relay_domains = []
+# Allow MX hosts on loopback or private networks (a forged MX could otherwise reach the LAN).
+allow_private = false
+# Local address to send from.
+#source_address = "192.0.2.25"
+# Port of MX hosts.
+port = 25
+# Waits between attempts; the last repeats until give_up.
+retry = ["5m", "10m", "20m", "40m", "1h"]
+give_up = "5d"
+# Tell senders their mail is delayed after this long ("off": never).
+delay_warning = "off"
+# Connections at once: in total, to one domain; messages per connection.
+max_connections = 40
+max_per_domain = 8
+max_messages_per_connection = 100
+# TLS to MX hosts: "none", "may" (STARTTLS when offered, unverified allowed), "verify".
+tls = "may"
+# Domains whose servers must present a verified certificate.
+tls_verify_domains = []
+# Extra CA certificates (PEM) trusted when verifying servers.
+#ca_file = "tls/outbound-ca.pem"
+connect_timeout = "30s"
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false

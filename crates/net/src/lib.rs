@@ -7,6 +7,7 @@ pub mod conn;
 pub mod listen;
 pub mod stream;
 pub mod tls;
+pub mod tls_client;
 
 pub use conn::{Conn, Line};
 pub use stream::MaybeTls;

@@ -162,6 +162,19 @@ pub enum QueueCmd {
     List,
     /// Show one queued message and where its body is.
     Show { id: String },
+    /// Try a message (or with --all every message) again now.
+    Retry {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove a message from the queue without delivering or bouncing it.
+    Delete { id: String },
+    /// Stop attempts for a message until it is released.
+    Hold { id: String },
+    /// Let a held message be tried again, at once.
+    Release { id: String },
 }
 
 #[cfg(test)]

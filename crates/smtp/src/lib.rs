@@ -3,6 +3,7 @@
 //! (plain or TLS); the binary owns the sockets and hands streams in.
 
 mod command;
+pub mod outbound;
 pub mod dot;
 pub mod reply;
 mod session;

@@ -17,7 +17,7 @@ const WRITE_BUFFER: usize = 64 * 1024;
 
 /// A body's id (also the queue id of the message that brought it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct BlobId(String);
+pub struct BlobId(pub(crate) String);
 
 impl BlobId {
     pub fn as_str(&self) -> &str {

@@ -13,7 +13,8 @@ use rusqlite::{params, Connection, Transaction};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use tokio::sync::{broadcast, oneshot};
+use std::sync::Arc;
+use tokio::sync::{broadcast, oneshot, Notify};
 
 /// Deliveries made durable by one commit at most.
 const MAX_BATCH: usize = 512;
@@ -62,12 +63,13 @@ impl Committer {
         path: PathBuf,
         blobs: PathBuf,
         changes: broadcast::Sender<Change>,
+        queued: Arc<Notify>,
     ) -> Result<Committer, StoreError> {
         let conn = crate::db::open(&path)?;
         let (jobs, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("postern-commit".into())
-            .spawn(move || run(conn, rx, &blobs, changes))
+            .spawn(move || run(conn, rx, &blobs, changes, queued))
             .map_err(|e| StoreError::io(&path, e))?;
         Ok(Committer { jobs })
     }
@@ -83,6 +85,7 @@ impl Store {
                     self.db_path(),
                     self.root().join("blobs"),
                     self.inner.changes.clone(),
+                    self.inner.queue_wakeup.clone(),
                 )?;
                 self.inner.committer.get_or_init(|| c)
             }
@@ -101,6 +104,7 @@ fn run(
     rx: mpsc::Receiver<Job>,
     blobs: &Path,
     changes: broadcast::Sender<Change>,
+    queued: Arc<Notify>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -110,26 +114,33 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, batch, blobs, &changes);
+        if commit_batch(&mut conn, batch, blobs, &changes) {
+            queued.notify_one();
+        }
     }
 }
 
+/// Returns whether remote recipients were queued.
 fn commit_batch(
     conn: &mut Connection,
     batch: Vec<Job>,
     blobs: &Path,
     changes: &broadcast::Sender<Change>,
-) {
+) -> bool {
     let dirs: BTreeSet<PathBuf> = batch
         .iter()
         .map(|j| j.delivery.blob.dir().to_path_buf())
         .collect();
     if let Some(e) = dirs.iter().find_map(|d| sync_dir(d).err()) {
-        return fail_all(batch, &e);
+        fail_all(batch, &e);
+        return false;
     }
     let tx = match conn.transaction() {
         Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e.into()),
+        Err(e) => {
+            fail_all(batch, &e.into());
+            return false;
+        }
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut touched = Vec::new();
@@ -137,10 +148,13 @@ fn commit_batch(
         results.push(apply_isolated(&tx, &job.delivery, &mut touched));
     }
     if let Err(e) = tx.commit() {
-        return fail_all(batch, &e.into());
+        fail_all(batch, &e.into());
+        return false;
     }
+    let mut queued = false;
     for (job, result) in batch.into_iter().zip(results) {
-        if result.is_ok() {
+        if let Ok(c) = &result {
+            queued |= c.queued > 0;
             job.delivery.blob.keep(blobs);
         }
         let _ = job.reply.send(result);
@@ -148,6 +162,7 @@ fn commit_batch(
     for change in touched {
         let _ = changes.send(change);
     }
+    queued
 }
 
 /// Applies one delivery under a savepoint, so its failure leaves the batch intact.
@@ -171,7 +186,7 @@ fn apply_isolated(
     }
 }
 
-fn apply(
+pub(crate) fn apply(
     tx: &Transaction<'_>,
     d: &Delivery,
     touched: &mut Vec<Change>,

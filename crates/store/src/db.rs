@@ -28,6 +28,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 2 {
         conn.execute_batch(SCHEMA_V2)?;
     }
+    if version < 3 {
+        conn.execute_batch(SCHEMA_V3)?;
+    }
     Ok(())
 }
 
@@ -139,5 +142,20 @@ CREATE TABLE IF NOT EXISTS folder_uidvalidity (
     last INTEGER NOT NULL
 );
 PRAGMA user_version = 2;
+COMMIT;
+"#;
+
+/// v3: the outbound queue's per-recipient state (issue 5): the destination
+/// domain (deliveries are grouped by it), when it was last tried, which host
+/// answered, and whether a delay warning went out.
+const SCHEMA_V3: &str = r#"
+BEGIN;
+ALTER TABLE queue_recipients ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+UPDATE queue_recipients SET domain = lower(substr(address, instr(address, '@') + 1));
+ALTER TABLE queue_recipients ADD COLUMN last_attempt INTEGER;
+ALTER TABLE queue_recipients ADD COLUMN remote_mta TEXT;
+ALTER TABLE queue_recipients ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS queue_recipients_message ON queue_recipients(queue_id);
+PRAGMA user_version = 3;
 COMMIT;
 "#;

@@ -26,6 +26,8 @@ mod ids;
 pub mod mailbox;
 mod password;
 pub mod queue;
+pub mod queue_admin;
+pub mod queue_work;
 mod secret;
 
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
@@ -38,12 +40,17 @@ pub use flags::{FlagOp, FlagUpdate};
 pub use folders::Folder;
 pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
 pub use password::{hash_password, verify_password};
+pub use queue_admin::QueueSelect;
+pub use queue_work::{
+    DueRecipient, OutboundMessage, OutboundRecipient, QueueReport, RecipientStatus,
+    RecipientUpdate, Recorded,
+};
 pub use secret::Secret;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 
 /// A user's numeric id; stable for the life of the account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,6 +67,8 @@ struct Inner {
     conn: Mutex<Connection>,
     committer: OnceLock<commit::Committer>,
     changes: broadcast::Sender<Change>,
+    /// Woken when remote recipients are queued or the queue is changed.
+    queue_wakeup: Arc<Notify>,
 }
 
 impl Store {
@@ -77,6 +86,7 @@ impl Store {
                 conn: Mutex::new(conn),
                 committer: OnceLock::new(),
                 changes,
+                queue_wakeup: Arc::new(Notify::new()),
             }),
         })
     }
@@ -100,6 +110,19 @@ impl Store {
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.inner.changes.subscribe()
     }
+
+    /// Tells IDLE sessions about mailboxes a write changed.
+    pub(crate) fn announce(&self, touched: Vec<Change>) {
+        for change in touched {
+            let _ = self.inner.changes.send(change);
+        }
+    }
+
+    /// Notified when remote recipients are queued by this process, so the
+    /// outbound scheduler need not wait for its next poll.
+    pub fn queue_wakeup(&self) -> Arc<Notify> {
+        self.inner.queue_wakeup.clone()
+    }
 }
 
 #[cfg(test)]
@@ -108,3 +131,5 @@ mod tests;
 mod tests_append;
 #[cfg(test)]
 mod tests_imap;
+#[cfg(test)]
+mod tests_queue;

@@ -35,8 +35,8 @@ pub(crate) fn enqueue(tx: &Transaction<'_>, id: &BlobId, d: &Delivery) -> Result
     )?;
     for r in &d.remote {
         tx.execute(
-            "INSERT INTO queue_recipients (queue_id, address, orcpt, notify, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id.as_str(), r.address, r.orcpt, r.notify as i64, t],
+            "INSERT INTO queue_recipients (queue_id, address, orcpt, notify, next_attempt, domain) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id.as_str(), r.address, r.orcpt, r.notify as i64, t, domain_of(&r.address)],
         )?;
     }
     tx.execute(
@@ -95,4 +95,12 @@ impl Store {
             None => Ok(None),
         }
     }
+}
+
+/// The routing domain of an address, lowercased (IDNs stay as given: UTF-8).
+fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('.').to_lowercase())
+        .unwrap_or_default()
 }

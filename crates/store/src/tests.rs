@@ -7,7 +7,7 @@ fn pw(s: &str) -> Secret<String> {
     Secret::new(s.to_string())
 }
 
-fn setup() -> (tempfile::TempDir, Store, UserId, UserId) {
+pub(crate) fn setup() -> (tempfile::TempDir, Store, UserId, UserId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.domain_add("Example.ORG").unwrap();
@@ -20,7 +20,7 @@ fn setup() -> (tempfile::TempDir, Store, UserId, UserId) {
     (dir, store, a, b)
 }
 
-async fn deliver(
+pub(crate) async fn deliver(
     store: &Store,
     body: &[u8],
     local: Vec<UserId>,

@@ -1,4 +1,6 @@
-//! `postern queue list|show ID`. Each message is a line
+//! `postern queue list|show ID|retry ID|--all|delete ID|hold ID|release ID`.
+//! The changes work while the server runs: it looks at the queue every second.
+//! Each message is a line
 //! `ID  AGE  SIZE  <SENDER>  [held]` (`[held]` only when held), then one line
 //! per recipient `    ADDRESS  STATUS  attempts=N  next=IN  last_error=...`
 //! (`last_error` only when there is one; `next=now` when due).
@@ -8,7 +10,7 @@ use crate::cli::QueueCmd;
 use crate::error::{CliError, Result};
 use postern_config::Size;
 use postern_store::queue::{QueueEntry, QueuedRecipient};
-use postern_store::{BlobId, Store};
+use postern_store::{BlobId, QueueSelect, Store};
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,7 +22,32 @@ pub fn run(store: &Store, cmd: QueueCmd, out: &mut dyn Write) -> Result<()> {
     match cmd {
         QueueCmd::List => list(store, now, out),
         QueueCmd::Show { id } => show(store, &id, now, out),
+        QueueCmd::Retry { id: None, .. } => {
+            let n = store.queue_retry(QueueSelect::All)?;
+            say(out, format_args!("{n} recipients will be tried now"))
+        }
+        QueueCmd::Retry { id: Some(id), .. } => {
+            let n = store.queue_retry(QueueSelect::One(queue_id(&id)?.as_str()))?;
+            say(out, format_args!("{id}: {n} recipients will be tried now"))
+        }
+        QueueCmd::Delete { id } => {
+            store.queue_delete(queue_id(&id)?.as_str())?;
+            say(out, format_args!("{id} deleted"))
+        }
+        QueueCmd::Hold { id } => {
+            store.queue_hold(queue_id(&id)?.as_str(), true)?;
+            say(out, format_args!("{id} held"))
+        }
+        QueueCmd::Release { id } => {
+            store.queue_hold(queue_id(&id)?.as_str(), false)?;
+            say(out, format_args!("{id} released"))
+        }
     }
+}
+
+fn queue_id(id: &str) -> Result<BlobId> {
+    BlobId::parse(id)
+        .ok_or_else(|| CliError::Invalid(format!("`{id}` is not a queue id (hexadecimal)")))
 }
 
 fn list(store: &Store, now: i64, out: &mut dyn Write) -> Result<()> {
@@ -34,8 +61,7 @@ fn list(store: &Store, now: i64, out: &mut dyn Write) -> Result<()> {
 }
 
 fn show(store: &Store, id: &str, now: i64, out: &mut dyn Write) -> Result<()> {
-    let blob = BlobId::parse(id)
-        .ok_or_else(|| CliError::Invalid(format!("`{id}` is not a queue id (hexadecimal)")))?;
+    let blob = queue_id(id)?;
     let entry = store
         .queue_get(blob.as_str())?
         .ok_or_else(|| CliError::Invalid(format!("queue entry {id} does not exist")))?;
@@ -63,7 +89,9 @@ fn entry_lines(e: &QueueEntry, now: i64) -> Vec<String> {
 }
 
 fn recipient_line(r: &QueuedRecipient, now: i64) -> String {
-    let next = if r.next_attempt <= now {
+    let next = if r.status == "delivered" || r.status == "bounced" {
+        "-".to_string()
+    } else if r.next_attempt <= now {
         "now".to_string()
     } else {
         span(r.next_attempt - now)

@@ -71,6 +71,13 @@ async fn serve(
         tls.clone(),
         stop_rx.clone(),
     ));
+    let outbound = postern_queue::Outbound::new(
+        store.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        Arc::new(postern_queue::clock::SystemClock),
+        data_dir.to_path_buf(),
+    );
     let smtp = Arc::new(Context {
         store,
         logs,
@@ -92,6 +99,8 @@ async fn serve(
             sessions.clone(),
         ));
     }
+    // After recovery (above) and once listening: queued mail starts moving.
+    tokio::spawn(outbound.run(stop_rx.clone()));
     tokio::spawn(reload::watch_config(
         data_dir.to_path_buf(),
         overrides,

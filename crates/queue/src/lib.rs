@@ -1,0 +1,85 @@
+//! Outbound delivery (SPEC M2–M4): what the store's queue rows say must go to
+//! other servers is routed (MX, RFC 5321 §5.1), delivered by the SMTP client,
+//! retried with back-off, and bounced with delivery status notifications
+//! (RFC 3464) when it cannot be delivered.
+
+pub mod clock;
+mod connect;
+mod deliver;
+pub mod dns;
+pub mod dsn;
+mod log;
+pub mod notice;
+pub mod outcome;
+pub mod policy;
+pub mod route;
+mod scheduler;
+
+use clock::Clock;
+use dns::Dns;
+use policy::RetryPolicy;
+use postern_config::Config;
+use postern_logs::Logs;
+use postern_net::tls_client::TlsClient;
+use postern_store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// The outbound side of the server: owns the scheduler's handles.
+pub struct Outbound {
+    store: Store,
+    logs: Logs,
+    config: watch::Receiver<Arc<Config>>,
+    clock: Arc<dyn Clock>,
+    data_dir: PathBuf,
+    /// Rebuilt when the settings they come from change.
+    cache: Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    resolver: Option<SocketAddr>,
+    ca_file: Option<String>,
+    dns: Dns,
+    tls: Arc<TlsClient>,
+}
+
+/// What one delivery run needs, fixed for the run.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub logs: Logs,
+    pub cfg: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: RetryPolicy,
+    pub dns: Dns,
+    pub tls: Arc<TlsClient>,
+}
+
+impl Outbound {
+    pub fn new(store: Store, logs: Logs, config: watch::Receiver<Arc<Config>>, clock: Arc<dyn Clock>, data_dir: PathBuf) -> Outbound {
+        Outbound { store, logs, config, clock, data_dir, cache: Mutex::new(None) }
+    }
+
+    fn shared(&self, cfg: Arc<Config>) -> Result<Shared, String> {
+        let d = &cfg.delivery;
+        let resolver = d.resolver_addr()?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let stale = cache.as_ref().is_none_or(|c| c.resolver != resolver || c.ca_file != d.ca_file);
+        if stale {
+            let ca = d.ca_file.as_ref().map(|f| self.data_dir.join(f));
+            let tls = TlsClient::new(ca.as_deref()).map_err(|e| format!("delivery.ca_file: {e}"))?;
+            *cache = Some(Cached { resolver, ca_file: d.ca_file.clone(), dns: Dns::new(resolver)?, tls: Arc::new(tls) });
+        }
+        let c = cache.as_ref().ok_or("no resolver")?;
+        Ok(Shared {
+            store: self.store.clone(),
+            logs: self.logs.clone(),
+            policy: RetryPolicy::from_config(d),
+            clock: self.clock.clone(),
+            dns: c.dns.clone(),
+            tls: c.tls.clone(),
+            cfg,
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! The scheduler: finds due recipients, groups them by destination domain,
+//! and starts delivery runs within the concurrency limits (overall and per
+//! domain). It wakes when the store queues something, when a run ends, and
+//! once a second (to see what the CLI changed: retry, release, delete).
+
+use crate::deliver::{self, Job};
+use crate::Outbound;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Longest sleep between looks at the queue.
+const POLL: Duration = Duration::from_secs(1);
+/// Due recipients read per look.
+const BATCH: usize = 5000;
+
+/// A finished run: its domain and the recipients it held.
+struct Done {
+    domain: String,
+    recipients: Vec<i64>,
+}
+
+#[derive(Default)]
+struct InFlight {
+    recipients: HashSet<i64>,
+    per_domain: HashMap<String, u32>,
+    runs: u32,
+}
+
+impl Outbound {
+    /// Runs until `shutdown` turns true. Runs in progress are abandoned at
+    /// shutdown: what they had not recorded is tried again after restart.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let wake = self.store.queue_wakeup();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let mut busy = InFlight::default();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.dispatch(&mut busy, &done_tx).await {
+                self.logs.mail(&[("event", "queue-error"), ("reason", &e)]);
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                Some(done) = done_rx.recv() => busy.finish(done),
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+            while let Ok(done) = done_rx.try_recv() {
+                busy.finish(done);
+            }
+        }
+    }
+
+    async fn dispatch(&self, busy: &mut InFlight, done: &mpsc::UnboundedSender<Done>) -> Result<(), String> {
+        let cfg = self.config.borrow().clone();
+        let d = &cfg.delivery;
+        if busy.runs >= d.max_connections {
+            return Ok(());
+        }
+        let shared = Arc::new(self.shared(cfg.clone())?);
+        let store = self.store.clone();
+        let now = self.clock.now();
+        let due = tokio::task::spawn_blocking(move || store.queue_due(now, BATCH))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        for (domain, jobs) in group(due.into_iter().filter(|r| !busy.recipients.contains(&r.id))) {
+            let running = busy.per_domain.get(&domain).copied().unwrap_or(0);
+            let slots = d.max_per_domain.saturating_sub(running).min(d.max_connections.saturating_sub(busy.runs));
+            for chunk in split(jobs, slots as usize, d.max_messages_per_connection as usize) {
+                busy.start(&domain, &chunk);
+                let (sh, domain, done) = (shared.clone(), domain.clone(), done.clone());
+                tokio::spawn(async move {
+                    let recipients = chunk.iter().flat_map(|j| j.recipients.clone()).collect();
+                    deliver::run(sh, domain.clone(), chunk).await;
+                    let _ = done.send(Done { domain, recipients });
+                });
+            }
+            if busy.runs >= d.max_connections {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl InFlight {
+    fn start(&mut self, domain: &str, jobs: &[Job]) {
+        self.runs += 1;
+        *self.per_domain.entry(domain.to_string()).or_default() += 1;
+        self.recipients.extend(jobs.iter().flat_map(|j| j.recipients.iter().copied()));
+    }
+
+    fn finish(&mut self, done: Done) {
+        self.runs = self.runs.saturating_sub(1);
+        if let Some(n) = self.per_domain.get_mut(&done.domain) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_domain.remove(&done.domain);
+            }
+        }
+        for id in done.recipients {
+            self.recipients.remove(&id);
+        }
+    }
+}
+
+/// Due recipients by domain, then by message, in the order they came.
+fn group(due: impl Iterator<Item = postern_store::DueRecipient>) -> BTreeMap<String, Vec<Job>> {
+    let mut by_domain: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+    for r in due {
+        let jobs = by_domain.entry(r.domain).or_default();
+        match jobs.iter_mut().find(|j| j.queue_id == r.queue_id) {
+            Some(j) => j.recipients.push(r.id),
+            None => jobs.push(Job { queue_id: r.queue_id, recipients: vec![r.id] }),
+        }
+    }
+    by_domain
+}
+
+/// At most `slots` runs of at most `per_run` messages each, spread evenly; the rest waits.
+fn split(jobs: Vec<Job>, slots: usize, per_run: usize) -> Vec<Vec<Job>> {
+    if slots == 0 || jobs.is_empty() {
+        return vec![];
+    }
+    let per_run = per_run.max(1);
+    // As many connections as allowed (parallelism first), each carrying its share.
+    let runs = jobs.len().min(slots);
+    let size = jobs.len().div_ceil(runs).min(per_run);
+    let mut out: Vec<Vec<Job>> = Vec::with_capacity(runs);
+    for job in jobs {
+        let room = out.last().is_some_and(|run| run.len() < size);
+        if room {
+            out.last_mut().map(|run| run.push(job));
+        } else if out.len() < runs {
+            out.push(vec![job]);
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jobs(n: usize) -> Vec<Job> {
+        (0..n).map(|i| Job { queue_id: format!("q{i}"), recipients: vec![i as i64] }).collect()
+    }
+
+    #[test]
+    fn split_spreads_within_limits() {
+        let sizes = |v: Vec<Vec<Job>>| v.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes(split(jobs(10), 4, 100)), [3, 3, 3, 1]);
+        assert_eq!(sizes(split(jobs(10), 2, 3)), [3, 3], "the rest waits for a free slot");
+        assert_eq!(sizes(split(jobs(1), 8, 100)), [1]);
+        assert!(split(jobs(5), 0, 10).is_empty());
+    }
+
+    #[test]
+    fn grouping_by_domain_and_message() {
+        let due = [("a.org", "m1", 1), ("b.org", "m1", 2), ("a.org", "m1", 3), ("a.org", "m2", 4)]
+            .map(|(d, q, id)| postern_store::DueRecipient { id, queue_id: q.into(), domain: d.into() });
+        let g = group(due.into_iter());
+        assert_eq!(g["a.org"], vec![Job { queue_id: "m1".into(), recipients: vec![1, 3] }, Job { queue_id: "m2".into(), recipients: vec![4] }]);
+        assert_eq!(g["b.org"].len(), 1);
+    }
+}

@@ -1,0 +1,128 @@
+"""A DNS server on loopback for the outbound tests (Postern's
+`delivery.resolver` points at it). Answers from a dict the test fills:
+
+    dns = DnsServer(); dns.start()
+    dns.mx("example.net", [(10, "mx1.example.net")])
+    dns.a("mx1.example.net", "127.0.0.1")
+    dns.null_mx("nomail.example")     # RFC 7505
+    dns.servfail("broken.example")
+
+Names not in the zone get NXDOMAIN; names present without the asked type get
+an empty NOERROR answer (so an absent MX means "implicit MX"). UDP and TCP.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import struct
+import threading
+
+from dnslib import AAAA, A, DNSRecord, MX, QTYPE, RCODE, RR
+
+
+class DnsServer:
+    def __init__(self) -> None:
+        self.records: dict[str, list[RR]] = {}
+        self.failing: set[str] = set()
+        self.queries: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self._udp = None
+        self._tcp = None
+
+    # --- zone -----------------------------------------------------------
+    def _add(self, name: str, rtype: int, rdata) -> None:
+        name = name.rstrip(".").lower()
+        with self.lock:
+            self.records.setdefault(name, []).append(RR(name + ".", rtype, rdata=rdata, ttl=1))
+
+    def a(self, name: str, ip: str) -> None:
+        if ":" in ip:
+            self._add(name, QTYPE.AAAA, AAAA(ip))
+        else:
+            self._add(name, QTYPE.A, A(ip))
+
+    def mx(self, domain: str, hosts: list[tuple[int, str]]) -> None:
+        for pref, host in hosts:
+            self._add(domain, QTYPE.MX, MX(host.rstrip(".") + ".", pref))
+
+    def null_mx(self, domain: str) -> None:
+        self._add(domain, QTYPE.MX, MX(".", 0))
+
+    def servfail(self, name: str) -> None:
+        self.failing.add(name.rstrip(".").lower())
+
+    def clear(self, name: str) -> None:
+        with self.lock:
+            self.records.pop(name.rstrip(".").lower(), None)
+        self.failing.discard(name.rstrip(".").lower())
+
+    # --- answering ------------------------------------------------------
+    def answer(self, data: bytes) -> bytes | None:
+        try:
+            q = DNSRecord.parse(data)
+        except Exception:
+            return None
+        reply = q.reply()
+        name = str(q.q.qname).rstrip(".").lower()
+        qtype = q.q.qtype
+        with self.lock:
+            self.queries.append((name, QTYPE.get(qtype)))
+            rrs = list(self.records.get(name, []))
+        if name in self.failing:
+            reply.header.rcode = RCODE.SERVFAIL
+        elif not rrs:
+            reply.header.rcode = RCODE.NXDOMAIN
+        else:
+            for rr in rrs:
+                if rr.rtype == qtype:
+                    reply.add_answer(rr)
+        return reply.pack()
+
+    # --- serving --------------------------------------------------------
+    def start(self) -> str:
+        server = self
+
+        class Udp(socketserver.BaseRequestHandler):
+            def handle(self):
+                data, sock = self.request
+                out = server.answer(data)
+                if out:
+                    sock.sendto(out, self.client_address)
+
+        class Tcp(socketserver.BaseRequestHandler):
+            def handle(self):
+                try:
+                    head = self.request.recv(2)
+                    (n,) = struct.unpack("!H", head)
+                    data = b""
+                    while len(data) < n:
+                        chunk = self.request.recv(n - len(data))
+                        if not chunk:
+                            return
+                        data += chunk
+                    out = server.answer(data)
+                    if out:
+                        self.request.sendall(struct.pack("!H", len(out)) + out)
+                except (OSError, struct.error):
+                    pass
+
+        self._udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+        port = self._udp.server_address[1]
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        try:
+            self._tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+        except OSError:
+            self._tcp = None
+        for srv in (self._udp, self._tcp):
+            if srv:
+                srv.daemon_threads = True
+                threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{port}"
+        return self.address
+
+    def stop(self) -> None:
+        for srv in (self._udp, self._tcp):
+            if srv:
+                srv.shutdown()
+                srv.server_close()

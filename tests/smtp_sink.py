@@ -1,0 +1,275 @@
+"""A scriptable SMTP server on loopback that records what it receives, byte
+for byte, for the outbound-delivery tests. Independent of Postern's code.
+
+    sink = Sink(capabilities=["PIPELINING", "8BITMIME", "SIZE 10000000"])
+    sink.start()                       # sink.port
+    sink.rcpt_reply = lambda rcpt, n: (550, "5.1.1 no such user") if ... else None
+    ... sink.wait_for(1) -> list[Received]
+
+Each Received has mail_from, mail_params, rcpts (accepted ones), body
+(dot-unstuffed, as the peer meant it), raw (the bytes on the wire between
+DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Received:
+    helo: str = ""
+    mail_from: str = ""
+    mail_params: str = ""
+    rcpts: list[str] = field(default_factory=list)
+    rcpt_params: list[str] = field(default_factory=list)
+    body: bytes = b""
+    raw: bytes = b""
+    tls: bool = False
+    auth: str | None = None
+    bdat: bool = False
+
+
+class Sink:
+    def __init__(self, capabilities: list[str] | None = None, tls_context: ssl.SSLContext | None = None,
+                 users: dict[str, str] | None = None, require_auth: bool = False, host: str = "127.0.0.1",
+                 port: int = 0):
+        self.capabilities = capabilities if capabilities is not None else ["PIPELINING", "8BITMIME", "SIZE 52428800", "ENHANCEDSTATUSCODES"]
+        self.tls_context = tls_context
+        self.users = users or {}
+        self.require_auth = require_auth
+        self.messages: list[Received] = []
+        self.transcripts: list[list[str]] = []
+        self.rcpt_attempts: dict[str, int] = {}
+        # Hooks: return (code, "x.y.z text") to override the default 250.
+        self.rcpt_reply = lambda rcpt, attempt: None
+        self.data_reply = lambda msg: None
+        self.greeting = (220, "sink.test ESMTP")
+        self.cond = threading.Condition()
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+
+    def start(self) -> "Sink":
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def wait_for(self, n: int, timeout: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.messages) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"sink got {len(self.messages)} messages, expected {n}")
+                self.cond.wait(left)
+            return list(self.messages)
+
+    # --- serving --------------------------------------------------------
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn: socket.socket) -> None:
+        s = _Session(self, conn)
+        try:
+            s.run()
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            with self.cond:
+                self.transcripts.append(s.transcript)
+            try:
+                s.conn.close()
+            except OSError:
+                pass
+
+
+class _Session:
+    def __init__(self, sink: Sink, conn: socket.socket):
+        self.sink, self.conn = sink, conn
+        self.conn.settimeout(30)
+        self.buf = b""
+        self.transcript: list[str] = []
+        self.tls = False
+        self.auth: str | None = None
+        self.helo = ""
+        self.msg: Received | None = None
+
+    def send(self, code: int, text: str, more: list[str] | None = None) -> None:
+        lines = (more or [])
+        out = "".join(f"{code}-{l}\r\n" for l in [text] + lines[:-1]) if lines else ""
+        last = lines[-1] if lines else text
+        out += f"{code} {last}\r\n"
+        self.transcript.append("S: " + out.strip())
+        self.conn.sendall(out.encode())
+
+    def line(self) -> bytes | None:
+        while b"\r\n" not in self.buf:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        self.transcript.append("C: " + line.decode("utf-8", "replace"))
+        return line
+
+    def exact(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                raise OSError("eof in BDAT")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def run(self) -> None:
+        self.send(*self.sink.greeting)
+        while True:
+            line = self.line()
+            if line is None:
+                return
+            verb, _, arg = line.decode("utf-8", "replace").partition(" ")
+            handler = getattr(self, "cmd_" + verb.upper(), None)
+            if handler is None:
+                self.send(502, "5.5.2 unknown command")
+            elif handler(arg) == "quit":
+                return
+
+    def cmd_EHLO(self, arg: str) -> None:
+        self.helo = arg
+        caps = [c for c in self.sink.capabilities if not (self.tls and c == "STARTTLS")]
+        if "STARTTLS" in caps and not self.sink.tls_context:
+            caps.remove("STARTTLS")
+        self.send(250, "sink.test", caps + ["HELP"] if caps else None)
+
+    def cmd_HELO(self, arg: str) -> None:
+        self.helo = arg
+        self.send(250, "sink.test")
+
+    def cmd_STARTTLS(self, arg: str) -> None:
+        if not self.sink.tls_context or self.tls:
+            return self.send(502, "5.5.1 no")
+        if self.buf:
+            self.sink.injected = True
+            self.buf = b""
+        self.send(220, "2.0.0 go ahead")
+        self.conn = self.sink.tls_context.wrap_socket(self.conn, server_side=True)
+        self.tls = True
+        self.helo = ""
+
+    def cmd_AUTH(self, arg: str) -> None:
+        mech, _, initial = arg.partition(" ")
+        if mech.upper() == "PLAIN":
+            if not initial:
+                self.send(334, "")
+                initial = (self.line() or b"").decode()
+            try:
+                _, user, pw = base64.b64decode(initial).decode().split("\0")
+            except ValueError:
+                return self.send(501, "5.5.2 bad")
+        elif mech.upper() == "LOGIN":
+            self.send(334, "VXNlcm5hbWU6")
+            user = base64.b64decode(self.line() or b"").decode()
+            self.send(334, "UGFzc3dvcmQ6")
+            pw = base64.b64decode(self.line() or b"").decode()
+        else:
+            return self.send(504, "5.5.4 unknown mechanism")
+        if self.sink.users.get(user) == pw:
+            self.auth = user
+            self.send(235, "2.7.0 ok")
+        else:
+            self.send(535, "5.7.8 bad credentials")
+
+    def cmd_MAIL(self, arg: str) -> None:
+        if self.sink.require_auth and not self.auth:
+            return self.send(530, "5.7.0 authentication required")
+        addr, _, params = arg[5:].partition(">")
+        self.msg = Received(helo=self.helo, mail_from=addr.lstrip("<"), mail_params=params.strip(), tls=self.tls, auth=self.auth)
+        self.send(250, "2.1.0 ok")
+
+    def cmd_RCPT(self, arg: str) -> None:
+        if not self.msg:
+            return self.send(503, "5.5.1 MAIL first")
+        addr, _, params = arg[3:].partition(">")
+        addr = addr.lstrip("<")
+        n = self.sink.rcpt_attempts.get(addr, 0) + 1
+        self.sink.rcpt_attempts[addr] = n
+        override = self.sink.rcpt_reply(addr, n)
+        if override:
+            return self.send(*override)
+        self.msg.rcpts.append(addr)
+        self.msg.rcpt_params.append(params.strip())
+        self.send(250, "2.1.5 ok")
+
+    def cmd_DATA(self, arg: str) -> None:
+        if not self.msg or not self.msg.rcpts:
+            return self.send(554, "5.5.1 no valid recipients")
+        self.send(354, "go ahead")
+        raw, self.buf = self.buf, b""
+        while b"\r\n.\r\n" not in b"\r\n" + raw:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                raise OSError("eof in DATA")
+            raw += chunk
+        data = b"\r\n" + raw
+        end = data.index(b"\r\n.\r\n")
+        body_wire = data[2:end + 2]
+        self.buf = data[end + 5:]
+        self.msg.raw = body_wire
+        lines = body_wire.split(b"\r\n")
+        self.msg.body = b"\r\n".join(l[1:] if l.startswith(b".") else l for l in lines)
+        self._finish()
+
+    def cmd_BDAT(self, arg: str) -> None:
+        parts = arg.split()
+        n, last = int(parts[0]), len(parts) > 1 and parts[1].upper() == "LAST"
+        chunk = self.exact(n)
+        if not self.msg or not self.msg.rcpts:
+            return self.send(503, "5.5.1 no valid recipients")
+        self.msg.bdat = True
+        self.msg.raw += chunk
+        if not last:
+            return self.send(250, f"2.0.0 {n} octets")
+        self.msg.body = self.msg.raw
+        self._finish()
+
+    def _finish(self) -> None:
+        msg, self.msg = self.msg, None
+        override = self.sink.data_reply(msg)
+        if override:
+            return self.send(*override)
+        with self.sink.cond:
+            self.sink.messages.append(msg)
+            self.sink.cond.notify_all()
+        self.send(250, "2.0.0 queued as sink")
+
+    def cmd_RSET(self, arg: str) -> None:
+        self.msg = None
+        self.send(250, "2.0.0 ok")
+
+    def cmd_NOOP(self, arg: str) -> None:
+        self.send(250, "2.0.0 ok")
+
+    def cmd_QUIT(self, arg: str) -> str:
+        self.send(221, "2.0.0 bye")
+        return "quit"
