@@ -33,6 +33,7 @@ class Received:
     tls: bool = False
     auth: str | None = None
     bdat: bool = False
+    peer: str = ""
 
 
 class Sink:
@@ -204,7 +205,8 @@ class _Session:
         if self.sink.require_auth and not self.auth:
             return self.send(530, "5.7.0 authentication required")
         addr, _, params = arg[5:].partition(">")
-        self.msg = Received(helo=self.helo, mail_from=addr.lstrip("<"), mail_params=params.strip(), tls=self.tls, auth=self.auth)
+        self.msg = Received(helo=self.helo, mail_from=addr.lstrip("<"), mail_params=params.strip(), tls=self.tls, auth=self.auth,
+                            peer=self.conn.getpeername()[0])
         self.send(250, "2.1.0 ok")
 
     def cmd_RCPT(self, arg: str) -> None:

@@ -278,3 +278,29 @@ def test_local_and_remote_recipients_in_one_message(postern, sink):
     postern.wait_for_message(BOB, tok)
     assert tok.encode() in sink.wait_for(1)[0].body
     wait_queue_empty(postern)
+
+
+def test_chunking_dsn_parameters_and_source_address(make_server, dns):
+    rich = Sink(capabilities=["PIPELINING", "CHUNKING", "DSN", "8BITMIME", "SIZE 0", "ENHANCEDSTATUSCODES"]).start()
+    try:
+        server = make_server(config=outbound_config(dns.address, rich.port, **{"delivery.source_address": '"127.0.0.2"'}))
+        tok = submit(server, f"rich@{REMOTE}", body="caf\u00e9\r\n".encode(), mail_options=["RET=HDRS", "ENVID=e1", "BODY=8BITMIME"],
+                     rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;orig@example.net"])
+        got = rich.wait_for(1)[0]
+        assert got.bdat and tok.encode() in got.body and "café".encode() in got.body
+        assert "RET=HDRS" in got.mail_params and "ENVID=e1" in got.mail_params and "BODY=8BITMIME" in got.mail_params
+        assert got.rcpt_params == ["NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig@example.net"]
+        assert got.peer == "127.0.0.2", "sent from delivery.source_address"
+        wait_queue_empty(server)
+        assert not server.find(ALICE, "Successful"), "a DSN-capable server reports success itself"
+    finally:
+        rich.stop()
+
+
+def test_notify_success_to_a_server_without_dsn_gets_a_relayed_notice(postern, sink):
+    sink.capabilities = ["PIPELINING", "ENHANCEDSTATUSCODES"]
+    submit(postern, f"happy@{REMOTE}", rcpt_options=["NOTIFY=SUCCESS"])
+    sink.wait_for(1)
+    report = postern.wait_for_message(ALICE, "Successful", timeout=15)
+    r = dsn_fields(parse(report))[1][0]
+    assert r["action"] == "relayed" and r["status"] == "2.0.0"

@@ -127,6 +127,9 @@ pub struct Smtp {
     pub data_timeout: Duration,
     /// Errors in one session before it is closed with 421.
     pub max_errors: u32,
+    /// Authenticated users may send only as their own address, their aliases
+    /// and groups (SPEC X8); others get 553 5.7.1.
+    pub sender_identity: bool,
 }
 
 impl Default for Smtp {
@@ -138,6 +141,7 @@ impl Default for Smtp {
             command_timeout: Duration(std::time::Duration::from_secs(300)),
             data_timeout: Duration(std::time::Duration::from_secs(600)),
             max_errors: 20,
+            sender_identity: true,
         }
     }
 }

@@ -43,6 +43,9 @@ command_timeout = "5m"
 data_timeout = "10m"
 # Protocol errors tolerated in one session before it is closed with 421.
 max_errors = 20
+# Authenticated users may send (envelope and From:) only as their own address,
+# aliases that deliver to them and groups they belong to; others get 553 5.7.1.
+sender_identity = true
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.

@@ -82,6 +82,8 @@ pub const AUTH_UNSUPPORTED: Reply =
 pub const AUTH_NOT_HERE: Reply = Reply::new(502, "5.5.1", "AUTH is not offered on this service");
 pub const USER_UNKNOWN: Reply = Reply::new(550, "5.1.1", "User unknown");
 pub const RELAY_DENIED: Reply = Reply::new(554, "5.7.1", "Relay access denied");
+/// SPEC X8: an authenticated user sending as an address that is not theirs.
+pub const NOT_YOUR_ADDRESS: Reply = Reply::new(553, "5.7.1", "Sender address not owned by the authenticated user");
 pub const TOO_MANY_RCPTS: Reply = Reply::new(452, "4.5.3", "Too many recipients");
 pub const MAILBOX_FULL: Reply = Reply::new(452, "4.2.2", "Mailbox full");
 pub const TOO_BIG: Reply = Reply::new(

@@ -22,6 +22,7 @@ pub mod export;
 mod expunge;
 pub mod flags;
 pub mod folders;
+mod identity;
 mod ids;
 pub mod mailbox;
 mod password;

@@ -37,6 +37,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.conn.consume(n);
             size += out.len() as u64;
             self.absorb(&mut blob, &out, size, &mut failure).await;
+            if let Some(tx) = self.tx.as_mut() {
+                tx.header.feed(&out);
+            }
             out.clear();
             if decoder.is_done() {
                 break;
@@ -103,6 +106,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 let bytes = self.conn.buffered()[..take].to_vec();
                 let size = b.size;
                 self.absorb(&mut b.blob, &bytes, size, &mut b.failure).await;
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.header.feed(&bytes);
+                }
             }
             self.conn.consume(take);
             left -= take as u64;
@@ -182,6 +188,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Flow {
         let Some(tx) = self.tx.take() else {
             return self.error(reply::NEED_MAIL);
+        };
+        let failure = match failure {
+            None => self.check_from_header(&tx).await.err(),
+            f => f,
         };
         let result = match (failure, blob) {
             (Some(r), _) => Err(r),

@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 const BARE_POSTMASTER: &str = "postmaster";
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub(super) fn mail(&mut self, from: MailFrom<String>) -> Flow {
+    pub(super) async fn mail(&mut self, from: MailFrom<String>) -> Flow {
         if self.helo.is_none() {
             return self.error(reply::NEED_HELO);
         }
@@ -27,6 +27,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let smtputf8 = from.flags & MAIL_SMTPUTF8 != 0;
         if !smtputf8 && !from.address.is_ascii() {
             return self.error(reply::NEED_SMTPUTF8);
+        }
+        if let Err(r) = self.check_sender(&from.address).await {
+            return self.error(r);
         }
         let ret = match (
             from.flags & MAIL_RET_FULL != 0,

@@ -2,6 +2,7 @@
 //! family lives in its own file.
 
 mod auth;
+mod identity;
 mod body;
 mod envelope;
 mod greet;
@@ -71,6 +72,8 @@ struct Transaction {
     local: BTreeSet<UserId>,
     remote: Vec<RemoteRecipient>,
     bdat: Option<body::Bdat>,
+    /// The start of the message, up to its header block's end (sender identity checks).
+    header: identity::HeaderCapture,
 }
 
 pub struct Session<S> {
@@ -195,7 +198,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match request {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
-            Request::Mail { from } => self.mail(from),
+            Request::Mail { from } => self.mail(from).await,
             Request::Rcpt { to } => self.rcpt(to).await,
             Request::Data => self.data().await,
             Request::Bdat { chunk_size, is_last } => self.bdat(chunk_size, is_last).await,

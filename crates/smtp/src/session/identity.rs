@@ -1,0 +1,117 @@
+//! Sender identity for authenticated senders (SPEC X8): the envelope sender
+//! and every From: address must be the user's own, an alias that delivers
+//! to them, or a group they belong to; anything else is 553 5.7.1.
+
+use super::{Session, Transaction};
+use crate::reply::{self, Reply};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Header bytes kept for the From: check; a header block beyond this is not examined further.
+pub const MAX_HEADER_CAPTURE: usize = 64 * 1024;
+
+/// Collects the message start until the blank line that ends the header block.
+#[derive(Debug, Default)]
+pub(super) struct HeaderCapture {
+    bytes: Vec<u8>,
+    done: bool,
+}
+
+impl HeaderCapture {
+    pub fn feed(&mut self, data: &[u8]) {
+        if self.done {
+            return;
+        }
+        let room = MAX_HEADER_CAPTURE.saturating_sub(self.bytes.len());
+        let start = self.bytes.len().saturating_sub(3);
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+        let tail = &self.bytes[start..];
+        if tail.windows(4).any(|w| w == b"\r\n\r\n") || tail.windows(2).any(|w| w == b"\n\n") || self.bytes.len() >= MAX_HEADER_CAPTURE {
+            self.done = true;
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// The addresses in the From: fields of a header block (RFC 5322 §3.6.2).
+pub fn from_addresses(header: &[u8]) -> Vec<String> {
+    let Some(msg) = mail_parser::MessageParser::new().parse_headers(header) else {
+        return vec![];
+    };
+    msg.from()
+        .map(|a| a.iter().filter_map(|addr| addr.address().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    fn identity_user(&self) -> Option<String> {
+        let enforce = self.cfg.smtp.sender_identity;
+        self.auth.as_ref().filter(|_| enforce).map(|u| u.address.clone())
+    }
+
+    /// MAIL FROM of an authenticated session. The null sender stays allowed
+    /// (clients send auto-replies with it).
+    pub(super) async fn check_sender(&self, sender: &str) -> Result<(), Reply> {
+        match self.identity_user() {
+            Some(user) if !sender.is_empty() => self.check_one(user, vec![sender.to_string()], "envelope").await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Every From: address of the message an authenticated session sent.
+    pub(super) async fn check_from_header(&self, tx: &Transaction) -> Result<(), Reply> {
+        match self.identity_user() {
+            Some(user) => self.check_one(user, from_addresses(tx.header.bytes()), "from-header").await,
+            None => Ok(()),
+        }
+    }
+
+    async fn check_one(&self, user: String, senders: Vec<String>, what: &str) -> Result<(), Reply> {
+        let store = self.ctx.store.clone();
+        let (u, list) = (user.clone(), senders.clone());
+        let verdict = tokio::task::spawn_blocking(move || {
+            list.iter().find_map(|s| match store.may_send_as(&u, s) {
+                Ok(true) => None,
+                Ok(false) => Some(Ok(s.clone())),
+                Err(e) => Some(Err(e)),
+            })
+        })
+        .await;
+        match verdict {
+            Ok(None) => Ok(()),
+            Ok(Some(Ok(bad))) => {
+                self.security_log("spoofing-refused", &[("user", &user), ("sender", &bad), ("where", what)]);
+                Err(reply::NOT_YOUR_ADDRESS)
+            }
+            _ => Err(reply::TEMP_FAILURE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_stops_at_the_header_end_and_the_limit() {
+        let mut c = HeaderCapture::default();
+        c.feed(b"From: a@b\r\nSubject: x\r");
+        c.feed(b"\n\r\nbody body");
+        c.feed(b"more body");
+        assert!(c.bytes().ends_with(b"\r\n\r\nbody body"));
+        let mut big = HeaderCapture::default();
+        for _ in 0..100 {
+            big.feed(&[b'x'; 1000]);
+        }
+        assert_eq!(big.bytes().len(), MAX_HEADER_CAPTURE);
+    }
+
+    #[test]
+    fn from_addresses_are_parsed() {
+        assert_eq!(from_addresses(b"From: \"A\" <a@x.org>, b@y.org\r\nTo: c@z\r\n\r\n"), ["a@x.org", "b@y.org"]);
+        assert_eq!(from_addresses(b"Subject: none\r\n\r\n"), Vec::<String>::new());
+        assert_eq!(from_addresses(b""), Vec::<String>::new());
+    }
+}

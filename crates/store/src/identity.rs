@@ -1,0 +1,54 @@
+//! Sender identity (SPEC X8, seed 003): the addresses an authenticated user
+//! may send as — their own, aliases that deliver to them, and groups they are
+//! a member of. (Delegation comes with the delegation feature.)
+
+use crate::{Store, StoreError};
+use rusqlite::OptionalExtension;
+
+impl Store {
+    /// Whether `user` (their address) may use `sender` as envelope sender or From:.
+    pub fn may_send_as(&self, user: &str, sender: &str) -> Result<bool, StoreError> {
+        if sender.eq_ignore_ascii_case(user) {
+            return Ok(true);
+        }
+        let conn = self.conn();
+        let alias: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM aliases WHERE address = ?1 AND target = ?2",
+                [sender, user],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if alias.is_some() {
+            return Ok(true);
+        }
+        let group: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM groups g JOIN group_members m ON m.group_id = g.id WHERE g.address = ?1 AND m.member = ?2",
+                [sender, user],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(group.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::setup;
+
+    #[test]
+    fn own_address_aliases_and_groups_only() {
+        let (_d, store, _, _) = setup();
+        store.alias_add("info@example.org", &["alice@example.org".into()]).unwrap();
+        store.group_add("team@example.org", &["alice@example.org".into(), "bob@example.org".into()]).unwrap();
+        let may = |u: &str, s: &str| store.may_send_as(u, s).unwrap();
+        assert!(may("alice@example.org", "ALICE@example.org"));
+        assert!(may("alice@example.org", "info@example.org"));
+        assert!(may("alice@example.org", "team@example.org"));
+        assert!(may("bob@example.org", "team@example.org"));
+        assert!(!may("bob@example.org", "info@example.org"));
+        assert!(!may("bob@example.org", "alice@example.org"));
+        assert!(!may("alice@example.org", "ceo@bank.example"));
+    }
+}
