@@ -94,6 +94,6 @@ def test_config_set_reaches_the_running_server(server):
             codes = [s.rcpt(f"alice@{DOMAIN}")[0] for _ in range(3)]
             return codes == [250, 250, 452]
 
-    wait_until(third_recipient_refused, timeout=5, what="max_recipients=2 in effect")
+    wait_until(third_recipient_refused, timeout=15, what="max_recipients=2 in effect")
     assert time.monotonic() - started < 2.5
     assert server.proc.poll() is None

@@ -270,7 +270,8 @@ def test_queue_hold_release_retry_delete(make_server, dns, sink):
     wait_until(lambda: "deferred" in queue_lines(server), 10, what="a deferral")
     sink.rcpt_reply = lambda rcpt, n: None
     server.cli("queue", "retry", "--all")
-    wait_until(lambda: any(f"again@{REMOTE}" in m.rcpts for m in sink.messages), 10, what="retry --all")
+    wait_until(lambda: any(f"again@{REMOTE}" in m.rcpts for m in sink.messages), 30,
+               what=f"retry --all; mail.log: {server.log('mail.log')[-600:]}")
 
 
 def test_local_and_remote_recipients_in_one_message(postern, sink):
