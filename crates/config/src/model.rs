@@ -130,6 +130,13 @@ pub struct Smtp {
     /// Authenticated users may send only as their own address, their aliases
     /// and groups (SPEC X8); others get 553 5.7.1.
     pub sender_identity: bool,
+    /// Messages accepted per hour from one client IP / one authenticated user (0 = no limit); more get 452 4.7.0.
+    pub max_messages_per_hour_ip: u32,
+    pub max_messages_per_hour_user: u32,
+    /// Unknown recipients in one session before it is closed with 421 4.7.0 (0 = no limit).
+    pub max_unknown_recipients: u32,
+    /// Refuse HELO/EHLO names that are neither fully qualified nor an address literal.
+    pub helo_checks: bool,
 }
 
 impl Default for Smtp {
@@ -142,6 +149,10 @@ impl Default for Smtp {
             data_timeout: Duration(std::time::Duration::from_secs(600)),
             max_errors: 20,
             sender_identity: true,
+            max_messages_per_hour_ip: 0,
+            max_messages_per_hour_user: 0,
+            max_unknown_recipients: 20,
+            helo_checks: false,
         }
     }
 }

@@ -46,6 +46,14 @@ max_errors = 20
 # Authenticated users may send (envelope and From:) only as their own address,
 # aliases that deliver to them and groups they belong to; others get 553 5.7.1.
 sender_identity = true
+# Messages accepted per hour from one client address and from one authenticated
+# user (0: no limit); over it MAIL gets 452 4.7.0.
+max_messages_per_hour_ip = 0
+max_messages_per_hour_user = 0
+# Unknown recipients in one session before it is closed with 421 (0: no limit).
+max_unknown_recipients = 20
+# Refuse HELO/EHLO names that are not fully qualified or an address literal.
+helo_checks = false
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.

@@ -4,6 +4,7 @@
 
 mod command;
 pub mod outbound;
+pub mod rate;
 pub mod dot;
 pub mod reply;
 mod session;

@@ -84,6 +84,7 @@ async fn serve(
         config: config_rx,
         tls: tls.clone(),
         shutdown: stop_rx.clone(),
+        limits: Default::default(),
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;

@@ -200,6 +200,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let ip = self.client_ip();
         let tls = self.conn.tls_description().unwrap_or_else(|| "none".into());
+        if result.is_ok() {
+            self.count_message();
+        }
         let (event, id, r) = match result {
             Ok(id) => (
                 "accepted",

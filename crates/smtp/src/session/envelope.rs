@@ -31,6 +31,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(r) = self.check_sender(&from.address).await {
             return self.error(r);
         }
+        if let Err(r) = self.check_rate() {
+            return self.error(r);
+        }
         let ret = match (
             from.flags & MAIL_RET_FULL != 0,
             from.flags & MAIL_RET_HDRS != 0,
@@ -76,6 +79,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             Err(r) => {
                 self.log_refused(&address, &r);
+                if r == reply::USER_UNKNOWN {
+                    return self.unknown_recipient(r);
+                }
                 self.error(r)
             }
         }

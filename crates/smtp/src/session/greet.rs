@@ -35,6 +35,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// EHLO/HELO: resets any transaction (RFC 5321 §4.1.4) and lists extensions.
     pub(super) fn ehlo(&mut self, host: String, extended: bool) -> Flow {
+        if let Err(r) = self.check_helo(&host) {
+            return self.error(r);
+        }
         self.tx = None;
         self.helo = Some(host);
         let hostname = self.cfg.server.hostname.clone();

@@ -3,6 +3,7 @@
 
 mod auth;
 mod identity;
+mod limits;
 mod body;
 mod envelope;
 mod greet;
@@ -52,6 +53,8 @@ pub struct Context {
     pub tls: Option<TlsAcceptor>,
     /// Becomes true when the server stops: idle sessions then close with 421.
     pub shutdown: watch::Receiver<bool>,
+    /// Messages per hour per IP and user, shared by all sessions.
+    pub limits: Arc<crate::rate::RateLimits>,
 }
 
 /// Whether the command loop goes on.
@@ -85,6 +88,7 @@ pub struct Session<S> {
     helo: Option<String>,
     auth: Option<UserInfo>,
     auth_failures: u32,
+    unknown_recipients: u32,
     tx: Option<Transaction>,
     errors: u32,
 }
@@ -101,6 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             helo: None,
             auth: None,
             auth_failures: 0,
+            unknown_recipients: 0,
             tx: None,
             errors: 0,
         }
