@@ -97,3 +97,31 @@ def test_config_set_reaches_the_running_server(server):
     wait_until(third_recipient_refused, timeout=15, what="max_recipients=2 in effect")
     assert time.monotonic() - started < 2.5
     assert server.proc.poll() is None
+
+
+def test_reload_applies_the_config_now(make_server):
+    """`postern reload` checks the file and signals the server (issue 6: settings take effect on reload)."""
+    server = make_server()
+    assert (server.data / "postern.pid").read_text().strip() == str(server.pid)
+    server.config_set("smtp.max_recipients", "2")
+    p = server.cli("reload")
+    assert "reloads" in p.stdout
+
+    def third_recipient_refused():
+        with server.smtp() as s:
+            s.ehlo()
+            s.mail("x@remote.example")
+            return [s.rcpt(f"alice@{DOMAIN}")[0] for _ in range(3)] == [250, 250, 452]
+
+    wait_until(third_recipient_refused, timeout=15, what="max_recipients=2 after reload")
+    # A broken file is refused before anything is signalled; the server keeps running.
+    (server.data / "postern.toml").write_text("[smtp]\nmax_recipients = 0\n")
+    p = server.cli("reload", check=False)
+    assert p.returncode != 0 and "max_recipients" in p.stderr
+    with server.smtp() as s:
+        assert s.noop()[0] == 250
+    server.stop()
+    assert not (server.data / "postern.pid").exists()
+    (server.data / "postern.toml").write_text("[smtp]\nmax_recipients = 5\n")
+    p = server.cli("reload", check=False)
+    assert p.returncode != 0 and "no server runs" in p.stderr

@@ -24,6 +24,8 @@ pub enum Command {
     Init(InitArgs),
     /// Run the server until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Check postern.toml and make the running server apply it now (SIGHUP), keeping sessions.
+    Reload,
     /// Local domains.
     #[command(subcommand)]
     Domain(DomainCmd),

@@ -9,6 +9,7 @@ mod group;
 mod init;
 mod password;
 mod queue;
+mod reload;
 mod serve;
 mod user;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match cli.command {
         Command::Init(args) => init::run(&data, &args, out),
         Command::Serve(args) => serve::run(&data, &args),
+        Command::Reload => reload::run(existing(&data)?, out),
         Command::Domain(cmd) => domain::run(&open_store(&data)?, cmd, out),
         Command::User(cmd) => {
             user::run(&open_store(&data)?, cmd, &mut std::io::stdin().lock(), out)

@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+pub mod pidfile;
 mod prepare;
 mod reload;
 mod services;
@@ -90,6 +91,8 @@ async fn serve(
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let _pid = pidfile::PidFile::create(data_dir)?;
     accept::announce(&listeners);
     let sessions = accept::Sessions::default();
     for bound in listeners {
@@ -106,6 +109,7 @@ async fn serve(
         data_dir.to_path_buf(),
         overrides,
         config_tx,
+        hup,
     ));
     signals.wait().await;
     eprintln!("postern: shutting down");

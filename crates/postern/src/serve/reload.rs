@@ -14,10 +14,12 @@ pub async fn watch_config(
     data_dir: PathBuf,
     overrides: Vec<(String, String)>,
     tx: watch::Sender<Arc<Config>>,
+    // Installed by the caller before the server says it is ready: SIGHUP's
+    // default action would otherwise end the process (`postern reload`).
+    mut hup: Option<tokio::signal::unix::Signal>,
 ) {
     let path = postern_config::path_in(&data_dir);
     let mut seen = modified(&path);
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let forced = tokio::select! {
             _ = tokio::time::sleep(POLL) => false,
