@@ -272,7 +272,10 @@ mod tests {
         let addr = server(dir.path(), "mx.test.example").await;
         let client = TlsClient::new(None).unwrap();
         let tcp = TcpStream::connect(addr).await.unwrap();
-        let err = client.connect(tcp, "mx.test.example", true).await.unwrap_err();
+        let err = client
+            .connect(tcp, "mx.test.example", true)
+            .await
+            .unwrap_err();
         assert!(matches!(err, TlsError::Handshake(_)), "{err}");
         assert!(err.to_string().contains("certificate"), "{err}");
     }
@@ -283,15 +286,27 @@ mod tests {
         let addr = server(dir.path(), "mx.test.example").await;
         let trusting = TlsClient::new(Some(&dir.path().join("cert.pem"))).unwrap();
         let tcp = || TcpStream::connect(addr);
-        let (s, info) = trusting.connect(tcp().await.unwrap(), "mx.test.example", true).await.unwrap();
+        let (s, info) = trusting
+            .connect(tcp().await.unwrap(), "mx.test.example", true)
+            .await
+            .unwrap();
         assert!(info.verified);
         assert_eq!(hello(s).await, b"hello");
         // The name as DNS gives it, with the root dot.
-        let (_, info) = trusting.connect(tcp().await.unwrap(), "mx.test.example.", true).await.unwrap();
+        let (_, info) = trusting
+            .connect(tcp().await.unwrap(), "mx.test.example.", true)
+            .await
+            .unwrap();
         assert!(info.verified);
-        let (_, info) = trusting.connect(tcp().await.unwrap(), "other.example", false).await.unwrap();
+        let (_, info) = trusting
+            .connect(tcp().await.unwrap(), "other.example", false)
+            .await
+            .unwrap();
         assert!(!info.verified, "the name must match");
-        assert!(trusting.connect(tcp().await.unwrap(), "other.example", true).await.is_err());
+        assert!(trusting
+            .connect(tcp().await.unwrap(), "other.example", true)
+            .await
+            .is_err());
     }
 
     #[tokio::test]
@@ -301,8 +316,16 @@ mod tests {
         let trusting = TlsClient::new(Some(&dir.path().join("cert.pem"))).unwrap();
         let tcp = || TcpStream::connect(addr);
         let (a, b) = tokio::join!(
-            async { trusting.connect(tcp().await.unwrap(), "mx.test.example", false).await },
-            async { trusting.connect(tcp().await.unwrap(), "wrong.example", false).await },
+            async {
+                trusting
+                    .connect(tcp().await.unwrap(), "mx.test.example", false)
+                    .await
+            },
+            async {
+                trusting
+                    .connect(tcp().await.unwrap(), "wrong.example", false)
+                    .await
+            },
         );
         assert!(a.unwrap().1.verified);
         assert!(!b.unwrap().1.verified);

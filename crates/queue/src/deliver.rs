@@ -7,7 +7,7 @@ use crate::connect::{Dialer, Opened};
 use crate::outcome::{self, Verdict};
 use crate::route::{self, RouteError};
 use crate::{notice, Shared};
-use postern_smtp::outbound::{ClientError, Envelope, EnvelopeRecipient, RecipientResult};
+use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientResult};
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,12 +21,17 @@ pub struct Job {
 
 /// Delivers `jobs` (all for `domain`) and records every outcome.
 pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
-    let plan = match route::plan(&domain, &sh.cfg.delivery, &sh.cfg.server.hostname, &sh.dns).await {
+    let plan = match route::plan(&domain, &sh.cfg.delivery, &sh.cfg.server.hostname, &sh.dns).await
+    {
         Ok(p) => p,
         Err(e) => return fail_all(&sh, jobs, route_verdict(&e), false).await,
     };
     let mut pending: VecDeque<Job> = jobs.into();
-    let mut last = Verdict::temporary("4.4.1", format!("no server for {domain} could be reached"), None);
+    let mut last = Verdict::temporary(
+        "4.4.1",
+        format!("no server for {domain} could be reached"),
+        None,
+    );
     let dialer = Dialer {
         tls: &sh.tls,
         helo: &sh.cfg.server.hostname,
@@ -53,7 +58,11 @@ pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
 }
 
 /// Sends queued jobs over one session until done or the session breaks.
-async fn send_all(sh: &Shared, mut opened: Opened, pending: &mut VecDeque<Job>) -> Result<(), Verdict> {
+async fn send_all(
+    sh: &Shared,
+    mut opened: Opened,
+    pending: &mut VecDeque<Job>,
+) -> Result<(), Verdict> {
     let limit = sh.cfg.delivery.max_messages_per_connection as usize;
     let mut sent = 0;
     while let Some(job) = pending.pop_front() {
@@ -61,7 +70,9 @@ async fn send_all(sh: &Shared, mut opened: Opened, pending: &mut VecDeque<Job>) 
             pending.push_front(job);
             break;
         }
-        let Some(msg) = load(sh, &job.queue_id).await else { continue };
+        let Some(msg) = load(sh, &job.queue_id).await else {
+            continue;
+        };
         if sent > 0 {
             if let Err(e) = opened.session.rset().await {
                 pending.push_front(job);
@@ -81,8 +92,17 @@ async fn send_all(sh: &Shared, mut opened: Opened, pending: &mut VecDeque<Job>) 
     Ok(())
 }
 
-async fn send_one(sh: &Shared, opened: &mut Opened, msg: &OutboundMessage, job: &Job) -> Result<Vec<(i64, Verdict)>, ClientError> {
-    let rcpts: Vec<_> = msg.recipients.iter().filter(|r| job.recipients.contains(&r.id) && r.status.is_active()).collect();
+async fn send_one(
+    sh: &Shared,
+    opened: &mut Opened,
+    msg: &OutboundMessage,
+    job: &Job,
+) -> Result<Vec<(i64, Verdict)>, ClientError> {
+    let rcpts: Vec<_> = msg
+        .recipients
+        .iter()
+        .filter(|r| job.recipients.contains(&r.id) && r.status.is_active())
+        .collect();
     let caps = opened.session.capabilities().clone();
     let mta = Some(opened.peer.clone());
     let all = |v: Verdict| rcpts.iter().map(|r| (r.id, v.clone())).collect::<Vec<_>>();
@@ -91,36 +111,79 @@ async fn send_one(sh: &Shared, opened: &mut Opened, msg: &OutboundMessage, job: 
     }
     if msg.smtputf8 && !caps.smtputf8 {
         // RFC 6531 §3.4
-        return Ok(all(Verdict::permanent("5.6.7", format!("{} does not support SMTPUTF8, which this message needs", opened.peer), mta)));
+        return Ok(all(Verdict::permanent(
+            "5.6.7",
+            format!(
+                "{} does not support SMTPUTF8, which this message needs",
+                opened.peer
+            ),
+            mta,
+        )));
     }
     if caps.size.is_some_and(|max| max > 0 && msg.size > max) {
-        return Ok(all(Verdict::permanent("5.3.4", format!("message is larger than {} accepts ({} octets)", opened.peer, caps.size.unwrap_or(0)), mta)));
+        return Ok(all(Verdict::permanent(
+            "5.3.4",
+            format!(
+                "message is larger than {} accepts ({} octets)",
+                opened.peer,
+                caps.size.unwrap_or(0)
+            ),
+            mta,
+        )));
     }
     let path = sh.store.blob_path(&msg.blob);
     let eight_bit = caps.eight_bit_mime && has_8bit(&path).await;
     let envelope = Envelope {
         from: msg.sender.clone(),
-        recipients: rcpts.iter().map(|r| EnvelopeRecipient { address: r.address.clone(), notify: r.notify, orcpt: r.orcpt.clone() }).collect(),
+        recipients: rcpts
+            .iter()
+            .map(|r| EnvelopeRecipient {
+                address: r.address.clone(),
+                notify: r.notify,
+                orcpt: r.orcpt.clone(),
+            })
+            .collect(),
         smtputf8: msg.smtputf8,
         eight_bit,
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let mut body = tokio::fs::File::open(&path).await.map_err(ClientError::Io)?;
+    let mut body = tokio::fs::File::open(&path)
+        .await
+        .map_err(ClientError::Io)?;
     let results = opened.session.send(&envelope, &mut body, msg.size).await?;
     let took_dsn = caps.dsn;
-    Ok(rcpts.iter().zip(results).map(|(r, res)| (r.id, reply_verdict(&res, &opened.peer, took_dsn))).collect())
+    Ok(rcpts
+        .iter()
+        .zip(results)
+        .map(|(r, res)| (r.id, reply_verdict(&res, &opened.peer, took_dsn)))
+        .collect())
 }
 
 fn reply_verdict(res: &RecipientResult, peer: &str, took_dsn: bool) -> Verdict {
     let reply = &res.reply;
     let text = reply.to_string();
     if reply.code < 400 {
-        return Verdict::Delivered { reply: text, mta: peer.to_string(), took_dsn };
+        return Verdict::Delivered {
+            reply: text,
+            mta: peer.to_string(),
+            took_dsn,
+        };
     }
     let permanent = reply.code >= 500;
-    let status = reply.enhanced.clone().unwrap_or_else(|| if permanent { "5.0.0".into() } else { "4.0.0".into() });
-    Verdict::Failed { permanent, status, diagnostic: text, mta: Some(peer.to_string()) }
+    let status = reply.enhanced.clone().unwrap_or_else(|| {
+        if permanent {
+            "5.0.0".into()
+        } else {
+            "4.0.0".into()
+        }
+    });
+    Verdict::Failed {
+        permanent,
+        status,
+        diagnostic: text,
+        mta: Some(peer.to_string()),
+    }
 }
 
 /// A failure to talk to a host: a 5xx greeting/EHLO is the host's answer,
@@ -130,14 +193,23 @@ fn connection_verdict(e: &ClientError, peer: String) -> Verdict {
 }
 
 fn route_verdict(e: &RouteError) -> Verdict {
-    Verdict::Failed { permanent: e.is_permanent(), status: e.status.to_string(), diagnostic: e.text.clone(), mta: None }
+    Verdict::Failed {
+        permanent: e.is_permanent(),
+        status: e.status.to_string(),
+        diagnostic: e.text.clone(),
+        mta: None,
+    }
 }
 
 /// Jobs no server took: every recipient gets `verdict`.
 async fn fail_all(sh: &Shared, jobs: Vec<Job>, verdict: Verdict, attempted: bool) {
     for job in jobs {
         if let Some(msg) = load(sh, &job.queue_id).await {
-            let verdicts = job.recipients.iter().map(|id| (*id, verdict.clone())).collect();
+            let verdicts = job
+                .recipients
+                .iter()
+                .map(|id| (*id, verdict.clone()))
+                .collect();
             record(sh, &msg, verdicts, attempted, "none").await;
         }
     }
@@ -146,25 +218,58 @@ async fn fail_all(sh: &Shared, jobs: Vec<Job>, verdict: Verdict, attempted: bool
 async fn load(sh: &Shared, id: &str) -> Option<OutboundMessage> {
     let store = sh.store.clone();
     let id = id.to_string();
-    tokio::task::spawn_blocking(move || store.queue_message(&id)).await.ok()?.ok()?
+    tokio::task::spawn_blocking(move || store.queue_message(&id))
+        .await
+        .ok()?
+        .ok()?
 }
 
 /// Decides, builds the notice, commits both, logs.
-async fn record(sh: &Shared, msg: &OutboundMessage, verdicts: Vec<(i64, Verdict)>, attempted: bool, tls: &str) {
+async fn record(
+    sh: &Shared,
+    msg: &OutboundMessage,
+    verdicts: Vec<(i64, Verdict)>,
+    attempted: bool,
+    tls: &str,
+) {
     let now = sh.clock.now();
     let decision = outcome::decide(msg, &verdicts, &sh.policy, now, attempted);
-    let notice = match notice::build(&sh.store, &sh.cfg.server.hostname, msg, &decision.notices, now).await {
+    let notice = match notice::build(
+        &sh.store,
+        &sh.cfg.server.hostname,
+        msg,
+        &decision.notices,
+        now,
+    )
+    .await
+    {
         Ok(n) => n,
         Err(e) => {
-            sh.logs.mail(&[("event", "dsn-failed"), ("id", &msg.id), ("reason", &e.to_string())]);
+            sh.logs.mail(&[
+                ("event", "dsn-failed"),
+                ("id", &msg.id),
+                ("reason", &e.to_string()),
+            ]);
             None
         }
     };
-    let report = QueueReport { queue_id: msg.id.clone(), updates: decision.updates.clone(), notice };
+    let report = QueueReport {
+        queue_id: msg.id.clone(),
+        updates: decision.updates.clone(),
+        notice,
+    };
     let store = sh.store.clone();
     let result = tokio::task::spawn_blocking(move || store.queue_record(vec![report])).await;
-    if let Err(e) = result.as_ref().map_err(|e| e.to_string()).and_then(|r| r.as_ref().map_err(|e| e.to_string())) {
-        sh.logs.mail(&[("event", "queue-record-failed"), ("id", &msg.id), ("reason", &e)]);
+    if let Err(e) = result
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.as_ref().map_err(|e| e.to_string()))
+    {
+        sh.logs.mail(&[
+            ("event", "queue-record-failed"),
+            ("id", &msg.id),
+            ("reason", &e),
+        ]);
         return;
     }
     crate::log::outcomes(&sh.logs, msg, &verdicts, &decision, tls);
@@ -173,7 +278,9 @@ async fn record(sh: &Shared, msg: &OutboundMessage, verdicts: Vec<(i64, Verdict)
 /// Whether a body has octets above 127 (then BODY=8BITMIME, RFC 6152).
 async fn has_8bit(path: &std::path::Path) -> bool {
     use tokio::io::AsyncReadExt;
-    let Ok(mut f) = tokio::fs::File::open(path).await else { return true };
+    let Ok(mut f) = tokio::fs::File::open(path).await else {
+        return true;
+    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match f.read(&mut buf).await {

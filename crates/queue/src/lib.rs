@@ -57,19 +57,40 @@ pub(crate) struct Shared {
 }
 
 impl Outbound {
-    pub fn new(store: Store, logs: Logs, config: watch::Receiver<Arc<Config>>, clock: Arc<dyn Clock>, data_dir: PathBuf) -> Outbound {
-        Outbound { store, logs, config, clock, data_dir, cache: Mutex::new(None) }
+    pub fn new(
+        store: Store,
+        logs: Logs,
+        config: watch::Receiver<Arc<Config>>,
+        clock: Arc<dyn Clock>,
+        data_dir: PathBuf,
+    ) -> Outbound {
+        Outbound {
+            store,
+            logs,
+            config,
+            clock,
+            data_dir,
+            cache: Mutex::new(None),
+        }
     }
 
     fn shared(&self, cfg: Arc<Config>) -> Result<Shared, String> {
         let d = &cfg.delivery;
         let resolver = d.resolver_addr()?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let stale = cache.as_ref().is_none_or(|c| c.resolver != resolver || c.ca_file != d.ca_file);
+        let stale = cache
+            .as_ref()
+            .is_none_or(|c| c.resolver != resolver || c.ca_file != d.ca_file);
         if stale {
             let ca = d.ca_file.as_ref().map(|f| self.data_dir.join(f));
-            let tls = TlsClient::new(ca.as_deref()).map_err(|e| format!("delivery.ca_file: {e}"))?;
-            *cache = Some(Cached { resolver, ca_file: d.ca_file.clone(), dns: Dns::new(resolver)?, tls: Arc::new(tls) });
+            let tls =
+                TlsClient::new(ca.as_deref()).map_err(|e| format!("delivery.ca_file: {e}"))?;
+            *cache = Some(Cached {
+                resolver,
+                ca_file: d.ca_file.clone(),
+                dns: Dns::new(resolver)?,
+                tls: Arc::new(tls),
+            });
         }
         let c = cache.as_ref().ok_or("no resolver")?;
         Ok(Shared {

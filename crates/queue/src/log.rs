@@ -4,13 +4,25 @@ use crate::outcome::{Decision, Verdict};
 use postern_logs::Logs;
 use postern_store::{OutboundMessage, RecipientStatus};
 
-pub fn outcomes(logs: &Logs, msg: &OutboundMessage, verdicts: &[(i64, Verdict)], decision: &Decision, tls: &str) {
+pub fn outcomes(
+    logs: &Logs,
+    msg: &OutboundMessage,
+    verdicts: &[(i64, Verdict)],
+    decision: &Decision,
+    tls: &str,
+) {
     for update in &decision.updates {
-        let Some(r) = msg.recipients.iter().find(|r| r.id == update.id) else { continue };
-        let Some((_, verdict)) = verdicts.iter().find(|(id, _)| *id == update.id) else { continue };
+        let Some(r) = msg.recipients.iter().find(|r| r.id == update.id) else {
+            continue;
+        };
+        let Some((_, verdict)) = verdicts.iter().find(|(id, _)| *id == update.id) else {
+            continue;
+        };
         let (reply, relay) = match verdict {
             Verdict::Delivered { reply, mta, .. } => (reply.as_str(), mta.as_str()),
-            Verdict::Failed { diagnostic, mta, .. } => (diagnostic.as_str(), mta.as_deref().unwrap_or("none")),
+            Verdict::Failed {
+                diagnostic, mta, ..
+            } => (diagnostic.as_str(), mta.as_deref().unwrap_or("none")),
         };
         let result = match update.status {
             RecipientStatus::Delivered => "sent",

@@ -95,7 +95,13 @@ fn dsn_recipient(n: &Notice, now: i64) -> DsnRecipient {
     };
     DsnRecipient {
         address: n.recipient.address.clone(),
-        orcpt: n.recipient.orcpt.as_ref().map(|a| if a.contains(';') { a.clone() } else { format!("rfc822;{a}") }),
+        orcpt: n.recipient.orcpt.as_ref().map(|a| {
+            if a.contains(';') {
+                a.clone()
+            } else {
+                format!("rfc822;{a}")
+            }
+        }),
         action,
         status: n.status.clone(),
         remote_mta: n.mta.clone(),

@@ -54,7 +54,11 @@ impl Outbound {
         }
     }
 
-    async fn dispatch(&self, busy: &mut InFlight, done: &mpsc::UnboundedSender<Done>) -> Result<(), String> {
+    async fn dispatch(
+        &self,
+        busy: &mut InFlight,
+        done: &mpsc::UnboundedSender<Done>,
+    ) -> Result<(), String> {
         let cfg = self.config.borrow().clone();
         let d = &cfg.delivery;
         if busy.runs >= d.max_connections {
@@ -69,7 +73,10 @@ impl Outbound {
             .map_err(|e| e.to_string())?;
         for (domain, jobs) in group(due.into_iter().filter(|r| !busy.recipients.contains(&r.id))) {
             let running = busy.per_domain.get(&domain).copied().unwrap_or(0);
-            let slots = d.max_per_domain.saturating_sub(running).min(d.max_connections.saturating_sub(busy.runs));
+            let slots = d
+                .max_per_domain
+                .saturating_sub(running)
+                .min(d.max_connections.saturating_sub(busy.runs));
             for chunk in split(jobs, slots as usize, d.max_messages_per_connection as usize) {
                 busy.start(&domain, &chunk);
                 let (sh, domain, done) = (shared.clone(), domain.clone(), done.clone());
@@ -91,7 +98,8 @@ impl InFlight {
     fn start(&mut self, domain: &str, jobs: &[Job]) {
         self.runs += 1;
         *self.per_domain.entry(domain.to_string()).or_default() += 1;
-        self.recipients.extend(jobs.iter().flat_map(|j| j.recipients.iter().copied()));
+        self.recipients
+            .extend(jobs.iter().flat_map(|j| j.recipients.iter().copied()));
     }
 
     fn finish(&mut self, done: Done) {
@@ -115,7 +123,10 @@ fn group(due: impl Iterator<Item = postern_store::DueRecipient>) -> BTreeMap<Str
         let jobs = by_domain.entry(r.domain).or_default();
         match jobs.iter_mut().find(|j| j.queue_id == r.queue_id) {
             Some(j) => j.recipients.push(r.id),
-            None => jobs.push(Job { queue_id: r.queue_id, recipients: vec![r.id] }),
+            None => jobs.push(Job {
+                queue_id: r.queue_id,
+                recipients: vec![r.id],
+            }),
         }
     }
     by_domain
@@ -132,10 +143,14 @@ fn split(jobs: Vec<Job>, slots: usize, per_run: usize) -> Vec<Vec<Job>> {
     let size = jobs.len().div_ceil(runs).min(per_run);
     let mut out: Vec<Vec<Job>> = Vec::with_capacity(runs);
     for job in jobs {
-        let room = out.last().is_some_and(|run| run.len() < size);
-        if room {
-            out.last_mut().map(|run| run.push(job));
-        } else if out.len() < runs {
+        match out.last_mut() {
+            Some(run) if run.len() < size => {
+                run.push(job);
+                continue;
+            }
+            _ => {}
+        }
+        if out.len() < runs {
             out.push(vec![job]);
         } else {
             break;
@@ -149,24 +164,54 @@ mod tests {
     use super::*;
 
     fn jobs(n: usize) -> Vec<Job> {
-        (0..n).map(|i| Job { queue_id: format!("q{i}"), recipients: vec![i as i64] }).collect()
+        (0..n)
+            .map(|i| Job {
+                queue_id: format!("q{i}"),
+                recipients: vec![i as i64],
+            })
+            .collect()
     }
 
     #[test]
     fn split_spreads_within_limits() {
         let sizes = |v: Vec<Vec<Job>>| v.iter().map(Vec::len).collect::<Vec<_>>();
         assert_eq!(sizes(split(jobs(10), 4, 100)), [3, 3, 3, 1]);
-        assert_eq!(sizes(split(jobs(10), 2, 3)), [3, 3], "the rest waits for a free slot");
+        assert_eq!(
+            sizes(split(jobs(10), 2, 3)),
+            [3, 3],
+            "the rest waits for a free slot"
+        );
         assert_eq!(sizes(split(jobs(1), 8, 100)), [1]);
         assert!(split(jobs(5), 0, 10).is_empty());
     }
 
     #[test]
     fn grouping_by_domain_and_message() {
-        let due = [("a.org", "m1", 1), ("b.org", "m1", 2), ("a.org", "m1", 3), ("a.org", "m2", 4)]
-            .map(|(d, q, id)| postern_store::DueRecipient { id, queue_id: q.into(), domain: d.into() });
+        let due = [
+            ("a.org", "m1", 1),
+            ("b.org", "m1", 2),
+            ("a.org", "m1", 3),
+            ("a.org", "m2", 4),
+        ]
+        .map(|(d, q, id)| postern_store::DueRecipient {
+            id,
+            queue_id: q.into(),
+            domain: d.into(),
+        });
         let g = group(due.into_iter());
-        assert_eq!(g["a.org"], vec![Job { queue_id: "m1".into(), recipients: vec![1, 3] }, Job { queue_id: "m2".into(), recipients: vec![4] }]);
+        assert_eq!(
+            g["a.org"],
+            vec![
+                Job {
+                    queue_id: "m1".into(),
+                    recipients: vec![1, 3]
+                },
+                Job {
+                    queue_id: "m2".into(),
+                    recipients: vec![4]
+                }
+            ]
+        );
         assert_eq!(g["b.org"].len(), 1);
     }
 }

@@ -2,8 +2,8 @@
 //! AUTH) and SMTPS (465, implicit TLS). A session is driven over any stream
 //! (plain or TLS); the binary owns the sockets and hands streams in.
 
+pub mod client;
 mod command;
-pub mod outbound;
 pub mod rate;
 pub mod dot;
 pub mod reply;

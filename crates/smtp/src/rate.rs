@@ -66,10 +66,16 @@ mod tests {
             assert!(r.allows("ip:192.0.2.1", 3, t));
             r.record("ip:192.0.2.1", t);
         }
-        assert!(!r.allows("ip:192.0.2.1", 3, 10), "the fourth in the hour is refused");
+        assert!(
+            !r.allows("ip:192.0.2.1", 3, 10),
+            "the fourth in the hour is refused"
+        );
         assert!(r.allows("ip:192.0.2.2", 3, 10), "keys are separate");
         assert!(r.allows("ip:192.0.2.1", 0, 10), "0 = no limit");
         assert!(!r.allows("ip:192.0.2.1", 3, WINDOW_SECS - 1));
-        assert!(r.allows("ip:192.0.2.1", 3, WINDOW_SECS), "the first left the window");
+        assert!(
+            r.allows("ip:192.0.2.1", 3, WINDOW_SECS),
+            "the first left the window"
+        );
     }
 }

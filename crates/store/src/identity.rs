@@ -40,8 +40,15 @@ mod tests {
     #[test]
     fn own_address_aliases_and_groups_only() {
         let (_d, store, _, _) = setup();
-        store.alias_add("info@example.org", &["alice@example.org".into()]).unwrap();
-        store.group_add("team@example.org", &["alice@example.org".into(), "bob@example.org".into()]).unwrap();
+        store
+            .alias_add("info@example.org", &["alice@example.org".into()])
+            .unwrap();
+        store
+            .group_add(
+                "team@example.org",
+                &["alice@example.org".into(), "bob@example.org".into()],
+            )
+            .unwrap();
         let may = |u: &str, s: &str| store.may_send_as(u, s).unwrap();
         assert!(may("alice@example.org", "ALICE@example.org"));
         assert!(may("alice@example.org", "info@example.org"));

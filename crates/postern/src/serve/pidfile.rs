@@ -22,7 +22,9 @@ impl PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         // Only our own: a newer server may have replaced it.
-        if std::fs::read_to_string(&self.0).is_ok_and(|s| s.trim() == std::process::id().to_string()) {
+        if std::fs::read_to_string(&self.0)
+            .is_ok_and(|s| s.trim() == std::process::id().to_string())
+        {
             let _ = std::fs::remove_file(&self.0);
         }
     }

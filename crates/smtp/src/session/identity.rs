@@ -25,7 +25,10 @@ impl HeaderCapture {
         let start = self.bytes.len().saturating_sub(3);
         self.bytes.extend_from_slice(&data[..data.len().min(room)]);
         let tail = &self.bytes[start..];
-        if tail.windows(4).any(|w| w == b"\r\n\r\n") || tail.windows(2).any(|w| w == b"\n\n") || self.bytes.len() >= MAX_HEADER_CAPTURE {
+        if tail.windows(4).any(|w| w == b"\r\n\r\n")
+            || tail.windows(2).any(|w| w == b"\n\n")
+            || self.bytes.len() >= MAX_HEADER_CAPTURE
+        {
             self.done = true;
         }
     }
@@ -41,21 +44,31 @@ pub fn from_addresses(header: &[u8]) -> Vec<String> {
         return vec![];
     };
     msg.from()
-        .map(|a| a.iter().filter_map(|addr| addr.address().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|addr| addr.address().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     fn identity_user(&self) -> Option<String> {
         let enforce = self.cfg.smtp.sender_identity;
-        self.auth.as_ref().filter(|_| enforce).map(|u| u.address.clone())
+        self.auth
+            .as_ref()
+            .filter(|_| enforce)
+            .map(|u| u.address.clone())
     }
 
     /// MAIL FROM of an authenticated session. The null sender stays allowed
     /// (clients send auto-replies with it).
     pub(super) async fn check_sender(&self, sender: &str) -> Result<(), Reply> {
         match self.identity_user() {
-            Some(user) if !sender.is_empty() => self.check_one(user, vec![sender.to_string()], "envelope").await,
+            Some(user) if !sender.is_empty() => {
+                self.check_one(user, vec![sender.to_string()], "envelope")
+                    .await
+            }
             _ => Ok(()),
         }
     }
@@ -63,7 +76,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Every From: address of the message an authenticated session sent.
     pub(super) async fn check_from_header(&self, tx: &Transaction) -> Result<(), Reply> {
         match self.identity_user() {
-            Some(user) => self.check_one(user, from_addresses(tx.header.bytes()), "from-header").await,
+            Some(user) => {
+                self.check_one(user, from_addresses(tx.header.bytes()), "from-header")
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -82,7 +98,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match verdict {
             Ok(None) => Ok(()),
             Ok(Some(Ok(bad))) => {
-                self.security_log("spoofing-refused", &[("user", &user), ("sender", &bad), ("where", what)]);
+                self.security_log(
+                    "spoofing-refused",
+                    &[("user", &user), ("sender", &bad), ("where", what)],
+                );
                 Err(reply::NOT_YOUR_ADDRESS)
             }
             _ => Err(reply::TEMP_FAILURE),
@@ -110,8 +129,14 @@ mod tests {
 
     #[test]
     fn from_addresses_are_parsed() {
-        assert_eq!(from_addresses(b"From: \"A\" <a@x.org>, b@y.org\r\nTo: c@z\r\n\r\n"), ["a@x.org", "b@y.org"]);
-        assert_eq!(from_addresses(b"Subject: none\r\n\r\n"), Vec::<String>::new());
+        assert_eq!(
+            from_addresses(b"From: \"A\" <a@x.org>, b@y.org\r\nTo: c@z\r\n\r\n"),
+            ["a@x.org", "b@y.org"]
+        );
+        assert_eq!(
+            from_addresses(b"Subject: none\r\n\r\n"),
+            Vec::<String>::new()
+        );
         assert_eq!(from_addresses(b""), Vec::<String>::new());
     }
 }

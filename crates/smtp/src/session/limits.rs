@@ -9,9 +9,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     fn rate_keys(&self) -> Vec<(String, u32)> {
-        let mut keys = vec![(format!("ip:{}", self.client_ip()), self.cfg.smtp.max_messages_per_hour_ip)];
+        let mut keys = vec![(
+            format!("ip:{}", self.client_ip()),
+            self.cfg.smtp.max_messages_per_hour_ip,
+        )];
         if let Some(u) = &self.auth {
-            keys.push((format!("user:{}", u.address.to_lowercase()), self.cfg.smtp.max_messages_per_hour_user));
+            keys.push((
+                format!("user:{}", u.address.to_lowercase()),
+                self.cfg.smtp.max_messages_per_hour_user,
+            ));
         }
         keys
     }
@@ -21,7 +27,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let now = unix_now();
         for (key, max) in self.rate_keys() {
             if !self.ctx.limits.allows(&key, max, now) {
-                self.security_log("rate-limited", &[("user", self.auth_name()), ("key", &key), ("limit", &max.to_string())]);
+                self.security_log(
+                    "rate-limited",
+                    &[
+                        ("user", self.auth_name()),
+                        ("key", &key),
+                        ("limit", &max.to_string()),
+                    ],
+                );
                 return Err(reply::RATE_LIMITED);
             }
         }
@@ -44,8 +57,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(r);
         }
         self.send(&r);
-        self.security_log("unknown-recipients", &[("count", &self.unknown_recipients.to_string())]);
-        let text = format!("{} Too many unknown recipients, closing connection", self.cfg.server.hostname);
+        self.security_log(
+            "unknown-recipients",
+            &[("count", &self.unknown_recipients.to_string())],
+        );
+        let text = format!(
+            "{} Too many unknown recipients, closing connection",
+            self.cfg.server.hostname
+        );
         self.send(&Reply::owned(421, "4.7.0", text));
         Flow::Close
     }
@@ -69,9 +88,15 @@ pub(super) fn valid_helo(name: &str) -> bool {
     let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
     labels.len() >= 2
         && labels.iter().all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        && !labels
+            .last()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn unix_now() -> i64 {
@@ -82,10 +107,24 @@ fn unix_now() -> i64 {
 mod tests {
     #[test]
     fn helo_names() {
-        for ok in ["mail.example.org", "mx1.example.co.uk.", "[192.0.2.1]", "[IPv6:2001:db8::1]"] {
+        for ok in [
+            "mail.example.org",
+            "mx1.example.co.uk.",
+            "[192.0.2.1]",
+            "[IPv6:2001:db8::1]",
+        ] {
             assert!(super::valid_helo(ok), "{ok}");
         }
-        for bad in ["localhost", "example", "1.2.3.4", "-bad.example", "a..b", "[300.1.1.1]", "bad_name.example", ""] {
+        for bad in [
+            "localhost",
+            "example",
+            "1.2.3.4",
+            "-bad.example",
+            "a..b",
+            "[300.1.1.1]",
+            "bad_name.example",
+            "",
+        ] {
             assert!(!super::valid_helo(bad), "{bad}");
         }
     }
