@@ -14,7 +14,7 @@
 #                      per message; with 100, user1..user100 get MESSAGES/100 each)
 #   DEADLINE [600]     seconds to wait, after the last 250, for every message to reach
 #                      its mailbox
-#   SENDER [sender@bench.test]  envelope sender
+#   SENDER [sender@peer.test]  envelope sender (not in the local domain: smtp.local_sender refuses those from outside)
 #   ONLY [both]        both | postern | postfix: run only one side
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
@@ -40,7 +40,7 @@ POSTERN_BIN=${POSTERN_BIN:-$POSTERN_TARGET/release/postern}
 DOMAIN=bench.test
 USERS=100                       # user1..user100 exist on both sides, whatever RECIPIENTS is
 PASSWORD=benchpass-1
-SENDER=${SENDER:-sender@$DOMAIN}
+SENDER=${SENDER:-sender@peer.test}
 SMTP_SOURCE=/usr/sbin/smtp-source
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 

@@ -55,3 +55,30 @@ def test_null_sender_and_the_switch(make_server):
 
 def test_unauthenticated_mx_mail_is_not_affected(server):
     assert not server.deliver(token(), to=ALICE, sender="someone@remote.example")
+
+
+def test_unauthenticated_local_sender_from_outside_is_refused(server):
+    with server.smtp() as s:
+        s.ehlo()
+        code, msg = s.mail(ALICE)
+        assert code == 550 and b"5.7.1" in msg
+    # Envelope from outside, but From: claims a local user.
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        with server.smtp() as s:
+            s.sendmail("someone@remote.example", [BOB], make_message(token(), ALICE, BOB))
+    assert e.value.smtp_code == 550
+    log = server.log("security.log")
+    assert "event=local-sender-spoof" in log and "where=from-header" in log and "action=refused" in log
+
+
+def test_local_sender_mark_and_accept(make_server):
+    server = make_server(config={"smtp.local_sender": '"mark"'})
+    tok = token()
+    assert not server.deliver(tok, to=BOB, sender=ALICE)
+    assert "X-Postern-Warning: unauthenticated sender in a local domain" in server.wait_for_message(BOB, tok)
+    server.stop()
+    server.config_set("smtp.local_sender", '"accept"')
+    server.start()
+    tok = token()
+    assert not server.deliver(tok, to=BOB, sender=ALICE)
+    assert "X-Postern-Warning" not in server.wait_for_message(BOB, tok)

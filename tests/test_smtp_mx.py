@@ -96,7 +96,7 @@ def test_mx_relay_refused_even_after_starttls(server):
         s.ehlo()
         s.starttls(context=insecure_tls())
         s.ehlo()
-        s.mail("alice@example.org")
+        s.mail("someone@remote.example")
         code, msg = s.rcpt("x@remote.test")
         assert code == 554, msg
 

@@ -137,6 +137,20 @@ pub struct Smtp {
     pub max_unknown_recipients: u32,
     /// Refuse HELO/EHLO names that are neither fully qualified nor an address literal.
     pub helo_checks: bool,
+    /// Unauthenticated mail from outside claiming a local domain (MAIL FROM or From:).
+    pub local_sender: LocalSender,
+}
+
+/// What happens to unauthenticated mail that claims a local sender (SPEC X8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocalSender {
+    /// 550 5.7.1.
+    Reject,
+    /// Accepted with an X-Postern-Warning header (for filters and clients).
+    Mark,
+    /// No check.
+    Accept,
 }
 
 impl Default for Smtp {
@@ -153,6 +167,7 @@ impl Default for Smtp {
             max_messages_per_hour_user: 0,
             max_unknown_recipients: 20,
             helo_checks: false,
+            local_sender: LocalSender::Reject,
         }
     }
 }

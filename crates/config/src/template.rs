@@ -54,6 +54,9 @@ max_messages_per_hour_user = 0
 max_unknown_recipients = 20
 # Refuse HELO/EHLO names that are not fully qualified or an address literal.
 helo_checks = false
+# Unauthenticated mail from outside whose MAIL FROM or From: is in a local
+# domain: "reject" (550 5.7.1), "mark" (X-Postern-Warning header) or "accept".
+local_sender = "reject"
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.

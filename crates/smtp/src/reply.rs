@@ -86,6 +86,8 @@ pub const RELAY_DENIED: Reply = Reply::new(554, "5.7.1", "Relay access denied");
 pub const RATE_LIMITED: Reply = Reply::new(452, "4.7.0", "Too many messages this hour, try again later");
 /// SPEC X3 HELO checks (as Postfix's reject_non_fqdn_helo_hostname).
 pub const BAD_HELO: Reply = Reply::new(504, "5.5.2", "HELO/EHLO needs a fully-qualified host name or an address literal");
+/// SPEC X8: unauthenticated mail from outside claiming a local sender.
+pub const LOCAL_SENDER_NEEDS_AUTH: Reply = Reply::new(550, "5.7.1", "Sender address in a local domain requires authentication");
 /// SPEC X8: an authenticated user sending as an address that is not theirs.
 pub const NOT_YOUR_ADDRESS: Reply = Reply::new(553, "5.7.1", "Sender address not owned by the authenticated user");
 pub const TOO_MANY_RCPTS: Reply = Reply::new(452, "4.5.3", "Too many recipients");

@@ -176,6 +176,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         blob.write(headers.as_bytes())
             .await
             .map_err(|_| reply::TEMP_FAILURE)?;
+        if tx.marked {
+            blob.write(super::identity::MARK_HEADER.as_bytes())
+                .await
+                .map_err(|_| reply::TEMP_FAILURE)?;
+        }
         Ok(blob)
     }
 

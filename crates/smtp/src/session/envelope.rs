@@ -34,6 +34,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(r) = self.check_rate() {
             return self.error(r);
         }
+        let marked = match self.check_local_sender(&from.address).await {
+            Ok(m) => m,
+            Err(r) => return self.error(r),
+        };
         let ret = match (
             from.flags & MAIL_RET_FULL != 0,
             from.flags & MAIL_RET_HDRS != 0,
@@ -43,6 +47,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             _ => None,
         };
         self.tx = Some(Transaction {
+            marked,
             sender: from.address,
             smtputf8,
             env_id: from.env_id,

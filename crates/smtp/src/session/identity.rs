@@ -1,9 +1,12 @@
-//! Sender identity for authenticated senders (SPEC X8): the envelope sender
+//! Sender identity (SPEC X8). Authenticated senders: the envelope sender
 //! and every From: address must be the user's own, an alias that delivers
 //! to them, or a group they belong to; anything else is 553 5.7.1.
+//! Unauthenticated mail from outside that claims a local domain (MAIL FROM
+//! or From:) is refused with 550 5.7.1 or marked, per `smtp.local_sender`.
 
-use super::{Session, Transaction};
+use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
+use postern_config::LocalSender;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Header bytes kept for the From: check; a header block beyond this is not examined further.
@@ -52,7 +55,77 @@ pub fn from_addresses(header: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The header added to marked messages (`smtp.local_sender = "mark"`).
+pub const MARK_HEADER: &str = "X-Postern-Warning: unauthenticated sender in a local domain\r\n";
+
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// Unauthenticated MX mail only; None when the policy does not apply.
+    fn local_sender_policy(&self) -> Option<LocalSender> {
+        let policy = self.cfg.smtp.local_sender;
+        (self.auth.is_none() && self.kind == Kind::Mx && policy != LocalSender::Accept)
+            .then_some(policy)
+    }
+
+    /// The first of `senders` in a local domain, if any.
+    async fn local_claim(&self, senders: Vec<String>) -> Result<Option<String>, Reply> {
+        let store = self.ctx.store.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            for s in senders {
+                let domain = s
+                    .rsplit_once('@')
+                    .map(|(_, d)| d.to_string())
+                    .unwrap_or_default();
+                if !domain.is_empty() && store.is_local_domain(&domain)? {
+                    return Ok(Some(s));
+                }
+            }
+            Ok::<_, postern_store::StoreError>(None)
+        })
+        .await;
+        match found {
+            Ok(Ok(v)) => Ok(v),
+            _ => Err(reply::TEMP_FAILURE),
+        }
+    }
+
+    /// At MAIL: refuses (or returns true = mark) a local envelope sender from outside.
+    pub(super) async fn check_local_sender(&self, sender: &str) -> Result<bool, Reply> {
+        let Some(policy) = self.local_sender_policy().filter(|_| !sender.is_empty()) else {
+            return Ok(false);
+        };
+        match self.local_claim(vec![sender.to_string()]).await? {
+            None => Ok(false),
+            Some(s) => self.local_verdict(policy, &s, "envelope"),
+        }
+    }
+
+    /// At the end of data: the From: addresses of unauthenticated mail.
+    async fn check_local_from(&self, tx: &Transaction) -> Result<(), Reply> {
+        let Some(policy) = self.local_sender_policy() else {
+            return Ok(());
+        };
+        match self.local_claim(from_addresses(tx.header.bytes())).await? {
+            None => Ok(()),
+            Some(s) => self.local_verdict(policy, &s, "from-header").map(|_| ()),
+        }
+    }
+
+    fn local_verdict(&self, policy: LocalSender, sender: &str, what: &str) -> Result<bool, Reply> {
+        let action = if policy == LocalSender::Reject {
+            "refused"
+        } else {
+            "marked"
+        };
+        self.security_log(
+            "local-sender-spoof",
+            &[("sender", sender), ("where", what), ("action", action)],
+        );
+        match policy {
+            LocalSender::Reject => Err(reply::LOCAL_SENDER_NEEDS_AUTH),
+            _ => Ok(true),
+        }
+    }
+
     fn identity_user(&self) -> Option<String> {
         let enforce = self.cfg.smtp.sender_identity;
         self.auth
@@ -80,7 +153,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 self.check_one(user, from_addresses(tx.header.bytes()), "from-header")
                     .await
             }
-            None => Ok(()),
+            // Unauthenticated: not a local domain's, per smtp.local_sender.
+            None => self.check_local_from(tx).await,
         }
     }
 

@@ -77,6 +77,8 @@ struct Transaction {
     bdat: Option<body::Bdat>,
     /// The start of the message, up to its header block's end (sender identity checks).
     header: identity::HeaderCapture,
+    /// smtp.local_sender = "mark" applied: a warning header goes in.
+    marked: bool,
 }
 
 pub struct Session<S> {
