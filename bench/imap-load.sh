@@ -36,7 +36,7 @@ POSTERN_TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}
 POSTERN_BIN=${POSTERN_BIN:-$POSTERN_TARGET/release/postern}
 
 DOMAIN=bench.test
-PASSWORD=benchpass-1
+PASSWORD=Load-Test-Pass-1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOAD=(python3 "$REPO/bench/imap_load.py")
 

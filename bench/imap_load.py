@@ -353,7 +353,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--user-fmt", default="user{n}@bench.test")
-    ap.add_argument("--password", default="benchpass-1")
+    ap.add_argument("--password", default="Load-Test-Pass-1")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--users", type=int, default=10, help="populate: mailboxes to fill")
     ap.add_argument("--messages", type=int, default=1000, help="messages per mailbox")

@@ -1,6 +1,7 @@
 """IMAP (issue 3): APPEND, COPY, MOVE, UIDPLUS, QUOTA, APPENDLIMIT and SEARCH,
 with imaplib and raw sockets against the real binary."""
 
+import base64
 import imaplib
 import re
 import time
@@ -11,7 +12,7 @@ from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, POP3_LISTEN, insecure_tls
 from test_imap import IMAP_LISTEN, RawImap, imaps
 
 CAROL = "carol@example.org"
-CAROL_PASSWORD = "carol-secret-1"
+CAROL_PASSWORD = "Christmas-3-Song"
 
 
 @pytest.fixture
@@ -100,9 +101,9 @@ def test_append_refusals_keep_the_session_in_step(imap_server):
     assert r.line().startswith("b NO [TRYCREATE]")
     r.send("c APPEND INBOX {12+}\r\nSubject: x\r\n\r\n")
     assert re.match(r"c OK \[APPENDUID \d+ 1\]", r.until_tagged("c")[-1])
-    # MULTIAPPEND is not offered: refused, the next message skipped.
-    r.send("d APPEND INBOX {12+}\r\nSubject: y\r\n {12+}\r\nSubject: z\r\n\r\n")
-    assert r.until_tagged("d")[-1].startswith("d BAD")
+    # MULTIAPPEND (RFC 3502) with a refused second message: neither is kept.
+    r.send("d APPEND INBOX {12+}\r\nSubject: y\r\n {0+}\r\n\r\n")
+    assert r.until_tagged("d")[-1].startswith("d NO")
     # \Recent cannot be set; an empty message is refused; a NUL is not CHAR8.
     assert r.cmd("e", "APPEND INBOX (\\Recent) {1+}\r\nx")[-1].startswith("e BAD")
     assert r.cmd("f", "APPEND INBOX {0}")[-1].startswith("f NO")
@@ -111,7 +112,7 @@ def test_append_refusals_keep_the_session_in_step(imap_server):
     r.send(b"a\0b\r\n")
     assert r.until_tagged("g")[-1].startswith("g BAD")
     assert r.cmd("h", "STATUS INBOX (MESSAGES)")[0] == '* STATUS "INBOX" (MESSAGES 1)'
-    # literal8 (RFC 3516): taken, but NUL cannot be stored.
+    # literal8 (RFC 3516): taken, but NUL in a header cannot be stored.
     r.send(b"j APPEND INBOX ~{3+}\r\na\0b\r\n")
     assert r.until_tagged("j")[-1].startswith("j NO [UNKNOWN-CTE]")
     r.send("k APPEND INBOX ~{12+}\r\nSubject: k\r\n\r\n")
@@ -123,6 +124,60 @@ def test_append_refusals_keep_the_session_in_step(imap_server):
     r.close()
     c = imaps(imap_server)
     assert b"MESSAGES 2" in c.status("INBOX", "(MESSAGES)")[1][0]
+
+
+def test_multiappend_keeps_all_or_none(imap_server):
+    """RFC 3502: several messages in one APPEND, each with its own flags and
+    date, synchronising and not; one transaction, APPENDUID with every UID.
+    More than MAX_MULTIAPPEND (1000) messages: refused, none kept."""
+    assert "MULTIAPPEND" in imaps(imap_server).capabilities
+    r = RawImap(imap_server.addr("imaps"), tls=True)
+    r.login()
+    assert r.cmd("s", "SELECT Drafts")[-1].startswith("s OK")
+    one, two = b"Subject: one\r\n\r\n1\r\n", b"Subject: two\r\n\r\n2\r\n"
+    r.send(b"a APPEND Drafts (\\Seen) {%d}\r\n" % len(one))
+    assert r.line().startswith("+")
+    r.send(one + b' (\\Flagged $Two) "05-Jan-2024 10:00:00 +0100" {%d}\r\n' % len(two))
+    assert r.line().startswith("+"), "the second literal is invited too"
+    r.send(two + b" {%d+}\r\n" % len(one) + one + b"\r\n")
+    lines = r.until_tagged("a")
+    assert re.match(r"a OK \[APPENDUID \d+ 1:3\]", lines[-1]), lines
+    assert "* 3 EXISTS" in lines, lines
+    f = r.cmd("f", "FETCH 1:3 (FLAGS INTERNALDATE)")
+    assert "\\Seen" in f[0] and "$Two" in f[1] and "05-Jan-2024 09:00:00 +0000" in f[1], f
+    # Over the limit: the 1001st message is refused, none of them kept.
+    many = b"".join(b" {%d+}\r\n" % len(one) + one for _ in range(1000))
+    r.send(b"b APPEND Drafts {%d+}\r\n" % len(one) + one + many + b"\r\n")
+    assert r.until_tagged("b")[-1].startswith("b NO [LIMIT]")
+    assert r.cmd("c", "STATUS Drafts (MESSAGES)")[0] == '* STATUS "Drafts" (MESSAGES 3)'
+
+
+def test_append_binary_literal8_is_stored_as_base64(imap_server):
+    """RFC 3516 §4.4: a ~{N} message whose part carries NUL is kept with that
+    part re-encoded as base64; BINARY gives the octets back (imaptest
+    append-binary). Over MAX_BINARY_APPEND (8 MiB) it is refused instead."""
+    r = RawImap(imap_server.addr("imaps"), tls=True)
+    r.login()
+    content = b"\0-\xe4\n\r\n\n"
+    msg = b"From: user@example.org\r\nMime-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + content
+    r.send(b"a APPEND INBOX ~{%d}\r\n" % len(msg))
+    assert r.line().startswith("+")
+    r.send(msg + b"\r\n")
+    assert r.until_tagged("a")[-1].startswith("a OK [APPENDUID")
+    c = imaps(imap_server)
+    c.select("INBOX", readonly=True)
+    typ, data = c.fetch("1", "(BODY.PEEK[1] BINARY.SIZE[1] BINARY.PEEK[1] BODY.PEEK[HEADER])")
+    assert typ == "OK", data
+    assert data[0][1] == base64.b64encode(content) + b"\r\n", data
+    assert b"BINARY.SIZE[1] 7" in data[1][0] and data[1][1] == content, data
+    assert b"Content-Transfer-Encoding: base64" in data[2][1], data
+    # The limit: a larger binary message with NUL is read and refused.
+    big = b"Subject: big\r\n\r\n" + b"\0" * (8 * 1024 * 1024 + 1)
+    r.send(b"b APPEND INBOX ~{%d}\r\n" % len(big))
+    assert r.line().startswith("+")
+    r.sock.sendall(big + b"\r\n")
+    assert r.until_tagged("b")[-1].startswith("b NO [UNKNOWN-CTE]")
+    assert b"MESSAGES 1" in c.status("INBOX", "(MESSAGES)")[1][0]
 
 
 def test_append_over_appendlimit_is_refused_before_reading(make_server):
@@ -323,7 +378,8 @@ def test_search_flags_sets_sizes_dates(searchable):
     assert found(c, "DELETED") == [3] and found(c, "UNDELETED") == [1, 2, 4]
     assert found(c, "DRAFT") == [3] and found(c, "UNDRAFT") == [1, 2, 4]
     assert found(c, "KEYWORD", "$work") == [2] and found(c, "UNKEYWORD", "$Work") == [1, 3, 4]
-    assert found(c, "RECENT") == [] and found(c, "NEW") == [] and found(c, "OLD") == [1, 2, 3, 4]
+    # Appended, then selected first by this session: all recent (RFC 3501 §2.3.2).
+    assert found(c, "RECENT") == [1, 2, 3, 4] and found(c, "NEW") == [2, 3, 4] and found(c, "OLD") == []
     assert found(c, "2:3") == [2, 3] and found(c, "*") == [4] and found(c, "1,4") == [1, 4]
     assert found(c, "UID", "2:3") == [2, 3]
     assert found(c, "UID", "3:*", uid=True) == [3, 4], "UID SEARCH answers UIDs"
@@ -394,3 +450,21 @@ def test_search_needs_a_selected_mailbox_and_is_cheap(imap_server):
     assert found(c, "UID", big, uid=True) == []
     assert found(c, "NOT", "UID", big, uid=True) == [1, 2, 3]
     assert time.monotonic() - t < 5
+
+
+def test_esearch_return_options(imap_server, searchable):
+    """RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT) answers with one ESEARCH
+    line carrying the command's tag; RETURN () means ALL."""
+    c = searchable
+    assert "ESEARCH" in c.capabilities
+    r = RawImap(imap_server.addr("imaps"), tls=True)
+    r.login()
+    assert r.cmd("s", "SELECT INBOX")[-1].startswith("s OK")
+    assert r.cmd("a", "SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN")[0] == '* ESEARCH (TAG "a") MIN 2 MAX 4 ALL 2:4 COUNT 3'
+    assert r.cmd("b", "UID SEARCH RETURN () SEEN")[0] == '* ESEARCH (TAG "b") UID ALL 1'
+    assert r.cmd("c", "SEARCH RETURN (COUNT) CHARSET UTF-8 SUBJECT nothing-like-it")[0] == '* ESEARCH (TAG "c") COUNT 0'
+    assert r.cmd("d", "SEARCH RETURN (MIN) 1000")[0] == '* ESEARCH (TAG "d")'
+    lines = r.cmd("e", "SEARCH RETURN (ALL) MODSEQ 1")
+    assert lines[-2].startswith('* ESEARCH (TAG "e") ALL 1:4 MODSEQ '), lines
+    assert r.cmd("f", "SEARCH RETURN (SAVE) ALL")[-1].startswith("f BAD"), "SEARCHRES is not offered"
+    assert r.cmd("g", "SEARCH RETURN MIN ALL")[-1].startswith("g BAD")

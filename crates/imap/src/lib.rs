@@ -5,11 +5,14 @@
 //!
 //! Extensions: LITERAL+ (LITERAL- before login), SASL-IR, ID, ENABLE, IDLE,
 //! NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
-//! BINARY, UIDPLUS, MOVE, QUOTA, APPENDLIMIT, CONDSTORE and QRESYNC.
-//! Not offered: IMAP4rev2 (needs ESEARCH, which imap-codec does not parse)
-//! and UTF8=ACCEPT.
+//! BINARY, UIDPLUS, MOVE, QUOTA, APPENDLIMIT, CONDSTORE, QRESYNC and ESEARCH
+//! (whose RETURN options are parsed here, imap-codec does not).
+//! Not offered: IMAP4rev2 (needs SEARCHRES too), UTF8=ACCEPT and MULTIAPPEND.
 
+mod appends;
+pub mod cache;
 mod frame;
+mod logins;
 mod message;
 mod search;
 mod seqset;
@@ -37,5 +40,8 @@ pub const MAX_COMMAND: usize = 256 * 1024;
 pub const MAX_AUTH_LINE: usize = 12 * 1024;
 /// Protocol errors (BAD) in one session before it is closed.
 pub const MAX_ERRORS: u32 = 20;
+/// Password checks (Argon2id, about 19 MiB of memory each) run at once, on
+/// as many dedicated threads; more logins wait their turn (see `logins.rs`).
+pub const MAX_CONCURRENT_LOGINS: usize = 2;
 /// Inactivity allowed before the server logs the client out (RFC 3501 §5.4: at least 30 minutes).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);

@@ -26,9 +26,14 @@ pub fn mailbox(out: &mut Vec<u8>, name: &str) {
     string(out, crate::utf7::encode(name).as_bytes());
 }
 
-/// `(\Seen \Flagged)` from the store's space-separated form.
-pub fn flag_list(flags: &str) -> String {
-    format!("({flags})")
+/// `(\Seen \Flagged)` from the store's space-separated form, with
+/// `\Recent` first when the message is recent in the session.
+pub fn flag_list(flags: &str, recent: bool) -> String {
+    match (recent, flags.is_empty()) {
+        (false, _) => format!("({flags})"),
+        (true, true) => "(\\Recent)".to_string(),
+        (true, false) => format!("(\\Recent {flags})"),
+    }
 }
 
 /// INTERNALDATE form: `"17-Jul-1996 02:44:25 +0000"` (RFC 3501 §9 date-time).

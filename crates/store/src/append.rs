@@ -13,6 +13,14 @@ use crate::mailbox::{self, Change, MailboxId};
 use crate::{Store, StoreError, UserId};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
+/// One message of an APPEND: its body, flags and INTERNALDATE (Unix seconds).
+#[derive(Debug)]
+pub struct Upload {
+    pub body: FinishedBlob,
+    pub flags: Vec<String>,
+    pub internal_date: i64,
+}
+
 impl Store {
     /// Appends `body` to `mailbox` with these flags and INTERNALDATE (Unix
     /// seconds). Returns (UIDVALIDITY, UID) once the message is durable.
@@ -24,25 +32,107 @@ impl Store {
         flags: &[String],
         internal_date: i64,
     ) -> Result<(u32, u32), StoreError> {
-        sync_dir(body.dir())?;
-        let flags = canonical_flags(flags.iter().map(String::as_str));
+        let upload = Upload {
+            body,
+            flags: flags.to_vec(),
+            internal_date,
+        };
+        let (validity, uids) = self.append_all(mailbox, vec![upload])?;
+        Ok((validity, uids.first().copied().unwrap_or(0)))
+    }
+
+    /// Appends several messages in one transaction: all are kept or none
+    /// (RFC 3502 MULTIAPPEND). Returns the UIDVALIDITY and the new UIDs, in
+    /// order. The quota is checked against their total size.
+    pub fn append_all(
+        &self,
+        mailbox: MailboxId,
+        uploads: Vec<Upload>,
+    ) -> Result<(u32, Vec<u32>), StoreError> {
+        let mut results = self.append_batch(vec![(mailbox, uploads)])?;
+        results.pop().unwrap_or(Err(StoreError::Unavailable))
+    }
+
+    /// Group commit for APPEND: several commands' messages made durable by
+    /// one directory fsync and one transaction (one WAL fsync), each command
+    /// apart under a savepoint — all of its messages kept or none, whatever
+    /// the others do. One result per command, in order. `Err` only when the
+    /// batch as a whole failed (nothing kept).
+    #[allow(clippy::type_complexity)]
+    pub fn append_batch(
+        &self,
+        commands: Vec<(MailboxId, Vec<Upload>)>,
+    ) -> Result<Vec<Result<(u32, Vec<u32>), StoreError>>, StoreError> {
+        let dirs: std::collections::BTreeSet<_> = commands
+            .iter()
+            .flat_map(|(_, u)| u.iter().map(|u| u.body.dir().to_path_buf()))
+            .collect();
+        for d in &dirs {
+            sync_dir(d)?;
+        }
         let mut conn = self.conn();
         // IMMEDIATE: take the write lock now, so a concurrent writer makes us
         // wait (busy timeout) instead of failing the read-to-write upgrade.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (user, validity) = owner(&tx, mailbox)?;
-        check_quota(&tx, user, body.size())?;
-        tx.execute(
-            "INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)",
-            params![body.id().as_str(), body.size() as i64],
-        )?;
-        let uid = mailbox::append(&tx, mailbox, body.id(), body.size(), internal_date, &flags)?;
+        let mut results = Vec::with_capacity(commands.len());
+        for (mailbox, uploads) in &commands {
+            tx.execute_batch("SAVEPOINT append")?;
+            let r = insert_all(&tx, *mailbox, uploads);
+            let undo = if r.is_ok() {
+                "RELEASE append"
+            } else {
+                "ROLLBACK TO append; RELEASE append"
+            };
+            tx.execute_batch(undo)?;
+            results.push(r);
+        }
         tx.commit()?;
         drop(conn);
-        body.keep(&self.root().join("blobs"));
-        let _ = self.inner.changes.send(Change { user, mailbox });
-        Ok((validity, uid))
+        let blobs = self.root().join("blobs");
+        for ((mailbox, uploads), r) in commands.into_iter().zip(&results) {
+            let Ok((user, _, _)) = r else { continue };
+            for u in uploads {
+                u.body.keep(&blobs);
+            }
+            let _ = self.inner.changes.send(Change {
+                user: *user,
+                mailbox,
+            });
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.map(|(_, validity, uids)| (validity, uids)))
+            .collect())
     }
+}
+
+/// One command's messages, inside the batch's transaction: the owner, the
+/// folder's UIDVALIDITY and the new UIDs.
+fn insert_all(
+    tx: &Transaction<'_>,
+    mailbox: MailboxId,
+    uploads: &[Upload],
+) -> Result<(UserId, u32, Vec<u32>), StoreError> {
+    let (user, validity) = owner(tx, mailbox)?;
+    check_quota(tx, user, uploads.iter().map(|u| u.body.size()).sum())?;
+    let mut uids = Vec::with_capacity(uploads.len());
+    for u in uploads {
+        let flags = canonical_flags(u.flags.iter().map(String::as_str));
+        let (id, size) = (u.body.id(), u.body.size());
+        tx.execute(
+            "INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)",
+            params![id.as_str(), size as i64],
+        )?;
+        uids.push(mailbox::append(
+            tx,
+            mailbox,
+            id,
+            size,
+            u.internal_date,
+            &flags,
+        )?);
+    }
+    Ok((user, validity, uids))
 }
 
 /// The user a mailbox belongs to, and its UIDVALIDITY.

@@ -59,7 +59,7 @@ impl Store {
     /// A user's folders, INBOX first, then by name.
     pub fn folders(&self, user: UserId) -> Result<Vec<Folder>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT id, name, special_use, subscribed FROM mailboxes WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
+        let mut st = conn.prepare("SELECT id, name, special_use, EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = m.user_id AND s.name = m.name) FROM mailboxes m WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
         let rows = st
             .query_map([user.0], |r| {
                 Ok(Folder {
@@ -154,6 +154,7 @@ impl Store {
             "UPDATE mailboxes SET name = ?3 || substr(name, ?4) WHERE user_id = ?1 AND substr(name, 1, ?5) = ?2 || '/'",
             params![user.0, from, to, prefix_len, prefix_len],
         )?;
+        crate::subscriptions::rename(&tx, user, &from, &to)?;
         // Parents of the new name (RFC 3501 §6.3.5: created as needed).
         let parts: Vec<&str> = to.split('/').collect();
         for depth in 1..parts.len() {
@@ -163,19 +164,6 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(())
-    }
-
-    /// Marks a folder subscribed or not (RFC 3501 §6.3.6, §6.3.7).
-    pub fn set_subscribed(&self, user: UserId, name: &str, on: bool) -> Result<(), StoreError> {
-        let name = validate_name(name)?;
-        let n = self.conn().execute(
-            "UPDATE mailboxes SET subscribed = ?3 WHERE user_id = ?1 AND name = ?2",
-            params![user.0, name, on as i64],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("folder {name}")));
-        }
         Ok(())
     }
 }

@@ -66,6 +66,9 @@ pub(crate) fn create_default_folders(conn: &Connection, user: UserId) -> Result<
             "INSERT OR IGNORE INTO mailboxes (user_id, name, special_use, uidvalidity) VALUES (?1, ?2, ?3, ?4)",
             params![user.0, name, special, v],
         )?;
+        // Subscribed from the start, so clients that list only
+        // subscriptions show them (RFC 3501 §6.3.6).
+        crate::subscriptions::subscribe(conn, user, name)?;
     }
     Ok(())
 }

@@ -103,7 +103,42 @@ fn create_rename_delete_subscribe() {
         .find(|f| f.name == "Sent")
         .unwrap();
     assert!(!sent.subscribed);
-    assert!(store.set_subscribed(a, "Nope", true).is_err());
+    // RFC 3501 §6.3.6: a name may be subscribed before it exists…
+    store.set_subscribed(a, "Nope", true).unwrap();
+    assert!(store
+        .subscriptions(a)
+        .unwrap()
+        .contains(&"Nope".to_string()));
+    assert!(matches!(
+        store.set_subscribed(a, "Sent", false),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn subscriptions_outlive_folders_and_follow_renames() {
+    let (_dir, store, a, _) = setup();
+    let names = |s: &Store| s.subscriptions(a).unwrap();
+    assert_eq!(
+        names(&store),
+        ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
+    );
+    store.create_folder(a, "P/Q").unwrap();
+    assert!(
+        !names(&store).contains(&"P/Q".to_string()),
+        "CREATE does not subscribe"
+    );
+    store.set_subscribed(a, "P/Q", true).unwrap();
+    store.set_subscribed(a, "P", true).unwrap();
+    store.rename_folder(a, "P", "R").unwrap();
+    let now = names(&store);
+    assert!(now.contains(&"R".to_string()) && now.contains(&"R/Q".to_string()));
+    assert!(!now.iter().any(|n| n.starts_with('P')));
+    // …and stays subscribed after its folder is deleted.
+    store.delete_folder(a, "R/Q").unwrap();
+    assert!(names(&store).contains(&"R/Q".to_string()));
+    let f = store.folders(a).unwrap();
+    assert!(f.iter().find(|f| f.name == "R").unwrap().subscribed);
 }
 
 #[test]

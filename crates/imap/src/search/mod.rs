@@ -3,12 +3,16 @@
 //! imap-codec's keys are compiled once into [`Key`]: sequence and UID sets
 //! become sorted ranges (a membership test is a binary search, whatever the
 //! set's size), text needles are lowercased, ANDs test cheap keys before keys
-//! that need the message's text. Evaluation then costs messages × keys, and a
-//! message's body is read and decoded at most once, only when a key needs it.
+//! that need the message's header, and those before keys that need its body.
+//! Evaluation then costs messages × keys; a header key reads only the header
+//! (from the header cache when it is there), and a message's body is read and
+//! decoded at most once, only when a key needs it.
 
 mod text;
 
-pub use text::Content;
+pub use text::{Content, Headers};
+
+use std::sync::Arc;
 
 use imap_codec::imap_types::search::SearchKey;
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
@@ -124,7 +128,7 @@ fn and(mut keys: Vec<Key>) -> Key {
         return keys.pop().unwrap_or(Key::Const(true));
     }
     // Cheap tests first: a message failing one is never read.
-    keys.sort_by_key(Key::needs_content);
+    keys.sort_by_key(Key::cost);
     Key::And(keys)
 }
 
@@ -149,7 +153,7 @@ fn one(k: &SearchKey<'_>, ctx: (u32, u32), depth: usize) -> Result<Key, TooDeep>
         S::Or(a, b) => {
             let (a, b) = (one(a, ctx, depth + 1)?, one(b, ctx, depth + 1)?);
             // The cheap side first: when it matches, the text is never read.
-            if a.needs_content() && !b.needs_content() {
+            if a.cost() > b.cost() {
                 Key::Or(Box::new(b), Box::new(a))
             } else {
                 Key::Or(Box::new(a), Box::new(b))
@@ -159,10 +163,10 @@ fn one(k: &SearchKey<'_>, ctx: (u32, u32), depth: usize) -> Result<Key, TooDeep>
         S::SequenceSet(s) => Key::Seq(Ranges::new(s, ctx.0)),
         S::Uid(s) => Key::Uid(Ranges::new(s, ctx.1)),
         S::All => Key::Const(true),
-        // This server does not keep \Recent (RFC 9051 drops it): nothing is
-        // recent, so NEW (recent and unseen) matches nothing and OLD everything.
-        S::Recent | S::New => Key::Const(false),
-        S::Old => Key::Const(true),
+        // The session marks its recent messages with \Recent (RFC 3501 §2.3.2).
+        S::Recent => flag("\\Recent", true),
+        S::New => and(vec![flag("\\Recent", true), flag("\\Seen", false)]),
+        S::Old => flag("\\Recent", false),
         S::Answered => flag("\\Answered", true),
         S::Deleted => flag("\\Deleted", true),
         S::Draft => flag("\\Draft", true),
@@ -212,34 +216,76 @@ fn has_flag(flags: &str, flag: &str) -> bool {
     flags.split(' ').any(|f| f.eq_ignore_ascii_case(flag))
 }
 
-/// A message's text, read and decoded on first need.
-pub struct Lazy<'f> {
-    loaded: Option<Content>,
-    load: &'f mut dyn FnMut() -> Content,
+/// What a search reads of a message.
+pub trait Source {
+    /// Its top-level header fields; None when it cannot be read.
+    fn headers(&self, m: &MessageInfo) -> Option<Arc<Headers>>;
+    /// The whole message; None when it cannot be read.
+    fn read(&self, m: &MessageInfo) -> Option<Vec<u8>>;
 }
 
-impl<'f> Lazy<'f> {
-    pub fn new(load: &'f mut dyn FnMut() -> Content) -> Self {
-        Lazy { loaded: None, load }
+/// A [`Source`] that reads whole messages only (the header is parsed from them).
+#[cfg(test)]
+pub struct Whole<F>(pub F);
+
+#[cfg(test)]
+impl<F: Fn(&MessageInfo) -> Option<Vec<u8>>> Source for Whole<F> {
+    fn headers(&self, m: &MessageInfo) -> Option<Arc<Headers>> {
+        (self.0)(m).map(|raw| Arc::new(Headers::parse(&raw)))
     }
 
-    fn get(&mut self) -> &Content {
-        if self.loaded.is_none() {
-            self.loaded = Some((self.load)());
+    fn read(&self, m: &MessageInfo) -> Option<Vec<u8>> {
+        (self.0)(m)
+    }
+}
+
+/// One message's header and text, each read and decoded on first need.
+pub struct Lazy<'s> {
+    src: &'s dyn Source,
+    msg: &'s MessageInfo,
+    head: Option<Arc<Headers>>,
+    full: Option<Content>,
+}
+
+impl<'s> Lazy<'s> {
+    pub fn new(src: &'s dyn Source, msg: &'s MessageInfo) -> Self {
+        Lazy {
+            src,
+            msg,
+            head: None,
+            full: None,
         }
-        self.loaded.get_or_insert_with(Content::default)
+    }
+
+    fn head(&mut self) -> &Headers {
+        if let Some(c) = &self.full {
+            return &c.head;
+        }
+        let (src, msg) = (self.src, self.msg);
+        self.head
+            .get_or_insert_with(|| src.headers(msg).unwrap_or_default())
+    }
+
+    fn full(&mut self) -> &Content {
+        let (src, msg) = (self.src, self.msg);
+        self.full.get_or_insert_with(|| {
+            src.read(msg)
+                .map(|b| Content::parse(&b))
+                .unwrap_or_default()
+        })
     }
 }
 
 impl Key {
-    /// Whether testing the key needs the message's text.
-    pub fn needs_content(&self) -> bool {
+    /// What testing the key reads: 0 nothing, 1 the header, 2 the body.
+    pub fn cost(&self) -> u8 {
         match self {
-            Key::And(v) => v.iter().any(Key::needs_content),
-            Key::Or(a, b) => a.needs_content() || b.needs_content(),
-            Key::Not(k) => k.needs_content(),
-            Key::Sent(..) | Key::Header(..) | Key::Body(_) | Key::Text(_) => true,
-            _ => false,
+            Key::And(v) => v.iter().map(Key::cost).max().unwrap_or(0),
+            Key::Or(a, b) => a.cost().max(b.cost()),
+            Key::Not(k) => k.cost(),
+            Key::Sent(..) | Key::Header(..) => 1,
+            Key::Body(_) | Key::Text(_) => 2,
+            _ => 0,
         }
     }
 
@@ -268,10 +314,10 @@ impl Key {
             Key::Larger(n) => m.size > *n,
             Key::Smaller(n) => m.size < *n,
             Key::Internal(w, d) => compare(*w, day(m.internal_date), *d),
-            Key::Sent(w, d) => text.get().sent_day().is_some_and(|s| compare(*w, s, *d)),
-            Key::Header(name, n) => text.get().header_has(name, n),
-            Key::Body(n) => text.get().body_has(n),
-            Key::Text(n) => text.get().text_has(n),
+            Key::Sent(w, d) => text.head().sent_day().is_some_and(|s| compare(*w, s, *d)),
+            Key::Header(name, n) => text.head().header_has(name, n),
+            Key::Body(n) => text.full().body_has(n),
+            Key::Text(n) => text.full().text_has(n),
             Key::ModSeq(v) => m.modseq >= *v,
         }
     }
@@ -279,15 +325,21 @@ impl Key {
 
 /// The indexes (0-based) of the messages matching `key`, ascending.
 /// `read` gives a message's bytes (None when unreadable: no text matches).
+#[cfg(test)]
 pub fn run(
     key: &Key,
     msgs: &[MessageInfo],
     read: &dyn Fn(&MessageInfo) -> Option<Vec<u8>>,
 ) -> Vec<usize> {
+    run_with(key, msgs, &Whole(read))
+}
+
+/// The indexes (0-based) of the messages matching `key`, ascending, reading
+/// through `src` (an unreadable message matches no text key).
+pub fn run_with(key: &Key, msgs: &[MessageInfo], src: &dyn Source) -> Vec<usize> {
     let mut hits = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
-        let mut load = || read(m).map(|b| Content::parse(&b)).unwrap_or_default();
-        let mut lazy = Lazy::new(&mut load);
+        let mut lazy = Lazy::new(src, m);
         if key.matches(i as u32 + 1, m, &mut lazy) {
             hits.push(i);
         }

@@ -12,25 +12,28 @@ const MAX_NESTING: usize = 4;
 /// (no IMAP string can contain NUL).
 const SEP: char = '\0';
 
-/// One message's searchable text, lowercased.
+/// A message's top-level header fields as the header keys see them,
+/// lowercased. Parsed from the header alone, so a search on header keys
+/// never reads or decodes a body; kept in the header cache.
 #[derive(Debug, Default)]
-pub struct Content {
+pub struct Headers {
     /// (field name, value): the value as written (unfolded) and decoded.
-    headers: Vec<(String, String)>,
-    body: String,
+    fields: Vec<(String, String)>,
     /// The Date: field's day as written (time and zone disregarded), in days since 1970-01-01.
     sent_day: Option<i64>,
 }
 
-impl Content {
-    pub fn parse(raw: &[u8]) -> Content {
-        let Some(msg) = MessageParser::default().parse(raw) else {
-            return Content {
-                body: String::from_utf8_lossy(raw).to_lowercase(),
-                ..Content::default()
-            };
-        };
-        let headers = msg
+impl Headers {
+    /// From a message's header block (or the whole message: the body is ignored).
+    pub fn parse(header: &[u8]) -> Headers {
+        match MessageParser::default().parse_headers(header) {
+            Some(msg) => Headers::of(&msg, header),
+            None => Headers::default(),
+        }
+    }
+
+    fn of(msg: &Message<'_>, raw: &[u8]) -> Headers {
+        let fields = msg
             .root_part()
             .headers
             .iter()
@@ -41,20 +44,61 @@ impl Content {
                 )
             })
             .collect();
-        let mut body = String::new();
-        body_text(&msg, &mut body, 0);
-        Content {
-            headers,
-            body: body.to_lowercase(),
+        Headers {
+            fields,
             sent_day: msg.date().and_then(|d| day(d.year as i64, d.month, d.day)),
         }
     }
 
     /// A field named `name` (lowercase) whose value contains `needle` (lowercase).
     pub fn header_has(&self, name: &str, needle: &str) -> bool {
-        self.headers
+        self.fields
             .iter()
             .any(|(n, v)| n == name && v.contains(needle))
+    }
+
+    /// Names or values containing `needle` (TEXT's header half).
+    fn any_has(&self, needle: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|(n, v)| n.contains(needle) || v.contains(needle))
+    }
+
+    pub fn sent_day(&self) -> Option<i64> {
+        self.sent_day
+    }
+
+    /// Roughly the memory this takes, for the cache's budget.
+    pub fn weight(&self) -> usize {
+        self.fields
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 48)
+            .sum::<usize>()
+            + 64
+    }
+}
+
+/// One message's searchable text, lowercased: its header fields and body.
+#[derive(Debug, Default)]
+pub struct Content {
+    pub head: Headers,
+    body: String,
+}
+
+impl Content {
+    pub fn parse(raw: &[u8]) -> Content {
+        let Some(msg) = MessageParser::default().parse(raw) else {
+            return Content {
+                body: String::from_utf8_lossy(raw).to_lowercase(),
+                ..Content::default()
+            };
+        };
+        let mut body = String::new();
+        body_text(&msg, &mut body, 0);
+        Content {
+            head: Headers::of(&msg, raw),
+            body: body.to_lowercase(),
+        }
     }
 
     pub fn body_has(&self, needle: &str) -> bool {
@@ -63,14 +107,7 @@ impl Content {
 
     /// RFC 3501 §6.4.4 TEXT: the header (names and values) or the body.
     pub fn text_has(&self, needle: &str) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, v)| n.contains(needle) || v.contains(needle))
-            || self.body_has(needle)
-    }
-
-    pub fn sent_day(&self) -> Option<i64> {
-        self.sent_day
+        self.head.any_has(needle) || self.body_has(needle)
     }
 }
 
@@ -224,15 +261,15 @@ Content-Type: text/html\r\n\
 <p>Hello <b>World</b></p>\r\n\
 --b--\r\n";
         let c = Content::parse(raw);
-        assert!(c.header_has("from", "jürgen"));
-        assert!(c.header_has("from", "jurgen@example.org"));
-        assert!(c.header_has("subject", "grüße"));
-        assert!(c.header_has("subject", "continued"));
-        assert!(!c.header_has("to", ""));
+        assert!(c.head.header_has("from", "jürgen"));
+        assert!(c.head.header_has("from", "jurgen@example.org"));
+        assert!(c.head.header_has("subject", "grüße"));
+        assert!(c.head.header_has("subject", "continued"));
+        assert!(!c.head.header_has("to", ""));
         assert!(c.body_has("café au lait"));
         assert!(c.body_has("hello world"));
         assert!(!c.body_has("caf=c3"), "transfer encoding is undone");
         assert!(c.text_has("mime-version") && c.text_has("au lait"));
-        assert_eq!(c.sent_day(), day(2024, 3, 5), "the date as written");
+        assert_eq!(c.head.sent_day(), day(2024, 3, 5), "the date as written");
     }
 }

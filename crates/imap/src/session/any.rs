@@ -7,8 +7,10 @@ use super::Session;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    /// Only what is implemented is advertised. Before TLS: STARTTLS and
-    /// LOGINDISABLED (RFC 3501 §6.2.3); after TLS and before login: AUTH=PLAIN.
+    /// Only what is implemented is advertised. Before TLS: STARTTLS, and
+    /// LOGINDISABLED unless the security policy allows passwords in the clear
+    /// (RFC 3501 §6.2.3, policy.rs); before login: AUTH= for the offered
+    /// mechanisms (auth.rs).
     pub(super) fn capabilities(&self) -> String {
         // RFC 7888: LITERAL+ once logged in (non-synchronising literals up to
         // the usual limits); before login, literals are tiny: LITERAL-.
@@ -37,14 +39,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "MOVE",
             "QUOTA",
             "QUOTA=RES-STORAGE",
+            "ESEARCH",
+            "MULTIAPPEND",
         ];
         let appendlimit = format!("APPENDLIMIT={}", self.append_limit());
         caps.push(&appendlimit);
         if !self.conn.is_tls() {
-            caps.extend(["STARTTLS", "LOGINDISABLED"]);
-        } else if self.user.is_none() {
-            caps.push("AUTH=PLAIN");
+            caps.push("STARTTLS");
         }
+        // RFC 9051 §6.2.3: LOGIN is disabled where the security policy wants TLS.
+        if !self.gate().plaintext_auth() {
+            caps.push("LOGINDISABLED");
+        }
+        let auth = self.auth_capabilities();
+        caps.extend(auth.iter().map(String::as_str));
         caps.join(" ")
     }
 

@@ -8,14 +8,14 @@
 //! body file. Refused before the "+", a synchronising literal is never sent
 //! (RFC 3501 §7.5), so nothing needs reading.
 //!
-//! MULTIAPPEND (RFC 3502) is not offered: imap-codec does not parse it.
+//! Streamed APPENDs, with MULTIAPPEND (RFC 3502), are run by `multiappend.rs`.
 //!
 //! [`Frame::Streamed`]: crate::frame::Frame::Streamed
 
 use super::folders::folder_name;
 use super::reply::Reply;
 use super::Session;
-use crate::frame::{literal_at_end, tag_of};
+use crate::frame::literal_at_end;
 use crate::{MAX_ERRORS, MAX_LINE, MAX_LITERAL};
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::CommandBody;
@@ -29,20 +29,29 @@ use postern_store::{BlobWriter, MailboxId, StoreError};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A checked APPEND whose message is still to come.
-struct Target {
-    mailbox: MailboxId,
-    flags: Vec<String>,
-    date: i64,
-    /// `~{N}` (RFC 3516): NUL is allowed on the wire, but not storable here.
-    literal8: bool,
+pub(super) struct Target {
+    pub mailbox: MailboxId,
+    pub flags: Vec<String>,
+    pub date: i64,
+    /// `~{N}` (RFC 3516): NUL is allowed on the wire; parts holding it are
+    /// stored re-encoded as base64 (`crate::message::reencode`).
+    pub literal8: bool,
 }
 
+/// How long the end of an APPEND's command line may lag behind its message
+/// before the server speaks first (see `nudge_ack`).
+const ACK_NUDGE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The largest `~{N}` message held in memory to be re-encoded when it
+/// carries NUL octets; a larger one with NUL is refused with UNKNOWN-CTE.
+pub const MAX_BINARY_APPEND: u64 = 8 * 1024 * 1024;
+
 /// The arguments of an APPEND as the session uses them.
-struct Args {
-    mailbox: Result<String, Reply>,
-    flags: Vec<String>,
-    date: Option<i64>,
-    literal8: bool,
+pub(super) struct Args {
+    pub mailbox: Result<String, Reply>,
+    pub flags: Vec<String>,
+    pub date: Option<i64>,
+    pub literal8: bool,
 }
 
 /// Whether the literal announced at the end of `head` is an APPEND's message
@@ -70,7 +79,7 @@ fn with_placeholder(head: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The arguments of an APPEND command cut before its message literal.
-fn parse_head(head: &[u8]) -> Option<Args> {
+pub(super) fn parse_head(head: &[u8]) -> Option<Args> {
     let full = with_placeholder(head)?;
     match CommandCodec::default().decode(&full) {
         Ok((
@@ -122,46 +131,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.ctx.config.borrow().smtp.max_message_size.0
     }
 
-    /// An APPEND whose message literal has been announced but not read
-    /// ([`crate::frame::Frame::Streamed`]). Answers with its own tagged reply.
-    pub(super) async fn streamed_append(&mut self, head: Vec<u8>, len: u64, non_sync: bool) {
-        let tag = tag_of(&head).unwrap_or_else(|| "*".into());
-        self.current_tag = tag.clone();
-        // RFC 7888 §4: a non-synchronising literal over APPENDLIMIT is already
-        // on its way; rather than read it all, the session ends.
-        if non_sync && len > self.append_limit() {
-            self.finish(&tag, Reply::bad("Literal too large").code("TOOBIG"));
-            return self.bye("Literal too large");
-        }
-        let prepared = match parse_head(&head) {
-            Some(a) => self.append_check(a, len),
-            None => Err(Reply::bad("Syntax error in APPEND")),
-        };
-        let writer = match prepared {
-            Ok(t) => match self.ctx.store.create_blob().await {
-                Ok(w) => Ok((t, w)),
-                Err(e) => Err(Reply::from_store(&e)),
-            },
-            Err(r) => Err(r),
-        };
-        let reply = match writer {
-            Ok((target, writer)) => {
-                match self.receive(writer, len, non_sync, target.literal8).await {
-                    Some(Ok(w)) => self.append_commit(target, w).await,
-                    Some(Err(r)) => r,
-                    None => return self.closed(),
-                }
-            }
-            Err(r) => {
-                if non_sync && !self.skip_command(len).await {
-                    return self.closed();
-                }
-                r
-            }
-        };
-        self.finish(&tag, reply);
-    }
-
     /// APPEND parsed whole by imap-codec (only when the framer did not stream
     /// its literal: small messages from unusual command shapes).
     pub(super) async fn append_parsed(
@@ -180,7 +149,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Ok(t) => t,
                 Err(r) => return r,
             };
-        if literal8 && data.contains(&0) {
+        let reencoded = literal8
+            .then(|| crate::message::reencode::binary_to_base64(data))
+            .flatten();
+        let data = reencoded.as_deref().unwrap_or(data);
+        if data.contains(&0) {
             return Reply::no("Binary content cannot be stored").code("UNKNOWN-CTE");
         }
         let mut w = match self.ctx.store.create_blob().await {
@@ -194,7 +167,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// Everything that can be refused before the message is sent.
-    fn append_check(&mut self, a: Args, len: u64) -> Result<Target, Reply> {
+    pub(super) fn append_check(&mut self, a: Args, len: u64) -> Result<Target, Reply> {
         let user = self.need_auth()?.id;
         let name = a.mailbox?;
         if a.flags.iter().any(|f| f.eq_ignore_ascii_case("\\Recent")) {
@@ -227,9 +200,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// Invites the literal (when synchronising) and copies its `len` octets
-    /// into `w`, then the end of the command line. `None` when the client
-    /// went away mid-way; `Some(Err)` when the command is refused after all.
-    async fn receive(
+    /// into `w`. `None` when the client went away mid-way; `Some(Err)` when
+    /// the command is refused after all (the rest of its line is still unread).
+    pub(super) async fn receive(
         &mut self,
         mut w: BlobWriter,
         len: u64,
@@ -240,6 +213,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.conn.push(b"+ Ready for literal data\r\n");
         }
         let (mut left, mut nul, mut failed) = (len, false, None);
+        // A small binary message is held, to be re-encoded if it needs to be.
+        let mut held = (literal8 && len <= MAX_BINARY_APPEND).then(Vec::new);
         while left > 0 {
             if self.conn.buffered().is_empty() && !self.fill_in_time().await {
                 return None;
@@ -247,49 +222,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let take = (left as usize).min(self.conn.buffered().len());
             let chunk = &self.conn.buffered()[..take];
             nul |= chunk.contains(&0);
-            if failed.is_none() {
+            if let Some(h) = held.as_mut() {
+                h.extend_from_slice(chunk);
+            } else if failed.is_none() {
                 // A write failure still reads the rest, to stay in step with the client.
                 failed = w.write(chunk).await.err();
             }
             self.conn.consume(take);
             left -= take as u64;
         }
-        let rest = self.end_of_command().await?;
-        Some(match (rest, failed) {
-            (Err(r), _) => Err(r),
-            (Ok(()), Some(e)) => Err(Reply::from_store(&e)),
-            // RFC 3516 §4.4: binary content this server cannot keep.
-            (Ok(()), None) if nul && literal8 => {
+        if let Some(h) = held.take() {
+            // NUL left after re-encoding (in a header) is refused below.
+            let data = crate::message::reencode::binary_to_base64(&h).unwrap_or(h);
+            nul = data.contains(&0);
+            if !nul {
+                failed = w.write(&data).await.err();
+            }
+        }
+        Some(match failed {
+            Some(e) => Err(Reply::from_store(&e)),
+            // RFC 3516 §4.4: binary content too large to re-encode, or NUL in a header.
+            None if nul && literal8 => {
                 Err(Reply::no("Binary content cannot be stored").code("UNKNOWN-CTE"))
             }
             // RFC 3501 §4.3: a literal is CHAR8, no NUL.
-            (Ok(()), None) if nul => Err(Reply::bad("NUL in message literal")),
-            (Ok(()), None) => Ok(w),
+            None if nul => Err(Reply::bad("NUL in message literal")),
+            None => Ok(w),
         })
     }
 
-    /// Reads what follows the message literal: the CR LF ending the command.
-    /// Anything else (a MULTIAPPEND's next message) is refused and skipped.
-    async fn end_of_command(&mut self) -> Option<Result<(), Reply>> {
-        let line = self.line_in_time().await?;
-        if line.is_empty() {
-            return Some(Ok(()));
+    /// A client that writes the CR LF ending the command apart from the
+    /// literal, without TCP_NODELAY (Python's imaplib does), holds it back
+    /// (Nagle) until the literal is acknowledged; with nothing to send, our
+    /// kernel delays that ACK (40 ms on Linux) and every APPEND waits. When
+    /// the line end has not come within [`ACK_NUDGE`], an untagged OK —
+    /// allowed at any time (RFC 3501 §7.1) — carries the ACK at once.
+    pub(super) async fn nudge_ack(&mut self) {
+        if self.conn.buffered().contains(&b'\n') {
+            return;
         }
-        if !self.skip_rest(line).await {
-            return None;
+        if tokio::time::timeout(ACK_NUDGE, self.conn.fill())
+            .await
+            .is_err()
+        {
+            self.conn.push(b"* OK Message received\r\n");
+            let _ = self.conn.flush().await;
         }
-        Some(Err(Reply::bad("Only one message per APPEND")))
     }
 
     /// Skips a command's further lines and non-synchronising literals (a
-    /// synchronising one is never sent: no "+" is given). False when the
+    /// synchronising one is never sent: no "+" is given); these may be
+    /// messages of a refused MULTIAPPEND, up to APPENDLIMIT. False when the
     /// session must end.
-    async fn skip_rest(&mut self, mut line: Vec<u8>) -> bool {
+    pub(super) async fn skip_rest(&mut self, mut line: Vec<u8>) -> bool {
+        let limit = self.append_limit().max(MAX_LITERAL);
         while let Some((n, non_sync)) = literal_at_end(&line) {
             if !non_sync {
                 return true;
             }
-            if n > MAX_LITERAL {
+            if n > limit {
                 self.bye("Literal too large");
                 return false;
             }
@@ -306,7 +297,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Reads and drops the non-synchronising message literal of a refused
     /// APPEND, and the rest of that command. False when the session must end.
-    async fn skip_command(&mut self, len: u64) -> bool {
+    pub(super) async fn skip_command(&mut self, len: u64) -> bool {
         if !self.skip_literal(len).await {
             return false;
         }
@@ -337,7 +328,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         )
     }
 
-    async fn line_in_time(&mut self) -> Option<Vec<u8>> {
+    pub(super) async fn line_in_time(&mut self) -> Option<Vec<u8>> {
         match tokio::time::timeout(self.ctx.idle_timeout, self.conn.read_line(MAX_LINE)).await {
             Ok(Ok(Line::Text(t))) => Some(t),
             _ => None,
@@ -350,13 +341,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(b) => b,
             Err(e) => return Reply::from_store(&e),
         };
-        let store = self.ctx.store.clone();
-        let done =
-            tokio::task::spawn_blocking(move || store.append(t.mailbox, blob, &t.flags, t.date))
-                .await
-                .unwrap_or(Err(StoreError::Unavailable));
+        let upload = postern_store::append::Upload {
+            body: blob,
+            flags: t.flags,
+            internal_date: t.date,
+        };
+        let ctx = self.ctx.clone();
+        let done = ctx
+            .appends
+            .commit(&ctx.store, t.mailbox, vec![upload])
+            .await;
         match done {
-            Ok((validity, uid)) => {
+            Ok((validity, uids)) => {
+                let uid = uids.first().copied().unwrap_or(0);
                 // RFC 3501 §6.3.11: the selected mailbox's new message is announced.
                 if let Err(r) = self.sync(true) {
                     return r;
@@ -369,7 +366,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// The tagged reply of a streamed command, counted like the others.
-    fn finish(&mut self, tag: &str, reply: Reply) {
+    pub(super) fn finish(&mut self, tag: &str, reply: Reply) {
         if reply.is_bad() {
             self.errors += 1;
         }
@@ -380,7 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// The client went away or stalled mid-command: the session ends quietly.
-    fn closed(&mut self) {
+    pub(super) fn closed(&mut self) {
         self.closing = true;
     }
 }

@@ -1,7 +1,10 @@
-//! STARTTLS (RFC 3501 §6.2.1), LOGIN (§6.2.3) and AUTHENTICATE PLAIN
-//! (RFC 4616, with SASL-IR, RFC 4959). Passwords are accepted only over TLS
-//! (LOGINDISABLED before it); failures are logged, delayed and limited.
+//! STARTTLS (RFC 3501 §6.2.1), LOGIN (§6.2.3) and AUTHENTICATE with the
+//! mechanisms in `auth.mechanisms` (with SASL-IR, RFC 4959). Passwords are
+//! accepted without TLS only where the security policy allows it (SPEC X4,
+//! policy.rs: LOGINDISABLED, and no AUTH=PLAIN otherwise); challenge-response
+//! mechanisms also before it. Failures are logged, delayed and limited.
 
+use super::policy::privacy_required;
 use super::reply::Reply;
 use super::Session;
 use crate::MAX_AUTH_LINE;
@@ -11,9 +14,12 @@ use imap_codec::imap_types::auth::AuthMechanism;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::secret::Secret as WireSecret;
 use postern_net::auth::after_failed_login;
+use postern_net::sasl::{self, Outcome, SaslIo};
 use postern_net::Line;
-use postern_store::Secret;
+use postern_sasl::{Mechanism, OsNonce, ServerExchange};
+use postern_store::{Secret, UserInfo};
 use std::borrow::Cow;
+use std::future::Future;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Time allowed for the TLS handshake after STARTTLS.
@@ -70,56 +76,86 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.check(user, Secret::new(password)).await
     }
 
+    /// AUTHENTICATE (RFC 9051 §6.2.2, SASL-IR RFC 4959) with any offered
+    /// mechanism, driven by the shared SASL exchange (postern_net::sasl).
     pub(super) async fn authenticate(
         &mut self,
         mechanism: AuthMechanism<'_>,
         initial: Option<WireSecret<Cow<'_, [u8]>>>,
     ) -> Reply {
-        if let Err(r) = self.may_authenticate() {
-            return r;
-        }
-        if mechanism != AuthMechanism::Plain {
-            return Reply::no("Unsupported mechanism").code("CANNOT");
-        }
-        let data = match initial {
-            Some(d) => d.declassify().to_vec(),
-            None => match self.challenge().await {
-                Ok(d) => d,
-                Err(r) => return r,
-            },
+        let mech = match self.may_use(mechanism.as_ref()) {
+            Ok(m) => m,
+            Err(r) => return r,
         };
-        // RFC 4616 §2: [authzid] NUL authcid NUL passwd
-        let mut parts = data.split(|&b| b == 0);
-        let (Some(authz), Some(user), Some(pass), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Reply::bad("Malformed PLAIN message");
+        let initial = initial.map(|d| d.declassify().to_vec());
+        let store = self.ctx.store.clone();
+        let cfg = self.ctx.config.borrow().clone();
+        let config = sasl::server_config(&store, &cfg.server.hostname, "imap", &cfg.auth);
+        let Ok(config) = config else {
+            return Reply::no("Temporary authentication failure").code("UNAVAILABLE");
         };
-        let (Ok(user), Ok(pass)) = (
-            String::from_utf8(user.to_vec()),
-            String::from_utf8(pass.to_vec()),
-        ) else {
-            return Reply::bad("Malformed PLAIN message");
-        };
-        if !authz.is_empty() && authz != user.as_bytes() {
-            return self.failed(&user).await;
+        let exchange = ServerExchange::new(mech, &config, &mut OsNonce);
+        match sasl::authenticate(self, &store, exchange, initial.as_deref()).await {
+            Outcome::Success(info) => self.logged_in(info),
+            Outcome::Failed { authcid } => self.failed(&authcid).await,
+            Outcome::Malformed(_) => Reply::bad("Malformed SASL message"),
+            Outcome::Refused(_) => Reply::no("Authentication refused").code("AUTHENTICATIONFAILED"),
+            Outcome::Aborted(r) => r,
+            Outcome::Unavailable => {
+                Reply::no("Temporary authentication failure").code("UNAVAILABLE")
+            }
         }
-        self.check(user, Secret::new(pass)).await
+    }
+
+    /// The mechanisms offered now: enabled, and allowed by the security policy.
+    fn offered_mechanisms(&self) -> Vec<Mechanism> {
+        if self.user.is_some() {
+            return Vec::new();
+        }
+        sasl::offered(&self.ctx.config.borrow().auth, self.gate())
+    }
+
+    /// `AUTH=…` capabilities (RFC 9051 §6.2.2).
+    pub(super) fn auth_capabilities(&self) -> Vec<String> {
+        let offered = self.offered_mechanisms().into_iter();
+        offered.map(|m| format!("AUTH={}", m.name())).collect()
+    }
+
+    fn may_use(&self, name: &str) -> Result<Mechanism, Reply> {
+        if self.user.is_some() {
+            return Err(Reply::wrong_state());
+        }
+        let unsupported = || Reply::no("Unsupported mechanism").code("CANNOT");
+        let mech = Mechanism::from_name(name).map_err(|_| unsupported())?;
+        if self.offered_mechanisms().contains(&mech) {
+            Ok(mech)
+        } else if self.ctx.config.borrow().auth.enabled(mech.name()) {
+            let command = format!("AUTHENTICATE {}", mech.name());
+            self.policy_refused(&command, self.gate().auth_reason());
+            Err(privacy_required("Use STARTTLS first"))
+        } else {
+            Err(unsupported())
+        }
     }
 
     fn may_authenticate(&self) -> Result<(), Reply> {
         if self.user.is_some() {
             return Err(Reply::wrong_state());
         }
-        if !self.conn.is_tls() {
-            return Err(Reply::no("Use STARTTLS first").code("PRIVACYREQUIRED"));
+        // RFC 9051 §6.2.3: LOGIN is refused where LOGINDISABLED is advertised.
+        let gate = self.gate();
+        if !gate.plaintext_auth() {
+            self.policy_refused("LOGIN", gate.auth_reason());
+            return Err(privacy_required("Use STARTTLS first"));
         }
         Ok(())
     }
 
-    /// An empty "+" challenge and the client's base64 answer; "*" cancels (RFC 3501 §6.2.2).
-    async fn challenge(&mut self) -> Result<Vec<u8>, Reply> {
-        self.conn.push(b"+ \r\n");
+    /// A "+" continuation with the base64 challenge, and the client's base64
+    /// answer; "*" cancels (RFC 9051 §6.2.2).
+    async fn sasl_challenge(&mut self, challenge: &[u8]) -> Result<Vec<u8>, Reply> {
+        self.conn
+            .push(format!("+ {}\r\n", B64.encode(challenge)).as_bytes());
         let line =
             tokio::time::timeout(self.ctx.idle_timeout, self.conn.read_line(MAX_AUTH_LINE)).await;
         match line {
@@ -138,17 +174,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     async fn check(&mut self, user: String, password: Secret<String>) -> Reply {
         let store = self.ctx.store.clone();
         let name = user.clone();
-        let result =
-            tokio::task::spawn_blocking(move || store.authenticate(&name, &password)).await;
+        // On the login threads: bounded in number and in memory (logins.rs).
+        let result = self
+            .ctx
+            .logins
+            .run(move || store.authenticate(&name, &password))
+            .await;
         match result {
-            Ok(Ok(Some(info))) => {
-                self.user = Some(info);
-                let caps = self.capabilities();
-                Reply::ok("Logged in").code(format!("CAPABILITY {caps}"))
-            }
-            Ok(Ok(None)) => self.failed(&user).await,
+            Some(Ok(Some(info))) => self.logged_in(info),
+            Some(Ok(None)) => self.failed(&user).await,
             _ => Reply::no("Temporary authentication failure").code("UNAVAILABLE"),
         }
+    }
+
+    fn logged_in(&mut self, info: UserInfo) -> Reply {
+        postern_net::auth::after_mailbox_login();
+        self.user = Some(info);
+        let caps = self.capabilities();
+        Reply::ok("Logged in").code(format!("CAPABILITY {caps}"))
     }
 
     /// A failed login: logged, answered after a pause, and after
@@ -159,7 +202,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "auth-failed",
             &[("user", user), ("reason", "invalid credentials")],
         );
-        if after_failed_login(self.auth_failures).await {
+        if after_failed_login(self.auth_failures, user).await {
             self.bye("Too many authentication failures");
         }
         Reply::no("Authentication failed").code("AUTHENTICATIONFAILED")
@@ -170,5 +213,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let tag = self.current_tag.clone();
         self.tagged(&tag, reply);
         self.suppress_reply = true;
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> SaslIo for Session<S> {
+    type Abort = Reply;
+
+    async fn challenge(&mut self, challenge: Vec<u8>) -> Result<Vec<u8>, Reply> {
+        self.sasl_challenge(&challenge).await
+    }
+
+    /// On the login threads, like LOGIN's password check.
+    fn blocking<R: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> R + Send + 'static,
+    ) -> impl Future<Output = Option<R>> + Send + 'static {
+        let ctx = self.ctx.clone();
+        async move { ctx.logins.run(job).await }
     }
 }

@@ -52,6 +52,7 @@ impl SelectParams {
 pub(super) fn remove_uids(sel: &mut Selected, gone: &[u32], qresync: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let mut removed = Vec::new();
+    sel.recent.forget(gone);
     for i in (0..sel.msgs.len()).rev() {
         if gone.binary_search(&sel.msgs[i].uid).is_ok() {
             removed.push(sel.msgs.remove(i).uid);
@@ -69,11 +70,11 @@ pub(super) fn remove_uids(sel: &mut Selected, gone: &[u32], qresync: bool) -> Ve
 }
 
 /// An unsolicited or STORE-caused FETCH of flags; MODSEQ once CONDSTORE is on.
-pub(super) fn flags_line(seq: usize, m: &MessageInfo, condstore: bool) -> String {
+pub(super) fn flags_line(seq: usize, m: &MessageInfo, recent: bool, condstore: bool) -> String {
     let mut line = format!(
         "{seq} FETCH (UID {} FLAGS {}",
         m.uid,
-        wire::flag_list(&m.flags)
+        wire::flag_list(&m.flags, recent)
     );
     if condstore {
         line.push_str(&format!(" MODSEQ ({})", m.modseq));
@@ -148,7 +149,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         for (i, m) in sel.msgs.iter().enumerate() {
             if m.modseq > since {
-                lines.push(flags_line(i + 1, m, true));
+                lines.push(flags_line(i + 1, m, sel.recent.contains(m.uid), true));
             }
         }
         for l in lines {

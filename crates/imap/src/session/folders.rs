@@ -3,6 +3,7 @@
 //! STATUS. Names are "/"-separated, modified UTF-7 on the wire.
 
 use super::reply::Reply;
+use super::subscribed;
 use super::Session;
 use crate::{utf7, wire};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
@@ -18,8 +19,9 @@ pub(super) fn folder_name(m: &Mailbox<'_>) -> Result<String, Reply> {
         Mailbox::Other(o) => o.as_ref(),
     };
     let text = std::str::from_utf8(raw).map_err(|_| Reply::bad("Mailbox name is not UTF-8"))?;
-    let name =
-        utf7::decode(text).ok_or_else(|| Reply::bad("Bad modified UTF-7 in mailbox name"))?;
+    // Not modified UTF-7: no such mailbox can exist (imaptest expects NO, not BAD).
+    let name = utf7::decode(text)
+        .ok_or_else(|| Reply::no("Bad modified UTF-7 in mailbox name").code("CANNOT"))?;
     validate_name(&name).map_err(|_| Reply::no("Bad mailbox name").code("CANNOT"))
 }
 
@@ -40,6 +42,13 @@ pub(super) fn matches(pattern: &[char], name: &[char]) -> bool {
         row = next;
     }
     row[name.len()]
+}
+
+/// A LIST pattern from the wire, INBOX folded. One that is not valid
+/// modified UTF-7 is taken as it is: it matches no stored name (those are
+/// sent encoded), so the LIST is simply empty rather than an error.
+pub(super) fn decode_pattern(raw: &str) -> String {
+    fold_inbox(&utf7::decode(raw).unwrap_or_else(|| raw.to_string()))
 }
 
 /// INBOX is case-insensitive (RFC 3501 §5.1): fold a pattern's leading "inbox".
@@ -89,22 +98,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.untagged(&format!("{cmd} (\\Noselect) \"/\" \"\""));
             return Reply::ok("LIST completed");
         }
-        let Some(full) = utf7::decode(&format!("{reference}{pat}")) else {
-            return Reply::bad("Bad modified UTF-7 in pattern");
-        };
-        let pattern: Vec<char> = fold_inbox(&full).chars().collect();
-        let folders = match self.ctx.store.folders(user) {
+        let pattern: Vec<char> = decode_pattern(&format!("{reference}{pat}"))
+            .chars()
+            .collect();
+        let store = &self.ctx.store;
+        let folders = match store.folders(user) {
             Ok(f) => f,
             Err(e) => return Reply::from_store(&e),
         };
-        for f in folders.iter().filter(|f| !lsub || f.subscribed) {
-            let name: Vec<char> = f.name.chars().collect();
-            if matches(&pattern, &name) {
-                let mut line = format!("* {cmd} ({}) \"/\" ", attributes(f, &folders)).into_bytes();
-                wire::mailbox(&mut line, &f.name);
-                line.extend_from_slice(b"\r\n");
-                self.conn.push(&line);
+        let lines: Vec<(String, String)> = if lsub {
+            match store.subscriptions(user) {
+                Ok(subs) => subscribed::lsub(&pattern, &subs, &folders),
+                Err(e) => return Reply::from_store(&e),
             }
+        } else {
+            folders
+                .iter()
+                .filter(|f| matches(&pattern, &f.name.chars().collect::<Vec<_>>()))
+                .map(|f| (f.name.clone(), attributes(f, &folders)))
+                .collect()
+        };
+        for (name, attrs) in lines {
+            let mut line = format!("* {cmd} ({attrs}) \"/\" ").into_bytes();
+            wire::mailbox(&mut line, &name);
+            line.extend_from_slice(b"\r\n");
+            self.conn.push(&line);
         }
         Reply::ok(if lsub {
             "LSUB completed"
@@ -218,7 +236,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 3501 §6.3.10. RECENT is always 0: this server does not track \Recent.
+    /// RFC 3501 §6.3.10. RECENT counts the messages no session has claimed yet.
     pub(super) fn status(&mut self, mailbox: &Mailbox<'_>, items: &[StatusDataItemName]) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
@@ -259,7 +277,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         for item in items {
             let (key, value) = match item {
                 StatusDataItemName::Messages => ("MESSAGES", msgs.len() as u64),
-                StatusDataItemName::Recent => ("RECENT", 0),
+                StatusDataItemName::Recent => (
+                    "RECENT",
+                    store.recent_count(id).map_err(|e| Reply::from_store(&e))? as u64,
+                ),
                 StatusDataItemName::UidNext => ("UIDNEXT", state.1 as u64),
                 StatusDataItemName::UidValidity => ("UIDVALIDITY", state.0 as u64),
                 StatusDataItemName::Unseen => (

@@ -3,11 +3,13 @@
 //! a LIST it refuses is parsed here:
 //! `LIST [(select-opts)] reference (pattern | (patterns)) [RETURN (return-opts)]`.
 
-use super::folders::{attributes, fold_inbox, matches};
+use super::folders::{attributes, decode_pattern, matches};
 use super::reply::Reply;
+use super::subscribed::{self, Entry};
 use super::Session;
-use crate::{utf7, wire};
+use crate::wire;
 use imap_codec::imap_types::status::StatusDataItemName;
+use postern_store::Folder;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Most patterns in one LIST, and most options.
@@ -223,17 +225,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
-        let folders = match self.ctx.store.folders(user) {
-            Ok(f) => f,
-            Err(e) => return Reply::from_store(&e),
+        let store = &self.ctx.store;
+        let (folders, subs) = match (store.folders(user), store.subscriptions(user)) {
+            (Ok(f), Ok(s)) => (f, s),
+            (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
         };
-        let mut pats = Vec::new();
-        for pat in &l.patterns {
-            let Some(full) = utf7::decode(&format!("{}{pat}", l.reference)) else {
-                return Reply::bad("Bad modified UTF-7 in pattern");
-            };
-            pats.push(fold_inbox(&full).chars().collect::<Vec<char>>());
-        }
+        let pats: Vec<Vec<char>> = l
+            .patterns
+            .iter()
+            .map(|p| {
+                decode_pattern(&format!("{}{p}", l.reference))
+                    .chars()
+                    .collect()
+            })
+            .collect();
         // Any HIGHESTMODSEQ response comes before the listing, not inside it.
         if l.status
             .as_ref()
@@ -241,50 +246,85 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         {
             self.condstore_on();
         }
-        let selected = |f: &postern_store::Folder| {
-            (!l.subscribed || f.subscribed) && (!l.special_use || f.special_use.is_some())
-        };
-        for f in &folders {
-            let name: Vec<char> = f.name.chars().collect();
-            if !pats.iter().any(|p| matches(p, &name)) {
-                continue;
-            }
-            // RFC 5258 §3: with RECURSIVEMATCH, a folder not selected itself
-            // but with a selected descendant is listed, with CHILDINFO.
-            let prefix = format!("{}/", f.name);
-            let child_hit = l.recursive
-                && folders
-                    .iter()
-                    .any(|o| o.name.starts_with(&prefix) && selected(o));
-            let hit = selected(f);
-            if !hit && !child_hit {
-                continue;
-            }
-            let mut attrs = attributes(f, &folders);
-            if (l.subscribed || l.return_subscribed) && f.subscribed {
-                attrs.push_str(" \\Subscribed");
-            }
-            let mut line = format!("* LIST ({attrs}) \"/\" ").into_bytes();
-            wire::mailbox(&mut line, &f.name);
-            if child_hit {
-                let why = if l.subscribed {
-                    "SUBSCRIBED"
-                } else {
-                    "SPECIAL-USE"
-                };
-                line.extend_from_slice(format!(" (\"CHILDINFO\" (\"{why}\"))").as_bytes());
-            }
-            line.extend_from_slice(b"\r\n");
-            self.conn.push(&line);
+        let entries = subscribed::entries(&folders, &subs, l.recursive);
+        for line in listing(&l, &pats, &entries, &folders) {
+            self.conn.push(&line.bytes);
             // RFC 5819 §2: STATUS right after the folder's LIST line.
-            if let Some(items) = &l.status {
-                if let Err(r) = self.status_line(f.id, &f.name, items) {
+            if let (Some(items), Some(id)) = (&l.status, line.status_of) {
+                if let Err(r) = self.status_line(id, &line.name, items) {
                     return r;
                 }
             }
         }
         Reply::ok("LIST completed")
     }
+}
+
+/// One `* LIST` line, and the folder whose STATUS follows it.
+struct Line {
+    bytes: Vec<u8>,
+    name: String,
+    status_of: Option<postern_store::MailboxId>,
+}
+
+/// The lines of an extended LIST (RFC 5258 §3). An entry is listed when the
+/// selection options choose it (SUBSCRIBED: subscribed, even without a
+/// folder — then \NonExistent; otherwise: an existing folder), or, with
+/// RECURSIVEMATCH, when a descendant chosen by them does not match a
+/// pattern itself (then with CHILDINFO, as Dovecot does).
+fn listing(
+    l: &ListExt,
+    pats: &[Vec<char>],
+    entries: &[Entry<'_>],
+    folders: &[Folder],
+) -> Vec<Line> {
+    let matches_any = |name: &str| {
+        let name: Vec<char> = name.chars().collect();
+        pats.iter().any(|p| matches(p, &name))
+    };
+    let chosen = |e: &Entry<'_>| {
+        let base = if l.subscribed {
+            e.subscribed
+        } else {
+            e.folder.is_some()
+        };
+        base && (!l.special_use || e.folder.is_some_and(|f| f.special_use.is_some()))
+    };
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| matches_any(&e.name)) {
+        let prefix = format!("{}/", e.name);
+        let child_hit = l.recursive
+            && entries
+                .iter()
+                .any(|o| o.name.starts_with(&prefix) && chosen(o) && !matches_any(&o.name));
+        if !chosen(e) && !child_hit {
+            continue;
+        }
+        let mut attrs = match e.folder {
+            Some(f) => attributes(f, folders),
+            None => "\\NonExistent".to_string(),
+        };
+        if (l.subscribed || l.return_subscribed) && e.subscribed {
+            attrs.push_str(" \\Subscribed");
+        }
+        let mut bytes = format!("* LIST ({attrs}) \"/\" ").into_bytes();
+        wire::mailbox(&mut bytes, &e.name);
+        if child_hit {
+            let why = if l.subscribed {
+                "SUBSCRIBED"
+            } else {
+                "SPECIAL-USE"
+            };
+            bytes.extend_from_slice(format!(" (\"CHILDINFO\" (\"{why}\"))").as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        out.push(Line {
+            bytes,
+            name: e.name.clone(),
+            status_of: e.folder.map(|f| f.id),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

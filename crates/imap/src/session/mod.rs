@@ -6,18 +6,27 @@ mod append;
 mod auth;
 mod condstore;
 mod copy;
+mod esearch;
 mod fetch;
+pub(crate) use fetch::encode_envelope;
 mod folders;
 mod idle;
 mod list_ext;
+mod multiappend;
+mod policy;
 mod quota;
+mod recent;
 mod reply;
 mod search;
 mod select;
 mod store;
+mod subscribed;
 
+use crate::appends::Appends;
+use crate::cache::HeaderCache;
 use crate::frame::{self, Frame};
-use crate::{IDLE_TIMEOUT, MAX_ERRORS, MAX_LITERAL, MAX_LITERAL_UNAUTH};
+use crate::logins::Logins;
+use crate::{IDLE_TIMEOUT, MAX_CONCURRENT_LOGINS, MAX_ERRORS, MAX_LITERAL, MAX_LITERAL_UNAUTH};
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::CommandCodec;
@@ -44,6 +53,12 @@ pub struct Context {
     pub shutdown: watch::Receiver<bool>,
     /// Inactivity before autologout; [`IDLE_TIMEOUT`] in the server.
     pub idle_timeout: Duration,
+    /// Headers, envelopes and structures of messages, shared by all sessions.
+    pub headers: Arc<HeaderCache>,
+    /// Where password checks run ([`MAX_CONCURRENT_LOGINS`] at once).
+    pub logins: Logins,
+    /// APPENDs waiting for their group commit.
+    appends: Appends,
 }
 
 impl Context {
@@ -61,6 +76,9 @@ impl Context {
             tls,
             shutdown,
             idle_timeout: IDLE_TIMEOUT,
+            headers: Arc::default(),
+            logins: Logins::new(MAX_CONCURRENT_LOGINS),
+            appends: Appends::default(),
         }
     }
 }
@@ -177,6 +195,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     async fn command(&mut self, bytes: &[u8]) {
         let tag_text = frame::tag_of(bytes).unwrap_or_else(|| "*".into());
+        // The security policy may want TLS first (SPEC X4, policy.rs).
+        if let Err(reply) = self.policy_check(bytes) {
+            return self.tagged(&tag_text, &reply);
+        }
         match CommandCodec::default().decode(bytes) {
             Ok((b"", cmd)) => {
                 let tag = cmd.tag.inner().to_string();
@@ -192,6 +214,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     self.bye("Too many errors");
                 }
             }
+            // A SEARCH with RETURN options (RFC 4731), parsed apart.
+            _ if esearch::parse(bytes).is_some() => self.esearch(bytes, &tag_text).await,
             // A LIST imap-codec does not parse may be an extended one (RFC 5258).
             _ => match list_ext::parse(bytes) {
                 Some(Ok((tag, list))) => {
@@ -202,6 +226,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Some(Err(reply)) => self.error(&tag_text, reply.text()),
                 None => self.error(&tag_text, "Syntax error or unknown command"),
             },
+        }
+    }
+
+    /// `SEARCH RETURN (…)`: the options taken off, the rest parsed by imap-codec.
+    async fn esearch(&mut self, bytes: &[u8], tag: &str) {
+        let reply = match esearch::parse(bytes) {
+            Some(Ok((want, rest))) => match CommandCodec::default().decode(&rest) {
+                Ok((
+                    b"",
+                    Command {
+                        body:
+                            CommandBody::Search {
+                                charset,
+                                criteria,
+                                uid,
+                            },
+                        ..
+                    },
+                )) => {
+                    self.current_tag = tag.to_string();
+                    self.search(charset.as_ref(), criteria.as_ref(), uid, Some(want))
+                        .await
+                }
+                _ => Reply::bad("Syntax error in SEARCH"),
+            },
+            Some(Err(r)) => r,
+            None => Reply::bad("Syntax error or unknown command"),
+        };
+        if reply.is_bad() {
+            self.errors += 1;
+        }
+        self.tagged(tag, &reply);
+        if self.errors >= MAX_ERRORS {
+            self.bye("Too many errors");
         }
     }
 
@@ -291,7 +349,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 charset,
                 criteria,
                 uid,
-            } => self.search(charset.as_ref(), criteria.as_ref(), uid).await,
+            } => {
+                self.search(charset.as_ref(), criteria.as_ref(), uid, None)
+                    .await
+            }
             C::GetQuota { root } => self.getquota(&root),
             C::GetQuotaRoot { mailbox } => self.getquotaroot(&mailbox),
             C::SetQuota { .. } => self.setquota(),

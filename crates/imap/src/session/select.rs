@@ -4,6 +4,7 @@
 
 use super::condstore::{flags_line, remove_uids, SelectParams};
 use super::folders::folder_name;
+use super::recent::Recent;
 use super::reply::Reply;
 use super::Session;
 use imap_codec::imap_types::command::SelectParameter;
@@ -31,6 +32,8 @@ pub(super) struct Selected {
     /// Keywords announced in FLAGS; a new one is announced before it is used
     /// (RFC 3501 §7.2.6).
     pub keywords: BTreeSet<String>,
+    /// The messages that are \Recent in this session.
+    pub recent: Recent,
 }
 
 /// Adds the keywords (flags without a backslash) of `flags` to `known`; true if one was new.
@@ -119,10 +122,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         for m in &msgs {
             learn_keywords(&mut keywords, &m.flags);
         }
+        // RFC 3501 §6.3.1: SELECT claims the recent messages; EXAMINE does not (§6.3.2).
+        let mut recent = Recent::default();
+        if let Err(r) = recent.learn(store, id, &msgs, !read_only) {
+            return r;
+        }
         let [flags, permanent] = flags_announcement(&keywords, read_only);
         self.untagged(&flags);
         self.untagged(&format!("{} EXISTS", msgs.len()));
-        self.untagged("0 RECENT");
+        self.untagged(&format!("{} RECENT", recent.count(&msgs)));
         if let Some(i) = msgs.iter().position(|m| !has_flag(&m.flags, "\\Seen")) {
             self.untagged(&format!("OK [UNSEEN {}] First unseen", i + 1));
         }
@@ -140,6 +148,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             modseq,
             pending: Vec::new(),
             keywords,
+            recent,
         });
         // RFC 7162 §3.2.5: a different UIDVALIDITY means a full resync.
         if let Some((v, since, known)) = &params.qresync {
@@ -186,6 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// after the session's MODSEQ cursor is read (RFC 7162 changes query).
     pub(super) fn sync(&mut self, expunges: bool) -> Result<(), Reply> {
         let (condstore, qresync) = (self.condstore, self.qresync);
+        let store = self.ctx.store.clone();
         let Some(sel) = self.selected.as_mut() else {
             return Ok(());
         };
@@ -211,12 +221,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     if learn_keywords(&mut sel.keywords, &fresh.flags) {
                         lines.splice(0..0, flags_announcement(&sel.keywords, sel.read_only));
                     }
+                    let recent = sel.recent.contains(fresh.uid);
                     let m = &mut sel.msgs[i];
                     let report = m.flags != fresh.flags;
                     m.flags = fresh.flags;
                     m.modseq = fresh.modseq;
                     if report {
-                        lines.push(flags_line(i + 1, m, condstore));
+                        lines.push(flags_line(i + 1, m, recent, condstore));
                     }
                 }
                 Err(_) if fresh.uid > last => sel.msgs.push(fresh),
@@ -224,7 +235,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
         }
         if sel.msgs.len() != before {
+            // RFC 3501 §7.3.2: RECENT with EXISTS. A failed claim only
+            // leaves the new messages not recent here.
+            let _ = sel
+                .recent
+                .learn(&store, sel.id, &sel.msgs[before..], !sel.read_only);
             lines.push(format!("{} EXISTS", sel.msgs.len()));
+            lines.push(format!("{} RECENT", sel.recent.count(&sel.msgs)));
         }
         for l in lines {
             self.untagged(&l);

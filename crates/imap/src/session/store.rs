@@ -74,7 +74,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             // RFC 3501 §6.4.6: FLAGS unless .SILENT; UID too for UID STORE (RFC 3501 §6.4.8).
             // RFC 7162 §3.1.3: with CONDSTORE, MODSEQ; even .SILENT reports a new one.
             if response == StoreResponse::Answer {
-                lines.push(flags_line(i + 1, &sel.msgs[i], condstore));
+                let recent = sel.recent.contains(u.uid);
+                lines.push(flags_line(i + 1, &sel.msgs[i], recent, condstore));
             } else if condstore && u.changed {
                 lines.push(format!(
                     "{} FETCH (UID {} MODSEQ ({}))",

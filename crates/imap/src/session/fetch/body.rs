@@ -30,11 +30,23 @@ pub(in crate::session) struct Source {
     pub present: bool,
 }
 
+/// Messages up to this size are read whole rather than streamed from their file.
+const READ_WHOLE: u64 = 256 * 1024;
+
 fn unavailable() -> Reply {
     Reply::no("Message body unavailable").code("UNAVAILABLE")
 }
 
 impl Source {
+    /// Nothing to read: every item is answered without the message.
+    pub fn nothing() -> Source {
+        Source {
+            parsed: None,
+            file: None,
+            present: true,
+        }
+    }
+
     pub async fn open(
         store: &Store,
         msg: &MessageInfo,
@@ -55,6 +67,19 @@ impl Source {
                 tokio::fs::read(&path).await
             };
             return match read {
+                Ok(raw) => Ok(Source {
+                    parsed: Some(Parsed::new(raw)),
+                    file: None,
+                    present: true,
+                }),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(gone),
+                Err(_) => Err(unavailable()),
+            };
+        }
+        // A small message is read at once (one trip to the blocking pool
+        // instead of one per open, seek and read); a large one is streamed.
+        if items.iter().any(is_whole) && msg.size <= READ_WHOLE {
+            return match tokio::fs::read(&path).await {
                 Ok(raw) => Ok(Source {
                     parsed: Some(Parsed::new(raw)),
                     file: None,

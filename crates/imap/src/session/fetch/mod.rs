@@ -6,6 +6,7 @@
 //! BINARY section is decoded as it is sent.
 
 mod body;
+mod cached;
 
 use super::reply::Reply;
 use super::select::has_flag;
@@ -68,6 +69,21 @@ fn expand(m: &Macro) -> Vec<Item<'static>> {
         _ => v.extend([Item::Envelope, Item::Body]),
     }
     v
+}
+
+/// `ENVELOPE (…)` as sent (for the header cache).
+pub(crate) fn encode_envelope(env: imap_codec::imap_types::envelope::Envelope<'_>) -> Vec<u8> {
+    encode_item(MessageDataItem::Envelope(env))
+}
+
+/// A message a FETCH answers for.
+struct Target {
+    seq: usize,
+    msg: MessageInfo,
+    /// \Seen was set by this FETCH (RFC 3501 §6.4.5: then FLAGS is reported).
+    seen_now: bool,
+    /// \Recent in this session.
+    recent: bool,
 }
 
 /// The message read and parsed, for the items that look inside it.
@@ -136,8 +152,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => return r,
         };
         let mut expunged = false;
-        for (seq, msg, seen_now) in targets {
-            match self.fetch_one(seq, &msg, &items, seen_now).await {
+        for t in targets {
+            match self.fetch_one(&t, &items).await {
                 Ok(present) => expunged |= !present,
                 Err(r) => return r,
             }
@@ -160,7 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         by_uid: bool,
         items: &[Item<'_>],
         changed_since: Option<u64>,
-    ) -> Result<Vec<(usize, MessageInfo, bool)>, Reply> {
+    ) -> Result<Vec<Target>, Reply> {
         let store = self.ctx.store.clone();
         let sel = self.need_selected()?;
         let mut idx = seqset::resolve(set, &sel.uids(), by_uid)
@@ -191,12 +207,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         Ok(idx
             .into_iter()
-            .map(|i| {
-                (
-                    i + 1,
-                    sel.msgs[i].clone(),
-                    changed.contains(&sel.msgs[i].uid),
-                )
+            .map(|i| Target {
+                seq: i + 1,
+                msg: sel.msgs[i].clone(),
+                seen_now: changed.contains(&sel.msgs[i].uid),
+                recent: sel.recent.contains(sel.msgs[i].uid),
             })
             .collect())
     }
@@ -212,18 +227,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// MODSEQ) from its snapshot, contents as NIL, and ENVELOPE and
     /// BODYSTRUCTURE as those of an empty message (their syntax has no NIL).
     /// Returns false for such a message.
-    async fn fetch_one(
-        &mut self,
-        seq: usize,
-        msg: &MessageInfo,
-        items: &[Item<'_>],
-        seen_now: bool,
-    ) -> Result<bool, Reply> {
+    async fn fetch_one(&mut self, t: &Target, items: &[Item<'_>]) -> Result<bool, Reply> {
+        let (seq, msg) = (t.seq, &t.msg);
+        let cache = self.ctx.headers.clone();
+        let ready = cached::ready(&cache, msg, items);
         let Source {
             parsed,
             mut file,
             present,
-        } = Source::open(&self.ctx.store, msg, items).await?;
+        } = match ready {
+            Some(_) => Source::nothing(),
+            None => Source::open(&self.ctx.store, msg, items).await?,
+        };
+        let entry = ready.or_else(|| match &parsed {
+            Some(p) if present && items.iter().any(cached::by_cache) => {
+                Some(cached::learn(&cache, msg, p, items))
+            }
+            _ => None,
+        });
         let empty;
         let parsed = match &parsed {
             Some(p) => p,
@@ -240,18 +261,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if i > 0 {
                 self.conn.push(b" ");
             }
-            match simple_item(item, msg) {
-                Some(text) => self.conn.push(text.as_bytes()),
-                None => self.fetch_item(item, parsed, &mut file, present).await?,
+            if let Some(text) = simple_item(item, msg, t.recent) {
+                self.conn.push(text.as_bytes());
+            } else if let Some(bytes) = entry.as_deref().and_then(|e| cached::answer(e, item)) {
+                self.conn.push(bytes);
+            } else {
+                self.fetch_item(item, parsed, &mut file, present).await?;
             }
         }
         // RFC 3501 §6.4.5: a \Seen set as a side effect is reported.
-        if seen_now && !items.contains(&Item::Flags) {
+        if t.seen_now && !items.contains(&Item::Flags) {
             if !items.is_empty() {
                 self.conn.push(b" ");
             }
-            self.conn
-                .push(format!("FLAGS {}", wire::flag_list(&msg.flags)).as_bytes());
+            let flags = wire::flag_list(&msg.flags, t.recent);
+            self.conn.push(format!("FLAGS {flags}").as_bytes());
         }
         self.conn.push(b")\r\n");
         self.flush_if_full().await?;
@@ -291,10 +315,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 }
 
 /// The items answered from the session's snapshot of the mailbox.
-fn simple_item(item: &Item<'_>, msg: &MessageInfo) -> Option<String> {
+fn simple_item(item: &Item<'_>, msg: &MessageInfo, recent: bool) -> Option<String> {
     Some(match item {
         Item::Uid => format!("UID {}", msg.uid),
-        Item::Flags => format!("FLAGS {}", wire::flag_list(&msg.flags)),
+        Item::Flags => format!("FLAGS {}", wire::flag_list(&msg.flags, recent)),
         Item::InternalDate => format!("INTERNALDATE {}", wire::internal_date(msg.internal_date)),
         Item::Rfc822Size => format!("RFC822.SIZE {}", msg.size),
         Item::ModSeq => format!("MODSEQ ({})", msg.modseq),
