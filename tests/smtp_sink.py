@@ -77,7 +77,9 @@ class Sink:
             while len(self.messages) < n:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"sink got {len(self.messages)} messages, expected {n}")
+                    last = [t[-6:] for t in self.transcripts[-3:]]
+                    raise AssertionError(f"sink on port {self.port} got {len(self.messages)} messages, expected {n}; "
+                                         f"{len(self.transcripts)} sessions ended, the last ones: {last}")
                 self.cond.wait(left)
             return list(self.messages)
 

@@ -305,3 +305,25 @@ def test_notify_success_to_a_server_without_dsn_gets_a_relayed_notice(postern, s
     report = postern.wait_for_message(ALICE, "Successful", timeout=15)
     r = dsn_fields(parse(report))[1][0]
     assert r["action"] == "relayed" and r["status"] == "2.0.0"
+
+
+def test_results_are_recorded_while_mail_keeps_arriving(postern, sink):
+    """Deliveries recorded while the committer is busy with new mail: every
+    result must be recorded (a lost result means a second delivery)."""
+    import threading
+    from collections import Counter
+
+    def submitter(k: int) -> None:
+        for i in range(10):
+            submit(postern, f"live{k}-{i}@{REMOTE}")
+
+    threads = [threading.Thread(target=submitter, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sink.wait_for(40, timeout=60)
+    wait_queue_empty(postern, timeout=60)
+    counts = Counter(r for m in sink.messages for r in m.rcpts)
+    assert len(counts) == 40 and max(counts.values()) == 1, [r for r, n in counts.items() if n > 1]
+    assert "queue-record-failed" not in postern.log("mail.log")

@@ -109,7 +109,11 @@ impl Dialer<'_> {
                 .map_err(ClientError::Io)?;
         }
         match tokio::time::timeout(self.connect_timeout, socket.connect(addr)).await {
-            Ok(r) => r.map_err(ClientError::Io),
+            // No Nagle: the client's last write of a message (".\r\n") must not
+            // wait for the previous segment's ACK (~40 ms per message otherwise).
+            Ok(r) => r
+                .and_then(|s| s.set_nodelay(true).map(|_| s))
+                .map_err(ClientError::Io),
             Err(_) => Err(ClientError::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("connect to {addr} timed out"),

@@ -131,7 +131,7 @@ async fn send_one(
             mta,
         )));
     }
-    let path = sh.store.blob_path(&msg.blob);
+    let path = sh.store.blob_read_path(&msg.blob);
     let eight_bit = caps.eight_bit_mime && has_8bit(&path).await;
     let envelope = Envelope {
         from: msg.sender.clone(),

@@ -58,7 +58,7 @@ async fn render(
     notices: &[Notice],
     now: i64,
 ) -> Result<Vec<u8>, NoticeError> {
-    let path = store.blob_path(&msg.blob);
+    let path = store.blob_read_path(&msg.blob);
     let hostname = hostname.to_string();
     let sender = msg.sender.clone();
     let env_id = msg.env_id.clone();

@@ -26,6 +26,8 @@ struct InFlight {
     recipients: HashSet<i64>,
     per_domain: HashMap<String, u32>,
     runs: u32,
+    /// Which domain goes first at the next dispatch (rotates, so no domain waits behind others).
+    turn: usize,
 }
 
 impl Outbound {
@@ -71,10 +73,19 @@ impl Outbound {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        for (domain, jobs) in group(due.into_iter().filter(|r| !busy.recipients.contains(&r.id))) {
+        let groups = group(due.into_iter().filter(|r| !busy.recipients.contains(&r.id)));
+        // An even share of the connections per domain first; the rest go to
+        // whoever still has work at the next dispatch.
+        let fair = (d.max_connections / groups.len().max(1) as u32).max(1);
+        let mut groups: Vec<(String, Vec<Job>)> = groups.into_iter().collect();
+        let first = busy.turn % groups.len().max(1);
+        groups.rotate_left(first);
+        busy.turn = busy.turn.wrapping_add(1);
+        for (domain, jobs) in groups {
             let running = busy.per_domain.get(&domain).copied().unwrap_or(0);
             let slots = d
                 .max_per_domain
+                .min(fair.max(running + 1))
                 .saturating_sub(running)
                 .min(d.max_connections.saturating_sub(busy.runs));
             for chunk in split(jobs, slots as usize, d.max_messages_per_connection as usize) {
@@ -119,14 +130,19 @@ impl InFlight {
 /// Due recipients by domain, then by message, in the order they came.
 fn group(due: impl Iterator<Item = postern_store::DueRecipient>) -> BTreeMap<String, Vec<Job>> {
     let mut by_domain: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+    // (domain, message) → its job's place, so grouping stays linear.
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
     for r in due {
-        let jobs = by_domain.entry(r.domain).or_default();
-        match jobs.iter_mut().find(|j| j.queue_id == r.queue_id) {
-            Some(j) => j.recipients.push(r.id),
-            None => jobs.push(Job {
-                queue_id: r.queue_id,
-                recipients: vec![r.id],
-            }),
+        let jobs = by_domain.entry(r.domain.clone()).or_default();
+        match index.get(&(r.domain.clone(), r.queue_id.clone())) {
+            Some(&i) => jobs[i].recipients.push(r.id),
+            None => {
+                index.insert((r.domain, r.queue_id.clone()), jobs.len());
+                jobs.push(Job {
+                    queue_id: r.queue_id,
+                    recipients: vec![r.id],
+                });
+            }
         }
     }
     by_domain

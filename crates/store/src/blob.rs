@@ -145,6 +145,17 @@ pub(crate) fn take_dead(tx: &Transaction<'_>) -> Result<Vec<BlobId>, StoreError>
     Ok(ids)
 }
 
+/// The one blob `id` if nothing references it any more (its row deleted in
+/// `tx`, its file after commit) — without scanning the whole table.
+pub(crate) fn take_if_dead(tx: &Transaction<'_>, id: &str) -> Result<Vec<BlobId>, StoreError> {
+    let mut st = tx.prepare_cached("DELETE FROM blobs WHERE id = ?1 AND refs <= 0 RETURNING id")?;
+    let ids = st
+        .query_map([id], |r| r.get::<_, String>(0))?
+        .map(|r| r.map(BlobId))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids)
+}
+
 /// Moves a committed body from `incoming` to `blobs/XX/ID`.
 fn place(incoming: &Path, blobs: &Path, id: &BlobId) -> std::io::Result<()> {
     let dir = blobs.join(id.shard());
@@ -177,6 +188,22 @@ impl Store {
             file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
             written: 0,
         })
+    }
+
+    /// Where a committed body can be read now: its place in `blobs/`, or
+    /// still `queue/incoming/` in the instant between the commit and the
+    /// move (the outbound scheduler can see the rows in that instant).
+    pub fn blob_read_path(&self, id: &BlobId) -> PathBuf {
+        let placed = self.blob_path(id);
+        if placed.exists() {
+            return placed;
+        }
+        let incoming = self.incoming_dir().join(id.as_str());
+        if incoming.exists() {
+            incoming
+        } else {
+            placed
+        }
     }
 
     /// Where a body lives on disk.

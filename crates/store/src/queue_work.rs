@@ -3,7 +3,7 @@
 //! with any bounce the attempt produced, in one transaction, so a crash can
 //! neither lose a bounce nor repeat a delivery that was recorded (SPEC M3).
 
-use crate::blob::{sync_dir, take_dead};
+use crate::blob::{sync_dir, take_if_dead};
 use crate::commit::{self, Delivery};
 use crate::mailbox::Change;
 use crate::{BlobId, Store, StoreError};
@@ -211,16 +211,7 @@ impl Store {
         {
             sync_dir(&dir)?;
         }
-        let mut touched = Vec::new();
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let mut results = Vec::with_capacity(reports.len());
-        for report in &reports {
-            results.push(record_one(&tx, report, &mut touched)?);
-        }
-        let dead = take_dead(&tx)?;
-        tx.commit()?;
-        drop(conn);
+        let (results, dead, touched) = self.record_retrying(&reports)?;
         let blobs = self.root().join("blobs");
         let mut queued_notice = false;
         for (report, done) in reports.into_iter().zip(&results) {
@@ -240,11 +231,57 @@ impl Store {
     }
 }
 
+/// Attempts before a busy database is reported as an error: a result that is
+/// not recorded makes the scheduler send the message again later.
+const RECORD_ATTEMPTS: u32 = 5;
+
+type RecordedBatch = (Vec<Recorded>, Vec<crate::BlobId>, Vec<Change>);
+
+impl Store {
+    fn record_retrying(&self, reports: &[QueueReport]) -> Result<RecordedBatch, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match self.record_tx(reports) {
+                Err(StoreError::Db(e)) if is_busy(&e) && attempt + 1 < RECORD_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn record_tx(&self, reports: &[QueueReport]) -> Result<RecordedBatch, StoreError> {
+        let mut touched = Vec::new();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut results = Vec::with_capacity(reports.len());
+        let mut dead = Vec::new();
+        for report in reports {
+            let (recorded, blob) = record_one(&tx, report, &mut touched)?;
+            if let Some(blob) = blob.filter(|_| recorded.finished) {
+                dead.extend(take_if_dead(&tx, &blob)?);
+            }
+            results.push(recorded);
+        }
+        tx.commit()?;
+        Ok((results, dead, touched))
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Records one report; also returns the message's body id.
 fn record_one(
     tx: &Transaction<'_>,
     report: &QueueReport,
     touched: &mut Vec<Change>,
-) -> Result<Recorded, StoreError> {
+) -> Result<(Recorded, Option<String>), StoreError> {
     let blob: Option<String> = tx
         .query_row(
             "SELECT blob_id FROM queue_messages WHERE id = ?1",
@@ -253,10 +290,11 @@ fn record_one(
         )
         .optional()?;
     let Some(blob) = blob else {
-        return Ok(Recorded {
+        let missing = Recorded {
             missing: true,
             ..Recorded::default()
-        });
+        };
+        return Ok((missing, None));
     };
     for u in &report.updates {
         update_recipient(tx, &report.queue_id, u)?;
@@ -274,11 +312,12 @@ fn record_one(
     if finished {
         remove_message(tx, &report.queue_id, &blob)?;
     }
-    Ok(Recorded {
+    let recorded = Recorded {
         missing: false,
         finished,
         noticed,
-    })
+    };
+    Ok((recorded, Some(blob)))
 }
 
 /// A final recipient is never changed again: only active rows are updated.
