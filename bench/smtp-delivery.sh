@@ -39,7 +39,7 @@ POSTERN_BIN=${POSTERN_BIN:-$POSTERN_TARGET/release/postern}
 
 DOMAIN=bench.test
 USERS=100                       # user1..user100 exist on both sides, whatever RECIPIENTS is
-PASSWORD=benchpass-1
+PASSWORD=Load-Test-Pass-1
 SENDER=${SENDER:-sender@peer.test}
 SMTP_SOURCE=/usr/sbin/smtp-source
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

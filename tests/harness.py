@@ -26,10 +26,12 @@ import pytest
 HOSTNAME = "mx.test"
 DOMAIN = "example.org"
 ALICE = "alice@example.org"
-ALICE_PASSWORD = "alice-secret-1"
+ALICE_PASSWORD = "Wonderland-7-Tea"
 BOB = "bob@example.org"
-BOB_PASSWORD = "bob-secret-1"
+BOB_PASSWORD = "Builder-4-Can-Do"
 
+# A resolver address where nothing answers (see conftest.make_server).
+NO_DNS = "127.0.0.1:9"
 READY_DEADLINE = 30.0
 IO_TIMEOUT = 15.0
 # How long a CLI change (alias, group, user) may take to reach a running server.

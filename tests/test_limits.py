@@ -39,8 +39,8 @@ def test_command_line_over_512_octets_is_refused_and_session_continues(server, l
 
 def test_too_many_recipients(make_server):
     server = make_server(config={"smtp.max_recipients": "3"}, start=False)
-    server.add_user("carol@example.org", "carol-secret-1")
-    server.add_user("dave@example.org", "dave-secret-1")
+    server.add_user("carol@example.org", "Christmas-3-Song")
+    server.add_user("dave@example.org", "Diving-9-Deep")
     server.start()
     tok = token()
     with server.raw() as r:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, BOB, POP3_LISTEN, make_message, token, wait_until
+from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, POP3_LISTEN, make_message, token, wait_until
 
 
 def b64(s: bytes) -> str:
@@ -58,13 +58,14 @@ def test_capa_before_and_after_stls(pop3_server, tls):
     assert "<" not in greeting, greeting
     before = p.capa()
     assert "STLS" in before, before
-    assert "USER" not in before and "SASL" not in before, before
+    # Before TLS only challenge-response mechanisms (test_sasl.py): no USER, no PLAIN.
+    assert "USER" not in before and before["SASL"] == ["SCRAM-SHA-256"], before
     for cap in ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"]:
         assert cap in before, before
     p.stls(tls)
     after = p.capa()
     assert "STLS" not in after, after
-    assert "USER" in after and after["SASL"] == ["PLAIN", "LOGIN"], after
+    assert "USER" in after and after["SASL"] == ["SCRAM-SHA-256", "PLAIN", "LOGIN"], after
     p.user(ALICE)
     assert p.pass_(ALICE_PASSWORD).startswith(b"+OK")
     assert p.capa() == after, "RFC 2449 §5: the same list in TRANSACTION state"
@@ -74,7 +75,7 @@ def test_capa_before_and_after_stls(pop3_server, tls):
 def test_pop3s_capa_offers_logins_and_no_stls(pop3_server):
     p = pop3_server.pop3s()
     caps = p.capa()
-    assert "STLS" not in caps and "USER" in caps and caps["SASL"] == ["PLAIN", "LOGIN"], caps
+    assert "STLS" not in caps and "USER" in caps and caps["SASL"] == ["SCRAM-SHA-256", "PLAIN", "LOGIN"], caps
     p.user(ALICE)
     p.pass_(ALICE_PASSWORD)
     assert p.stat() == (0, 0)
@@ -283,7 +284,7 @@ def test_a_second_session_gets_in_use(pop3_server):
         second.pass_(ALICE_PASSWORD)
     assert e.value.args[0].startswith(b"-ERR [IN-USE] "), e.value
     # Another user is not affected.
-    other = pop3_server.pop3_login(BOB, "bob-secret-1")
+    other = pop3_server.pop3_login(BOB, BOB_PASSWORD)
     other.quit()
     first.quit()
     # QUIT released the lock before its reply: the next login works at once.

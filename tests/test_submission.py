@@ -12,11 +12,12 @@ from harness import ALICE, ALICE_PASSWORD, BOB, HOSTNAME, Raw, header_values, in
 PLAIN_ALICE = base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode()
 
 
-def test_before_tls_starttls_is_offered_and_auth_is_not(server):
+def test_before_tls_starttls_is_offered_and_plaintext_auth_is_not(server):
     with server.smtp("submission") as s:
         s.ehlo()
         assert s.has_extn("starttls"), s.esmtp_features
-        assert not s.has_extn("auth"), f"AUTH offered before TLS: {s.esmtp_features}"
+        # Only challenge-response mechanisms before TLS (test_sasl.py): no password crosses the wire.
+        assert s.esmtp_features["auth"].split() == ["SCRAM-SHA-256"], s.esmtp_features
 
 
 def test_auth_before_tls_is_refused(server):
@@ -100,7 +101,8 @@ def test_authenticated_user_relays_to_remote_recipient_via_queue(server):
         return lines
 
     lines = wait_until(queued, 5, what="the remote recipient in `queue list`")
-    assert any("pending" in l for l in lines), lines
+    # Waiting: not tried yet, or deferred because the (test) resolver does not answer.
+    assert any("pending" in l or "deferred" in l for l in lines), lines
 
 
 def test_submitted_local_mail_is_marked_authenticated(server):

@@ -4,14 +4,22 @@
 //! [`edit`] reads and changes single keys in place, keeping comments, the way
 //! Postfix's `postconf -e` does.
 
+mod access;
+mod auth;
 mod delivery;
 pub mod edit;
+mod login_guard;
 mod model;
+mod password_policy;
 mod template;
 mod units;
 
+pub use access::{Access, ListenerAccess};
+pub use auth::{Auth, MECHANISMS};
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
+pub use login_guard::{Security, SecurityPolicy};
 pub use model::*;
+pub use password_policy::PolicyViolation;
 pub use template::render_template;
 pub use units::{parse_duration, parse_size, Duration, Size};
 

@@ -14,6 +14,9 @@ pub struct Config {
     pub tls: Tls,
     pub smtp: Smtp,
     pub delivery: crate::delivery::Delivery,
+    pub auth: crate::auth::Auth,
+    pub access: crate::access::Access,
+    pub security: crate::login_guard::Security,
     pub log: Log,
 }
 
@@ -139,6 +142,11 @@ pub struct Smtp {
     pub helo_checks: bool,
     /// Unauthenticated mail from outside claiming a local domain (MAIL FROM or From:).
     pub local_sender: LocalSender,
+    /// IP group of trusted clients: they may relay without AUTH and use local senders (SPEC X2).
+    pub trusted_group: String,
+    /// A client that logged in by POP3 or IMAP may relay from the same address
+    /// for this long ("off": never; POP3-before-SMTP).
+    pub pop_before_smtp: crate::OptDuration,
 }
 
 /// What happens to unauthenticated mail that claims a local sender (SPEC X8).
@@ -168,6 +176,8 @@ impl Default for Smtp {
             max_unknown_recipients: 20,
             helo_checks: false,
             local_sender: LocalSender::Reject,
+            trusted_group: String::new(),
+            pop_before_smtp: crate::OptDuration(None),
         }
     }
 }
@@ -216,6 +226,10 @@ impl Config {
                 return Err(format!("{key}: must be longer than zero"));
             }
         }
+        self.auth.validate()?;
+        self.access.validate()?;
+        self.security.validate()?;
+        crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         self.delivery.validate()
     }
 }

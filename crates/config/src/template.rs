@@ -57,6 +57,13 @@ helo_checks = false
 # Unauthenticated mail from outside whose MAIL FROM or From: is in a local
 # domain: "reject" (550 5.7.1), "mark" (X-Postern-Warning header) or "accept".
 local_sender = "reject"
+# Relay control: only authenticated users relay to other domains, plus the
+# clients in this IP group (`postern ipgroup add NAME …`; "" = none), which
+# may also use local senders unauthenticated.
+trusted_group = ""
+# POP3/IMAP-before-SMTP: after a successful POP3 or IMAP login, the same client
+# address may relay for this long ("off", or e.g. "10m").
+pop_before_smtp = "off"
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.
@@ -89,6 +96,67 @@ tls_verify_domains = []
 #ca_file = "tls/outbound-ca.pem"
 connect_timeout = "30s"
 
+[auth]
+# SASL mechanisms for SMTP AUTH, IMAP AUTHENTICATE and POP3 AUTH, from:
+# PLAIN, LOGIN (the password crosses the wire: offered only over TLS),
+# SCRAM-SHA-256, SCRAM-SHA-1 (RFC 5802/7677), CRAM-MD5 (RFC 2195),
+# DIGEST-MD5 (RFC 2831), NTLM (NTLMv2 only). Challenge-response mechanisms need
+# a per-user secret, made when the password is set: SCRAM-SHA-256's always,
+# the others' only while they are enabled here (kept encrypted with
+# DIR/keys/server.key). After enabling one, set each user's password again
+# (`postern user passwd`); `postern user list` shows who has which.
+mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
+# POP3 APOP (RFC 1939 §7): a timestamp in the greeting. Needs each user's
+# password kept (encrypted), like the mechanisms above.
+apop = false
+# PBKDF2 iterations of new SCRAM keys (RFC 7677 §4: at least 4096).
+scram_iterations = 4096
+# Password policy for `postern user add` and `postern user passwd`:
+# shortest length in characters,
+password_min_length = 10
+# how many of lower case, upper case, digit and other characters to mix (0-4),
+password_classes = 3
+# and whether the user's local part or domain name (any case) is refused in it.
+password_forbid_names = true
+
+[security]
+# Brute-force guard: failed logins are counted per client address across SMTP,
+# IMAP and POP3. This many within login_window block the address on every
+# listener for block_for (login_failures = 0: never block). Several addresses
+# failing against one account are reported in security.log.
+# `postern security blocked` lists blocked addresses; `postern security unblock IP`
+# lifts a block at once, also while the server runs.
+login_failures = 10
+login_window = "60s"
+block_for = "5m"
+# Addresses in this IP group (see `postern ipgroup`) are never blocked ("": none).
+exempt = ""
+# Security policy for connections without TLS (SMTP incl. port 25, IMAP, POP3):
+#   "none"        passwords in the clear (PLAIN, LOGIN, IMAP LOGIN, POP3 USER/PASS)
+#                 are accepted and offered without TLS too;
+#   "secure-auth" no password in the clear without TLS (SMTP 530 5.7.0, IMAP
+#                 LOGINDISABLED, POP3 -ERR [AUTH]); challenge-response mechanisms
+#                 (SCRAM, CRAM-MD5, ...) and APOP still work before STARTTLS/STLS;
+#   "encrypted"   nothing but the TLS upgrade and harmless commands (EHLO, NOOP,
+#                 CAPABILITY, CAPA, QUIT, ...) without TLS; mail from servers
+#                 that cannot do STARTTLS is then refused on port 25.
+# Refusals are written to security.log (event=policy-refused).
+policy = "secure-auth"
+# Clients in this IP group are held to policy "none" ("": nobody; loopback is
+# not trusted by default), e.g. `postern ipgroup add lan 192.168.0.0/16`.
+policy_exempt = ""
+
+# Per-listener access, one table per listener (smtp, submission, smtps, imap,
+# imaps, pop3, pop3s); absent keys mean no restriction. `allow` names an IP
+# group (`postern ipgroup add NAME 192.0.2.0/24 ...`) whose clients alone may
+# connect; others are refused right after connecting (a group that does not
+# exist lets nobody in). max_connections and max_per_ip cap the connections at
+# once on that listener and from one client address (0: no limit).
+#[access.imap]
+#allow = "office"
+#max_connections = 200
+#max_per_ip = 20
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false
@@ -101,6 +169,20 @@ mod tests {
         let c = crate::Config::parse(&super::render_template("mx.example.org")).unwrap();
         assert_eq!(c.server.hostname, "mx.example.org");
         assert_eq!(c.smtp.max_recipients, 100);
+        let d = crate::Auth::default();
+        assert_eq!(c.auth.mechanisms, d.mechanisms);
+        assert_eq!(
+            (
+                c.auth.apop,
+                c.auth.scram_iterations,
+                c.auth.password_min_length
+            ),
+            (d.apop, d.scram_iterations, d.password_min_length)
+        );
+        assert_eq!(c.auth.password_classes, d.password_classes);
+        assert_eq!(c.auth.password_forbid_names, d.password_forbid_names);
+        assert_eq!(c.security, crate::Security::default());
+        assert!(c.access.0.is_empty());
         for (name, _) in crate::SERVICES {
             assert!(
                 !c.listeners.get(name).addrs().unwrap().is_empty(),

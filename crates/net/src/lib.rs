@@ -3,8 +3,14 @@
 //! listener binding with errors an admin can act on.
 
 pub mod auth;
+pub mod bruteforce;
+pub mod clock;
 pub mod conn;
+pub mod ipgroup;
 pub mod listen;
+pub mod policy;
+pub mod sasl;
+pub mod security;
 pub mod stream;
 pub mod tls;
 pub mod tls_client;

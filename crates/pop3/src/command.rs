@@ -11,7 +11,10 @@ pub enum Command {
     // AUTHORIZATION state (RFC 1939 §4, §7; RFC 2595 §4; RFC 5034 §4).
     User(String),
     Pass(Secret<String>),
-    Apop,
+    Apop {
+        name: String,
+        digest: String,
+    },
     Auth {
         mechanism: Option<String>,
         initial: Option<String>,
@@ -46,7 +49,10 @@ pub fn parse_command(text: &[u8]) -> Result<Command, Reply> {
     let args: Vec<&str> = rest.split_ascii_whitespace().collect();
     match (keyword.as_str(), args.as_slice()) {
         ("USER", [name]) => Ok(Command::User(name.to_string())),
-        ("APOP", [_, _]) => Ok(Command::Apop),
+        ("APOP", [name, digest]) => Ok(Command::Apop {
+            name: name.to_string(),
+            digest: digest.to_string(),
+        }),
         ("AUTH", []) => Ok(Command::Auth {
             mechanism: None,
             initial: None,
@@ -138,7 +144,7 @@ mod tests {
         assert!(matches!(parse_command(b"QUIT"), Ok(Command::Quit)));
         assert!(matches!(
             parse_command(b"APOP mrose c4c9334bac560ecc979e58001b3e22fb"),
-            Ok(Command::Apop)
+            Ok(Command::Apop { name, digest }) if name == "mrose" && digest == "c4c9334bac560ecc979e58001b3e22fb"
         ));
         assert!(matches!(
             parse_command(b"AUTH plain AGEAYg=="),

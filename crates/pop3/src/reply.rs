@@ -107,6 +107,11 @@ pub const PLAINTEXT_REFUSED: Reply = Reply::coded(
     Code::Auth,
     "Plaintext authentication is not allowed without TLS: use STLS first",
 );
+/// The security policy wants TLS for every command (SPEC X4; RFC 2449 §8.1.2).
+pub const TLS_REQUIRED: Reply = Reply::coded(
+    Code::SysPerm,
+    "TLS required by the security policy: use STLS first",
+);
 pub const AUTH_FAILED: Reply = Reply::coded(Code::Auth, "Invalid credentials");
 pub const AUTH_TOO_MANY: Reply = Reply::coded(
     Code::Auth,

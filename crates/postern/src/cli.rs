@@ -46,6 +46,12 @@ pub enum Command {
     /// Inspect the outbound queue.
     #[command(subcommand)]
     Queue(QueueCmd),
+    /// IP address groups: hosts, networks and ranges, for `allow` and `exempt` rules.
+    #[command(subcommand)]
+    Ipgroup(IpgroupCmd),
+    /// Addresses blocked by the brute-force guard.
+    #[command(subcommand)]
+    Security(SecurityCmd),
 }
 
 #[derive(Debug, Args)]
@@ -105,7 +111,7 @@ pub enum UserCmd {
     },
     /// Delete an account with all its mail.
     Del { address: String },
-    /// List accounts: ADDRESS, NAME, QUOTA, USED separated by tabs.
+    /// List accounts: ADDRESS, NAME, QUOTA, USED, MECHANISMS separated by tabs.
     List,
 }
 
@@ -179,6 +185,30 @@ pub enum QueueCmd {
     Release { id: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum IpgroupCmd {
+    /// Create a group, or add entries to it. An ENTRY is an address
+    /// (192.0.2.7, 2001:db8::7), a network (192.0.2.0/24, 192.0.2.0/255.255.255.0,
+    /// 2001:db8::/32) or a range (192.0.2.10-192.0.2.20); a leading `!` excludes it.
+    Add {
+        name: String,
+        #[arg(required = true)]
+        entries: Vec<String>,
+    },
+    /// Remove entries from a group, or the whole group when none are named.
+    Del { name: String, entries: Vec<String> },
+    /// List groups: `NAME: E1, E2`.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecurityCmd {
+    /// List blocked addresses: IP, SINCE, UNTIL, FAILURES, REASON separated by tabs.
+    Blocked,
+    /// Lift the block of an address (and forget its failed logins).
+    Unblock { ip: String },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +240,27 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["postern", "group", "add", "g@b.c"]).is_ok());
+    }
+
+    #[test]
+    fn ipgroup_entries_may_start_with_bang() {
+        let cli = Cli::try_parse_from([
+            "postern",
+            "ipgroup",
+            "add",
+            "lan",
+            "10.0.0.0/8",
+            "!10.0.0.5",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Ipgroup(IpgroupCmd::Add { entries, .. }) => {
+                assert_eq!(entries, ["10.0.0.0/8", "!10.0.0.5"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["postern", "ipgroup", "add", "lan"]).is_err());
+        assert!(Cli::try_parse_from(["postern", "ipgroup", "del", "lan"]).is_ok());
     }
 
     #[test]

@@ -99,7 +99,7 @@ fn export_and_queue_of_a_new_installation() {
         postern_in(
             &data,
             &["user", "add", "alice@example.org", "--password-stdin"],
-            "pw\n"
+            "Wonderland-7-Tea\n"
         )
         .ok
     );

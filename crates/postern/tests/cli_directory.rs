@@ -22,27 +22,27 @@ fn directory_round_trip() {
             "--quota",
             "500M",
         ],
-        "s3cret pass\r\n",
+        "S3cret pass word\r\n",
     );
     assert!(r.ok, "{}", r.stderr);
-    assert!(!r.stdout.contains("s3cret") && !r.stderr.contains("s3cret"));
+    assert!(!r.stdout.contains("S3cret") && !r.stderr.contains("S3cret"));
     assert!(
         postern_in(
             &data,
             &["user", "add", "bob@example.org", "--password-stdin"],
-            "pw\n"
+            "Builder-4-Can-Do\n"
         )
         .ok
     );
     assert_eq!(
         ok(&data, &["user", "list"]),
-        "alice@example.org\tAlice Liddell\t500M\t0\nbob@example.org\t\tunlimited\t0\n"
+        "alice@example.org\tAlice Liddell\t500M\t0\tSCRAM-SHA-256\nbob@example.org\t\tunlimited\t0\tSCRAM-SHA-256\n"
     );
     assert!(
         postern_in(
             &data,
             &["user", "passwd", "bob@example.org", "--password-stdin"],
-            "new\n"
+            "Newer-5-Pass\n"
         )
         .ok
     );
@@ -98,7 +98,7 @@ fn directory_round_trip() {
     ok(&data, &["user", "del", "bob@example.org"]);
     assert_eq!(
         ok(&data, &["user", "list"]),
-        "alice@example.org\tAlice Liddell\t500M\t0\n"
+        "alice@example.org\tAlice Liddell\t500M\t0\tSCRAM-SHA-256\n"
     );
     ok(&data, &["domain", "del", "example.net"]);
     assert_eq!(ok(&data, &["domain", "list"]), "example.org\n");
@@ -110,7 +110,7 @@ fn directory_mistakes_are_explained() {
     let err = fails(
         &data,
         &["user", "add", "carol@nowhere.test", "--password-stdin"],
-        "pw\n",
+        "Christmas-3-Song\n",
     );
     assert!(
         err.contains("nowhere.test") && err.contains("postern domain add nowhere.test"),

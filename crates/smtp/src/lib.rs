@@ -4,8 +4,8 @@
 
 pub mod client;
 mod command;
-pub mod rate;
 pub mod dot;
+pub mod rate;
 pub mod reply;
 mod session;
 pub mod trace;

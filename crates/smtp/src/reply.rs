@@ -83,13 +83,26 @@ pub const AUTH_NOT_HERE: Reply = Reply::new(502, "5.5.1", "AUTH is not offered o
 pub const USER_UNKNOWN: Reply = Reply::new(550, "5.1.1", "User unknown");
 pub const RELAY_DENIED: Reply = Reply::new(554, "5.7.1", "Relay access denied");
 /// SPEC X3: the client or user sent their hourly allowance.
-pub const RATE_LIMITED: Reply = Reply::new(452, "4.7.0", "Too many messages this hour, try again later");
+pub const RATE_LIMITED: Reply =
+    Reply::new(452, "4.7.0", "Too many messages this hour, try again later");
 /// SPEC X3 HELO checks (as Postfix's reject_non_fqdn_helo_hostname).
-pub const BAD_HELO: Reply = Reply::new(504, "5.5.2", "HELO/EHLO needs a fully-qualified host name or an address literal");
+pub const BAD_HELO: Reply = Reply::new(
+    504,
+    "5.5.2",
+    "HELO/EHLO needs a fully-qualified host name or an address literal",
+);
 /// SPEC X8: unauthenticated mail from outside claiming a local sender.
-pub const LOCAL_SENDER_NEEDS_AUTH: Reply = Reply::new(550, "5.7.1", "Sender address in a local domain requires authentication");
+pub const LOCAL_SENDER_NEEDS_AUTH: Reply = Reply::new(
+    550,
+    "5.7.1",
+    "Sender address in a local domain requires authentication",
+);
 /// SPEC X8: an authenticated user sending as an address that is not theirs.
-pub const NOT_YOUR_ADDRESS: Reply = Reply::new(553, "5.7.1", "Sender address not owned by the authenticated user");
+pub const NOT_YOUR_ADDRESS: Reply = Reply::new(
+    553,
+    "5.7.1",
+    "Sender address not owned by the authenticated user",
+);
 pub const TOO_MANY_RCPTS: Reply = Reply::new(452, "4.5.3", "Too many recipients");
 pub const MAILBOX_FULL: Reply = Reply::new(452, "4.2.2", "Mailbox full");
 pub const TOO_BIG: Reply = Reply::new(

@@ -9,7 +9,12 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
+    // Every write transaction takes the write lock at BEGIN: a deferred one
+    // that read first fails at once with "database is locked" when another
+    // connection (the committer, the CLI) commits in between — busy_timeout
+    // cannot help an upgrade. Seen as lost queue results → duplicate sends.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL: readers never block the writer. FULL: each commit is fsync'd (RFC 5321 §6.1:
     // a 250 means the message is safe).
@@ -30,6 +35,15 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
     if version < 3 {
         conn.execute_batch(SCHEMA_V3)?;
+    }
+    if version < 4 {
+        conn.execute_batch(SCHEMA_V4)?;
+    }
+    if version < 5 {
+        conn.execute_batch(SCHEMA_V5)?;
+    }
+    if version < 6 {
+        conn.execute_batch(SCHEMA_V6)?;
     }
     Ok(())
 }
@@ -157,5 +171,61 @@ ALTER TABLE queue_recipients ADD COLUMN remote_mta TEXT;
 ALTER TABLE queue_recipients ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS queue_recipients_message ON queue_recipients(queue_id);
 PRAGMA user_version = 3;
+COMMIT;
+"#;
+
+/// v4 (issue 3, IMAP): \Recent as each folder's first recent UID (RFC 3501
+/// §2.3.2: messages from it on are recent for the next session to claim
+/// them; existing messages are not), and subscriptions kept by name, apart
+/// from the folders (RFC 3501 §6.3.6: a subscription outlives its folder,
+/// and a name may be subscribed before it exists).
+const SCHEMA_V4: &str = r#"
+BEGIN;
+ALTER TABLE mailboxes ADD COLUMN recent_from INTEGER NOT NULL DEFAULT 1;
+UPDATE mailboxes SET recent_from = uidnext;
+CREATE TABLE IF NOT EXISTS subscriptions (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+);
+INSERT OR IGNORE INTO subscriptions (user_id, name)
+    SELECT user_id, name FROM mailboxes WHERE subscribed = 1;
+PRAGMA user_version = 4;
+COMMIT;
+"#;
+
+/// v5 (issue 6, SASL): per-user secrets of the challenge-response
+/// mechanisms (mech_secrets.rs), each sealed with DIR/keys/server.key.
+/// `mechanism` is the SASL name, or APOP.
+const SCHEMA_V5: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS user_mech_secrets (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    mechanism TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (user_id, mechanism)
+);
+PRAGMA user_version = 5;
+COMMIT;
+"#;
+
+/// v6 (issue 6, X1/X7): IP address groups, one row per entry in its
+/// canonical spelling (a group exists while it has entries), and the
+/// addresses the brute-force guard blocked (ipgroups.rs). Times are Unix seconds.
+const SCHEMA_V6: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS ip_groups (
+    name TEXT NOT NULL COLLATE NOCASE,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (name, entry)
+);
+CREATE TABLE IF NOT EXISTS login_blocks (
+    ip TEXT PRIMARY KEY,
+    since INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+PRAGMA user_version = 6;
 COMMIT;
 "#;

@@ -3,6 +3,7 @@
 
 use crate::ids::now;
 use crate::mailbox::create_default_folders;
+use crate::mech_secrets::{self, SecretSpec};
 use crate::{hash_password, verify_password, Secret, Store, StoreError, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
@@ -161,7 +162,9 @@ impl Store {
 
     // ---- users ----
 
-    /// Creates a user with INBOX and the special-use folders. `quota` 0 is unlimited.
+    /// Creates a user with INBOX and the special-use folders. `quota` 0 is
+    /// unlimited. Only SCRAM-SHA-256 keys are made besides the hash: the
+    /// server uses [`Store::user_add_with`] with the configured mechanisms.
     pub fn user_add(
         &self,
         address: &str,
@@ -169,12 +172,26 @@ impl Store {
         name: &str,
         quota: u64,
     ) -> Result<UserId, StoreError> {
+        self.user_add_with(address, password, name, quota, &SecretSpec::default())
+    }
+
+    /// [`Store::user_add`], making the mechanism secrets `spec` asks for.
+    pub fn user_add_with(
+        &self,
+        address: &str,
+        password: &Secret<String>,
+        name: &str,
+        quota: u64,
+        spec: &SecretSpec,
+    ) -> Result<UserId, StoreError> {
         if !valid_mailbox(address) {
             return Err(StoreError::Invalid(format!(
                 "`{address}` is not a valid mailbox address"
             )));
         }
         let hash = hash_password(password)?;
+        let secrets = mech_secrets::derive(address, password.expose(), spec);
+        let keys = self.server_keys()?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let domain = require_domain(&tx, address)?;
@@ -187,19 +204,42 @@ impl Store {
         )?;
         let id = UserId(tx.last_insert_rowid());
         create_default_folders(&tx, id)?;
+        mech_secrets::replace(&tx, keys, id, address, &secrets)?;
         tx.commit()?;
         Ok(id)
     }
 
+    /// Sets a password (and SCRAM-SHA-256 keys; see [`Store::user_passwd_with`]).
     pub fn user_passwd(&self, address: &str, password: &Secret<String>) -> Result<(), StoreError> {
+        self.user_passwd_with(address, password, &SecretSpec::default())
+    }
+
+    /// Sets a password and replaces the user's mechanism secrets with those
+    /// `spec` asks for (secrets of mechanisms no longer enabled go).
+    pub fn user_passwd_with(
+        &self,
+        address: &str,
+        password: &Secret<String>,
+        spec: &SecretSpec,
+    ) -> Result<(), StoreError> {
+        let not_found = || StoreError::NotFound(format!("user {address}"));
+        // DIGEST-MD5's secret binds the name as stored.
+        let stored = self
+            .user_by_address(address)?
+            .ok_or_else(not_found)?
+            .address;
         let hash = hash_password(password)?;
-        let n = self.conn().execute(
-            "UPDATE users SET password_hash = ?2 WHERE address = ?1",
-            params![address, hash],
+        let secrets = mech_secrets::derive(&stored, password.expose(), spec);
+        let keys = self.server_keys()?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let id = mech_secrets::user_id(&tx, &stored)?.ok_or_else(not_found)?;
+        tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![id.0, hash],
         )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("user {address}")));
-        }
+        mech_secrets::replace(&tx, keys, id, &stored, &secrets)?;
+        tx.commit()?;
         Ok(())
     }
 

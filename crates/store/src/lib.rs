@@ -10,7 +10,7 @@
 //! several sessions' messages are made durable by one directory fsync and one
 //! transaction commit.
 
-mod append;
+pub mod append;
 mod blob;
 pub mod changes;
 mod commit;
@@ -24,12 +24,17 @@ pub mod flags;
 pub mod folders;
 mod identity;
 mod ids;
+pub mod ipgroups;
 pub mod mailbox;
+pub mod mech_secrets;
 mod password;
 pub mod queue;
 pub mod queue_admin;
 pub mod queue_work;
+mod recent;
 mod secret;
+mod server_key;
+pub mod subscriptions;
 
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
@@ -40,6 +45,7 @@ pub use error::StoreError;
 pub use flags::{FlagOp, FlagUpdate};
 pub use folders::Folder;
 pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
+pub use mech_secrets::{SaslUser, SecretSpec};
 pub use password::{hash_password, verify_password};
 pub use queue_admin::QueueSelect;
 pub use queue_work::{
@@ -47,6 +53,7 @@ pub use queue_work::{
     RecipientUpdate, Recorded,
 };
 pub use secret::Secret;
+pub use server_key::key_path;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -70,6 +77,8 @@ struct Inner {
     changes: broadcast::Sender<Change>,
     /// Woken when remote recipients are queued or the queue is changed.
     queue_wakeup: Arc<Notify>,
+    /// DIR/keys/server.key, read at first need (server_key.rs).
+    keys: OnceLock<server_key::ServerKeys>,
 }
 
 impl Store {
@@ -88,6 +97,7 @@ impl Store {
                 committer: OnceLock::new(),
                 changes,
                 queue_wakeup: Arc::new(Notify::new()),
+                keys: OnceLock::new(),
             }),
         })
     }

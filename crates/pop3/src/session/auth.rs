@@ -1,8 +1,9 @@
-//! Logging in: USER/PASS (RFC 1939 §7), AUTH PLAIN and LOGIN (RFC 5034,
-//! RFC 4616; SASL-IR), then opening and locking the maildrop. Credentials are
-//! accepted only over TLS unless the policy allows plaintext (RFC 2595 §2.2).
-//! APOP is refused: it needs a secret the server can recompute, and Postern
-//! keeps only password hashes — so no timestamp in the greeting either.
+//! Logging in: USER/PASS (RFC 1939 §7), AUTH (RFC 5034, SASL-IR) with the
+//! mechanisms in `auth.mechanisms` through the shared SASL exchange
+//! (postern_net::sasl), and APOP (RFC 1939 §7) when `auth.apop` is on; then
+//! opening and locking the maildrop. Passwords in the clear (USER/PASS,
+//! PLAIN, LOGIN) only over TLS unless the policy allows them (RFC 2595
+//! §2.2); challenge-response mechanisms and APOP also before it.
 
 use super::{Flow, Open, Session, State};
 use crate::maildrop::Maildrop;
@@ -11,19 +12,16 @@ use crate::MAX_AUTH_LINE;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use postern_net::auth::after_failed_login;
+use postern_net::sasl::{self, Outcome, SaslIo};
 use postern_net::Line;
+use postern_sasl::{Mechanism, OsNonce, ServerExchange};
 use postern_store::mailbox::MessageInfo;
 use postern_store::{MailboxId, Secret, StoreError, UserInfo};
+use std::future::Future;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Credentials a client sent.
-struct Credentials {
-    user: String,
-    password: Secret<String>,
-}
-
-/// Why a SASL exchange gave no credentials: a reply, or `None` when the client went away.
-type SaslError = Option<Reply>;
+/// Why an exchange stopped early: the reply, or `None` when the client went away.
+type Abort = Option<Reply>;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// USER: remembered for PASS. The reply does not say whether the user exists.
@@ -34,7 +32,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         if !allowed {
             *user = None;
-            return self.reply(reply::PLAINTEXT_REFUSED);
+            let refusal = self.plaintext_refused("USER");
+            return self.reply(refusal);
         }
         *user = Some(name);
         self.reply(reply::USER_OK)
@@ -47,12 +46,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::NOT_IN_TRANSACTION);
         };
         if !allowed {
-            return self.reply(reply::PLAINTEXT_REFUSED);
+            let refusal = self.plaintext_refused("PASS");
+            return self.reply(refusal);
         }
         let Some(user) = user.take() else {
             return self.error(reply::USER_FIRST);
         };
-        self.login(Credentials { user, password }).await
+        self.login(user, password).await
+    }
+
+    /// The mechanisms AUTH and CAPA offer now.
+    pub(super) fn offered_mechanisms(&self) -> Vec<Mechanism> {
+        sasl::offered(&self.cfg.auth, self.gate())
     }
 
     /// AUTH (RFC 5034 §4). Without a mechanism, lists those offered now.
@@ -65,64 +70,81 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::NOT_IN_TRANSACTION);
         };
         *user = None;
-        if !self.login_allowed() {
-            return self.reply(reply::PLAINTEXT_REFUSED);
+        let Some(name) = mechanism else {
+            return self.list_mechanisms();
+        };
+        let mech = match self.may_use(&name) {
+            Ok(m) => m,
+            Err(r) => return self.reply(r),
+        };
+        // RFC 5034 §4: "=" is an empty initial response.
+        let initial = match initial.as_deref() {
+            None => None,
+            Some("=") => Some(Vec::new()),
+            Some(text) => match B64.decode(text) {
+                Ok(bytes) => Some(bytes),
+                Err(_) => return self.error(reply::AUTH_BAD_BASE64),
+            },
+        };
+        let store = self.ctx.store.clone();
+        let hostname = self.cfg.server.hostname.clone();
+        let Ok(config) = sasl::server_config(&store, &hostname, "pop", &self.cfg.auth) else {
+            return self.reply(reply::AUTH_TEMP);
+        };
+        let exchange = ServerExchange::new(mech, &config, &mut OsNonce);
+        let outcome = sasl::authenticate(self, &store, exchange, initial.as_deref()).await;
+        self.auth_outcome(outcome).await
+    }
+
+    fn list_mechanisms(&mut self) -> Flow {
+        let mut out = String::from("+OK SASL mechanisms follow\r\n");
+        for m in self.offered_mechanisms() {
+            out.push_str(m.name());
+            out.push_str("\r\n");
         }
-        let Some(mechanism) = mechanism else {
-            self.conn
-                .push(b"+OK SASL mechanisms follow\r\nPLAIN\r\nLOGIN\r\n.\r\n");
-            return Flow::Continue;
-        };
-        let creds = match mechanism.as_str() {
-            "PLAIN" => self.plain(initial).await,
-            "LOGIN" => self.login_exchange(initial).await,
-            _ => Err(Some(reply::AUTH_UNSUPPORTED)),
-        };
-        match creds {
-            Ok(c) => self.login(c).await,
-            Err(Some(r)) => self.error(r),
-            Err(None) => Flow::Close,
+        out.push_str(".\r\n");
+        self.conn.push(out.as_bytes());
+        Flow::Continue
+    }
+
+    fn may_use(&self, name: &str) -> Result<Mechanism, Reply> {
+        let mech = Mechanism::from_name(name).map_err(|_| reply::AUTH_UNSUPPORTED)?;
+        if self.offered_mechanisms().contains(&mech) {
+            Ok(mech)
+        } else if self.cfg.auth.enabled(mech.name()) {
+            Err(self.plaintext_refused(&format!("AUTH {}", mech.name())))
+        } else {
+            Err(reply::AUTH_UNSUPPORTED)
         }
     }
 
-    /// RFC 4616 §2: [authzid] NUL authcid NUL passwd.
-    async fn plain(&mut self, initial: Option<String>) -> Result<Credentials, SaslError> {
-        let data = match initial.as_deref() {
-            None => self.challenge("").await?,
-            Some("=") => Vec::new(),
-            Some(s) => decode(s)?,
-        };
-        let mut parts = data.split(|&b| b == 0);
-        let (Some(authz), Some(user), Some(pass), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Some(reply::AUTH_BAD_BASE64));
-        };
-        let user = utf8(user)?;
-        if !authz.is_empty() && authz != user.as_bytes() {
-            // No proxy authorisation: acting as someone else is refused.
-            return Err(Some(reply::AUTH_FAILED));
+    /// APOP (RFC 1939 §7): only when the greeting carried a timestamp.
+    pub(super) async fn apop(&mut self, name: String, digest: String) -> Flow {
+        if !self.is_authorization() {
+            return self.error(reply::NOT_IN_TRANSACTION);
         }
-        let password = Secret::new(utf8(pass)?);
-        Ok(Credentials { user, password })
-    }
-
-    /// The LOGIN mechanism (draft-murchison-sasl-login): user, then password.
-    async fn login_exchange(&mut self, initial: Option<String>) -> Result<Credentials, SaslError> {
-        let user = match initial.as_deref() {
-            None => self.challenge("VXNlcm5hbWU6").await?,
-            Some(s) => decode(s)?,
+        let Some(timestamp) = self.apop_timestamp.clone() else {
+            return self.reply(reply::APOP_UNSUPPORTED);
         };
-        let pass = self.challenge("UGFzc3dvcmQ6").await?;
-        Ok(Credentials {
-            user: utf8(&user)?,
-            password: Secret::new(utf8(&pass)?),
-        })
+        let store = self.ctx.store.clone();
+        let outcome = sasl::apop(self, &store, &timestamp, &name, &digest).await;
+        self.auth_outcome(outcome).await
     }
 
-    /// Sends a "+ " continuation and reads the client's base64 answer; "*" cancels.
-    async fn challenge(&mut self, text: &'static str) -> Result<Vec<u8>, SaslError> {
-        self.conn.push(format!("+ {text}\r\n").as_bytes());
+    async fn auth_outcome(&mut self, outcome: Outcome<Abort>) -> Flow {
+        match outcome {
+            Outcome::Success(user) => self.open_maildrop(user).await,
+            Outcome::Failed { authcid } => self.failed_login(&authcid).await,
+            Outcome::Malformed(_) => self.error(reply::AUTH_BAD_BASE64),
+            Outcome::Refused(_) => self.reply(reply::AUTH_FAILED),
+            Outcome::Aborted(Some(r)) => self.error(r),
+            Outcome::Aborted(None) => Flow::Close,
+            Outcome::Unavailable => self.reply(reply::AUTH_TEMP),
+        }
+    }
+
+    /// Reads one continuation line; "*" cancels (RFC 5034 §4).
+    async fn auth_line(&mut self) -> Result<Vec<u8>, Abort> {
         let read = self.conn.read_line(MAX_AUTH_LINE);
         let line = match tokio::time::timeout(self.ctx.idle_timeout, read).await {
             Ok(Ok(line)) => line,
@@ -130,18 +152,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         match line {
             Line::Text(t) if t == b"*" => Err(Some(reply::AUTH_CANCELLED)),
-            Line::Text(t) => decode(std::str::from_utf8(&t).map_err(|_| reply::AUTH_BAD_BASE64)?),
+            Line::Text(t) => B64
+                .decode(t.trim_ascii())
+                .map_err(|_| Some(reply::AUTH_BAD_BASE64)),
             Line::TooLong => Err(Some(reply::LINE_TOO_LONG)),
             Line::Eof => Err(None),
         }
     }
 
-    /// Checks the credentials (Argon2, on a blocking thread) and opens the maildrop.
-    async fn login(&mut self, c: Credentials) -> Flow {
+    /// USER/PASS: checks the password (Argon2, on a blocking thread) and opens the maildrop.
+    async fn login(&mut self, user: String, password: Secret<String>) -> Flow {
         let store = self.ctx.store.clone();
-        let user = c.user.clone();
+        let name = user.clone();
         let result =
-            tokio::task::spawn_blocking(move || store.authenticate(&c.user, &c.password)).await;
+            tokio::task::spawn_blocking(move || store.authenticate(&name, &password)).await;
         match result {
             Ok(Ok(Some(info))) => self.open_maildrop(info).await,
             Ok(Ok(None)) => self.failed_login(&user).await,
@@ -157,7 +181,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "auth-failed",
             &[("user", user), ("reason", "invalid credentials")],
         );
-        if after_failed_login(self.auth_failures).await {
+        if after_failed_login(self.auth_failures, user).await {
             return self.close_with(reply::AUTH_TOO_MANY);
         }
         self.reply(reply::AUTH_FAILED)
@@ -166,6 +190,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Locks the maildrop, then takes the INBOX snapshot (RFC 1939 §4: the
     /// session enters TRANSACTION state only with the maildrop locked).
     async fn open_maildrop(&mut self, user: UserInfo) -> Flow {
+        postern_net::auth::after_mailbox_login();
         let Some(lock) = self.ctx.locks.try_lock(user.id) else {
             return self.reply(reply::IN_USE);
         };
@@ -202,11 +227,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 }
 
-fn decode(s: &str) -> Result<Vec<u8>, SaslError> {
-    B64.decode(s.trim())
-        .map_err(|_| Some(reply::AUTH_BAD_BASE64))
-}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> SaslIo for Session<S> {
+    type Abort = Abort;
 
-fn utf8(bytes: &[u8]) -> Result<String, SaslError> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| Some(reply::AUTH_BAD_BASE64))
+    /// A "+" continuation with the base64 challenge (RFC 5034 §4).
+    async fn challenge(&mut self, challenge: Vec<u8>) -> Result<Vec<u8>, Abort> {
+        self.conn
+            .push(format!("+ {}\r\n", B64.encode(challenge)).as_bytes());
+        self.auth_line().await
+    }
+
+    fn blocking<R: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> R + Send + 'static,
+    ) -> impl Future<Output = Option<R>> + Send + 'static {
+        let handle = tokio::task::spawn_blocking(job);
+        async move { handle.await.ok() }
+    }
 }

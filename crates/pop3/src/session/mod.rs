@@ -3,6 +3,7 @@
 
 mod auth;
 mod capa;
+mod policy;
 mod retrieve;
 mod stls;
 mod transaction;
@@ -36,9 +37,6 @@ pub struct Context {
     pub shutdown: watch::Receiver<bool>,
     /// Idle time before a session is dropped ([`crate::IDLE_TIMEOUT`] in service).
     pub idle_timeout: Duration,
-    /// Whether USER/PASS and AUTH PLAIN/LOGIN are allowed without TLS
-    /// (the security policy; false unless it says otherwise).
-    pub plaintext_auth: bool,
     /// Open maildrops (the IN-USE lock), shared by the POP3 and POP3S listeners.
     pub locks: Locks,
 }
@@ -72,6 +70,8 @@ pub struct Session<S> {
     peer: SocketAddr,
     cfg: Arc<Config>,
     state: State,
+    /// The greeting's APOP timestamp (RFC 1939 §7), when `auth.apop` is on.
+    apop_timestamp: Option<String>,
     auth_failures: u32,
     errors: u32,
 }
@@ -85,6 +85,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             peer,
             cfg,
             state: State::Authorization { user: None },
+            apop_timestamp: None,
             auth_failures: 0,
             errors: 0,
         }
@@ -92,8 +93,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Runs the session to its end. Only QUIT in TRANSACTION state deletes anything.
     pub async fn run(mut self) {
-        // RFC 1939 §4. No timestamp: APOP is not offered (see `auth`).
-        let greeting = format!("{} POP3 Postern ready", self.cfg.server.hostname);
+        // RFC 1939 §4; the timestamp only when APOP is on (§7).
+        let hostname = &self.cfg.server.hostname;
+        let mut greeting = format!("{hostname} POP3 Postern ready");
+        if self.cfg.auth.apop {
+            let stamp = postern_sasl::apop::timestamp(&mut postern_sasl::OsNonce, hostname);
+            greeting = format!("{greeting} {stamp}");
+            self.apop_timestamp = Some(stamp);
+        }
         self.send(&Reply::ok_owned(greeting));
         while self.next_command().await == Flow::Continue {}
         self.conn.close().await;
@@ -118,7 +125,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(Err(_)) | Ok(Ok(Line::Eof)) => Flow::Close,
             Ok(Ok(Line::TooLong)) => self.error(reply::LINE_TOO_LONG),
             Ok(Ok(Line::Text(text))) => match crate::command::parse_command(&text) {
-                Ok(command) => self.dispatch(command).await,
+                Ok(command) => match self.policy_check(&command) {
+                    Ok(()) => self.dispatch(command).await,
+                    Err(r) => self.error(r),
+                },
                 Err(r) => self.error(r),
             },
         }
@@ -131,7 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Command::Quit => self.quit().await,
             Command::User(name) => self.user(name),
             Command::Pass(password) => self.pass(password).await,
-            Command::Apop => self.reply(reply::APOP_UNSUPPORTED),
+            Command::Apop { name, digest } => self.apop(name, digest).await,
             Command::Auth { mechanism, initial } => self.auth(mechanism, initial).await,
             Command::Stls => self.stls().await,
             Command::Stat => self.stat(),

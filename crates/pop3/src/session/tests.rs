@@ -34,6 +34,9 @@ fn world(plaintext_auth: bool, idle: Duration) -> World {
     let logs = postern_logs::Logs::open(dir.path(), false).unwrap();
     let mut cfg = Config::default();
     cfg.server.hostname = "pop.test".into();
+    if plaintext_auth {
+        cfg.security.policy = postern_config::SecurityPolicy::None;
+    }
     let (config_tx, config) = watch::channel(Arc::new(cfg));
     let (stop, shutdown) = watch::channel(false);
     let ctx = Arc::new(Context {
@@ -43,7 +46,6 @@ fn world(plaintext_auth: bool, idle: Duration) -> World {
         tls: None,
         shutdown,
         idle_timeout: idle,
-        plaintext_auth,
         locks: Locks::default(),
     });
     World {
@@ -196,7 +198,9 @@ async fn capa_and_logins_refused_without_tls() {
     c.ok("CAPA").await;
     let caps = c.multi().await;
     assert!(caps.contains(&"UIDL".to_string()) && caps.contains(&"RESP-CODES".to_string()));
-    assert!(!caps.iter().any(|l| l == "USER" || l.starts_with("SASL")));
+    assert!(!caps.iter().any(|l| l == "USER"));
+    // Challenge-response mechanisms only: no password crosses the wire.
+    assert!(caps.contains(&"SASL SCRAM-SHA-256".to_string()), "{caps:?}");
     assert!(!caps.iter().any(|l| l == "STLS"), "no TLS acceptor here");
     assert!(c
         .err(&format!("USER {ALICE}"))
@@ -230,7 +234,10 @@ async fn a_full_session() {
     let (mut c, _) = w.client().await;
     c.ok("CAPA").await;
     let caps = c.multi().await;
-    assert!(caps.contains(&"USER".to_string()) && caps.contains(&"SASL PLAIN LOGIN".to_string()));
+    assert!(
+        caps.contains(&"USER".to_string())
+            && caps.contains(&"SASL SCRAM-SHA-256 PLAIN LOGIN".to_string())
+    );
     assert_eq!(
         c.err("STAT").await,
         "-ERR Command not valid in AUTHORIZATION state: log in first"
@@ -347,7 +354,7 @@ async fn sasl_plain_and_login() {
     let w = plain_world();
     let (mut c, _) = w.client().await;
     c.ok("AUTH").await;
-    assert_eq!(c.multi().await, vec!["PLAIN", "LOGIN"]);
+    assert_eq!(c.multi().await, vec!["SCRAM-SHA-256", "PLAIN", "LOGIN"]);
     // PLAIN with a continuation, then cancelled; then LOGIN.
     assert_eq!(c.cmd("AUTH PLAIN").await, "+ ");
     assert_eq!(c.err("*").await, "-ERR Authentication cancelled");

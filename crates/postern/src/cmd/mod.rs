@@ -7,9 +7,11 @@ mod domain;
 mod export;
 mod group;
 mod init;
+mod ipgroup;
 mod password;
 mod queue;
 mod reload;
+mod security;
 mod serve;
 mod user;
 
@@ -28,13 +30,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Reload => reload::run(existing(&data)?, out),
         Command::Domain(cmd) => domain::run(&open_store(&data)?, cmd, out),
         Command::User(cmd) => {
-            user::run(&open_store(&data)?, cmd, &mut std::io::stdin().lock(), out)
+            let store = open_store(&data)?;
+            let config = postern_config::Config::load(&data)?;
+            user::run(&store, &config, cmd, &mut std::io::stdin().lock(), out)
         }
         Command::Alias(cmd) => alias::run(&open_store(&data)?, cmd, out),
         Command::Group(cmd) => group::run(&open_store(&data)?, cmd, out),
         Command::Export(args) => export::run(&open_store(&data)?, &args, out),
         Command::Config(cmd) => config::run(existing(&data)?, cmd, out),
         Command::Queue(cmd) => queue::run(&open_store(&data)?, cmd, out),
+        Command::Ipgroup(cmd) => ipgroup::run(&open_store(&data)?, cmd, out),
+        Command::Security(cmd) => security::run(&data, &open_store(&data)?, cmd, out),
     }
 }
 

@@ -1,15 +1,22 @@
 //! `postern user add|passwd|del|list`. Lines of `user list`:
-//! `ADDRESS<TAB>NAME<TAB>QUOTA<TAB>USED`, sizes human readable, quota `unlimited` when 0.
+//! `ADDRESS<TAB>NAME<TAB>QUOTA<TAB>USED<TAB>MECHANISMS`, sizes human readable,
+//! quota `unlimited` when 0, MECHANISMS the comma-separated mechanisms the
+//! user has secrets for (SPEC X5; `-` for none: PLAIN and LOGIN need none).
+//!
+//! A new password must pass the policy in `[auth]` (SPEC D7); the secrets
+//! of the mechanisms enabled there are made with it.
 
 use super::{password, say};
 use crate::cli::UserCmd;
 use crate::error::{CliError, Result};
-use postern_config::{parse_size, Size};
-use postern_store::{Store, UserInfo};
+use postern_config::{parse_size, Config, Size};
+use postern_sasl::Mechanism;
+use postern_store::{Secret, SecretSpec, Store, UserInfo};
 use std::io::{BufRead, Write};
 
 pub fn run(
     store: &Store,
+    config: &Config,
     cmd: UserCmd,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
@@ -22,23 +29,61 @@ pub fn run(
             ..
         } => {
             let quota = parse_quota(quota.as_deref())?;
-            let password = password::read(stdin)?;
-            store.user_add(&address, &password, &name, quota)?;
+            let password = new_password(config, &address, stdin)?;
+            store.user_add_with(&address, &password, &name, quota, &spec(config))?;
             say(out, format_args!("user {address} added"))
         }
         UserCmd::Passwd { address, .. } => {
-            let password = password::read(stdin)?;
-            store.user_passwd(&address, &password)?;
+            let password = new_password(config, &address, stdin)?;
+            store.user_passwd_with(&address, &password, &spec(config))?;
             say(out, format_args!("password of {address} changed"))
         }
         UserCmd::Del { address } => {
             store.user_del(&address)?;
             say(out, format_args!("user {address} deleted"))
         }
-        UserCmd::List => store
-            .user_list()?
+        UserCmd::List => {
+            let mechanisms = store.user_mechanisms()?;
+            store.user_list()?.iter().try_for_each(|u| {
+                let names = mechanisms.get(&u.id).map(Vec::as_slice).unwrap_or_default();
+                say(
+                    out,
+                    format_args!("{}\t{}", line(u), mechanism_column(names)),
+                )
+            })
+        }
+    }
+}
+
+/// Reads the password and checks it against the policy (SPEC D7).
+fn new_password(config: &Config, address: &str, stdin: &mut dyn BufRead) -> Result<Secret<String>> {
+    let password = password::read(stdin)?;
+    config
+        .auth
+        .check_password(address, password.expose())
+        .map_err(|e| CliError::Invalid(format!("{e}; {address} unchanged")))?;
+    Ok(password)
+}
+
+/// What to make when a password is set: the enabled mechanisms' secrets.
+fn spec(config: &Config) -> SecretSpec {
+    let names = config.auth.enabled_mechanisms();
+    SecretSpec {
+        mechanisms: names
             .iter()
-            .try_for_each(|u| say(out, line(u))),
+            .filter_map(|n| Mechanism::from_name(n).ok())
+            .collect(),
+        apop: config.auth.apop,
+        scram_iterations: config.auth.scram_iterations,
+        realm: config.server.hostname.clone(),
+    }
+}
+
+fn mechanism_column(names: &[String]) -> String {
+    if names.is_empty() {
+        "-".into()
+    } else {
+        names.join(",")
     }
 }
 
@@ -87,5 +132,33 @@ mod tests {
         assert_eq!(line(&u), "a@b.c\tA B\tunlimited\t0");
         (u.quota, u.used) = (500 << 20, 2048);
         assert_eq!(line(&u), "a@b.c\tA B\t500M\t2K");
+    }
+
+    #[test]
+    fn mechanisms_column() {
+        assert_eq!(mechanism_column(&[]), "-");
+        let names = ["SCRAM-SHA-256".to_string(), "CRAM-MD5".to_string()];
+        assert_eq!(mechanism_column(&names), "SCRAM-SHA-256,CRAM-MD5");
+    }
+
+    #[test]
+    fn spec_follows_the_config() {
+        let mut c = Config::default();
+        c.server.hostname = "mx.test".into();
+        c.auth.mechanisms = vec!["cram-md5".into(), "PLAIN".into()];
+        c.auth.apop = true;
+        let s = spec(&c);
+        assert_eq!(s.mechanisms, [Mechanism::CramMd5, Mechanism::Plain]);
+        assert!(s.apop);
+        assert_eq!((s.realm.as_str(), s.scram_iterations), ("mx.test", 4096));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_the_rule() {
+        let c = Config::default();
+        let e = new_password(&c, "alice@example.org", &mut &b"short\n"[..]).unwrap_err();
+        assert!(e.to_string().contains("auth.password_min_length"), "{e}");
+        let ok = new_password(&c, "alice@example.org", &mut &b"Wonderland-7-Tea\n"[..]);
+        assert_eq!(ok.unwrap().expose(), "Wonderland-7-Tea");
     }
 }

@@ -1,6 +1,7 @@
 //! Binding the listeners and accepting connections.
 
 use postern_config::{Config, SERVICES};
+use postern_net::security::Security;
 use postern_net::MaybeTls;
 use std::future::Future;
 use std::io::Write;
@@ -111,11 +112,14 @@ impl Drop for SessionGuard {
     }
 }
 
+/// Accepts until `stop`; each connection is admitted or refused by
+/// `security` (IP group, connection limits, blocks) before its protocol sees it.
 pub async fn accept_loop(
     bound: Bound,
     tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
     sessions: Sessions,
+    security: Arc<Security>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -133,20 +137,37 @@ pub async fn accept_loop(
         };
         let _ = socket.set_nodelay(true);
         let (handler, implicit, tls) = (bound.handler.clone(), bound.implicit_tls, tls.clone());
+        let admitted = security.admit(bound.name, peer.ip());
+        let (name, security) = (bound.name, security.clone());
         let guard = sessions.enter();
         tokio::spawn(async move {
             let _guard = guard;
-            let stream = match (implicit, tls) {
-                (false, _) => MaybeTls::Plain(socket),
-                (true, Some(acceptor)) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
-                        Ok(Ok(s)) => MaybeTls::Tls(Box::new(s)),
-                        _ => return,
-                    }
-                }
-                (true, None) => return,
+            let Some(stream) = open(socket, implicit, tls).await else {
+                return;
             };
-            handler(stream, peer).await;
+            match admitted {
+                Ok(ticket) => ticket.serve(handler(stream, peer)).await,
+                Err(refusal) => security.refuse(name, &refusal, stream).await,
+            }
         });
+    }
+}
+
+/// The connection as its protocol sees it: plain, or after the handshake on
+/// an implicit-TLS port.
+async fn open(
+    socket: TcpStream,
+    implicit: bool,
+    tls: Option<TlsAcceptor>,
+) -> Option<MaybeTls<TcpStream>> {
+    match (implicit, tls) {
+        (false, _) => Some(MaybeTls::Plain(socket)),
+        (true, Some(acceptor)) => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
+                Ok(Ok(s)) => Some(MaybeTls::Tls(Box::new(s))),
+                _ => None,
+            }
+        }
+        (true, None) => None,
     }
 }

@@ -97,7 +97,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if found.bad_syntax {
             return Err(reply::BAD_ADDRESS);
         }
-        if !found.is_local && self.auth.is_none() {
+        if !found.is_local && !self.may_relay() {
             let from = self
                 .tx
                 .as_ref()

@@ -1,6 +1,6 @@
 //! The greeting (with the early-talker check) and EHLO/HELO.
 
-use super::{Flow, Kind, Session};
+use super::{Flow, Session};
 use crate::reply::Reply;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -57,9 +57,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.conn.is_tls() && self.ctx.tls.is_some() {
             lines.push("STARTTLS".into());
         }
-        // Plaintext mechanisms only over TLS, and never on the MX port.
-        if self.kind != Kind::Mx && self.conn.is_tls() && self.auth.is_none() {
-            lines.push("AUTH PLAIN LOGIN".into());
+        // Enabled mechanisms the security policy allows now, never on the MX port (auth.rs).
+        let mechanisms = self.offered_mechanisms();
+        if !mechanisms.is_empty() {
+            let names: Vec<&str> = mechanisms.iter().map(|m| m.name()).collect();
+            lines.push(format!("AUTH {}", names.join(" ")));
         }
         self.reply(Reply::owned(250, "", lines.join("\n")))
     }

@@ -62,8 +62,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Unauthenticated MX mail only; None when the policy does not apply.
     fn local_sender_policy(&self) -> Option<LocalSender> {
         let policy = self.cfg.smtp.local_sender;
-        (self.auth.is_none() && self.kind == Kind::Mx && policy != LocalSender::Accept)
-            .then_some(policy)
+        let applies = self.auth.is_none() && self.kind == Kind::Mx && policy != LocalSender::Accept;
+        // Trusted clients (smtp.trusted_group) may use local senders.
+        (applies && !self.trusted_client()).then_some(policy)
     }
 
     /// The first of `senders` in a local domain, if any.

@@ -2,11 +2,13 @@
 //! family lives in its own file.
 
 mod auth;
-mod identity;
-mod limits;
 mod body;
 mod envelope;
 mod greet;
+mod identity;
+mod limits;
+mod policy;
+mod relay;
 mod starttls;
 
 use crate::reply::{self, Reply};
@@ -196,7 +198,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     async fn command(&mut self, text: Vec<u8>) -> Flow {
         match crate::command::parse_command(&text) {
-            Ok(request) => self.dispatch(request).await,
+            Ok(request) => match self.policy_check(&request) {
+                Ok(()) => self.dispatch(request).await,
+                Err(r) => self.error(r),
+            },
             Err(r) => self.error(r),
         }
     }

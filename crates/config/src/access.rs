@@ -1,0 +1,92 @@
+//! `[access.NAME]`: who may connect to a listener and how many at once
+//! (SPEC Services table, seed 003: "allow access only to these users' IP
+//! addresses … limit the maximum number of concurrent connections").
+
+use crate::SERVICES;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One listener's admission rules; every field may be left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerAccess {
+    /// Only clients in this IP group may connect (empty: anyone). A group
+    /// that does not exist lets nobody in.
+    pub allow: String,
+    /// Connections at once on this listener (0: no limit).
+    pub max_connections: u32,
+    /// Connections at once from one client address (0: no limit).
+    pub max_per_ip: u32,
+}
+
+/// Listener name → its rules. Listeners not named have none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Access(pub BTreeMap<String, ListenerAccess>);
+
+impl Access {
+    /// The rules of listener `name` (the defaults when it has none).
+    pub fn get(&self, name: &str) -> ListenerAccess {
+        self.0.get(name).cloned().unwrap_or_default()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, rules) in &self.0 {
+            if !SERVICES.iter().any(|(n, _)| n == name) {
+                let known: Vec<&str> = SERVICES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "access.{name}: unknown listener (known: {})",
+                    known.join(", ")
+                ));
+            }
+            check_group(&format!("access.{name}.allow"), &rules.allow)?;
+        }
+        Ok(())
+    }
+}
+
+/// An IP group name as `postern ipgroup` accepts it, or empty.
+pub(crate) fn check_group(key: &str, name: &str) -> Result<(), String> {
+    let ok = name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{key}: `{name}` is not an IP group name"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    #[test]
+    fn absent_means_open() {
+        let c = Config::default();
+        assert_eq!(c.access.get("imap").allow, "");
+        assert_eq!(c.access.get("imap").max_per_ip, 0);
+    }
+
+    #[test]
+    fn per_listener_tables() {
+        let c = Config::parse(
+            "[access.imap]\nallow = \"office\"\nmax_per_ip = 2\n[access.smtp]\nmax_connections = 50\n",
+        )
+        .unwrap();
+        assert_eq!(c.access.get("imap").allow, "office");
+        assert_eq!(c.access.get("imap").max_per_ip, 2);
+        assert_eq!(c.access.get("smtp").max_connections, 50);
+        assert_eq!(c.access.get("pop3").max_connections, 0);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = Config::parse("[access.nntp]\nmax_per_ip = 1\n").unwrap_err();
+        assert!(e.contains("access.nntp: unknown listener"), "{e}");
+        let e = Config::parse("[access.imap]\nallow = \"my group\"\n").unwrap_err();
+        assert!(e.contains("access.imap.allow"), "{e}");
+        assert!(Config::parse("[access.imap]\nmax_per_ipp = 1\n").is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! `[auth]`: which SASL mechanisms the server offers (SPEC X5), APOP, the
+//! SCRAM iteration count, and the password policy (SPEC D7, checked in
+//! `password_policy.rs`).
+
+use serde::{Deserialize, Serialize};
+
+/// Every mechanism an admin may enable, strongest first (the order they are
+/// advertised in).
+pub const MECHANISMS: [&str; 7] = [
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-1",
+    "DIGEST-MD5",
+    "CRAM-MD5",
+    "NTLM",
+    "PLAIN",
+    "LOGIN",
+];
+
+/// RFC 7677 §4: SCRAM iteration counts SHOULD be at least 4096.
+pub const MIN_SCRAM_ITERATIONS: u32 = 4096;
+/// Above this a login costs more than the Argon2 check it stands beside.
+pub const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
+/// A password policy cannot ask for less than this.
+pub const MIN_PASSWORD_LENGTH: u32 = 1;
+/// Nor for more than the CLI accepts at all.
+pub const MAX_PASSWORD_LENGTH: u32 = 1024;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// SASL mechanisms offered by SMTP AUTH, IMAP AUTHENTICATE and POP3 AUTH.
+    /// PLAIN and LOGIN only over TLS; the others also before it.
+    pub mechanisms: Vec<String>,
+    /// POP3 APOP (RFC 1939 §7): a timestamp in the greeting; needs the
+    /// password kept (encrypted) per user.
+    pub apop: bool,
+    /// PBKDF2 iterations of new SCRAM keys (RFC 5802 §2.2).
+    pub scram_iterations: u32,
+    /// Shortest password `user add` and `user passwd` accept, in characters.
+    pub password_min_length: u32,
+    /// How many of the classes lower case, upper case, digit and other a
+    /// password must mix (0 to 4).
+    pub password_classes: u32,
+    /// A password must not contain the user's local part or domain name.
+    pub password_forbid_names: bool,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            mechanisms: ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
+                .map(String::from)
+                .to_vec(),
+            apop: false,
+            scram_iterations: MIN_SCRAM_ITERATIONS,
+            password_min_length: 10,
+            password_classes: 3,
+            password_forbid_names: true,
+        }
+    }
+}
+
+impl Auth {
+    /// True when `name` (any case) is enabled.
+    pub fn enabled(&self, name: &str) -> bool {
+        self.mechanisms.iter().any(|m| m.eq_ignore_ascii_case(name))
+    }
+
+    /// The enabled mechanisms in canonical spelling, strongest first.
+    pub fn enabled_mechanisms(&self) -> Vec<&'static str> {
+        MECHANISMS.into_iter().filter(|m| self.enabled(m)).collect()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(bad) = self
+            .mechanisms
+            .iter()
+            .find(|m| !MECHANISMS.iter().any(|k| k.eq_ignore_ascii_case(m)))
+        {
+            return Err(format!(
+                "auth.mechanisms: unknown mechanism `{bad}` (known: {})",
+                MECHANISMS.join(", ")
+            ));
+        }
+        if !(MIN_SCRAM_ITERATIONS..=MAX_SCRAM_ITERATIONS).contains(&self.scram_iterations) {
+            return Err(format!(
+                "auth.scram_iterations: must be between {MIN_SCRAM_ITERATIONS} and {MAX_SCRAM_ITERATIONS}"
+            ));
+        }
+        if !(MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&self.password_min_length) {
+            return Err(format!(
+                "auth.password_min_length: must be between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH}"
+            ));
+        }
+        if self.password_classes > 4 {
+            return Err("auth.password_classes: must be between 0 and 4".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    #[test]
+    fn defaults() {
+        let c = Config::default();
+        assert_eq!(
+            c.auth.enabled_mechanisms(),
+            ["SCRAM-SHA-256", "PLAIN", "LOGIN"]
+        );
+        assert!(!c.auth.apop);
+        assert_eq!(c.auth.scram_iterations, 4096);
+        c.auth.validate().unwrap();
+    }
+
+    #[test]
+    fn mechanisms_any_case_known_only() {
+        let c = Config::parse("[auth]\nmechanisms = [\"cram-md5\", \"NTLM\"]\n").unwrap();
+        assert_eq!(c.auth.enabled_mechanisms(), ["CRAM-MD5", "NTLM"]);
+        assert!(c.auth.enabled("Cram-Md5"));
+        assert!(!c.auth.enabled("PLAIN"));
+        let e = Config::parse("[auth]\nmechanisms = [\"GSSAPI\"]\n").unwrap_err();
+        assert!(
+            e.contains("auth.mechanisms: unknown mechanism `GSSAPI`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn limits_are_crossed() {
+        let it = |n: u32| Config::parse(&format!("[auth]\nscram_iterations = {n}\n"));
+        assert!(it(4096).is_ok() && it(1_000_000).is_ok());
+        assert!(it(4095).unwrap_err().contains("auth.scram_iterations"));
+        assert!(it(1_000_001).is_err());
+        let len = |n: u32| Config::parse(&format!("[auth]\npassword_min_length = {n}\n"));
+        assert!(len(1).is_ok() && len(1024).is_ok());
+        assert!(len(0).unwrap_err().contains("auth.password_min_length"));
+        assert!(len(1025).is_err());
+        let classes = |n: u32| Config::parse(&format!("[auth]\npassword_classes = {n}\n"));
+        assert!(classes(0).is_ok() && classes(4).is_ok());
+        assert!(classes(5).unwrap_err().contains("auth.password_classes"));
+    }
+}

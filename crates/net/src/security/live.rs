@@ -1,0 +1,117 @@
+//! The in-memory copy of the IP groups and blocks in the store, replaced by
+//! each refresh. A refresh and a new block never interleave (both hold
+//! `Security::writes`), so a block being written is never lost to a refresh
+//! that read the store just before.
+
+use super::Security;
+use crate::ipgroup::{Entry, IpGroup};
+use postern_store::ipgroups::{Block, IpGroupRow};
+use postern_store::StoreError;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::RwLock;
+
+#[derive(Default)]
+struct Snapshot {
+    /// By lower-case name.
+    groups: HashMap<String, IpGroup>,
+    /// When each block ends.
+    blocks: HashMap<IpAddr, i64>,
+    /// Entries already reported as unreadable.
+    warned: HashSet<String>,
+}
+
+#[derive(Default)]
+pub(super) struct Live(RwLock<Snapshot>);
+
+impl Live {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Snapshot> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn in_group(&self, name: &str, ip: IpAddr) -> bool {
+        self.read()
+            .groups
+            .get(&name.to_ascii_lowercase())
+            .is_some_and(|g| g.contains(ip))
+    }
+
+    pub fn blocked_until(&self, ip: IpAddr, now: i64) -> Option<i64> {
+        let ip = ip.to_canonical();
+        self.read()
+            .blocks
+            .get(&ip)
+            .copied()
+            .filter(|&until| until > now)
+    }
+
+    /// A block this process decided (and wrote to the store).
+    pub fn add_block(&self, ip: IpAddr, until: i64) {
+        self.write().blocks.insert(ip.to_canonical(), until);
+    }
+
+    /// Takes what the store holds; returns the addresses whose block is gone
+    /// (lifted by an admin, or over).
+    fn replace(&self, groups: Vec<IpGroupRow>, blocks: Vec<Block>) -> Vec<IpAddr> {
+        let mut s = self.write();
+        let fresh: HashMap<IpAddr, i64> = blocks
+            .iter()
+            .filter_map(|b| Some((b.ip.parse::<IpAddr>().ok()?.to_canonical(), b.until)))
+            .collect();
+        let gone = s
+            .blocks
+            .keys()
+            .filter(|ip| !fresh.contains_key(ip))
+            .copied()
+            .collect();
+        s.blocks = fresh;
+        let mut groups_by_name = HashMap::new();
+        for (name, entries) in groups {
+            let group = parse_group(&name, &entries, &mut s.warned);
+            groups_by_name.insert(name.to_ascii_lowercase(), group);
+        }
+        s.groups = groups_by_name;
+        gone
+    }
+}
+
+/// A group with an entry that does not parse (written to the database by
+/// hand) is taken as empty: `allow` then lets nobody in and `exempt`
+/// exempts nobody, rather than the other way round.
+fn parse_group(name: &str, entries: &[String], warned: &mut HashSet<String>) -> IpGroup {
+    let parsed: Result<Vec<Entry>, _> = entries.iter().map(|e| e.parse::<Entry>()).collect();
+    match parsed {
+        Ok(entries) => IpGroup::new(entries),
+        Err(e) => {
+            if warned.insert(format!("{name}\0{e}")) {
+                eprintln!("postern: IP group {name} is ignored (taken as empty): {e}");
+            }
+            IpGroup::default()
+        }
+    }
+}
+
+impl Security {
+    /// Re-reads groups and blocks now (forgetting blocks that are over).
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let _writes = self.writes.lock().await;
+        let store = self.store.clone();
+        let now = self.clock.now();
+        let read = tokio::task::spawn_blocking(move || {
+            store.block_purge(now)?;
+            Ok::<_, StoreError>((store.ipgroup_list()?, store.block_list(now)?))
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable)??;
+        let gone = self.live.replace(read.0, read.1);
+        let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        for ip in gone {
+            tracker.reset(ip);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+use super::*;
+use crate::clock::ManualClock;
+use postern_store::ipgroups::Block;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    clock: ManualClock,
+    config: watch::Sender<Arc<Config>>,
+    security: Arc<Security>,
+}
+
+impl Fixture {
+    async fn new(toml: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let logs = Logs::open(dir.path(), false).unwrap();
+        let clock = ManualClock::at(1_000_000);
+        let (config, rx) = watch::channel(Arc::new(Config::parse(toml).unwrap()));
+        let security = Security::new(store.clone(), logs, rx, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        Fixture {
+            _dir: dir,
+            store,
+            clock,
+            config,
+            security,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("logs/security.log")).unwrap_or_default()
+    }
+
+    fn group(&self, name: &str, entries: &[&str]) {
+        let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        self.store.ipgroup_add(name, &entries).unwrap();
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const LOCAL: &str = "127.0.0.1";
+
+#[tokio::test]
+async fn allow_group_is_read_on_refresh() {
+    let f = Fixture::new("[access.imap]\nallow = \"office\"\n").await;
+    let refused = f.security.admit("imap", ip(LOCAL)).err().unwrap();
+    assert_eq!(
+        refused,
+        Refusal::NotAllowed {
+            group: "office".into()
+        }
+    );
+    assert!(
+        f.security.admit("smtp", ip(LOCAL)).is_ok(),
+        "other listeners open"
+    );
+    f.group("Office", &["127.0.0.0/8", "!127.0.0.9"]);
+    assert!(
+        f.security.admit("imap", ip(LOCAL)).is_err(),
+        "not before a refresh"
+    );
+    f.security.refresh().await.unwrap();
+    assert!(f.security.admit("imap", ip(LOCAL)).is_ok());
+    assert!(f.security.admit("imap", ip("::ffff:127.0.0.2")).is_ok());
+    assert!(f.security.admit("imap", ip("127.0.0.9")).is_err());
+    let log = f.log();
+    assert!(log.contains("event=connection-refused service=imap client=127.0.0.1 reason=\"not in IP group office\""), "{log}");
+    assert!(log.contains("client=127.0.0.9"), "{log}");
+}
+
+#[tokio::test]
+async fn per_ip_limit_crossed_and_freed() {
+    let f = Fixture::new("[access.pop3]\nmax_per_ip = 2\n").await;
+    let a = f.security.admit("pop3", ip(LOCAL)).unwrap();
+    let _b = f.security.admit("pop3", ip(LOCAL)).unwrap();
+    assert_eq!(
+        f.security.admit("pop3", ip(LOCAL)).err(),
+        Some(Refusal::TooManyFromIp { limit: 2 })
+    );
+    assert!(
+        f.security.admit("pop3", ip("127.0.0.2")).is_ok(),
+        "per address"
+    );
+    assert!(f.security.admit("pop3s", ip(LOCAL)).is_ok(), "per listener");
+    drop(a);
+    assert_eq!(f.security.connections("pop3", Some(ip(LOCAL))), 1);
+    assert!(f.security.admit("pop3", ip(LOCAL)).is_ok());
+}
+
+#[tokio::test]
+async fn listener_limit_crossed_and_freed() {
+    let f = Fixture::new("[access.smtp]\nmax_connections = 2\n").await;
+    let a = f.security.admit("smtp", ip(LOCAL)).unwrap();
+    let _b = f.security.admit("smtp", ip("127.0.0.2")).unwrap();
+    assert_eq!(
+        f.security.admit("smtp", ip("127.0.0.3")).err(),
+        Some(Refusal::TooMany { limit: 2 })
+    );
+    drop(a);
+    assert_eq!(f.security.connections("smtp", None), 1);
+    assert!(f.security.admit("smtp", ip("127.0.0.3")).is_ok());
+}
+
+#[tokio::test]
+async fn live_config_changes_apply_to_the_next_connection() {
+    let f = Fixture::new("").await;
+    let _a = f.security.admit("imap", ip(LOCAL)).unwrap();
+    f.config
+        .send(Arc::new(
+            Config::parse("[access.imap]\nmax_per_ip = 1\n").unwrap(),
+        ))
+        .unwrap();
+    assert!(f.security.admit("imap", ip(LOCAL)).is_err());
+}
+
+const GUARD: &str = "[security]\nlogin_failures = 3\nlogin_window = \"60s\"\nblock_for = \"300s\"\nexempt = \"trusted\"\n";
+
+#[tokio::test]
+async fn failures_block_on_every_listener_until_unblocked() {
+    let f = Fixture::new(GUARD).await;
+    let a = ip("192.0.2.1");
+    assert!(
+        !f.security
+            .failed_login("pop3", a, "alice@example.org")
+            .await
+    );
+    assert!(
+        !f.security
+            .failed_login("imap", a, "alice@example.org")
+            .await
+    );
+    assert!(f.security.failed_login("smtp", a, "bob@example.org").await);
+    for listener in ["smtp", "imaps", "pop3"] {
+        assert_eq!(
+            f.security.admit(listener, a).err(),
+            Some(Refusal::Blocked { until: 1_000_300 })
+        );
+    }
+    assert!(f.security.admit("smtp", ip("192.0.2.2")).is_ok());
+    let blocks = f.store.block_list(f.clock.now()).unwrap();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(
+        (blocks[0].ip.as_str(), blocks[0].failures),
+        ("192.0.2.1", 3)
+    );
+    assert!(f
+        .log()
+        .contains("event=blocked service=smtp client=192.0.2.1 user=bob@example.org failures=3"));
+    // `postern security unblock` from another process: seen at the next refresh.
+    assert!(f.store.block_del("192.0.2.1", f.clock.now()).unwrap());
+    f.security.refresh().await.unwrap();
+    assert!(f.security.admit("smtp", a).is_ok());
+    assert!(
+        !f.security.failed_login("pop3", a, "x").await,
+        "counter reset"
+    );
+}
+
+#[tokio::test]
+async fn blocks_end_by_themselves() {
+    let f = Fixture::new(GUARD).await;
+    let a = ip("2001:db8::1");
+    for _ in 0..3 {
+        f.security.failed_login("imap", a, "").await;
+    }
+    assert!(f.security.blocked_until(a).is_some());
+    f.clock.advance(300);
+    assert!(f.security.blocked_until(a).is_none());
+    f.security.refresh().await.unwrap();
+    assert!(f.store.block_list(0).unwrap().is_empty(), "purged");
+}
+
+#[tokio::test]
+async fn blocks_made_elsewhere_are_read() {
+    let f = Fixture::new(GUARD).await;
+    let block = Block {
+        ip: "192.0.2.7".into(),
+        since: f.clock.now(),
+        until: f.clock.now() + 10,
+        failures: 9,
+        reason: "test".into(),
+    };
+    f.store.block_put(&block).unwrap();
+    f.security.refresh().await.unwrap();
+    assert!(f.security.admit("smtp", ip("192.0.2.7")).is_err());
+}
+
+#[tokio::test]
+async fn exempt_group_is_never_blocked() {
+    let f = Fixture::new(GUARD).await;
+    f.group("trusted", &["127.0.0.0/8"]);
+    f.security.refresh().await.unwrap();
+    for _ in 0..10 {
+        assert!(
+            !f.security
+                .failed_login("pop3", ip(LOCAL), "alice@example.org")
+                .await
+        );
+    }
+    assert!(f.security.admit("pop3", ip(LOCAL)).is_ok());
+}
+
+#[tokio::test]
+async fn zero_threshold_never_blocks() {
+    let f = Fixture::new("[security]\nlogin_failures = 0\n").await;
+    for _ in 0..20 {
+        assert!(!f.security.failed_login("pop3", ip(LOCAL), "").await);
+    }
+}
+
+#[tokio::test]
+async fn account_attacked_from_several_addresses_is_reported() {
+    let f = Fixture::new(GUARD).await;
+    for i in 1..=3 {
+        let from = ip(&format!("198.51.100.{i}"));
+        f.security
+            .failed_login("imap", from, "alice@example.org")
+            .await;
+    }
+    let log = f.log();
+    assert!(
+        log.contains("event=account-targeted service=imap client=198.51.100.3 user=alice@example.org failures=3 addresses=3"),
+        "{log}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_logins_inside_a_connection_reach_the_guard() {
+    // Two failures block: before the session's own limit of three.
+    let f = Fixture::new("[security]\nlogin_failures = 2\n").await;
+    let ticket = f.security.admit("pop3s", ip("192.0.2.5")).unwrap();
+    ticket
+        .serve(async {
+            assert!(!crate::auth::after_failed_login(1, "alice@example.org").await);
+            assert!(crate::auth::after_failed_login(2, "alice@example.org").await);
+        })
+        .await;
+    assert!(f.security.blocked_until(ip("192.0.2.5")).is_some());
+    assert_eq!(f.security.connections("pop3s", None), 0, "ticket released");
+}

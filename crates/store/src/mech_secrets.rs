@@ -1,0 +1,263 @@
+//! Per-user secrets of the challenge-response mechanisms (SPEC X5): made
+//! from the password whenever it is set, sealed with the server key
+//! (ChaCha20-Poly1305, a random nonce each, the user and mechanism as
+//! associated data so a row cannot be moved to another user), never
+//! plaintext on disk.
+//!
+//! SCRAM-SHA-256 keys are always made (RFC 5803 text form inside the seal);
+//! the others only for the mechanisms the admin enabled at that moment. A
+//! user without a mechanism's secret fails with it exactly like a wrong
+//! password (postern-sasl stands in fake secrets).
+
+use crate::server_key::ServerKeys;
+use crate::{Store, StoreError, UserId, UserInfo};
+use postern_sasl::{CramMd5Secret, DigestMd5Secret, Mechanism, NtHash, ScramKeys, UserSecrets};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+/// The name APOP's secret (the password itself) is kept under.
+pub const APOP: &str = "APOP";
+
+/// What to make when a password is set: `config.auth` in the server.
+#[derive(Clone, Debug)]
+pub struct SecretSpec {
+    /// Enabled mechanisms; SCRAM-SHA-256 is made whether listed or not.
+    pub mechanisms: Vec<Mechanism>,
+    /// Keep the password itself, sealed, for POP3 APOP.
+    pub apop: bool,
+    pub scram_iterations: u32,
+    /// The DIGEST-MD5 realm: the server's host name (`server.hostname`).
+    pub realm: String,
+}
+
+impl Default for SecretSpec {
+    fn default() -> Self {
+        SecretSpec {
+            mechanisms: vec![Mechanism::ScramSha256],
+            apop: false,
+            scram_iterations: postern_sasl::limits::DEFAULT_SCRAM_ITERATIONS,
+            realm: "localhost".into(),
+        }
+    }
+}
+
+/// What the SASL layer needs of one enabled user.
+pub struct SaslUser {
+    pub info: UserInfo,
+    pub secrets: UserSecrets,
+    /// The password for APOP, when kept.
+    pub apop: Option<postern_sasl::Secret<String>>,
+}
+
+/// One mechanism's secret before sealing.
+pub(crate) type Plain = (&'static str, Zeroizing<Vec<u8>>);
+
+/// Derives the secrets `spec` asks for (PBKDF2 for SCRAM: call it before
+/// taking the database lock).
+pub(crate) fn derive(address: &str, password: &str, spec: &SecretSpec) -> Vec<Plain> {
+    let mut mechs = spec.mechanisms.clone();
+    mechs.push(Mechanism::ScramSha256);
+    let s = UserSecrets::for_password(
+        password,
+        address,
+        &spec.realm,
+        &mechs,
+        spec.scram_iterations,
+    );
+    let scram = |k: &ScramKeys| Zeroizing::new(k.to_rfc5803().expose().as_bytes().to_vec());
+    let mut out: Vec<Plain> = Vec::new();
+    let mut push = |m: Mechanism, bytes: Option<Zeroizing<Vec<u8>>>| {
+        if let Some(b) = bytes {
+            out.push((m.name(), b));
+        }
+    };
+    push(Mechanism::ScramSha256, s.scram_sha256.as_ref().map(scram));
+    push(Mechanism::ScramSha1, s.scram_sha1.as_ref().map(scram));
+    push(
+        Mechanism::CramMd5,
+        s.cram_md5.map(|c| Zeroizing::new(c.expose().to_vec())),
+    );
+    push(
+        Mechanism::DigestMd5,
+        s.digest_md5.map(|d| Zeroizing::new(d.expose().to_vec())),
+    );
+    push(
+        Mechanism::Ntlm,
+        s.nt_hash.map(|n| Zeroizing::new(n.expose().to_vec())),
+    );
+    if spec.apop {
+        out.push((APOP, Zeroizing::new(password.as_bytes().to_vec())));
+    }
+    out
+}
+
+/// Replaces the user's secrets with `plain`, sealed, inside the caller's transaction.
+pub(crate) fn replace(
+    conn: &Connection,
+    keys: &ServerKeys,
+    user: UserId,
+    address: &str,
+    plain: &[Plain],
+) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM user_mech_secrets WHERE user_id = ?1", [user.0])?;
+    for (mechanism, bytes) in plain {
+        let sealed = seal(keys, address, mechanism, bytes)?;
+        conn.execute(
+            "INSERT INTO user_mech_secrets (user_id, mechanism, sealed) VALUES (?1, ?2, ?3)",
+            params![user.0, mechanism, sealed],
+        )?;
+    }
+    Ok(())
+}
+
+fn key(keys: &ServerKeys) -> LessSafeKey {
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, keys.seal.expose()).expect("32-byte key");
+    LessSafeKey::new(unbound)
+}
+
+/// Binds a sealed secret to its user and mechanism.
+fn aad(address: &str, mechanism: &str) -> Vec<u8> {
+    format!(
+        "postern-mech-secret-v1\0{}\0{mechanism}",
+        address.to_lowercase()
+    )
+    .into_bytes()
+}
+
+/// nonce ‖ ciphertext ‖ tag.
+fn seal(
+    keys: &ServerKeys,
+    address: &str,
+    mechanism: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let mut out = nonce.to_vec();
+    let mut body = plain.to_vec();
+    key(keys)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad(address, mechanism)),
+            &mut body,
+        )
+        .map_err(|_| StoreError::Invalid("cannot seal a mechanism secret".into()))?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// `None` when the seal does not open (another key file, a moved row).
+fn open(
+    keys: &ServerKeys,
+    address: &str,
+    mechanism: &str,
+    sealed: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    let (nonce, body) = sealed.split_at_checked(NONCE_LEN)?;
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut body = Zeroizing::new(body.to_vec());
+    let len = key(keys)
+        .open_in_place(nonce, Aad::from(aad(address, mechanism)), &mut body)
+        .ok()?
+        .len();
+    body.truncate(len);
+    Some(body)
+}
+
+/// Puts one opened secret where postern-sasl looks for it; malformed ones are left out.
+fn place(user: &mut SaslUser, mechanism: &str, bytes: &[u8]) {
+    let s = &mut user.secrets;
+    let scram = || ScramKeys::from_rfc5803(std::str::from_utf8(bytes).ok()?).ok();
+    match mechanism {
+        "SCRAM-SHA-256" => s.scram_sha256 = scram(),
+        "SCRAM-SHA-1" => s.scram_sha1 = scram(),
+        "CRAM-MD5" => s.cram_md5 = bytes.try_into().ok().map(CramMd5Secret::from_bytes),
+        "DIGEST-MD5" => s.digest_md5 = bytes.try_into().ok().map(DigestMd5Secret::from_bytes),
+        "NTLM" => s.nt_hash = bytes.try_into().ok().map(NtHash::from_bytes),
+        APOP => {
+            user.apop = String::from_utf8(bytes.to_vec())
+                .ok()
+                .map(postern_sasl::Secret::new)
+        }
+        _ => {}
+    }
+}
+
+impl Store {
+    /// The 32-byte secret postern-sasl derives unknown users' stand-in
+    /// secrets from (`ServerConfig::server_secret`); stable across restarts.
+    pub fn sasl_server_secret(&self) -> Result<[u8; 32], StoreError> {
+        Ok(*self.server_keys()?.sasl.expose())
+    }
+
+    /// An enabled user's mechanism secrets, opened; `None` for an unknown or
+    /// disabled user.
+    pub fn sasl_user(&self, address: &str) -> Result<Option<SaslUser>, StoreError> {
+        let Some(info) = self.user_by_address(address)?.filter(|u| u.enabled) else {
+            return Ok(None);
+        };
+        let rows: Vec<(String, Vec<u8>)> = {
+            let conn = self.conn();
+            let mut st =
+                conn.prepare("SELECT mechanism, sealed FROM user_mech_secrets WHERE user_id = ?1")?;
+            let rows = st.query_map([info.id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let keys = self.server_keys()?;
+        let address = info.address.clone();
+        let mut user = SaslUser {
+            info,
+            secrets: UserSecrets::default(),
+            apop: None,
+        };
+        for (mechanism, sealed) in rows {
+            if let Some(bytes) = open(keys, &address, &mechanism, &sealed) {
+                place(&mut user, &mechanism, &bytes);
+            }
+        }
+        Ok(Some(user))
+    }
+
+    /// Which mechanism secrets each user has (names only, nothing opened),
+    /// in `Mechanism::ALL` order, APOP last.
+    pub fn user_mechanisms(&self) -> Result<BTreeMap<UserId, Vec<String>>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT user_id, mechanism FROM user_mech_secrets")?;
+        let rows = st.query_map([], |r| Ok((UserId(r.get(0)?), r.get::<_, String>(1)?)))?;
+        let mut out: BTreeMap<UserId, Vec<String>> = BTreeMap::new();
+        for row in rows {
+            let (user, mechanism) = row?;
+            out.entry(user).or_default().push(mechanism);
+        }
+        let rank = |m: &String| {
+            Mechanism::ALL
+                .iter()
+                .position(|k| k.name() == m)
+                .unwrap_or(Mechanism::ALL.len())
+        };
+        out.values_mut().for_each(|v| v.sort_by_key(rank));
+        Ok(out)
+    }
+
+    /// The key file's keys, read (or created) once per process.
+    pub(crate) fn server_keys(&self) -> Result<&ServerKeys, StoreError> {
+        if let Some(k) = self.inner.keys.get() {
+            return Ok(k);
+        }
+        let loaded = crate::server_key::load_or_create(&self.inner.root)?;
+        Ok(self.inner.keys.get_or_init(|| loaded))
+    }
+}
+
+/// The user's id and whether such a user exists, for `user_passwd`.
+pub(crate) fn user_id(conn: &Connection, address: &str) -> Result<Option<UserId>, StoreError> {
+    Ok(conn
+        .query_row("SELECT id FROM users WHERE address = ?1", [address], |r| {
+            r.get(0).map(UserId)
+        })
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests;
