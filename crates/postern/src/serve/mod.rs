@@ -100,6 +100,7 @@ async fn serve(
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let config_state = reload::modified(&postern_config::path_in(data_dir));
     let _pid = pidfile::PidFile::create(data_dir)?;
     accept::announce(&listeners);
     let sessions = accept::Sessions::default();
@@ -120,6 +121,7 @@ async fn serve(
         overrides,
         config_tx,
         hup,
+        config_state,
     ));
     signals.wait().await;
     eprintln!("postern: shutting down");

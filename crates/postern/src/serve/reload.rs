@@ -17,9 +17,12 @@ pub async fn watch_config(
     // Installed by the caller before the server says it is ready: SIGHUP's
     // default action would otherwise end the process (`postern reload`).
     mut hup: Option<tokio::signal::unix::Signal>,
+    // The file's state when the running config was read: taken by the caller
+    // before the server says it is ready, so a change made right after
+    // `ready` is never mistaken for the starting state.
+    mut seen: Option<(SystemTime, u64)>,
 ) {
     let path = postern_config::path_in(&data_dir);
-    let mut seen = modified(&path);
     loop {
         let forced = tokio::select! {
             _ = tokio::time::sleep(POLL) => false,
@@ -44,7 +47,8 @@ pub async fn watch_config(
     }
 }
 
-fn modified(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+/// The config file's (mtime, length), to notice a change.
+pub fn modified(path: &std::path::Path) -> Option<(SystemTime, u64)> {
     std::fs::metadata(path)
         .ok()
         .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
