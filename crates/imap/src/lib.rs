@@ -5,9 +5,11 @@
 //!
 //! Extensions: LITERAL+ (LITERAL- before login), SASL-IR, ID, ENABLE, IDLE,
 //! NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
-//! BINARY, UIDPLUS, MOVE, QUOTA, APPENDLIMIT, CONDSTORE, QRESYNC and ESEARCH
-//! (whose RETURN options are parsed here, imap-codec does not).
-//! Not offered: IMAP4rev2 (needs SEARCHRES too), UTF8=ACCEPT and MULTIAPPEND.
+//! BINARY, UIDPLUS, MOVE, QUOTA, APPENDLIMIT, CONDSTORE, QRESYNC, ESEARCH
+//! (whose RETURN options are parsed here, imap-codec does not), SEARCHRES
+//! (`$` is put in by a pre-parser), STATUS=SIZE, MULTIAPPEND, and
+//! IMAP4rev2 (RFC 9051) once a client enables it.
+//! Not offered: UTF8=ACCEPT.
 
 mod appends;
 pub mod cache;

@@ -21,6 +21,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let mut caps = vec![
             "IMAP4rev1",
+            // RFC 9051 §6.3.1: a rev1 session by default; ENABLE IMAP4rev2 switches.
+            "IMAP4rev2",
             literal,
             "SASL-IR",
             "ID",
@@ -40,6 +42,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "QUOTA",
             "QUOTA=RES-STORAGE",
             "ESEARCH",
+            "SEARCHRES",
+            "STATUS=SIZE",
             "MULTIAPPEND",
         ];
         let appendlimit = format!("APPENDLIMIT={}", self.append_limit());

@@ -96,23 +96,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 5161 ENABLE: CONDSTORE and QRESYNC (which implies CONDSTORE);
-    /// anything else is not enabled and not listed. Valid only in the
-    /// authenticated state (§3.1).
+    /// RFC 5161 ENABLE: CONDSTORE, QRESYNC (which implies CONDSTORE) and
+    /// IMAP4rev2 (RFC 9051 §6.3.1); anything else is not enabled and not
+    /// listed. Valid only in the authenticated state (§3.1).
     pub(super) fn enable(&mut self, caps: &[CapabilityEnable<'_>]) -> Reply {
         if self.user.is_none() || self.selected.is_some() {
             return Reply::wrong_state();
         }
         let mut enabled: Vec<&str> = Vec::new();
         for c in caps {
+            // imap-codec knows only CONDSTORE; the others come as "other".
+            let named = |n: &str| c.to_string().eq_ignore_ascii_case(n);
             let name = match c {
                 CapabilityEnable::CondStore => "CONDSTORE",
-                other if other.to_string().eq_ignore_ascii_case("QRESYNC") => "QRESYNC",
+                _ if named("QRESYNC") => "QRESYNC",
+                _ if named("IMAP4rev2") => "IMAP4rev2",
                 _ => continue,
             };
-            self.condstore = true;
-            if name == "QRESYNC" {
-                self.qresync = true;
+            match name {
+                "IMAP4rev2" => self.rev2 = true,
+                "QRESYNC" => (self.condstore, self.qresync) = (true, true),
+                _ => self.condstore = true,
             }
             if !enabled.contains(&name) {
                 enabled.push(name);

@@ -236,7 +236,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 3501 §6.3.10. RECENT counts the messages no session has claimed yet.
+    /// RFC 3501 §6.3.10. RECENT counts the messages no session has claimed yet;
+    /// DELETED (RFC 9051 §6.3.11) the \\Deleted ones, SIZE (RFC 8438) their octets.
     pub(super) fn status(&mut self, mailbox: &Mailbox<'_>, items: &[StatusDataItemName]) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
@@ -292,6 +293,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     msgs.iter().filter(|m| has(m, "\\Deleted")).count() as u64,
                 ),
                 StatusDataItemName::HighestModSeq => ("HIGHESTMODSEQ", state.2),
+                // RFC 8438 §2, RFC 9051 §6.3.11: the octets of all messages.
+                StatusDataItemName::Size => ("SIZE", msgs.iter().map(|m| m.size).sum()),
                 _ => return Err(Reply::bad("STATUS item not supported")),
             };
             out.push(format!("{key} {value}"));

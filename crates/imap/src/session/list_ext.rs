@@ -139,6 +139,7 @@ fn status_item(w: &str) -> Option<StatusDataItemName> {
         "UIDVALIDITY" => StatusDataItemName::UidValidity,
         "UNSEEN" => StatusDataItemName::Unseen,
         "DELETED" => StatusDataItemName::Deleted,
+        "SIZE" => StatusDataItemName::Size,
         "HIGHESTMODSEQ" => StatusDataItemName::HighestModSeq,
         _ => return None,
     })

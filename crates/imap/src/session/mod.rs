@@ -17,6 +17,7 @@ mod policy;
 mod quota;
 mod recent;
 mod reply;
+mod rev2;
 mod search;
 mod select;
 mod store;
@@ -103,6 +104,8 @@ pub struct Session<S> {
     condstore: bool,
     /// QRESYNC is enabled: VANISHED instead of EXPUNGE (RFC 7162 §3.2).
     qresync: bool,
+    /// IMAP4rev2 is enabled (RFC 9051 §6.3.1): no \Recent, ESEARCH answers, LIST on SELECT.
+    rev2: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -122,6 +125,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             suppress_reply: false,
             condstore: false,
             qresync: false,
+            rev2: false,
         }
     }
 

@@ -96,6 +96,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if uses_modseq {
             self.condstore_on();
         }
+        // RFC 9051 §6.4.4: in IMAP4rev2 a plain SEARCH means RETURN (ALL).
+        let esearch = esearch.or(self.answers_esearch().then_some(Want {
+            all: true,
+            ..Want::default()
+        }));
         let line = match esearch {
             Some(want) => esearch::response(&self.current_tag, by_uid, want, &hits, uses_modseq),
             None => search_line(&hits, uses_modseq),

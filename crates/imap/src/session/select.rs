@@ -123,20 +123,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             learn_keywords(&mut keywords, &m.flags);
         }
         // RFC 3501 §6.3.1: SELECT claims the recent messages; EXAMINE does not (§6.3.2).
+        // RFC 9051 Appendix E: IMAP4rev2 has no \Recent, no RECENT and no UNSEEN code.
+        let rev1 = self.shows_recent();
         let mut recent = Recent::default();
-        if let Err(r) = recent.learn(store, id, &msgs, !read_only) {
-            return r;
+        if rev1 {
+            if let Err(r) = recent.learn(store, id, &msgs, !read_only) {
+                return r;
+            }
         }
         let [flags, permanent] = flags_announcement(&keywords, read_only);
         self.untagged(&flags);
         self.untagged(&format!("{} EXISTS", msgs.len()));
-        self.untagged(&format!("{} RECENT", recent.count(&msgs)));
-        if let Some(i) = msgs.iter().position(|m| !has_flag(&m.flags, "\\Seen")) {
-            self.untagged(&format!("OK [UNSEEN {}] First unseen", i + 1));
+        if rev1 {
+            self.untagged(&format!("{} RECENT", recent.count(&msgs)));
+            if let Some(i) = msgs.iter().position(|m| !has_flag(&m.flags, "\\Seen")) {
+                self.untagged(&format!("OK [UNSEEN {}] First unseen", i + 1));
+            }
         }
         self.untagged(&permanent);
         self.untagged(&format!("OK [UIDVALIDITY {validity}] UIDs valid"));
         self.untagged(&format!("OK [UIDNEXT {uidnext}] Predicted next UID"));
+        self.select_list_line(&name);
         if self.condstore {
             self.untagged(&format!("OK [HIGHESTMODSEQ {modseq}] Highest"));
         }
@@ -195,6 +202,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// after the session's MODSEQ cursor is read (RFC 7162 changes query).
     pub(super) fn sync(&mut self, expunges: bool) -> Result<(), Reply> {
         let (condstore, qresync) = (self.condstore, self.qresync);
+        let rev1 = self.shows_recent();
         let store = self.ctx.store.clone();
         let Some(sel) = self.selected.as_mut() else {
             return Ok(());
@@ -237,11 +245,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if sel.msgs.len() != before {
             // RFC 3501 §7.3.2: RECENT with EXISTS. A failed claim only
             // leaves the new messages not recent here.
-            let _ = sel
-                .recent
-                .learn(&store, sel.id, &sel.msgs[before..], !sel.read_only);
+            // IMAP4rev2 (RFC 9051 Appendix E): EXISTS alone.
+            if rev1 {
+                let _ = sel
+                    .recent
+                    .learn(&store, sel.id, &sel.msgs[before..], !sel.read_only);
+            }
             lines.push(format!("{} EXISTS", sel.msgs.len()));
-            lines.push(format!("{} RECENT", sel.recent.count(&sel.msgs)));
+            if rev1 {
+                lines.push(format!("{} RECENT", sel.recent.count(&sel.msgs)));
+            }
         }
         for l in lines {
             self.untagged(&l);
