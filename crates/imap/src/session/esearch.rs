@@ -13,6 +13,8 @@ pub(super) struct Want {
     pub max: bool,
     pub all: bool,
     pub count: bool,
+    /// SEARCHRES (RFC 5182 §2.1): keep the result as `$`.
+    pub save: bool,
 }
 
 /// Most return options one command may list.
@@ -71,6 +73,7 @@ fn options(list: &[u8]) -> Option<Want> {
             b"MAX" => w.max = true,
             b"ALL" => w.all = true,
             b"COUNT" => w.count = true,
+            b"SAVE" => w.save = true,
             _ => return None,
         }
     }
@@ -78,6 +81,13 @@ fn options(list: &[u8]) -> Option<Want> {
         w.all = true;
     }
     Some(w)
+}
+
+impl Want {
+    /// RFC 5182 §2.4: RETURN (SAVE) alone is answered without ESEARCH.
+    pub fn responds(&self) -> bool {
+        self.min || self.max || self.all || self.count
+    }
 }
 
 /// The `ESEARCH` response (without `* `) for the matching numbers
@@ -146,8 +156,10 @@ mod tests {
         assert_eq!(rest, b"b search seen\r\n");
         assert!(parse(b"c SEARCH ALL\r\n").is_none());
         assert!(parse(b"c FETCH 1 ALL\r\n").is_none());
+        let (w, _) = parse(b"e SEARCH RETURN (SAVE) ALL\r\n").unwrap().unwrap();
+        assert!(w.save && !w.all, "SAVE alone asks for no ESEARCH (RFC 5182 §2.4)");
         for bad in [
-            &b"d SEARCH RETURN (SAVE) ALL\r\n"[..],
+            &b"d SEARCH RETURN (SAVE X) ALL\r\n"[..],
             b"d SEARCH RETURN MIN ALL\r\n",
             b"d SEARCH RETURN (MIN\r\n",
             b"d SEARCH RETURN (MIN)ALL\r\n",

@@ -19,6 +19,7 @@ mod recent;
 mod reply;
 mod rev2;
 mod search;
+mod searchres;
 mod select;
 mod store;
 mod subscribed;
@@ -203,6 +204,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(reply) = self.policy_check(bytes) {
             return self.tagged(&tag_text, &reply);
         }
+        // SEARCHRES (RFC 5182): `$` written out before imap-codec sees it.
+        let rewritten = match self.dollar(bytes) {
+            Ok(r) => r,
+            Err(done) => return self.tagged(&tag_text, &done),
+        };
+        let bytes = rewritten.as_deref().unwrap_or(bytes);
         match CommandCodec::default().decode(bytes) {
             Ok((b"", cmd)) => {
                 let tag = cmd.tag.inner().to_string();
@@ -235,7 +242,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// `SEARCH RETURN (…)`: the options taken off, the rest parsed by imap-codec.
     async fn esearch(&mut self, bytes: &[u8], tag: &str) {
-        let reply = match esearch::parse(bytes) {
+        let parsed = esearch::parse(bytes);
+        // RFC 5182 §2.1: a saving SEARCH that fails leaves `$` empty.
+        if matches!(parsed, Some(Ok((w, _))) if w.save) {
+            self.save_result(Vec::new());
+        }
+        let reply = match parsed {
             Some(Ok((want, rest))) => match CommandCodec::default().decode(&rest) {
                 Ok((
                     b"",

@@ -1,10 +1,12 @@
 //! SEARCH / UID SEARCH (RFC 3501 §6.4.4, §6.4.8). The criteria are compiled
 //! and run by [`crate::search`] on a blocking thread (bodies are read from
-//! disk); the answer is one untagged SEARCH line.
+//! disk); the answer is one untagged SEARCH line (ESEARCH in IMAP4rev2 or
+//! with RETURN options), and RETURN (SAVE) keeps the result (RFC 5182).
 
 use super::esearch::{self, Want};
 use super::recent::with_recent_flag;
 use super::reply::Reply;
+use super::searchres;
 use super::Session;
 use crate::cache::HeaderCache;
 use crate::search::{self, Headers, TooDeep};
@@ -48,6 +50,14 @@ fn search_line(hits: &[(u32, u64)], modseq: bool) -> String {
 /// Character sets a SEARCH may name; strings are compared as UTF-8.
 const CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
 
+/// What a SEARCH found: the numbers it answers with (sequence numbers or
+/// UIDs) and their MODSEQs, the UIDs (for SAVE), whether a MODSEQ key was used.
+struct Found {
+    hits: Vec<(u32, u64)>,
+    uids: Vec<u32>,
+    modseq: bool,
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn search(
         &mut self,
@@ -56,60 +66,80 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         by_uid: bool,
         esearch: Option<Want>,
     ) -> Reply {
-        let sel = match self.need_selected() {
-            Ok(s) => s,
-            Err(r) => return r,
-        };
-        // RFC 3501 §6.4.4: an unknown charset is NO, with BADCHARSET listing ours.
-        if let Some(c) = charset {
-            if !CHARSETS.iter().any(|k| k.eq_ignore_ascii_case(c.as_ref())) {
-                return Reply::no("Unsupported charset")
-                    .code(format!("BADCHARSET ({})", CHARSETS.join(" ")));
+        let found = match self.matches(charset, criteria, by_uid).await {
+            Ok(f) => f,
+            Err(r) => {
+                // RFC 5182 §2.1: a SEARCH that fails leaves `$` empty.
+                if esearch.is_some_and(|w| w.save) {
+                    self.save_result(Vec::new());
+                }
+                return r;
             }
-        }
-        // \Recent as a flag, for RECENT, NEW and OLD.
-        let msgs = with_recent_flag(sel);
-        let max_uid = msgs.last().map(|m| m.uid).unwrap_or(0);
-        let key = match search::compile(criteria, msgs.len() as u32, max_uid) {
-            Ok(k) => k,
-            Err(TooDeep) => return Reply::bad("Search keys nested too deeply").code("LIMIT"),
         };
-        let uses_modseq = key.uses_modseq();
-        let src = Cached {
-            store: self.ctx.store.clone(),
-            cache: self.ctx.headers.clone(),
-        };
-        let job = tokio::task::spawn_blocking(move || {
-            let hits = search::run_with(&key, &msgs, &src);
-            hits.iter()
-                .map(|&i| {
-                    (
-                        if by_uid { msgs[i].uid } else { i as u32 + 1 },
-                        msgs[i].modseq,
-                    )
-                })
-                .collect::<Vec<(u32, u64)>>()
-        });
-        let Ok(hits) = job.await else {
-            return Reply::no("Search failed").code("SERVERBUG");
-        };
-        if uses_modseq {
+        if found.modseq {
             self.condstore_on();
+        }
+        if let Some(w) = esearch.filter(|w| w.save) {
+            let keep = searchres::to_save(&found.uids, w.min, w.max, w.all || w.count);
+            self.save_result(keep);
         }
         // RFC 9051 §6.4.4: in IMAP4rev2 a plain SEARCH means RETURN (ALL).
         let esearch = esearch.or(self.answers_esearch().then_some(Want {
             all: true,
             ..Want::default()
         }));
-        let line = match esearch {
-            Some(want) => esearch::response(&self.current_tag, by_uid, want, &hits, uses_modseq),
-            None => search_line(&hits, uses_modseq),
-        };
-        self.untagged(&line);
+        match esearch {
+            // RFC 5182 §2.4: RETURN (SAVE) alone has no ESEARCH response.
+            Some(want) if !want.responds() => {}
+            Some(want) => {
+                let line =
+                    esearch::response(&self.current_tag, by_uid, want, &found.hits, found.modseq);
+                self.untagged(&line);
+            }
+            None => self.untagged(&search_line(&found.hits, found.modseq)),
+        }
         // RFC 3501 §7.4.1: no EXPUNGE during SEARCH.
         if let Err(r) = self.sync(false) {
             return r;
         }
         Reply::ok("SEARCH completed")
+    }
+
+    /// Runs the criteria over the selected mailbox on a blocking thread.
+    async fn matches(
+        &mut self,
+        charset: Option<&Charset<'_>>,
+        criteria: &[SearchKey<'_>],
+        by_uid: bool,
+    ) -> Result<Found, Reply> {
+        let sel = self.need_selected()?;
+        // RFC 3501 §6.4.4: an unknown charset is NO, with BADCHARSET listing ours.
+        if let Some(c) = charset {
+            if !CHARSETS.iter().any(|k| k.eq_ignore_ascii_case(c.as_ref())) {
+                return Err(Reply::no("Unsupported charset")
+                    .code(format!("BADCHARSET ({})", CHARSETS.join(" "))));
+            }
+        }
+        // \Recent as a flag, for RECENT, NEW and OLD.
+        let msgs = with_recent_flag(sel);
+        let max_uid = msgs.last().map(|m| m.uid).unwrap_or(0);
+        let key = search::compile(criteria, msgs.len() as u32, max_uid)
+            .map_err(|TooDeep| Reply::bad("Search keys nested too deeply").code("LIMIT"))?;
+        let modseq = key.uses_modseq();
+        let src = Cached {
+            store: self.ctx.store.clone(),
+            cache: self.ctx.headers.clone(),
+        };
+        let job = tokio::task::spawn_blocking(move || {
+            let idx = search::run_with(&key, &msgs, &src);
+            let number = |i: usize| if by_uid { msgs[i].uid } else { i as u32 + 1 };
+            Found {
+                hits: idx.iter().map(|&i| (number(i), msgs[i].modseq)).collect(),
+                uids: idx.iter().map(|&i| msgs[i].uid).collect(),
+                modseq,
+            }
+        });
+        job.await
+            .map_err(|_| Reply::no("Search failed").code("SERVERBUG"))
     }
 }

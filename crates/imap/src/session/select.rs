@@ -34,6 +34,9 @@ pub(super) struct Selected {
     pub keywords: BTreeSet<String>,
     /// The messages that are \Recent in this session.
     pub recent: Recent,
+    /// The UIDs a `SEARCH RETURN (SAVE)` kept, ascending: `$` (RFC 5182).
+    /// A new selection starts without one (§2.1: SELECT, EXAMINE, CLOSE, UNSELECT).
+    pub saved: Vec<u32>,
 }
 
 /// Adds the keywords (flags without a backslash) of `flags` to `known`; true if one was new.
@@ -156,6 +159,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             pending: Vec::new(),
             keywords,
             recent,
+            saved: Vec::new(),
         });
         // RFC 7162 §3.2.5: a different UIDVALIDITY means a full resync.
         if let Some((v, since, known)) = &params.qresync {
