@@ -42,12 +42,16 @@ def test_enable_lists_only_what_it_enabled(imap_server):
 
 def test_select_after_enable_sends_list_and_no_recent(imap_server):
     put(imap_server, "INBOX", 2)
-    lines = ok(rev2(imap_server).cmd("s", "SELECT INBOX"))
+    r = rev2(imap_server)
+    lines = ok(r.cmd("s", "SELECT INBOX"))
     assert '* LIST () "/" "INBOX"' in lines or '* LIST () "/" INBOX' in lines, lines
     assert "* 2 EXISTS" in lines, lines
     assert not any(re.match(r"^\* \d+ RECENT", l) for l in lines), lines
     assert not any("[UNSEEN" in l for l in lines), lines
     assert lines[-1].startswith("s OK [READ-WRITE]")
+    # RFC 9051 §6.3.2: selecting again says the old mailbox is closed, first.
+    lines = ok(r.cmd("s2", "EXAMINE INBOX"))
+    assert lines[0] == "* OK [CLOSED] Previous mailbox closed", lines
     # A rev1 session still gets RECENT and no LIST.
     lines = ok(raw(imap_server).cmd("x", "EXAMINE INBOX"))
     assert any(re.match(r"^\* \d+ RECENT", l) for l in lines), lines

@@ -157,7 +157,10 @@ mod tests {
         assert!(parse(b"c SEARCH ALL\r\n").is_none());
         assert!(parse(b"c FETCH 1 ALL\r\n").is_none());
         let (w, _) = parse(b"e SEARCH RETURN (SAVE) ALL\r\n").unwrap().unwrap();
-        assert!(w.save && !w.all, "SAVE alone asks for no ESEARCH (RFC 5182 §2.4)");
+        assert!(
+            w.save && !w.all,
+            "SAVE alone asks for no ESEARCH (RFC 5182 §2.4)"
+        );
         for bad in [
             &b"d SEARCH RETURN (SAVE X) ALL\r\n"[..],
             b"d SEARCH RETURN MIN ALL\r\n",

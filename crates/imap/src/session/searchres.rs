@@ -24,8 +24,22 @@ pub(super) enum Dollar {
 
 /// Search keys whose next argument is a string or number, never a set.
 const ARG_KEYS: [&str; 16] = [
-    "BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO", "KEYWORD", "UNKEYWORD", "HEADER",
-    "LARGER", "SMALLER", "BEFORE", "ON", "SINCE", "CHARSET",
+    "BCC",
+    "BODY",
+    "CC",
+    "FROM",
+    "SUBJECT",
+    "TEXT",
+    "TO",
+    "KEYWORD",
+    "UNKEYWORD",
+    "HEADER",
+    "LARGER",
+    "SMALLER",
+    "BEFORE",
+    "ON",
+    "SINCE",
+    "CHARSET",
 ];
 
 /// One word of a command: where it starts and ends in the bytes.
@@ -232,10 +246,7 @@ mod tests {
             text("a store $ +FLAGS (\\Seen)\r\n", &[20]),
             "a store 5 +FLAGS (\\Seen)\r\n"
         );
-        assert_eq!(
-            text("a UID EXPUNGE $\r\n", &[3]),
-            "a UID EXPUNGE 3\r\n"
-        );
+        assert_eq!(text("a UID EXPUNGE $\r\n", &[3]), "a UID EXPUNGE 3\r\n");
         assert_eq!(
             text("a UID MOVE $ Trash\r\n", &[3, 20]),
             "a UID MOVE 3,20 Trash\r\n"
@@ -245,13 +256,23 @@ mod tests {
     #[test]
     fn expunged_and_empty() {
         // 4 and 6 are gone: they drop out; nothing left means nothing to do.
-        assert_eq!(text("a UID FETCH $ UID\r\n", &[4, 5, 6]), "a UID FETCH 5 UID\r\n");
-        assert_eq!(rw("a UID FETCH $ UID\r\n", &[4, 6]), Dollar::Nothing("FETCH"));
+        assert_eq!(
+            text("a UID FETCH $ UID\r\n", &[4, 5, 6]),
+            "a UID FETCH 5 UID\r\n"
+        );
+        assert_eq!(
+            rw("a UID FETCH $ UID\r\n", &[4, 6]),
+            Dollar::Nothing("FETCH")
+        );
         assert_eq!(rw("a COPY $ Trash\r\n", &[]), Dollar::Nothing("COPY"));
         assert_eq!(rw("a FETCH 1 FLAGS\r\n", &[3]), Dollar::Absent);
         assert_eq!(rw("a EXPUNGE\r\n", &[3]), Dollar::Absent);
         assert_eq!(rw("a NOOP $\r\n", &[3]), Dollar::Absent);
-        assert_eq!(rw("a COPY 1 $\r\n", &[3]), Dollar::Absent, "a mailbox named $");
+        assert_eq!(
+            rw("a COPY 1 $\r\n", &[3]),
+            Dollar::Absent,
+            "a mailbox named $"
+        );
     }
 
     #[test]

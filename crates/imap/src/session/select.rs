@@ -101,8 +101,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.condstore = true;
         }
         // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected.
-        // RFC 7162 §3.2.11: a QRESYNC client is told the old one is closed.
-        if self.selected.take().is_some() && self.qresync {
+        // RFC 7162 §3.2.11: a QRESYNC client is told the old one is closed;
+        // so is an IMAP4rev2 one (RFC 9051 §6.3.2, §7.1).
+        if self.selected.take().is_some() && (self.qresync || self.rev2) {
             self.untagged("OK [CLOSED] Previous mailbox closed");
         }
         let name = match folder_name(mailbox) {
