@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from test_imap import IMAP_LISTEN
+from test_imap import IMAP_LISTEN, imaps
 from test_imap_sync import ok, put, raw
 
 
@@ -101,3 +101,19 @@ def test_status_size_and_deleted(imap_server, enable):
     assert line == f'* STATUS "INBOX" (MESSAGES 3 SIZE {sum(sizes)} DELETED 2)' or line == f"* STATUS INBOX (MESSAGES 3 SIZE {sum(sizes)} DELETED 2)", line
     line = ok(r.cmd("l", 'LIST "" "INBOX" RETURN (STATUS (SIZE DELETED))'))
     assert any(f"SIZE {sum(sizes)} DELETED 2" in l for l in line), line
+
+
+def test_imaplib_client_enables_rev2(imap_server):
+    put(imap_server, "INBOX", 2)
+    c = imaps(imap_server)
+    typ, data = c.enable("IMAP4rev2")
+    assert typ == "OK" and c.untagged_responses.pop("ENABLED") == [b"IMAP4rev2"], c.untagged_responses
+    typ, data = c.select("INBOX")
+    assert typ == "OK" and data == [b"2"], data
+    assert c.untagged_responses.get("LIST") == [b'() "/" "INBOX"'], c.untagged_responses
+    assert "RECENT" not in c.untagged_responses
+    typ, data = c._simple_command("SEARCH", "ALL")
+    assert typ == "OK"
+    typ, data = c._untagged_response(typ, data, "ESEARCH")
+    assert len(data) == 1 and data[0].endswith(b" ALL 1:2"), data
+    c.logout()

@@ -300,6 +300,27 @@ mod tests {
         assert_eq!(rw("a SEARCH TEXT {1}\r\n$ ALL\r\n", &[3]), Dollar::Absent);
     }
 
+    /// Odd input is left for imap-codec to refuse; nothing panics.
+    #[test]
+    fn broken_commands_do_not_panic() {
+        for cmd in [
+            "$",
+            "a SEARCH {",
+            "a SEARCH {99999999999999999999999}\r\n$",
+            "a SEARCH {2}\r\n$",
+            "a SEARCH \"\\",
+            "a SEARCH \"$ $",
+            "a UID SEARCH UID",
+            "a UID",
+            "a FETCH",
+            "a SEARCH HEADER $",
+            "a SEARCH $ $ {0}\r\n",
+        ] {
+            let _ = rw(cmd, &[3]);
+            let _ = rw(cmd, &[]);
+        }
+    }
+
     #[test]
     fn what_save_keeps() {
         let u = [3, 5, 9];
