@@ -191,29 +191,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 3501 §6.3.5: renaming INBOX moves all its messages to a new
-    /// folder of that name; INBOX stays, empty. The messages keep their
-    /// GUIDs (POP3 UIDLs) as with MOVE.
+    /// RFC 3501 §6.3.5 / RFC 9051 §6.3.6: renaming INBOX moves all its
+    /// messages to a new folder of that name; INBOX stays, empty. One store
+    /// transaction (`Store::rename_inbox`); messages keep flags and GUIDs.
     fn rename_inbox(&mut self, user: postern_store::UserId, to: &str) -> Reply {
-        let store = &self.ctx.store;
-        if to == "INBOX" || to.starts_with("INBOX/") {
-            return Reply::no("Cannot rename INBOX into itself").code("CANNOT");
-        }
-        let inbox = match store.mailbox(user, "INBOX") {
-            Ok(Some(id)) => id,
-            Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
-            Err(e) => return Reply::from_store(&e),
-        };
-        let dst = match store.create_folder(user, to) {
-            Ok(id) => id,
-            Err(e) => return Reply::from_store(&e),
-        };
-        let uids: Vec<u32> = match store.messages(inbox) {
-            Ok(m) => m.iter().map(|m| m.uid).collect(),
-            Err(e) => return Reply::from_store(&e),
-        };
-        match store.move_messages(inbox, dst, &uids) {
-            Ok(_) => Reply::ok("RENAME completed"),
+        match self.ctx.store.rename_inbox(user, to) {
+            // The selected INBOX, if it is, learns its EXPUNGEs at once.
+            Ok(_) => match self.sync(true) {
+                Ok(()) => Reply::ok("RENAME completed"),
+                Err(r) => r,
+            },
             Err(e) => Reply::from_store(&e),
         }
     }
