@@ -7,7 +7,8 @@
 //! NAMESPACE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 //! BINARY, UIDPLUS, MOVE, QUOTA, APPENDLIMIT, CONDSTORE, QRESYNC and ESEARCH
 //! (whose RETURN options are parsed here, imap-codec does not).
-//! Not offered: IMAP4rev2 (needs SEARCHRES too), UTF8=ACCEPT and MULTIAPPEND.
+//! UTF8=ACCEPT (RFC 6855; session/utf8.rs).
+//! Not offered: IMAP4rev2 (needs SEARCHRES too).
 
 mod appends;
 pub mod cache;

@@ -41,6 +41,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "QUOTA=RES-STORAGE",
             "ESEARCH",
             "MULTIAPPEND",
+            "UTF8=ACCEPT",
         ];
         let appendlimit = format!("APPENDLIMIT={}", self.append_limit());
         caps.push(&appendlimit);

@@ -8,6 +8,7 @@ use super::Session;
 use crate::{seqset, wire};
 use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::extensions::enable::CapabilityEnable;
+use imap_codec::imap_types::extensions::utf8::Utf8Kind;
 use imap_codec::imap_types::sequence::SequenceSet;
 use postern_store::mailbox::MessageInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -96,7 +97,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 5161 ENABLE: CONDSTORE and QRESYNC (which implies CONDSTORE);
+    /// RFC 5161 ENABLE: CONDSTORE, QRESYNC (which implies CONDSTORE) and UTF8=ACCEPT;
     /// anything else is not enabled and not listed. Valid only in the
     /// authenticated state (§3.1).
     pub(super) fn enable(&mut self, caps: &[CapabilityEnable<'_>]) -> Reply {
@@ -108,11 +109,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let name = match c {
                 CapabilityEnable::CondStore => "CONDSTORE",
                 other if other.to_string().eq_ignore_ascii_case("QRESYNC") => "QRESYNC",
+                // RFC 6855 §3: names in UTF-8 from now on.
+                CapabilityEnable::Utf8(Utf8Kind::Accept) => "UTF8=ACCEPT",
                 _ => continue,
             };
-            self.condstore = true;
-            if name == "QRESYNC" {
-                self.qresync = true;
+            match name {
+                "UTF8=ACCEPT" => self.utf8 = true,
+                "QRESYNC" => (self.condstore, self.qresync) = (true, true),
+                _ => self.condstore = true,
             }
             if !enabled.contains(&name) {
                 enabled.push(name);

@@ -21,6 +21,7 @@ mod search;
 mod select;
 mod store;
 mod subscribed;
+mod utf8;
 
 use crate::appends::Appends;
 use crate::cache::HeaderCache;
@@ -103,6 +104,8 @@ pub struct Session<S> {
     condstore: bool,
     /// QRESYNC is enabled: VANISHED instead of EXPUNGE (RFC 7162 §3.2).
     qresync: bool,
+    /// UTF8=ACCEPT is enabled: mailbox names in UTF-8 (RFC 6855 §3).
+    utf8: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -122,6 +125,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             suppress_reply: false,
             condstore: false,
             qresync: false,
+            utf8: false,
         }
     }
 

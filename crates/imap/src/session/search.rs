@@ -56,6 +56,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         by_uid: bool,
         esearch: Option<Want>,
     ) -> Reply {
+        if let Err(r) = self.charset_allowed(charset) {
+            return r;
+        }
         let sel = match self.need_selected() {
             Ok(s) => s,
             Err(r) => return r,
