@@ -21,7 +21,7 @@ mod session;
 pub mod utf7;
 mod wire;
 
-pub use session::{Context, Session};
+pub use session::{feed_client_bytes, Context, Session};
 
 use std::time::Duration;
 
