@@ -9,7 +9,7 @@
 //! (whose RETURN options are parsed here, imap-codec does not), SEARCHRES
 //! (`$` is put in by a pre-parser), STATUS=SIZE, MULTIAPPEND, and
 //! IMAP4rev2 (RFC 9051) once a client enables it.
-//! Not offered: UTF8=ACCEPT.
+//! UTF8=ACCEPT (RFC 6855; session/utf8.rs).
 
 mod appends;
 pub mod cache;
@@ -22,7 +22,7 @@ mod session;
 pub mod utf7;
 mod wire;
 
-pub use session::{Context, Session};
+pub use session::{feed_client_bytes, Context, Session};
 
 use std::time::Duration;
 

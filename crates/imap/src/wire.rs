@@ -26,6 +26,26 @@ pub fn mailbox(out: &mut Vec<u8>, name: &str) {
     string(out, crate::utf7::encode(name).as_bytes());
 }
 
+/// A folder name as sent to a client that enabled UTF8=ACCEPT (RFC 6855 §3):
+/// UTF-8 in a quoted string; `mailbox` when `utf8` is false.
+pub fn mailbox_as(out: &mut Vec<u8>, name: &str, utf8: bool) {
+    if !utf8 {
+        return mailbox(out, name);
+    }
+    let quotable = name.len() < 1024 && !name.contains(['\r', '\n', '\0']);
+    if !quotable {
+        return string(out, name.as_bytes());
+    }
+    out.push(b'"');
+    for b in name.bytes() {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
 /// `(\Seen \Flagged)` from the store's space-separated form, with
 /// `\Recent` first when the message is recent in the session.
 pub fn flag_list(flags: &str, recent: bool) -> String {
@@ -62,6 +82,9 @@ mod tests {
         let mut out = Vec::new();
         mailbox(&mut out, "Entwürfe");
         assert_eq!(out, b"\"Entw&APw-rfe\"");
+        let mut out = Vec::new();
+        mailbox_as(&mut out, "Grüße/\"日本\"", true);
+        assert_eq!(out, "\"Grüße/\\\"日本\\\"\"".as_bytes());
         assert_eq!(internal_date(0), "\"01-Jan-1970 00:00:00 +0000\"");
     }
 }

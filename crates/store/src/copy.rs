@@ -23,7 +23,7 @@ pub struct Copied {
 }
 
 /// One source message as a copy needs it.
-struct Row {
+pub(crate) struct Row {
     uid: u32,
     blob: BlobId,
     size: u64,
@@ -69,31 +69,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (user, uidvalidity) = same_owner(&tx, src, dst)?;
         let present = rows(&tx, src, uids)?;
-        let mut pairs = Vec::with_capacity(present.len());
-        if !present.is_empty() {
-            // One MODSEQ for every removal from the source, as EXPUNGE does.
-            let gone: i64 = tx.query_row(
-                "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
-                [src.0],
-                |r| r.get(0),
-            )?;
-            let mut place = tx.prepare_cached(
-                "UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
-            )?;
-            let mut relabel = tx.prepare_cached(
-                "UPDATE messages SET mailbox_id = ?3, uid = ?4, modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2",
-            )?;
-            let mut tomb = tx.prepare_cached(
-                "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
-            )?;
-            for r in &present {
-                let (new, modseq): (i64, i64) =
-                    place.query_row([dst.0], |row| Ok((row.get(0)?, row.get(1)?)))?;
-                relabel.execute(params![src.0, r.uid as i64, dst.0, new, modseq])?;
-                tomb.execute(params![src.0, r.uid as i64, gone])?;
-                pairs.push((r.uid, new as u32));
-            }
-        }
+        let pairs = move_rows(&tx, src, dst, &present)?;
         tx.commit()?;
         drop(conn);
         if !pairs.is_empty() {
@@ -106,6 +82,44 @@ impl Store {
             uids: pairs,
         })
     }
+}
+
+/// Moves `present` (rows of `src`, ascending) into `dst` inside `tx`: new
+/// UIDs and MODSEQs there, GUID and flags kept, a tombstone left in `src`.
+/// The (source, destination) UID pairs.
+pub(crate) fn move_rows(
+    tx: &Transaction<'_>,
+    src: MailboxId,
+    dst: MailboxId,
+    present: &[Row],
+) -> Result<Vec<(u32, u32)>, StoreError> {
+    let mut pairs = Vec::with_capacity(present.len());
+    if present.is_empty() {
+        return Ok(pairs);
+    }
+    // One MODSEQ for every removal from the source, as EXPUNGE does.
+    let gone: i64 = tx.query_row(
+        "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
+        [src.0],
+        |r| r.get(0),
+    )?;
+    let mut place = tx.prepare_cached(
+        "UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
+    )?;
+    let mut relabel = tx.prepare_cached(
+        "UPDATE messages SET mailbox_id = ?3, uid = ?4, modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2",
+    )?;
+    let mut tomb = tx.prepare_cached(
+        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+    )?;
+    for r in present {
+        let (new, modseq): (i64, i64) =
+            place.query_row([dst.0], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        relabel.execute(params![src.0, r.uid as i64, dst.0, new, modseq])?;
+        tomb.execute(params![src.0, r.uid as i64, gone])?;
+        pairs.push((r.uid, new as u32));
+    }
+    Ok(pairs)
 }
 
 /// The owner of both folders (they must share one) and the destination's UIDVALIDITY.
@@ -125,7 +139,11 @@ fn same_owner(
 }
 
 /// The source messages present among `uids`, ascending by UID, each once.
-fn rows(tx: &Transaction<'_>, src: MailboxId, uids: &[u32]) -> Result<Vec<Row>, StoreError> {
+pub(crate) fn rows(
+    tx: &Transaction<'_>,
+    src: MailboxId,
+    uids: &[u32],
+) -> Result<Vec<Row>, StoreError> {
     let mut wanted = uids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();

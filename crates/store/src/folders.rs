@@ -78,27 +78,7 @@ impl Store {
         let name = validate_name(name)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        if mailbox::find(&tx, user, &name)?.is_some() {
-            return Err(StoreError::Exists(format!("folder {name}")));
-        }
-        let count: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM mailboxes WHERE user_id = ?1",
-            [user.0],
-            |r| r.get(0),
-        )?;
-        let parts: Vec<&str> = name.split('/').collect();
-        if count + parts.len() as i64 > MAX_FOLDERS {
-            return Err(StoreError::Invalid("too many folders".into()));
-        }
-        let v = new_uidvalidity(&tx, user)?;
-        for depth in 1..=parts.len() {
-            let path = parts[..depth].join("/");
-            tx.execute(
-                "INSERT OR IGNORE INTO mailboxes (user_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
-                params![user.0, path, v],
-            )?;
-        }
-        let id = mailbox::find(&tx, user, &name)?.ok_or(StoreError::Unavailable)?;
+        let id = create_in(&tx, user, &name)?;
         tx.commit()?;
         Ok(id)
     }
@@ -127,8 +107,8 @@ impl Store {
         Ok(())
     }
 
-    /// Renames a folder and its children. Renaming INBOX (which RFC 3501
-    /// §6.3.5 defines as moving its messages) is refused for now.
+    /// Renames a folder and its children. Renaming INBOX is not a rename
+    /// (RFC 3501 §6.3.5): see [`Store::rename_inbox`].
     pub fn rename_folder(&self, user: UserId, from: &str, to: &str) -> Result<(), StoreError> {
         let (from, to) = (validate_name(from)?, validate_name(to)?);
         if from == "INBOX" || to == "INBOX" || to.starts_with(&format!("{from}/")) {
@@ -166,6 +146,36 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Creates the folder `name` (already checked) and its missing parents
+/// inside `tx`; refused when it exists or the user has too many folders.
+pub(crate) fn create_in(
+    tx: &Transaction<'_>,
+    user: UserId,
+    name: &str,
+) -> Result<MailboxId, StoreError> {
+    if mailbox::find(tx, user, name)?.is_some() {
+        return Err(StoreError::Exists(format!("folder {name}")));
+    }
+    let count: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM mailboxes WHERE user_id = ?1",
+        [user.0],
+        |r| r.get(0),
+    )?;
+    let parts: Vec<&str> = name.split('/').collect();
+    if count + parts.len() as i64 > MAX_FOLDERS {
+        return Err(StoreError::Invalid("too many folders".into()));
+    }
+    let v = new_uidvalidity(tx, user)?;
+    for depth in 1..=parts.len() {
+        let path = parts[..depth].join("/");
+        tx.execute(
+            "INSERT OR IGNORE INTO mailboxes (user_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
+            params![user.0, path, v],
+        )?;
+    }
+    mailbox::find(tx, user, name)?.ok_or(StoreError::Unavailable)
 }
 
 /// A UIDVALIDITY larger than any this user's folders have had, even deleted

@@ -32,6 +32,7 @@ pub mod queue;
 pub mod queue_admin;
 pub mod queue_work;
 mod recent;
+mod rename_inbox;
 mod secret;
 mod server_key;
 pub mod subscriptions;
@@ -52,6 +53,7 @@ pub use queue_work::{
     DueRecipient, OutboundMessage, OutboundRecipient, QueueReport, RecipientStatus,
     RecipientUpdate, Recorded,
 };
+pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
 pub use server_key::key_path;
 

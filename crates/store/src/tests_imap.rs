@@ -227,3 +227,78 @@ async fn store_flags_bumps_modseq_and_honours_unchangedsince() {
     assert!(up.is_empty());
     assert_eq!(refused, vec![1, 2]);
 }
+
+/// RFC 3501 §6.3.5: RENAME INBOX moves its messages (fresh UIDs, flags and
+/// GUIDs kept) into a new folder; INBOX stays, empty, with its inferiors.
+#[tokio::test]
+async fn rename_inbox_moves_everything_in_one_step() {
+    let (_d, store, a, _) = setup();
+    for i in 0..5 {
+        deliver(&store, a, format!("Subject: {i}\r\n\r\nx\r\n").as_bytes()).await;
+    }
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    let seen = vec!["\\Seen".to_string(), "$Work".to_string()];
+    store
+        .store_flags(inbox, &[2, 4], FlagOp::Add, &seen, None)
+        .unwrap();
+    store.create_folder(a, "INBOX/Sub").unwrap();
+    let before = store.messages(inbox).unwrap();
+    let done = store.rename_inbox(a, "Old/2024").unwrap();
+    assert_eq!(done.uids, (1..=5).map(|u| (u, u)).collect::<Vec<_>>());
+    assert!(store.messages(inbox).unwrap().is_empty());
+    let moved = store.messages(done.folder).unwrap();
+    assert_eq!(moved.len(), 5);
+    for (b, m) in before.iter().zip(&moved) {
+        assert_eq!((&b.guid, &b.flags), (&m.guid, &m.flags));
+    }
+    let (va, _, _) = store.mailbox_state(inbox).unwrap();
+    let (vb, next, _) = store.mailbox_state(done.folder).unwrap();
+    assert_ne!(va, vb);
+    assert_eq!(next, 6);
+    // Inferiors stay; parents of the new name are created.
+    assert!(names(&store, a).iter().any(|n| n == "INBOX/Sub"));
+    assert!(names(&store, a).iter().any(|n| n == "Old"));
+    // INBOX expunges are visible to QRESYNC clients.
+    let gone = store.changes_since(inbox, 0).unwrap().vanished;
+    assert_eq!(gone, vec![1, 2, 3, 4, 5]);
+    assert!(matches!(
+        store.rename_inbox(a, "Old/2024"),
+        Err(StoreError::Exists(_))
+    ));
+    assert!(matches!(
+        store.rename_inbox(a, "inbox/x"),
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+/// Deliveries racing a RENAME INBOX end up in INBOX or in the new folder,
+/// each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_inbox_loses_no_concurrent_delivery() {
+    let (_d, store, a, _) = setup();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                deliver(&store, a, format!("Subject: {i}\r\n\r\nx\r\n").as_bytes()).await;
+            }
+        })
+    };
+    let mut folders = Vec::new();
+    for i in 0..8 {
+        folders.push(store.rename_inbox(a, &format!("R{i}")).unwrap().folder);
+        tokio::task::yield_now().await;
+    }
+    writer.await.unwrap();
+    folders.push(store.mailbox(a, "INBOX").unwrap().unwrap());
+    let mut subjects = Vec::new();
+    for f in folders {
+        for m in store.messages(f).unwrap() {
+            subjects.push(m.guid);
+        }
+    }
+    let total = subjects.len();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!((total, subjects.len()), (40, 40));
+}

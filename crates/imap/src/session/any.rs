@@ -45,6 +45,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "SEARCHRES",
             "STATUS=SIZE",
             "MULTIAPPEND",
+            "UTF8=ACCEPT",
         ];
         let appendlimit = format!("APPENDLIMIT={}", self.append_limit());
         caps.push(&appendlimit);

@@ -12,8 +12,8 @@
 //!
 //! [`Frame::Streamed`]: crate::frame::Frame::Streamed
 
-use super::folders::folder_name;
 use super::reply::Reply;
+use super::utf8::{folder_name_as, strip_utf8_open};
 use super::Session;
 use crate::frame::literal_at_end;
 use crate::{MAX_ERRORS, MAX_LINE, MAX_LITERAL};
@@ -36,6 +36,8 @@ pub(super) struct Target {
     /// `~{N}` (RFC 3516): NUL is allowed on the wire; parts holding it are
     /// stored re-encoded as base64 (`crate::message::reencode`).
     pub literal8: bool,
+    /// `UTF8 (~{N}…)` (RFC 6855 §4): a `)` follows the message.
+    pub utf8: bool,
 }
 
 /// How long the end of an APPEND's command line may lag behind its message
@@ -52,6 +54,8 @@ pub(super) struct Args {
     pub flags: Vec<String>,
     pub date: Option<i64>,
     pub literal8: bool,
+    /// The message came as RFC 6855 §4 UTF8 data.
+    pub utf8: bool,
 }
 
 /// Whether the literal announced at the end of `head` is an APPEND's message
@@ -65,7 +69,7 @@ pub(super) fn is_message_literal(head: &[u8]) -> bool {
     {
         return false;
     }
-    parse_head(head).is_some()
+    parse_head(head, false).is_some()
 }
 
 /// `head` with its final literal replaced by a one-octet stand-in, so that
@@ -78,9 +82,11 @@ fn with_placeholder(head: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The arguments of an APPEND command cut before its message literal.
-pub(super) fn parse_head(head: &[u8]) -> Option<Args> {
-    let full = with_placeholder(head)?;
+/// The arguments of an APPEND command cut before its message literal;
+/// mailbox names in UTF-8 when `utf8_names` (UTF8=ACCEPT is on).
+pub(super) fn parse_head(head: &[u8], utf8_names: bool) -> Option<Args> {
+    let utf8 = strip_utf8_open(head);
+    let full = with_placeholder(utf8.as_deref().unwrap_or(head))?;
     match CommandCodec::default().decode(&full) {
         Ok((
             b"",
@@ -94,12 +100,16 @@ pub(super) fn parse_head(head: &[u8]) -> Option<Args> {
                     },
                 ..
             },
-        )) => Some(args(
-            &mailbox,
-            &flags,
-            date.as_ref(),
-            matches!(message, LiteralOrLiteral8::Literal8(_)),
-        )),
+        )) => Some(Args {
+            utf8: utf8.is_some(),
+            ..args(
+                &mailbox,
+                &flags,
+                date.as_ref(),
+                matches!(message, LiteralOrLiteral8::Literal8(_)),
+                utf8_names,
+            )
+        }),
         _ => None,
     }
 }
@@ -109,12 +119,14 @@ fn args(
     flags: &[Flag<'_>],
     date: Option<&DateTime>,
     literal8: bool,
+    utf8_names: bool,
 ) -> Args {
     Args {
-        mailbox: folder_name(mailbox),
+        mailbox: folder_name_as(mailbox, utf8_names),
         flags: flags.iter().map(|f| f.to_string()).collect(),
         date: date.map(|d| d.as_ref().timestamp()),
         literal8,
+        utf8: false,
     }
 }
 
@@ -144,11 +156,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             LiteralOrLiteral8::Literal(l) => (l.data(), false),
             LiteralOrLiteral8::Literal8(l) => (l.data.as_ref(), true),
         };
-        let target =
-            match self.append_check(args(mailbox, flags, date, literal8), data.len() as u64) {
-                Ok(t) => t,
-                Err(r) => return r,
-            };
+        let target = match self.append_check(
+            args(mailbox, flags, date, literal8, self.utf8),
+            data.len() as u64,
+        ) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
         let reencoded = literal8
             .then(|| crate::message::reencode::binary_to_base64(data))
             .flatten();
@@ -170,6 +184,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) fn append_check(&mut self, a: Args, len: u64) -> Result<Target, Reply> {
         let user = self.need_auth()?.id;
         let name = a.mailbox?;
+        // RFC 6855 §4: 8-bit headers (UTF8 data) only once UTF8=ACCEPT is enabled.
+        if a.utf8 && !self.utf8 {
+            return Err(Reply::no("ENABLE UTF8=ACCEPT first").code("CANNOT"));
+        }
         if a.flags.iter().any(|f| f.eq_ignore_ascii_case("\\Recent")) {
             return Err(Reply::bad("\\Recent cannot be stored"));
         }
@@ -196,6 +214,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             flags: a.flags,
             date: a.date.unwrap_or_else(now),
             literal8: a.literal8,
+            utf8: a.utf8,
         })
     }
 
@@ -400,12 +419,19 @@ mod tests {
             !is_message_literal(b"a APPEND INBOX (\\Seen {5}\r\n"),
             "syntax error"
         );
-        let a =
-            parse_head(b"t APPEND Sent (\\Seen) \"05-Jan-2024 10:00:00 +0100\" {9}\r\n").unwrap();
+        let a = parse_head(
+            b"t APPEND Sent (\\Seen) \"05-Jan-2024 10:00:00 +0100\" {9}\r\n",
+            false,
+        )
+        .unwrap();
         assert_eq!(a.mailbox.unwrap(), "Sent");
         assert_eq!(a.flags, vec!["\\Seen"]);
         assert_eq!(a.date, Some(1_704_445_200));
         assert!(!a.literal8);
+        let a = parse_head(b"t APPEND \"Gr\xc3\xbc\xc3\x9fe\" UTF8 (~{9+}\r\n", true).unwrap();
+        assert_eq!(a.mailbox.unwrap(), "Grüße");
+        assert!(a.utf8 && a.literal8);
+        assert!(is_message_literal(b"a APPEND INBOX utf8 (~{3}\r\n"));
     }
 
     /// The framer stops at the message literal: nothing of it is read, no "+" sent.

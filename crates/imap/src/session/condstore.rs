@@ -8,6 +8,7 @@ use super::Session;
 use crate::{seqset, wire};
 use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::extensions::enable::CapabilityEnable;
+use imap_codec::imap_types::extensions::utf8::Utf8Kind;
 use imap_codec::imap_types::sequence::SequenceSet;
 use postern_store::mailbox::MessageInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -96,9 +97,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 5161 ENABLE: CONDSTORE, QRESYNC (which implies CONDSTORE) and
-    /// IMAP4rev2 (RFC 9051 §6.3.1); anything else is not enabled and not
-    /// listed. Valid only in the authenticated state (§3.1).
+    /// RFC 5161 ENABLE: CONDSTORE, QRESYNC (which implies CONDSTORE),
+    /// IMAP4rev2 (RFC 9051 §6.3.1) and UTF8=ACCEPT (RFC 6855 §3); anything
+    /// else is not enabled and not listed. Valid only in the authenticated
+    /// state (§3.1).
     pub(super) fn enable(&mut self, caps: &[CapabilityEnable<'_>]) -> Reply {
         if self.user.is_none() || self.selected.is_some() {
             return Reply::wrong_state();
@@ -109,12 +111,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let named = |n: &str| c.to_string().eq_ignore_ascii_case(n);
             let name = match c {
                 CapabilityEnable::CondStore => "CONDSTORE",
+                // RFC 6855 §3: names in UTF-8 from now on.
+                CapabilityEnable::Utf8(Utf8Kind::Accept) => "UTF8=ACCEPT",
                 _ if named("QRESYNC") => "QRESYNC",
                 _ if named("IMAP4rev2") => "IMAP4rev2",
                 _ => continue,
             };
             match name {
                 "IMAP4rev2" => self.rev2 = true,
+                "UTF8=ACCEPT" => self.utf8 = true,
                 "QRESYNC" => (self.condstore, self.qresync) = (true, true),
                 _ => self.condstore = true,
             }

@@ -2,7 +2,6 @@
 //! UIDPLUS's COPYUID (RFC 4315 §3).
 
 use super::condstore::remove_uids;
-use super::folders::folder_name;
 use super::reply::Reply;
 use super::Session;
 use crate::seqset;
@@ -64,7 +63,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
-        let name = match folder_name(mailbox) {
+        let name = match self.name_of(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
         };

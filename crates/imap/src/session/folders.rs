@@ -1,29 +1,17 @@
 //! Folder commands: LIST and LSUB (RFC 3501 §6.3.8–9, with CHILDREN and
 //! SPECIAL-USE attributes), CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
-//! STATUS. Names are "/"-separated, modified UTF-7 on the wire.
+//! STATUS. Names are "/"-separated, modified UTF-7 on the wire (UTF-8
+//! once UTF8=ACCEPT is enabled, utf8.rs).
 
 use super::reply::Reply;
 use super::subscribed;
+use super::utf8::pattern_as;
 use super::Session;
-use crate::{utf7, wire};
+use crate::utf7;
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use imap_codec::imap_types::status::StatusDataItemName;
-use postern_store::folders::validate_name;
 use postern_store::{Folder, StoreError};
 use tokio::io::{AsyncRead, AsyncWrite};
-
-/// A mailbox name from the wire, decoded and checked (no CR, LF, NUL, "..").
-pub(super) fn folder_name(m: &Mailbox<'_>) -> Result<String, Reply> {
-    let raw = match m {
-        Mailbox::Inbox => return Ok("INBOX".into()),
-        Mailbox::Other(o) => o.as_ref(),
-    };
-    let text = std::str::from_utf8(raw).map_err(|_| Reply::bad("Mailbox name is not UTF-8"))?;
-    // Not modified UTF-7: no such mailbox can exist (imaptest expects NO, not BAD).
-    let name = utf7::decode(text)
-        .ok_or_else(|| Reply::no("Bad modified UTF-7 in mailbox name").code("CANNOT"))?;
-    validate_name(&name).map_err(|_| Reply::no("Bad mailbox name").code("CANNOT"))
-}
 
 /// RFC 3501 §6.3.8: "*" matches anything, "%" anything but the delimiter.
 /// Dynamic programming keeps the cost at pattern × name, whatever the wildcards.
@@ -98,7 +86,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.untagged(&format!("{cmd} (\\Noselect) \"/\" \"\""));
             return Reply::ok("LIST completed");
         }
-        let pattern: Vec<char> = decode_pattern(&format!("{reference}{pat}"))
+        let pattern: Vec<char> = pattern_as(&format!("{reference}{pat}"), self.utf8_names())
             .chars()
             .collect();
         let store = &self.ctx.store;
@@ -120,7 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         for (name, attrs) in lines {
             let mut line = format!("* {cmd} ({attrs}) \"/\" ").into_bytes();
-            wire::mailbox(&mut line, &name);
+            self.put_mailbox(&mut line, &name);
             line.extend_from_slice(b"\r\n");
             self.conn.push(&line);
         }
@@ -146,7 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             m => m.clone(),
         };
-        let name = match folder_name(&trimmed) {
+        let name = match self.name_of(&trimmed) {
             Ok(n) => n,
             Err(r) => return r,
         };
@@ -160,7 +148,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
-        let name = match folder_name(mailbox) {
+        let name = match self.name_of(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
         };
@@ -178,7 +166,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
-        let (from, to) = match (folder_name(from), folder_name(to)) {
+        let (from, to) = match (self.name_of(from), self.name_of(to)) {
             (Ok(f), Ok(t)) => (f, t),
             (Err(r), _) | (_, Err(r)) => return r,
         };
@@ -191,29 +179,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// RFC 3501 §6.3.5: renaming INBOX moves all its messages to a new
-    /// folder of that name; INBOX stays, empty. The messages keep their
-    /// GUIDs (POP3 UIDLs) as with MOVE.
+    /// RFC 3501 §6.3.5 / RFC 9051 §6.3.6: renaming INBOX moves all its
+    /// messages to a new folder of that name; INBOX stays, empty. One store
+    /// transaction (`Store::rename_inbox`); messages keep flags and GUIDs.
     fn rename_inbox(&mut self, user: postern_store::UserId, to: &str) -> Reply {
-        let store = &self.ctx.store;
-        if to == "INBOX" || to.starts_with("INBOX/") {
-            return Reply::no("Cannot rename INBOX into itself").code("CANNOT");
-        }
-        let inbox = match store.mailbox(user, "INBOX") {
-            Ok(Some(id)) => id,
-            Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
-            Err(e) => return Reply::from_store(&e),
-        };
-        let dst = match store.create_folder(user, to) {
-            Ok(id) => id,
-            Err(e) => return Reply::from_store(&e),
-        };
-        let uids: Vec<u32> = match store.messages(inbox) {
-            Ok(m) => m.iter().map(|m| m.uid).collect(),
-            Err(e) => return Reply::from_store(&e),
-        };
-        match store.move_messages(inbox, dst, &uids) {
-            Ok(_) => Reply::ok("RENAME completed"),
+        match self.ctx.store.rename_inbox(user, to) {
+            // The selected INBOX, if it is, learns its EXPUNGEs at once.
+            Ok(_) => match self.sync(true) {
+                Ok(()) => Reply::ok("RENAME completed"),
+                Err(r) => r,
+            },
             Err(e) => Reply::from_store(&e),
         }
     }
@@ -222,7 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
-        let name = match folder_name(mailbox) {
+        let name = match self.name_of(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
         };
@@ -242,7 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
-        let name = match folder_name(mailbox) {
+        let name = match self.name_of(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
         };
@@ -300,7 +275,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             out.push(format!("{key} {value}"));
         }
         let mut line = b"* STATUS ".to_vec();
-        wire::mailbox(&mut line, name);
+        self.put_mailbox(&mut line, name);
         line.extend_from_slice(format!(" ({})\r\n", out.join(" ")).as_bytes());
         self.conn.push(&line);
         Ok(())

@@ -3,9 +3,10 @@
 //! a LIST it refuses is parsed here:
 //! `LIST [(select-opts)] reference (pattern | (patterns)) [RETURN (return-opts)]`.
 
-use super::folders::{attributes, decode_pattern, matches};
+use super::folders::{attributes, matches};
 use super::reply::Reply;
 use super::subscribed::{self, Entry};
+use super::utf8::pattern_as;
 use super::Session;
 use crate::wire;
 use imap_codec::imap_types::status::StatusDataItemName;
@@ -235,7 +236,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .patterns
             .iter()
             .map(|p| {
-                decode_pattern(&format!("{}{p}", l.reference))
+                pattern_as(&format!("{}{p}", l.reference), self.utf8_names())
                     .chars()
                     .collect()
             })
@@ -248,7 +249,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.condstore_on();
         }
         let entries = subscribed::entries(&folders, &subs, l.recursive);
-        for line in listing(&l, &pats, &entries, &folders) {
+        for line in listing(&l, &pats, &entries, &folders, self.utf8_names()) {
             self.conn.push(&line.bytes);
             // RFC 5819 §2: STATUS right after the folder's LIST line.
             if let (Some(items), Some(id)) = (&l.status, line.status_of) {
@@ -278,6 +279,7 @@ fn listing(
     pats: &[Vec<char>],
     entries: &[Entry<'_>],
     folders: &[Folder],
+    utf8: bool,
 ) -> Vec<Line> {
     let matches_any = |name: &str| {
         let name: Vec<char> = name.chars().collect();
@@ -309,7 +311,7 @@ fn listing(
             attrs.push_str(" \\Subscribed");
         }
         let mut bytes = format!("* LIST ({attrs}) \"/\" ").into_bytes();
-        wire::mailbox(&mut bytes, &e.name);
+        wire::mailbox_as(&mut bytes, &e.name, utf8);
         if child_hit {
             let why = if l.subscribed {
                 "SUBSCRIBED"

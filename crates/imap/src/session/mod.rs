@@ -8,7 +8,9 @@ mod condstore;
 mod copy;
 mod esearch;
 mod fetch;
+mod fuzz;
 pub(crate) use fetch::encode_envelope;
+pub use fuzz::feed_client_bytes;
 mod folders;
 mod idle;
 mod list_ext;
@@ -23,6 +25,7 @@ mod searchres;
 mod select;
 mod store;
 mod subscribed;
+mod utf8;
 
 use crate::appends::Appends;
 use crate::cache::HeaderCache;
@@ -107,6 +110,8 @@ pub struct Session<S> {
     qresync: bool,
     /// IMAP4rev2 is enabled (RFC 9051 §6.3.1): no \Recent, ESEARCH answers, LIST on SELECT.
     rev2: bool,
+    /// UTF8=ACCEPT is enabled: mailbox names in UTF-8 (RFC 6855 §3).
+    utf8: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -127,6 +132,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             condstore: false,
             qresync: false,
             rev2: false,
+            utf8: false,
         }
     }
 

@@ -8,6 +8,7 @@
 use super::append::{parse_head, Args, Target};
 use super::copy::uid_set;
 use super::reply::Reply;
+use super::utf8::after_utf8_literal;
 use super::Session;
 use crate::frame::{literal_at_end, tag_of};
 use postern_store::append::Upload;
@@ -33,7 +34,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.literal_within_limit(&tag, len, non_sync) {
             return;
         }
-        let first = match parse_head(&head) {
+        let first = match parse_head(&head, self.utf8) {
             Some(a) => {
                 let name = a.mailbox.as_ref().ok().cloned().unwrap_or_default();
                 self.append_check(a, len).map(|t| (name, t))
@@ -106,10 +107,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             self.nudge_ack().await;
             let line = self.line_in_time().await?;
-            if line.is_empty() {
+            let rest = match t.utf8 {
+                true => match after_utf8_literal(&line) {
+                    Ok(rest) => rest,
+                    Err(r) => return self.skip_rest(line).await.then_some(r),
+                },
+                false => &line[..],
+            };
+            if rest.is_empty() {
                 break;
             }
-            match self.next_message(&b, &line) {
+            match self.next_message(&b, rest) {
                 Ok((next, n, ns)) => (t, len, non_sync) = (next, n, ns),
                 Err(r) => return self.skip_rest(line).await.then_some(r),
             }
@@ -128,7 +136,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut head = b"t APPEND x".to_vec();
         head.extend_from_slice(line);
         head.extend_from_slice(b"\r\n");
-        let a = parse_head(&head).ok_or_else(|| Reply::bad("Syntax error in APPEND"))?;
+        let a = parse_head(&head, self.utf8).ok_or_else(|| Reply::bad("Syntax error in APPEND"))?;
         let args = Args {
             mailbox: Ok(b.name.clone()),
             ..a

@@ -3,10 +3,8 @@
 //! Limits are set by the administrator (`postern user add --quota`), so
 //! SETQUOTA is refused and QUOTASET not advertised.
 
-use super::folders::folder_name;
 use super::reply::Reply;
 use super::Session;
-use crate::wire;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::mailbox::Mailbox;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -53,12 +51,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(r) = self.need_auth() {
             return r;
         }
-        let name = match folder_name(mailbox) {
+        let name = match self.name_of(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
         };
         let mut line = b"* QUOTAROOT ".to_vec();
-        wire::mailbox(&mut line, &name);
+        self.put_mailbox(&mut line, &name);
         line.extend_from_slice(format!(" \"{ROOT}\"\r\n").as_bytes());
         self.conn.push(&line);
         match self.quota_line() {

@@ -3,7 +3,6 @@
 //! (RFC 9051 Appendix E) is decided here; the commands ask.
 
 use super::Session;
-use crate::wire;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -23,9 +22,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Mailbox names are UTF-8 on the wire (RFC 9051 §5.1, RFC 6855 §3)
     /// once IMAP4rev2 (or UTF8=ACCEPT) is enabled. The name handling itself
     /// lives with UTF8=ACCEPT; this is the one flag it asks.
-    #[allow(dead_code)]
     pub(super) fn utf8_names(&self) -> bool {
-        self.rev2
+        self.rev2 || self.utf8
     }
 
     /// RFC 9051 §6.3.2: SELECT and EXAMINE send `* LIST () "/" name`.
@@ -34,7 +32,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return;
         }
         let mut line = b"* LIST () \"/\" ".to_vec();
-        wire::mailbox(&mut line, name);
+        self.put_mailbox(&mut line, name);
         line.extend_from_slice(b"\r\n");
         self.conn.push(&line);
     }

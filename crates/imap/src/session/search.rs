@@ -112,6 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         criteria: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Result<Found, Reply> {
+        self.charset_allowed(charset)?;
         let sel = self.need_selected()?;
         // RFC 3501 §6.4.4: an unknown charset is NO, with BADCHARSET listing ours.
         if let Some(c) = charset {

@@ -3,7 +3,6 @@
 //! others' changes (RFC 3501 §7.4.1, §5.2).
 
 use super::condstore::{flags_line, remove_uids, SelectParams};
-use super::folders::folder_name;
 use super::recent::Recent;
 use super::reply::Reply;
 use super::Session;
@@ -106,7 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.selected.take().is_some() && (self.qresync || self.rev2) {
             self.untagged("OK [CLOSED] Previous mailbox closed");
         }
-        let name = match folder_name(mailbox) {
+        let name = match self.name_of(mailbox) {
             Ok(n) => n,
             Err(r) => return r,
         };
