@@ -45,6 +45,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 6 {
         conn.execute_batch(SCHEMA_V6)?;
     }
+    if version < 7 {
+        conn.execute_batch(SCHEMA_V7)?;
+    }
     Ok(())
 }
 
@@ -227,5 +230,24 @@ CREATE TABLE IF NOT EXISTS login_blocks (
     reason TEXT NOT NULL
 );
 PRAGMA user_version = 6;
+COMMIT;
+"#;
+
+/// v7 (issue 6, X8 and X3): delegations — `owner` lets `delegate` send as the
+/// owner's own address (delegation.rs); both are users and the row goes with
+/// either — and the optional per-domain and per-user maximum message size in
+/// bytes (size_limits.rs; NULL: the next level up applies).
+const SCHEMA_V7: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS delegations (
+    owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    delegate_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (owner_id, delegate_id),
+    CHECK (owner_id <> delegate_id)
+);
+CREATE INDEX IF NOT EXISTS delegations_delegate ON delegations(delegate_id);
+ALTER TABLE domains ADD COLUMN max_message_size INTEGER;
+ALTER TABLE users ADD COLUMN max_message_size INTEGER;
+PRAGMA user_version = 7;
 COMMIT;
 "#;
