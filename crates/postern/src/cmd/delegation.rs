@@ -14,7 +14,10 @@ pub fn delegate(store: &Store, owner: &str, delegate: &str, out: &mut dyn Write)
 
 pub fn undelegate(store: &Store, owner: &str, delegate: &str, out: &mut dyn Write) -> Result<()> {
     store.undelegate(owner, delegate)?;
-    say(out, format_args!("{delegate} may no longer send as {owner}"))
+    say(
+        out,
+        format_args!("{delegate} may no longer send as {owner}"),
+    )
 }
 
 pub fn list(store: &Store, owner: Option<&str>, out: &mut dyn Write) -> Result<()> {

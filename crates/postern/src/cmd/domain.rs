@@ -23,7 +23,10 @@ pub fn run(store: &Store, cmd: DomainCmd, out: &mut dyn Write) -> Result<()> {
             let limit = size_limit::parse(&max_message_size)?;
             store.domain_set_max_message_size(&domain, limit)?;
             let shown = size_limit::describe(limit);
-            say(out, format_args!("domain {domain}: max message size {shown}"))
+            say(
+                out,
+                format_args!("domain {domain}: max message size {shown}"),
+            )
         }
         DomainCmd::List => {
             let limits = store.domain_max_message_sizes()?;

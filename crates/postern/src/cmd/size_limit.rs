@@ -15,7 +15,9 @@ pub fn parse(text: &str) -> Result<Option<u64>> {
                 .into(),
         )),
         Ok(n) => Ok(Some(n)),
-        Err(e) => Err(CliError::Invalid(format!("--max-message-size: {e}, or none"))),
+        Err(e) => Err(CliError::Invalid(format!(
+            "--max-message-size: {e}, or none"
+        ))),
     }
 }
 
@@ -38,9 +40,15 @@ mod tests {
         assert_eq!(parse("10M").unwrap(), Some(10 << 20));
         assert_eq!(parse("512K").unwrap(), Some(512 << 10));
         assert_eq!(parse("NONE").unwrap(), None);
-        assert!(parse("0").unwrap_err().to_string().contains("none to clear"));
+        assert!(parse("0")
+            .unwrap_err()
+            .to_string()
+            .contains("none to clear"));
         let e = parse("big").unwrap_err().to_string();
-        assert!(e.starts_with("--max-message-size: ") && e.ends_with("or none"), "{e}");
+        assert!(
+            e.starts_with("--max-message-size: ") && e.ends_with("or none"),
+            "{e}"
+        );
         assert_eq!(describe(Some(512 << 10)), "512K");
         assert_eq!(describe(None), "none");
         assert_eq!(column(Some(10 << 20)), "\tmax-message-size=10M");

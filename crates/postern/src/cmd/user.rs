@@ -51,7 +51,10 @@ pub fn run(
             let limit = size_limit::parse(&max_message_size)?;
             store.user_set_max_message_size(&address, limit)?;
             let shown = size_limit::describe(limit);
-            say(out, format_args!("user {address}: max message size {shown}"))
+            say(
+                out,
+                format_args!("user {address}: max message size {shown}"),
+            )
         }
         UserCmd::List => list(store, out),
         UserCmd::Delegate { owner, delegate } => {

@@ -105,7 +105,10 @@ mod tests {
         assert_eq!(l.bytes, 1000);
         l.narrow(Some(500), reply::TOO_BIG_FOR_SENDER);
         l.narrow(Some(700), reply::TOO_BIG_FOR_RECIPIENT);
-        assert_eq!((l.bytes, l.check(501)), (500, Err(reply::TOO_BIG_FOR_SENDER)));
+        assert_eq!(
+            (l.bytes, l.check(501)),
+            (500, Err(reply::TOO_BIG_FOR_SENDER))
+        );
         l.narrow(Some(100), reply::TOO_BIG_FOR_RECIPIENT);
         assert_eq!(l.check(101), Err(reply::TOO_BIG_FOR_RECIPIENT));
         assert_eq!(l.check(0), Ok(()));
