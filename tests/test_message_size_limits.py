@@ -158,3 +158,20 @@ def test_cli_shows_clears_and_refuses_mistakes(server):
         p = server.cli(*args, check=False)
         assert p.returncode != 0, args
         assert words in p.stderr, (args, p.stderr)
+
+
+def test_submission_to_a_local_recipient_with_a_smaller_limit(server):
+    server.cli("user", "set", ALICE, "--max-message-size", "1M")
+    server.cli("user", "set", BOB, "--max-message-size", "10K")
+    with server.submission() as s:
+        assert declared_mail(s, ALICE, 20_000)[0] == 250
+        code, msg = s.rcpt(BOB)
+        assert_too_big(code, msg)
+        assert b"recipient" in msg
+        s.rset()
+        # Undeclared: bob's limit is the smallest, so the whole message is refused.
+        assert s.mail(ALICE)[0] == 250
+        assert s.rcpt(ALICE)[0] == 250 and s.rcpt(BOB)[0] == 250
+        code, msg = s.data(message(token(), ALICE, BOB, 20))
+        assert_too_big(code, msg)
+        assert b"recipient" in msg

@@ -251,3 +251,46 @@ ALTER TABLE users ADD COLUMN max_message_size INTEGER;
 PRAGMA user_version = 7;
 COMMIT;
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v6_database_gains_delegations_and_size_limits() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for v in [
+                SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+            ] {
+                conn.execute_batch(v).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO domains (name, created) VALUES ('example.org', 0);
+                 INSERT INTO users (address, domain_id, password_hash, created)
+                     VALUES ('a@example.org', 1, 'x', 0);",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        migrate(&conn).unwrap(); // a second run changes nothing
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 7);
+        let limits: (Option<i64>, Option<i64>) = conn
+            .query_row(
+                "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(limits, (None, None));
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM delegations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}
