@@ -77,7 +77,16 @@ pub enum DomainCmd {
     Add { domain: String },
     /// Remove a domain that has no users, aliases or groups left.
     Del { domain: String },
-    /// List local domains, one per line.
+    /// Change a domain's settings.
+    Set {
+        domain: String,
+        /// Largest message its users send or receive, e.g. 10M or 512K
+        /// (`none` clears it); never above smtp.max_message_size.
+        #[arg(long, value_name = "SIZE|none", required = true)]
+        max_message_size: String,
+    },
+    /// List local domains, one per line (`NAME`, then a tab and
+    /// `max-message-size=SIZE` when the domain has one).
     List,
 }
 
@@ -111,8 +120,23 @@ pub enum UserCmd {
     },
     /// Delete an account with all its mail.
     Del { address: String },
-    /// List accounts: ADDRESS, NAME, QUOTA, USED, MECHANISMS separated by tabs.
+    /// Change an account's settings.
+    Set {
+        address: String,
+        /// Largest message the user sends or receives, e.g. 10M or 512K
+        /// (`none` clears it: the domain's applies); never above smtp.max_message_size.
+        #[arg(long, value_name = "SIZE|none", required = true)]
+        max_message_size: String,
+    },
+    /// List accounts: ADDRESS, NAME, QUOTA, USED, MECHANISMS separated by tabs,
+    /// then `max-message-size=SIZE` when the user has a limit of their own.
     List,
+    /// Let DELEGATE send as OWNER's own address (envelope sender and From:).
+    Delegate { owner: String, delegate: String },
+    /// Withdraw a delegation.
+    Undelegate { owner: String, delegate: String },
+    /// List delegations (all, or OWNER's): `OWNER -> DELEGATE`, one per line.
+    Delegations { owner: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]

@@ -110,6 +110,18 @@ pub const TOO_BIG: Reply = Reply::new(
     "5.3.4",
     "Message size exceeds fixed maximum message size",
 );
+/// Issue 6 item 6: the authenticated sender's own (or their domain's) limit.
+pub const TOO_BIG_FOR_SENDER: Reply = Reply::new(
+    552,
+    "5.3.4",
+    "Message size exceeds the sender's maximum message size",
+);
+/// Issue 6 item 6: a local recipient's own (or their domain's) limit.
+pub const TOO_BIG_FOR_RECIPIENT: Reply = Reply::new(
+    552,
+    "5.3.4",
+    "Message size exceeds the recipient's maximum message size",
+);
 pub const NEED_SMTPUTF8: Reply = Reply::new(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
 pub const BAD_ADDRESS: Reply = Reply::new(501, "5.1.3", "Bad recipient address syntax");
 pub const BAD_SENDER: Reply = Reply::new(501, "5.1.7", "Bad sender address syntax");

@@ -1,6 +1,7 @@
 //! Sender identity (SPEC X8, seed 003): the addresses an authenticated user
 //! may send as — their own, aliases that deliver to them, and groups they are
-//! a member of. (Delegation comes with the delegation feature.)
+//! a member of, and the own address of users who delegated to them
+//! (delegation.rs; not those users' aliases or groups).
 
 use crate::{Store, StoreError};
 use rusqlite::OptionalExtension;
@@ -29,7 +30,10 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(group.is_some())
+        if group.is_some() {
+            return Ok(true);
+        }
+        crate::delegation::delegated(&conn, sender, user)
     }
 }
 
@@ -57,5 +61,30 @@ mod tests {
         assert!(!may("bob@example.org", "info@example.org"));
         assert!(!may("bob@example.org", "alice@example.org"));
         assert!(!may("alice@example.org", "ceo@bank.example"));
+    }
+
+    #[test]
+    fn delegation_covers_the_owners_own_address_only() {
+        let (_d, store, _, _) = setup();
+        store
+            .alias_add("info@example.org", &["alice@example.org".into()])
+            .unwrap();
+        store
+            .group_add("team@example.org", &["alice@example.org".into()])
+            .unwrap();
+        let may = |u: &str, s: &str| store.may_send_as(u, s).unwrap();
+        assert!(!may("bob@example.org", "alice@example.org"));
+        store
+            .delegate("alice@example.org", "bob@example.org")
+            .unwrap();
+        assert!(may("bob@example.org", "alice@example.org"));
+        assert!(may("BOB@example.org", "Alice@Example.ORG"));
+        assert!(!may("bob@example.org", "info@example.org"));
+        assert!(!may("bob@example.org", "team@example.org"));
+        assert!(!may("alice@example.org", "bob@example.org"), "one way");
+        store
+            .undelegate("alice@example.org", "bob@example.org")
+            .unwrap();
+        assert!(!may("bob@example.org", "alice@example.org"));
     }
 }

@@ -1,6 +1,6 @@
-//! `postern domain add|del|list`.
+//! `postern domain add|del|set|list`.
 
-use super::say;
+use super::{say, size_limit};
 use crate::cli::DomainCmd;
 use crate::error::Result;
 use postern_store::Store;
@@ -16,6 +16,24 @@ pub fn run(store: &Store, cmd: DomainCmd, out: &mut dyn Write) -> Result<()> {
             store.domain_del(&domain)?;
             say(out, format_args!("domain {domain} deleted"))
         }
-        DomainCmd::List => store.domain_list()?.iter().try_for_each(|d| say(out, d)),
+        DomainCmd::Set {
+            domain,
+            max_message_size,
+        } => {
+            let limit = size_limit::parse(&max_message_size)?;
+            store.domain_set_max_message_size(&domain, limit)?;
+            let shown = size_limit::describe(limit);
+            say(
+                out,
+                format_args!("domain {domain}: max message size {shown}"),
+            )
+        }
+        DomainCmd::List => {
+            let limits = store.domain_max_message_sizes()?;
+            store.domain_list()?.iter().try_for_each(|d| {
+                let column = size_limit::column(limits.get(d).copied());
+                say(out, format_args!("{d}{column}"))
+            })
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod alias;
 mod config;
+mod delegation;
 mod domain;
 mod export;
 mod group;
@@ -13,6 +14,7 @@ mod queue;
 mod reload;
 mod security;
 mod serve;
+mod size_limit;
 mod user;
 
 use crate::cli::{Cli, Command};

@@ -1,12 +1,14 @@
-//! `postern user add|passwd|del|list`. Lines of `user list`:
+//! `postern user add|passwd|del|set|list` (and the delegation commands, in
+//! delegation.rs). Lines of `user list`:
 //! `ADDRESS<TAB>NAME<TAB>QUOTA<TAB>USED<TAB>MECHANISMS`, sizes human readable,
 //! quota `unlimited` when 0, MECHANISMS the comma-separated mechanisms the
-//! user has secrets for (SPEC X5; `-` for none: PLAIN and LOGIN need none).
+//! user has secrets for (SPEC X5; `-` for none: PLAIN and LOGIN need none),
+//! then `<TAB>max-message-size=SIZE` when the user has a limit of their own.
 //!
 //! A new password must pass the policy in `[auth]` (SPEC D7); the secrets
 //! of the mechanisms enabled there are made with it.
 
-use super::{password, say};
+use super::{delegation, password, say, size_limit};
 use crate::cli::UserCmd;
 use crate::error::{CliError, Result};
 use postern_config::{parse_size, Config, Size};
@@ -42,17 +44,40 @@ pub fn run(
             store.user_del(&address)?;
             say(out, format_args!("user {address} deleted"))
         }
-        UserCmd::List => {
-            let mechanisms = store.user_mechanisms()?;
-            store.user_list()?.iter().try_for_each(|u| {
-                let names = mechanisms.get(&u.id).map(Vec::as_slice).unwrap_or_default();
-                say(
-                    out,
-                    format_args!("{}\t{}", line(u), mechanism_column(names)),
-                )
-            })
+        UserCmd::Set {
+            address,
+            max_message_size,
+        } => {
+            let limit = size_limit::parse(&max_message_size)?;
+            store.user_set_max_message_size(&address, limit)?;
+            let shown = size_limit::describe(limit);
+            say(
+                out,
+                format_args!("user {address}: max message size {shown}"),
+            )
         }
+        UserCmd::List => list(store, out),
+        UserCmd::Delegate { owner, delegate } => {
+            delegation::delegate(store, &owner, &delegate, out)
+        }
+        UserCmd::Undelegate { owner, delegate } => {
+            delegation::undelegate(store, &owner, &delegate, out)
+        }
+        UserCmd::Delegations { owner } => delegation::list(store, owner.as_deref(), out),
     }
+}
+
+fn list(store: &Store, out: &mut dyn Write) -> Result<()> {
+    let mechanisms = store.user_mechanisms()?;
+    let limits = store.user_max_message_sizes()?;
+    store.user_list()?.iter().try_for_each(|u| {
+        let names = mechanisms.get(&u.id).map(Vec::as_slice).unwrap_or_default();
+        let limit = size_limit::column(limits.get(&u.id).copied());
+        say(
+            out,
+            format_args!("{}\t{}{limit}", line(u), mechanism_column(names)),
+        )
+    })
 }
 
 /// Reads the password and checks it against the policy (SPEC D7).

@@ -128,8 +128,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if failure.is_some() {
             return;
         }
-        if size > self.cfg.smtp.max_message_size.0 {
-            *failure = Some(reply::TOO_BIG);
+        // The smallest applicable limit (size.rs): one verdict for every recipient.
+        if let Err(r) = self.body_size_limit().check(size) {
+            *failure = Some(r);
             *blob = None;
             return;
         }

@@ -31,6 +31,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(r) = self.check_sender(&from.address).await {
             return self.error(r);
         }
+        let size_limit = match self.sender_size_limit().await {
+            Ok(l) => l,
+            Err(r) => return self.error(r),
+        };
+        // RFC 1870 §6.2: a declared size over the limit is refused at MAIL.
+        if let Err(r) = size_limit.check(from.size as u64) {
+            return self.error(r);
+        }
         if let Err(r) = self.check_rate() {
             return self.error(r);
         }
@@ -52,6 +60,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             smtputf8,
             env_id: from.env_id,
             ret,
+            declared_size: from.size as u64,
+            size_limit,
             ..Default::default()
         });
         self.reply(Reply::new(250, "2.1.0", "Sender OK"))
@@ -113,6 +123,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Err(reply::MAILBOX_FULL);
         }
         let tx = self.tx.as_mut().ok_or(reply::NEED_MAIL)?;
+        // RFC 1870 §6.2: a recipient whose limit is below the declared size
+        // is refused; the others may still take the message.
+        if found.size_limit.is_some_and(|l| tx.declared_size > l) {
+            return Err(reply::TOO_BIG_FOR_RECIPIENT);
+        }
+        tx.size_limit
+            .narrow(found.size_limit, reply::TOO_BIG_FOR_RECIPIENT);
         tx.local.extend(found.with_room);
         for remote in found.expansion.remote {
             if !tx
@@ -155,6 +172,8 @@ struct Lookup {
     expansion: Expansion,
     /// The expansion's local users who are under quota.
     with_room: Vec<UserId>,
+    /// The smallest maximum message size among `with_room`.
+    size_limit: Option<u64>,
 }
 
 /// Blocking: resolves a recipient against the directory and quotas.
@@ -167,6 +186,7 @@ fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
             is_local: false,
             expansion: Expansion::default(),
             with_room: vec![],
+            size_limit: None,
         });
     };
     let bad_syntax = local_part.is_empty();
@@ -179,12 +199,14 @@ fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
             with_room.push(*user);
         }
     }
+    let size_limit = super::size::recipients_limit(store, &with_room)?;
     Ok(Lookup {
         address,
         bad_syntax,
         is_local,
         expansion,
         with_room,
+        size_limit,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Sender identity (SPEC X8). Authenticated senders: the envelope sender
 //! and every From: address must be the user's own, an alias that delivers
-//! to them, or a group they belong to; anything else is 553 5.7.1.
+//! to them, a group they belong to, or the own address of a user who
+//! delegated to them; anything else is 553 5.7.1.
 //! Unauthenticated mail from outside that claims a local domain (MAIL FROM
 //! or From:) is refused with 550 5.7.1 or marked, per `smtp.local_sender`.
 

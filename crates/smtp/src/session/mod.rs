@@ -9,6 +9,7 @@ mod identity;
 mod limits;
 mod policy;
 mod relay;
+mod size;
 mod starttls;
 
 use crate::reply::{self, Reply};
@@ -81,6 +82,10 @@ struct Transaction {
     header: identity::HeaderCapture,
     /// smtp.local_sender = "mark" applied: a warning header goes in.
     marked: bool,
+    /// MAIL FROM's SIZE= (RFC 1870), 0 when not declared.
+    declared_size: u64,
+    /// The smallest of the sender's and the accepted recipients' limits.
+    size_limit: size::SizeLimit,
 }
 
 pub struct Session<S> {
