@@ -7,10 +7,10 @@ use super::say;
 use crate::cli::SecurityCmd;
 use crate::error::{CliError, Result};
 use postern_net::security::rfc3339;
+use postern_net::ClientKey;
 use postern_store::ipgroups::Block;
 use postern_store::Store;
 use std::io::Write;
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,11 +28,11 @@ pub fn run(data: &Path, store: &Store, cmd: SecurityCmd, out: &mut dyn Write) ->
             blocks.iter().try_for_each(|b| say(out, line(b)))
         }
         SecurityCmd::Unblock { ip } => {
-            let addr: IpAddr = ip
-                .trim()
-                .parse()
-                .map_err(|_| CliError::Invalid(format!("`{ip}` is not an IP address")))?;
-            let addr = addr.to_canonical().to_string();
+            // An IPv6 address names its /64, the unit blocks are kept by.
+            let addr = ip
+                .parse::<ClientKey>()
+                .map_err(|e| CliError::Invalid(e.to_string()))?
+                .to_string();
             if !store.block_del(&addr, now)? {
                 return Err(CliError::Invalid(format!("{addr} is not blocked")));
             }
