@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub enum Refusal {
     /// The brute-force guard blocked the address until then (Unix seconds).
     Blocked { until: i64 },
+    /// An admin blocked the address (`postern security block`) until then.
+    BlockedByAdmin { until: i64 },
     /// Not in the listener's `allow` group.
     NotAllowed { group: String },
     /// The listener has `max_connections` already.
@@ -27,6 +29,7 @@ impl Refusal {
     pub fn reason(&self) -> String {
         match self {
             Refusal::Blocked { .. } => "blocked after failed logins".into(),
+            Refusal::BlockedByAdmin { .. } => "blocked by admin".into(),
             Refusal::NotAllowed { group } => format!("not in IP group {group}"),
             Refusal::TooMany { limit } => format!("listener has {limit} connections"),
             Refusal::TooManyFromIp { limit } => format!("address has {limit} connections"),
@@ -60,7 +63,7 @@ impl Security {
         let decision = self.check(listener, ip);
         if let Err(refusal) = &decision {
             let mut fields = vec![("reason", refusal.reason())];
-            if let Refusal::Blocked { until } = refusal {
+            if let Refusal::Blocked { until } | Refusal::BlockedByAdmin { until } = refusal {
                 fields.push(("until", super::login::rfc3339(*until)));
             }
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -70,8 +73,10 @@ impl Security {
     }
 
     fn check(self: &Arc<Self>, listener: &'static str, ip: IpAddr) -> Result<Ticket, Refusal> {
-        if let Some(until) = self.blocked_until(ip) {
-            return Err(Refusal::Blocked { until });
+        match self.live.block_of(ip, self.clock.now()) {
+            Some((until, true)) => return Err(Refusal::BlockedByAdmin { until }),
+            Some((until, false)) => return Err(Refusal::Blocked { until }),
+            None => {}
         }
         let rules = self.config.borrow().access.get(listener);
         if !rules.allow.is_empty() && !self.in_group(&rules.allow, ip) {

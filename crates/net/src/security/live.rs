@@ -16,8 +16,9 @@ use std::sync::RwLock;
 struct Snapshot {
     /// By lower-case name.
     groups: HashMap<String, IpGroup>,
-    /// When each block ends, by client (an IPv6 block covers its /64).
-    blocks: HashMap<ClientKey, i64>,
+    /// When each block ends and whether an admin set it, by client (an
+    /// IPv6 block covers its /64).
+    blocks: HashMap<ClientKey, (i64, bool)>,
     /// Entries already reported as unreadable.
     warned: HashSet<String>,
 }
@@ -41,17 +42,18 @@ impl Live {
             .is_some_and(|g| g.contains(ip))
     }
 
-    pub fn blocked_until(&self, ip: IpAddr, now: i64) -> Option<i64> {
+    /// When the block of `ip` ends and whether it is manual, if one is in force.
+    pub fn block_of(&self, ip: IpAddr, now: i64) -> Option<(i64, bool)> {
         self.read()
             .blocks
             .get(&client_key(ip))
             .copied()
-            .filter(|&until| until > now)
+            .filter(|&(until, _)| until > now)
     }
 
     /// A block this process decided (and wrote to the store).
     pub fn add_block(&self, key: ClientKey, until: i64) {
-        self.write().blocks.insert(key, until);
+        self.write().blocks.insert(key, (until, false));
     }
 
     /// Takes what the store holds; returns the clients whose block is gone
@@ -59,9 +61,12 @@ impl Live {
     /// its client, an IPv6 one its /64.
     fn replace(&self, groups: Vec<IpGroupRow>, blocks: Vec<Block>) -> Vec<ClientKey> {
         let mut s = self.write();
-        let fresh: HashMap<ClientKey, i64> = blocks
+        let fresh: HashMap<ClientKey, (i64, bool)> = blocks
             .iter()
-            .filter_map(|b| Some((b.ip.parse::<ClientKey>().ok()?, b.until)))
+            .filter_map(|b| {
+                let manual = b.reason == super::MANUAL_BLOCK;
+                Some((b.ip.parse::<ClientKey>().ok()?, (b.until, manual)))
+            })
             .collect();
         let gone = s
             .blocks

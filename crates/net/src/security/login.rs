@@ -109,6 +109,13 @@ impl Security {
     async fn block(&self, listener: &str, user: &str, ip: IpAddr, key: ClientKey, block: Block) {
         let (until, failures, reason) = (block.until, block.failures, block.reason.clone());
         let _writes = self.writes.lock().await;
+        if self
+            .live
+            .block_of(ip, self.clock.now())
+            .is_some_and(|(later, _)| later >= until)
+        {
+            return; // a longer block (an admin's) stays as it is
+        }
         let store = self.store.clone();
         let written = tokio::task::spawn_blocking(move || store.block_put(&block)).await;
         if !matches!(written, Ok(Ok(()))) {

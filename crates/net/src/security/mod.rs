@@ -26,6 +26,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The `reason` of a block set by `postern security block` (SPEC X7).
+pub const MANUAL_BLOCK: &str = "manual";
+
 /// How often groups and blocks are re-read from the store.
 pub const REFRESH: Duration = Duration::from_secs(1);
 
@@ -86,7 +89,7 @@ impl Security {
 
     /// When the block of `ip` ends, if it is blocked now.
     pub fn blocked_until(&self, ip: IpAddr) -> Option<i64> {
-        self.live.blocked_until(ip, self.clock.now())
+        self.live.block_of(ip, self.clock.now()).map(|b| b.0)
     }
 
     fn security_log(&self, event: &str, service: &str, ip: IpAddr, fields: &[(&str, &str)]) {

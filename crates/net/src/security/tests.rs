@@ -218,6 +218,31 @@ async fn blocks_made_elsewhere_are_read() {
 }
 
 #[tokio::test]
+async fn a_manual_block_is_refused_in_its_own_words_and_kept() {
+    let f = Fixture::new(GUARD).await;
+    let until = f.clock.now() + 3_600;
+    let block = Block {
+        ip: "2001:db8:5:6::/64".into(),
+        since: f.clock.now(),
+        until,
+        failures: 0,
+        reason: MANUAL_BLOCK.into(),
+    };
+    f.store.block_put(&block).unwrap();
+    f.security.refresh().await.unwrap();
+    let refused = f.security.admit("imap", ip("2001:db8:5:6::1")).err();
+    assert_eq!(refused, Some(Refusal::BlockedByAdmin { until }));
+    assert!(f.log().contains("reason=\"blocked by admin\""));
+    // Failed logins from a session already open do not shorten it.
+    for _ in 0..3 {
+        f.security
+            .failed_login("imap", ip("2001:db8:5:6::1"), "")
+            .await;
+    }
+    assert_eq!(f.store.block_list(f.clock.now()).unwrap()[0].until, until);
+}
+
+#[tokio::test]
 async fn exempt_group_is_never_blocked() {
     let f = Fixture::new(GUARD).await;
     f.group("trusted", &["127.0.0.0/8"]);
