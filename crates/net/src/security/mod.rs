@@ -10,11 +10,13 @@
 mod admit;
 mod live;
 mod login;
+mod loglimit;
 mod recent;
 mod refuse;
 
 pub use admit::{Refusal, Ticket};
 pub use login::{current_connection, rfc3339};
+pub use loglimit::LogLimitContext;
 
 use crate::bruteforce::Tracker;
 use crate::clock::Clock;
@@ -69,13 +71,15 @@ impl Security {
         Ok(security)
     }
 
-    /// Re-reads the store every [`REFRESH`] until `stop` turns true.
+    /// Re-reads the store every [`REFRESH`] until `stop` turns true, and
+    /// writes the security log's `log-suppressed` lines that are due.
     pub async fn refresh_every(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(REFRESH) => {}
                 _ = stop.changed() => return,
             }
+            self.logs.flush_suppressed(false);
             if let Err(e) = self.refresh().await {
                 eprintln!("postern: cannot read IP groups and blocks: {e}");
             }
