@@ -75,8 +75,8 @@ impl FromStr for ClientKey {
         let key = client_key(ip);
         match (len, key) {
             (None, _) => Ok(key),
-            (Some(l), ClientKey::V6Net(_)) if l == IPV6_PREFIX.to_string() => Ok(key),
-            (Some(l), ClientKey::V4(_)) if l == "32" => Ok(key),
+            (Some(l), ClientKey::V6Net(_)) if l.parse() == Ok(IPV6_PREFIX) => Ok(key),
+            (Some("32"), ClientKey::V4(_)) => Ok(key),
             _ => Err(bad()),
         }
     }

@@ -1,8 +1,9 @@
 //! `postern security blocked|unblock IP|block IP [--for D]` (SPEC X7): the
 //! addresses the brute-force guard or an admin blocked, read from, set and
 //! lifted in the store while the server runs (it re-reads them every second).
-//! An IPv6 address stands for its /64, the unit clients are counted by. Lines of `security blocked`:
-//! `IP<TAB>SINCE<TAB>UNTIL<TAB>FAILURES<TAB>REASON`, times in RFC 3339 UTC.
+//! An IPv6 address stands for its /64, the unit clients are counted by.
+//! Lines of `security blocked`: `IP<TAB>SINCE<TAB>UNTIL<TAB>FAILURES<TAB>REASON`,
+//! times in RFC 3339 UTC.
 
 use super::say;
 use crate::cli::SecurityCmd;
@@ -34,7 +35,12 @@ pub fn run(data: &Path, store: &Store, cmd: SecurityCmd, out: &mut dyn Write) ->
                 .parse::<ClientKey>()
                 .map_err(|e| CliError::Invalid(e.to_string()))?
                 .to_string();
-            if !store.block_del(&addr, now)? {
+            // Rows written before blocks were kept by /64 hold the address.
+            let legacy = ip.trim().parse::<std::net::IpAddr>().ok();
+            let legacy = legacy.map(|a| a.to_canonical().to_string());
+            let lifted = store.block_del(&addr, now)?
+                | legacy.is_some_and(|a| a != addr && store.block_del(&a, now).unwrap_or(false));
+            if !lifted {
                 return Err(CliError::Invalid(format!("{addr} is not blocked")));
             }
             log_unblock(data, &addr);
