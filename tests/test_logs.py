@@ -92,3 +92,32 @@ def test_security_log_records_relay_attempts(server):
         code, _ = s.rcpt("victim@remote.test")
         assert code == 554
     wait_until(lambda: log_lines(server, "security.log", "127.0.0.1", "victim@remote.test"), 5, what="the relay attempt in security.log")
+
+
+def test_security_log_is_rate_limited_per_client(make_server):
+    """Issue 6: refusals are logged, but a client refused 50 times in a minute
+    gets 10 lines and one `log-suppressed` line with the count (written when
+    the window ends, or at shutdown), so it cannot fill the disk."""
+    import socket
+
+    from harness import IO_TIMEOUT
+
+    server = make_server()
+    server.cli("security", "block", "127.0.0.1")
+
+    def refused_greeting() -> bytes:
+        with socket.create_connection(server.addr("smtp"), timeout=IO_TIMEOUT) as s:
+            return s.recv(512)
+
+    wait_until(lambda: refused_greeting().startswith(b"421 "), what="the block to apply")
+    for _ in range(50):
+        assert refused_greeting().startswith(b"421 ")
+    refused = log_lines(server, "security.log", "event=connection-refused", "client=127.0.0.1")
+    assert len(refused) == 10, refused
+    server.stop()
+    log = server.log("security.log")
+    [summary] = [l for l in log.splitlines() if "event=log-suppressed" in l]
+    assert "client=127.0.0.1 of=connection-refused" in summary, summary
+    suppressed = int(re.search(r"\bsuppressed=(\d+)", summary).group(1))
+    assert suppressed >= 41, summary  # 51+ refusals (the wait included), 10 written
+    assert len(log.splitlines()) <= 12, log  # the CLI's block line, 10 refusals, the summary

@@ -295,3 +295,19 @@ def test_one_account_from_several_addresses_is_reported(make_server):
     p.user(ALICE)
     p.pass_(ALICE_PASSWORD)
     p.quit()
+
+
+def test_an_ipv6_client_is_blocked_by_its_slash_64(make_server):
+    """Issue 6: IPv6 clients are counted and blocked by their /64 (::1 is in ::/64)."""
+    v6 = {"pop3s": "[::1]:0", "imap": "[::1]:0"}
+    server = make_server(config=GUARD, listen=v6)
+    for _ in range(3):
+        fail_pop3(server, "::1")
+    line = greeting(server, "imap", "::1")
+    assert line.startswith("* BYE [UNAVAILABLE]"), line
+    blocked = server.cli("security", "blocked").stdout.splitlines()
+    assert [b.split("\t")[0] for b in blocked] == ["::/64"], blocked
+    assert "blocked=::/64" in server.log("security.log")
+    # Unblocking by an address of the /64 lifts the block of the /64.
+    assert server.cli("security", "unblock", "::1").stdout == "::/64 unblocked\n"
+    wait_until(lambda: is_greeting(greeting(server, "imap", "::1")), what="the /64 unblocked")

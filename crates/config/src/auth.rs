@@ -66,6 +66,13 @@ impl Auth {
         self.mechanisms.iter().any(|m| m.eq_ignore_ascii_case(name))
     }
 
+    /// Whether plaintext-password logins outside SASL — IMAP LOGIN, POP3
+    /// USER/PASS — are allowed: only when PLAIN or LOGIN is enabled, as they
+    /// carry the same password in the clear (issue 6).
+    pub fn plaintext_login(&self) -> bool {
+        self.enabled("PLAIN") || self.enabled("LOGIN")
+    }
+
     /// The enabled mechanisms in canonical spelling, strongest first.
     pub fn enabled_mechanisms(&self) -> Vec<&'static str> {
         MECHANISMS.into_iter().filter(|m| self.enabled(m)).collect()
@@ -111,8 +118,20 @@ mod tests {
             ["SCRAM-SHA-256", "PLAIN", "LOGIN"]
         );
         assert!(!c.auth.apop);
+        assert!(c.auth.plaintext_login());
         assert_eq!(c.auth.scram_iterations, 4096);
         c.auth.validate().unwrap();
+    }
+
+    #[test]
+    fn plaintext_login_needs_plain_or_login() {
+        let only = |m: &[&str]| {
+            let mut c = Config::default();
+            c.auth.mechanisms = m.iter().map(|s| s.to_string()).collect();
+            c.auth.plaintext_login()
+        };
+        assert!(!only(&["SCRAM-SHA-256", "CRAM-MD5"]));
+        assert!(only(&["login"]) && only(&["PLAIN"]));
     }
 
     #[test]

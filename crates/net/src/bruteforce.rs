@@ -1,10 +1,11 @@
-//! Counting failed logins (SPEC X7): per client IP, to block an address that
-//! fails too often within a window, and per account, to report one account
-//! attacked from several addresses. Pure bookkeeping on times the caller
+//! Counting failed logins (SPEC X7): per client (an IPv4 address or an IPv6
+//! /64, see [`crate::client_key`]), to block a client that fails too often
+//! within a window, and per account, to report one account attacked from
+//! several clients. Pure bookkeeping on times the caller
 //! gives; what a block means (refusals, the store, the log) is elsewhere.
 
+use crate::client_key::ClientKey;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::IpAddr;
 
 /// Addresses or accounts tracked at once; past this, new ones are not
 /// counted until old ones age out (memory stays bounded under a flood).
@@ -26,7 +27,7 @@ pub struct Policy {
 pub enum Event {
     /// The address reached the threshold: block it until `until`.
     Block {
-        ip: IpAddr,
+        ip: ClientKey,
         failures: u32,
         until: i64,
     },
@@ -41,13 +42,13 @@ pub enum Event {
 
 #[derive(Default)]
 struct Account {
-    failures: VecDeque<(i64, IpAddr)>,
+    failures: VecDeque<(i64, ClientKey)>,
     quiet_until: i64,
 }
 
 #[derive(Default)]
 pub struct Tracker {
-    by_ip: HashMap<IpAddr, VecDeque<i64>>,
+    by_ip: HashMap<ClientKey, VecDeque<i64>>,
     by_account: HashMap<String, Account>,
     last_prune: i64,
 }
@@ -65,11 +66,12 @@ impl Tracker {
     pub fn failed(
         &mut self,
         now: i64,
-        ip: IpAddr,
+        ip: impl Into<ClientKey>,
         user: &str,
         exempt: bool,
         p: &Policy,
     ) -> Vec<Event> {
+        let ip = ip.into();
         self.prune_if_due(now, p.window);
         let mut events = Vec::new();
         if !exempt {
@@ -80,18 +82,18 @@ impl Tracker {
     }
 
     /// Forgets the failures of `ip` (it was blocked, or an admin unblocked it).
-    pub fn reset(&mut self, ip: IpAddr) {
-        self.by_ip.remove(&ip);
+    pub fn reset(&mut self, ip: impl Into<ClientKey>) {
+        self.by_ip.remove(&ip.into());
     }
 
     /// Failures of `ip` within the window ending at `now`.
-    pub fn failures(&self, ip: IpAddr, now: i64, window: i64) -> usize {
+    pub fn failures(&self, ip: impl Into<ClientKey>, now: i64, window: i64) -> usize {
         self.by_ip
-            .get(&ip)
+            .get(&ip.into())
             .map_or(0, |q| q.iter().filter(|&&t| t > now - window).count())
     }
 
-    fn count_ip(&mut self, now: i64, ip: IpAddr, p: &Policy) -> Option<Event> {
+    fn count_ip(&mut self, now: i64, ip: ClientKey, p: &Policy) -> Option<Event> {
         if !self.by_ip.contains_key(&ip) && self.by_ip.len() >= MAX_TRACKED {
             return None;
         }
@@ -111,7 +113,7 @@ impl Tracker {
         })
     }
 
-    fn count_account(&mut self, now: i64, ip: IpAddr, user: &str, p: &Policy) -> Option<Event> {
+    fn count_account(&mut self, now: i64, ip: ClientKey, user: &str, p: &Policy) -> Option<Event> {
         let user = user.trim().to_lowercase();
         if user.is_empty()
             || (!self.by_account.contains_key(&user) && self.by_account.len() >= MAX_TRACKED)

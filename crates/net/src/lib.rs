@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bruteforce;
+pub mod client_key;
 pub mod clock;
 pub mod conn;
 pub mod ipgroup;
@@ -15,5 +16,6 @@ pub mod stream;
 pub mod tls;
 pub mod tls_client;
 
+pub use client_key::{client_key, ClientKey};
 pub use conn::{Conn, Line};
 pub use stream::MaybeTls;

@@ -103,6 +103,9 @@ pub const NOT_IN_TRANSACTION: Reply =
     Reply::err("Command not valid in TRANSACTION state: already logged in");
 pub const USER_FIRST: Reply = Reply::err("Send USER first");
 pub const USER_OK: Reply = Reply::ok("Send PASS");
+/// USER/PASS without PLAIN or LOGIN in `auth.mechanisms` (issue 6): TLS
+/// would not change it, so no [AUTH] code that suggests other credentials.
+pub const USER_DISABLED: Reply = Reply::err("USER/PASS is disabled here: use AUTH");
 pub const PLAINTEXT_REFUSED: Reply = Reply::coded(
     Code::Auth,
     "Plaintext authentication is not allowed without TLS: use STLS first",

@@ -231,6 +231,13 @@ pub enum SecurityCmd {
     Blocked,
     /// Lift the block of an address (and forget its failed logins).
     Unblock { ip: String },
+    /// Block an address (an IPv6 one: its /64) on every listener, now.
+    Block {
+        ip: String,
+        /// How long, e.g. 10m, 2h, 1d (default: `security.block_for`).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
 }
 
 #[cfg(test)]

@@ -52,8 +52,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.conn.is_tls() {
             caps.push("STARTTLS");
         }
-        // RFC 9051 §6.2.3: LOGIN is disabled where the security policy wants TLS.
-        if !self.gate().plaintext_auth() {
+        // RFC 9051 §6.2.3: LOGIN is disabled where the security policy wants
+        // TLS, and where no plaintext mechanism is enabled (auth.rs).
+        if !self.gate().plaintext_auth() || !self.ctx.config.borrow().auth.plaintext_login() {
             caps.push("LOGINDISABLED");
         }
         let auth = self.auth_capabilities();

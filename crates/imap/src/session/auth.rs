@@ -143,6 +143,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Err(Reply::wrong_state());
         }
         // RFC 9051 §6.2.3: LOGIN is refused where LOGINDISABLED is advertised.
+        // Without PLAIN or LOGIN in `auth.mechanisms` it never can succeed:
+        // CANNOT (RFC 5530 §3), whatever TLS would change.
+        if !self.ctx.config.borrow().auth.plaintext_login() {
+            self.policy_refused("LOGIN", "no plaintext mechanism enabled");
+            return Err(Reply::no("LOGIN is disabled, use AUTHENTICATE").code("CANNOT"));
+        }
         let gate = self.gate();
         if !gate.plaintext_auth() {
             self.policy_refused("LOGIN", gate.auth_reason());

@@ -1,5 +1,6 @@
 use super::*;
 use crate::clock::{Clock, ManualClock};
+use std::net::IpAddr;
 
 const P: Policy = Policy {
     threshold: 3,
@@ -35,7 +36,7 @@ fn threshold_crossed_blocks_once_then_counts_afresh() {
     assert_eq!(
         events,
         [Event::Block {
-            ip: a,
+            ip: a.into(),
             failures: 3,
             until: 1_302
         }]
@@ -131,4 +132,24 @@ fn idle_entries_are_pruned() {
     t.failed(2_000, ip("192.0.2.2"), "", false, &P);
     assert_eq!(t.by_ip.len(), 1);
     assert!(t.by_account.is_empty());
+}
+
+#[test]
+fn an_ipv6_slash_64_is_one_client() {
+    let mut t = Tracker::default();
+    t.failed(1_000, ip("2001:db8:1:2::1"), "", false, &P);
+    t.failed(1_001, ip("2001:db8:1:2::2"), "", false, &P);
+    // Another /64 is counted apart.
+    assert!(t
+        .failed(1_001, ip("2001:db8:1:3::1"), "", false, &P)
+        .is_empty());
+    let events = t.failed(1_002, ip("2001:db8:1:2:ffff::3"), "", false, &P);
+    assert!(
+        matches!(&events[..], [Event::Block { ip, failures: 3, .. }]
+            if ip.to_string() == "2001:db8:1:2::/64"),
+        "{events:?}"
+    );
+    // IPv4-mapped IPv6 counts as the IPv4 client.
+    t.failed(1_000, ip("::ffff:192.0.2.7"), "", false, &P);
+    assert_eq!(t.failures(ip("192.0.2.7"), 1_000, P.window), 1);
 }

@@ -1,9 +1,10 @@
 //! Admission right after accept: a blocked address, one outside the
 //! listener's `allow` group, or one over the listener's `max_connections` or
-//! `max_per_ip` is refused; the others get a [`Ticket`] that counts the
+//! `max_per_ip` (counted per client: an IPv4 address or an IPv6 /64) is refused; the others get a [`Ticket`] that counts the
 //! connection until it is dropped.
 
 use super::Security;
+use crate::client_key::{client_key, ClientKey};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ use std::sync::Arc;
 pub enum Refusal {
     /// The brute-force guard blocked the address until then (Unix seconds).
     Blocked { until: i64 },
+    /// An admin blocked the address (`postern security block`) until then.
+    BlockedByAdmin { until: i64 },
     /// Not in the listener's `allow` group.
     NotAllowed { group: String },
     /// The listener has `max_connections` already.
@@ -26,6 +29,7 @@ impl Refusal {
     pub fn reason(&self) -> String {
         match self {
             Refusal::Blocked { .. } => "blocked after failed logins".into(),
+            Refusal::BlockedByAdmin { .. } => "blocked by admin".into(),
             Refusal::NotAllowed { group } => format!("not in IP group {group}"),
             Refusal::TooMany { limit } => format!("listener has {limit} connections"),
             Refusal::TooManyFromIp { limit } => format!("address has {limit} connections"),
@@ -38,11 +42,11 @@ impl Refusal {
     }
 }
 
-/// Live connections per listener and per (listener, address).
+/// Live connections per listener and per (listener, client).
 #[derive(Default)]
 pub(super) struct Counts {
     total: HashMap<&'static str, u32>,
-    per_ip: HashMap<(&'static str, IpAddr), u32>,
+    per_ip: HashMap<(&'static str, ClientKey), u32>,
 }
 
 /// One admitted connection; dropping it frees its place.
@@ -59,7 +63,7 @@ impl Security {
         let decision = self.check(listener, ip);
         if let Err(refusal) = &decision {
             let mut fields = vec![("reason", refusal.reason())];
-            if let Refusal::Blocked { until } = refusal {
+            if let Refusal::Blocked { until } | Refusal::BlockedByAdmin { until } = refusal {
                 fields.push(("until", super::login::rfc3339(*until)));
             }
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -69,8 +73,10 @@ impl Security {
     }
 
     fn check(self: &Arc<Self>, listener: &'static str, ip: IpAddr) -> Result<Ticket, Refusal> {
-        if let Some(until) = self.blocked_until(ip) {
-            return Err(Refusal::Blocked { until });
+        match self.live.block_of(ip, self.clock.now()) {
+            Some((until, true)) => return Err(Refusal::BlockedByAdmin { until }),
+            Some((until, false)) => return Err(Refusal::Blocked { until }),
+            None => {}
         }
         let rules = self.config.borrow().access.get(listener);
         if !rules.allow.is_empty() && !self.in_group(&rules.allow, ip) {
@@ -83,14 +89,15 @@ impl Security {
                 limit: rules.max_connections,
             });
         }
-        let mine = counts.per_ip.get(&(listener, ip)).copied().unwrap_or(0);
+        let key = client_key(ip);
+        let mine = counts.per_ip.get(&(listener, key)).copied().unwrap_or(0);
         if rules.max_per_ip > 0 && mine >= rules.max_per_ip {
             return Err(Refusal::TooManyFromIp {
                 limit: rules.max_per_ip,
             });
         }
         *counts.total.entry(listener).or_default() += 1;
-        *counts.per_ip.entry((listener, ip)).or_default() += 1;
+        *counts.per_ip.entry((listener, key)).or_default() += 1;
         Ok(Ticket {
             security: self.clone(),
             listener,
@@ -98,7 +105,7 @@ impl Security {
         })
     }
 
-    /// Connections now open on `listener` (all addresses, or from `ip`).
+    /// Connections now open on `listener` (all addresses, or from the client of `ip`).
     pub fn connections(&self, listener: &str, ip: Option<IpAddr>) -> u32 {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         match ip {
@@ -106,7 +113,7 @@ impl Security {
             Some(ip) => counts
                 .per_ip
                 .iter()
-                .find(|((l, i), _)| *l == listener && *i == ip.to_canonical())
+                .find(|((l, k), _)| *l == listener && *k == client_key(ip))
                 .map_or(0, |(_, n)| *n),
         }
     }
@@ -128,6 +135,6 @@ impl Drop for Ticket {
             }
         }
         down(&mut counts.total, self.listener);
-        down(&mut counts.per_ip, (self.listener, self.ip));
+        down(&mut counts.per_ip, (self.listener, client_key(self.ip)));
     }
 }

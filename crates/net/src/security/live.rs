@@ -4,6 +4,7 @@
 //! that read the store just before.
 
 use super::Security;
+use crate::client_key::{client_key, ClientKey};
 use crate::ipgroup::{Entry, IpGroup};
 use postern_store::ipgroups::{Block, IpGroupRow};
 use postern_store::StoreError;
@@ -15,8 +16,9 @@ use std::sync::RwLock;
 struct Snapshot {
     /// By lower-case name.
     groups: HashMap<String, IpGroup>,
-    /// When each block ends.
-    blocks: HashMap<IpAddr, i64>,
+    /// When each block ends and whether an admin set it, by client (an
+    /// IPv6 block covers its /64).
+    blocks: HashMap<ClientKey, (i64, bool)>,
     /// Entries already reported as unreadable.
     warned: HashSet<String>,
 }
@@ -40,27 +42,31 @@ impl Live {
             .is_some_and(|g| g.contains(ip))
     }
 
-    pub fn blocked_until(&self, ip: IpAddr, now: i64) -> Option<i64> {
-        let ip = ip.to_canonical();
+    /// When the block of `ip` ends and whether it is manual, if one is in force.
+    pub fn block_of(&self, ip: IpAddr, now: i64) -> Option<(i64, bool)> {
         self.read()
             .blocks
-            .get(&ip)
+            .get(&client_key(ip))
             .copied()
-            .filter(|&until| until > now)
+            .filter(|&(until, _)| until > now)
     }
 
     /// A block this process decided (and wrote to the store).
-    pub fn add_block(&self, ip: IpAddr, until: i64) {
-        self.write().blocks.insert(ip.to_canonical(), until);
+    pub fn add_block(&self, key: ClientKey, until: i64) {
+        self.write().blocks.insert(key, (until, false));
     }
 
-    /// Takes what the store holds; returns the addresses whose block is gone
-    /// (lifted by an admin, or over).
-    fn replace(&self, groups: Vec<IpGroupRow>, blocks: Vec<Block>) -> Vec<IpAddr> {
+    /// Takes what the store holds; returns the clients whose block is gone
+    /// (lifted by an admin, or over). A stored address (older rows) blocks
+    /// its client, an IPv6 one its /64.
+    fn replace(&self, groups: Vec<IpGroupRow>, blocks: Vec<Block>) -> Vec<ClientKey> {
         let mut s = self.write();
-        let fresh: HashMap<IpAddr, i64> = blocks
+        let fresh: HashMap<ClientKey, (i64, bool)> = blocks
             .iter()
-            .filter_map(|b| Some((b.ip.parse::<IpAddr>().ok()?.to_canonical(), b.until)))
+            .filter_map(|b| {
+                let manual = b.reason == super::MANUAL_BLOCK;
+                Some((b.ip.parse::<ClientKey>().ok()?, (b.until, manual)))
+            })
             .collect();
         let gone = s
             .blocks

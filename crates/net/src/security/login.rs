@@ -5,6 +5,7 @@
 
 use super::{Security, Ticket};
 use crate::bruteforce::{Event, Policy};
+use crate::client_key::{client_key, ClientKey};
 use postern_store::ipgroups::Block;
 use std::future::Future;
 use std::net::IpAddr;
@@ -66,20 +67,22 @@ impl Security {
             .tracker
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .failed(now, ip, user, exempt, &policy);
+            .failed(now, client_key(ip), user, exempt, &policy);
         for event in events {
             match event {
                 Event::Block {
-                    failures, until, ..
+                    ip: key,
+                    failures,
+                    until,
                 } => {
                     let block = Block {
-                        ip: ip.to_string(),
+                        ip: key.to_string(),
                         since: now,
                         until,
                         failures,
                         reason: format!("{failures} failed logins within {}s", policy.window),
                     };
-                    self.block(listener, user, ip, block).await;
+                    self.block(listener, user, ip, key, block).await;
                 }
                 Event::AccountTargeted {
                     user,
@@ -101,17 +104,25 @@ impl Security {
         self.blocked_until(ip).is_some()
     }
 
-    /// Records a block in the store and in memory, and logs it.
-    async fn block(&self, listener: &str, user: &str, ip: IpAddr, block: Block) {
+    /// Records a block of `key` (the client of `ip`) in the store and in
+    /// memory, and logs it.
+    async fn block(&self, listener: &str, user: &str, ip: IpAddr, key: ClientKey, block: Block) {
         let (until, failures, reason) = (block.until, block.failures, block.reason.clone());
         let _writes = self.writes.lock().await;
+        if self
+            .live
+            .block_of(ip, self.clock.now())
+            .is_some_and(|(later, _)| later >= until)
+        {
+            return; // a longer block (an admin's) stays as it is
+        }
         let store = self.store.clone();
         let written = tokio::task::spawn_blocking(move || store.block_put(&block)).await;
         if !matches!(written, Ok(Ok(()))) {
             // Blocked in memory until the next refresh reads the store again.
-            eprintln!("postern: could not record the block of {ip} in the store");
+            eprintln!("postern: could not record the block of {key} in the store");
         }
-        self.live.add_block(ip, until);
+        self.live.add_block(key, until);
         self.security_log(
             "blocked",
             listener,
@@ -121,6 +132,7 @@ impl Security {
                 ("failures", &failures.to_string()),
                 ("until", &rfc3339(until)),
                 ("reason", &reason),
+                ("blocked", &key.to_string()),
             ],
         );
     }

@@ -10,11 +10,13 @@
 mod admit;
 mod live;
 mod login;
+mod loglimit;
 mod recent;
 mod refuse;
 
 pub use admit::{Refusal, Ticket};
 pub use login::{current_connection, rfc3339};
+pub use loglimit::LogLimitContext;
 
 use crate::bruteforce::Tracker;
 use crate::clock::Clock;
@@ -25,6 +27,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The `reason` of a block set by `postern security block` (SPEC X7).
+pub const MANUAL_BLOCK: &str = "manual";
 
 /// How often groups and blocks are re-read from the store.
 pub const REFRESH: Duration = Duration::from_secs(1);
@@ -66,13 +71,15 @@ impl Security {
         Ok(security)
     }
 
-    /// Re-reads the store every [`REFRESH`] until `stop` turns true.
+    /// Re-reads the store every [`REFRESH`] until `stop` turns true, and
+    /// writes the security log's `log-suppressed` lines that are due.
     pub async fn refresh_every(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(REFRESH) => {}
                 _ = stop.changed() => return,
             }
+            self.logs.flush_suppressed(false);
             if let Err(e) = self.refresh().await {
                 eprintln!("postern: cannot read IP groups and blocks: {e}");
             }
@@ -86,7 +93,7 @@ impl Security {
 
     /// When the block of `ip` ends, if it is blocked now.
     pub fn blocked_until(&self, ip: IpAddr) -> Option<i64> {
-        self.live.blocked_until(ip, self.clock.now())
+        self.live.block_of(ip, self.clock.now()).map(|b| b.0)
     }
 
     fn security_log(&self, event: &str, service: &str, ip: IpAddr, fields: &[(&str, &str)]) {

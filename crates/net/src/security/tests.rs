@@ -162,6 +162,33 @@ async fn failures_block_on_every_listener_until_unblocked() {
 }
 
 #[tokio::test]
+async fn an_ipv6_client_is_its_slash_64() {
+    let f = Fixture::new(&format!("{GUARD}[access.imap]\nmax_per_ip = 1\n")).await;
+    let _a = f.security.admit("imap", ip("2001:db8:1:2::1")).unwrap();
+    assert_eq!(
+        f.security.admit("imap", ip("2001:db8:1:2::99")).err(),
+        Some(Refusal::TooManyFromIp { limit: 1 }),
+        "same /64"
+    );
+    assert!(f.security.admit("imap", ip("2001:db8:1:3::1")).is_ok());
+    for i in 1..=3 {
+        let from = ip(&format!("2001:db8:1:2::{i}"));
+        f.security.failed_login("pop3", from, "").await;
+    }
+    assert!(f
+        .security
+        .blocked_until(ip("2001:db8:1:2:ffff::7"))
+        .is_some());
+    assert!(f.security.blocked_until(ip("2001:db8:1:3::1")).is_none());
+    let blocks = f.store.block_list(f.clock.now()).unwrap();
+    assert_eq!(blocks[0].ip, "2001:db8:1:2::/64");
+    assert!(f.log().contains("blocked=2001:db8:1:2::/64"));
+    // An IPv4-mapped client is its IPv4 address.
+    let _m = f.security.admit("imap", ip("::ffff:192.0.2.8")).unwrap();
+    assert!(f.security.admit("imap", ip("192.0.2.8")).is_err());
+}
+
+#[tokio::test]
 async fn blocks_end_by_themselves() {
     let f = Fixture::new(GUARD).await;
     let a = ip("2001:db8::1");
@@ -188,6 +215,31 @@ async fn blocks_made_elsewhere_are_read() {
     f.store.block_put(&block).unwrap();
     f.security.refresh().await.unwrap();
     assert!(f.security.admit("smtp", ip("192.0.2.7")).is_err());
+}
+
+#[tokio::test]
+async fn a_manual_block_is_refused_in_its_own_words_and_kept() {
+    let f = Fixture::new(GUARD).await;
+    let until = f.clock.now() + 3_600;
+    let block = Block {
+        ip: "2001:db8:5:6::/64".into(),
+        since: f.clock.now(),
+        until,
+        failures: 0,
+        reason: MANUAL_BLOCK.into(),
+    };
+    f.store.block_put(&block).unwrap();
+    f.security.refresh().await.unwrap();
+    let refused = f.security.admit("imap", ip("2001:db8:5:6::1")).err();
+    assert_eq!(refused, Some(Refusal::BlockedByAdmin { until }));
+    assert!(f.log().contains("reason=\"blocked by admin\""));
+    // Failed logins from a session already open do not shorten it.
+    for _ in 0..3 {
+        f.security
+            .failed_login("imap", ip("2001:db8:5:6::1"), "")
+            .await;
+    }
+    assert_eq!(f.store.block_list(f.clock.now()).unwrap()[0].until, until);
 }
 
 #[tokio::test]

@@ -44,9 +44,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         policy::gate(&self.ctx.config.borrow(), self.conn.is_tls())
     }
 
-    /// Whether a password may be sent in the clear on this connection now.
+    /// Whether USER/PASS may be used on this connection now: the policy
+    /// allows passwords in the clear here, and PLAIN or LOGIN is enabled.
     pub(super) fn login_allowed(&self) -> bool {
-        self.gate().plaintext_auth()
+        self.gate().plaintext_auth() && self.cfg.auth.plaintext_login()
     }
 
     /// Refuses `command` when the policy wants TLS first.
@@ -58,8 +59,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         Err(reply::TLS_REQUIRED)
     }
 
-    /// A plaintext login the policy refuses: logged, answered `-ERR [AUTH]`.
+    /// A plaintext login refused: logged, answered `-ERR [AUTH]` where the
+    /// policy wants TLS, plain `-ERR` where no plaintext mechanism is enabled.
     pub(super) fn plaintext_refused(&self, command: &str) -> Reply {
+        if !self.cfg.auth.plaintext_login() {
+            self.policy_refused(command, "no plaintext mechanism enabled");
+            return reply::USER_DISABLED;
+        }
         self.policy_refused(command, self.gate().auth_reason());
         reply::PLAINTEXT_REFUSED
     }

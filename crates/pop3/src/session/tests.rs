@@ -224,6 +224,25 @@ async fn capa_and_logins_refused_without_tls() {
 }
 
 #[tokio::test]
+async fn user_pass_only_with_a_plaintext_mechanism_enabled() {
+    let w = plain_world();
+    let mut cfg = (**w.ctx.config.borrow()).clone();
+    cfg.auth.mechanisms = vec!["SCRAM-SHA-256".into()];
+    w._config.send(Arc::new(cfg)).unwrap();
+    let (mut c, _) = w.client().await;
+    c.ok("CAPA").await;
+    let caps = c.multi().await;
+    assert!(!caps.iter().any(|l| l == "USER"), "{caps:?}");
+    assert!(caps.contains(&"SASL SCRAM-SHA-256".to_string()), "{caps:?}");
+    assert_eq!(
+        c.err(&format!("USER {ALICE}")).await,
+        "-ERR USER/PASS is disabled here: use AUTH"
+    );
+    c.err(&format!("PASS {PASSWORD}")).await;
+    c.ok("QUIT").await;
+}
+
+#[tokio::test]
 async fn a_full_session() {
     let w = plain_world();
     w.deliver(b"Subject: one\r\n\r\n.leading dot\r\nbody\r\n")

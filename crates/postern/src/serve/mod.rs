@@ -47,22 +47,23 @@ async fn serve(
     if placed + removed > 0 {
         eprintln!("postern: recovery placed {placed} committed bodies and removed {removed} unacknowledged ones");
     }
-    let logs = postern_logs::Logs::open(data_dir, config.log.json).map_err(|e| {
-        format!(
-            "cannot open logs in {}: {e}",
-            data_dir.join("logs").display()
-        )
-    })?;
+    let clock: Arc<dyn postern_net::clock::Clock> = Arc::new(postern_net::clock::SystemClock);
+    let logs = postern_logs::Logs::open(data_dir, config.log.json)
+        .map_err(|e| {
+            format!(
+                "cannot open logs in {}: {e}",
+                data_dir.join("logs").display()
+            )
+        })?
+        .with_limit_context(Arc::new(postern_net::security::LogLimitContext(
+            clock.clone(),
+        )));
     let tls = prepare::tls_acceptor(data_dir, &config)?;
     let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
-    let security = postern_net::security::Security::new(
-        store.clone(),
-        logs.clone(),
-        config_rx.clone(),
-        Arc::new(postern_net::clock::SystemClock),
-    )
-    .await
-    .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
+    let security =
+        postern_net::security::Security::new(store.clone(), logs.clone(), config_rx.clone(), clock)
+            .await
+            .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pop3 = Arc::new(postern_pop3::Context {
         store: store.clone(),
@@ -89,7 +90,7 @@ async fn serve(
     );
     let smtp = Arc::new(Context {
         store,
-        logs,
+        logs: logs.clone(),
         config: config_rx,
         tls: tls.clone(),
         shutdown: stop_rx.clone(),
@@ -127,6 +128,7 @@ async fn serve(
     eprintln!("postern: shutting down");
     let _ = stop_tx.send(true);
     sessions.wait_idle(SHUTDOWN_GRACE).await;
+    logs.flush_suppressed(true);
     Ok(())
 }
 

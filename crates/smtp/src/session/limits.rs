@@ -9,8 +9,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     fn rate_keys(&self) -> Vec<(String, u32)> {
+        // Per client: an IPv4 address or an IPv6 /64 (issue 6).
         let mut keys = vec![(
-            format!("ip:{}", self.client_ip()),
+            format!("ip:{}", postern_net::client_key(self.peer.ip())),
             self.cfg.smtp.max_messages_per_hour_ip,
         )];
         if let Some(u) = &self.auth {

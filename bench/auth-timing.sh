@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Login timing benchmark (issue 6 item 4): an unknown user and an existing user
+# with a wrong password must get the same reply and take the same time. Starts a
+# Postern with IMAPS on 127.0.0.1 only, in a temp dir removed at exit, and times
+# SAMPLES failed logins of each kind, alternated (bench/auth_timing.py); prints
+# medians, p90 and their ratios (target ≈ 1.0), and whether the replies were
+# identical. See bench/README.md for the method.
+#
+# Usage: bench/auth-timing.sh          (no root needed; nothing is installed)
+# Environment (defaults in brackets):
+#   SAMPLES [100]      failed logins of each kind (each waits out the 1 s failure delay)
+#   MODE [login]       login (IMAP LOGIN) | plain (AUTHENTICATE PLAIN with SASL-IR)
+#   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
+#   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes
+#   KEEP_TMP [0]       1: keep the temp dir (logs, JSON result)
+#   WAIT_IDLE [0]      seconds to wait first for the host's CPUs to be <= 10 % busy
+# Exit status: 0 when the replies were identical and the median ratio is within
+# 0.9..1.1, 1 otherwise.
+
+set -euo pipefail
+
+SAMPLES=${SAMPLES:-100}
+MODE=${MODE:-login}
+KEEP_TMP=${KEEP_TMP:-0}
+WAIT_IDLE=${WAIT_IDLE:-0}
+BENCH_TMPDIR=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+POSTERN_TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}
+POSTERN_BIN=${POSTERN_BIN:-$POSTERN_TARGET/release/postern}
+
+DOMAIN=bench.test
+USER_ADDR=user1@$DOMAIN
+UNKNOWN_ADDR=nobody@$DOMAIN
+PASSWORD=Timing-Test-Pass-1
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+TMP=""
+POSTERN_PID=""
+SAMPLER_PID=""
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+json() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+check_params() {
+    [[ $SAMPLES =~ ^[1-9][0-9]*$ ]] || die "SAMPLES must be a positive integer (got '$SAMPLES')"
+    [[ $WAIT_IDLE =~ ^[0-9]+$ ]] || die "WAIT_IDLE must be a non-negative integer"
+    [[ $MODE =~ ^(login|plain)$ ]] || die "MODE must be login or plain"
+    command -v python3 >/dev/null || die "python3 is needed"
+}
+
+# A fresh data dir with one user; the brute-force guard off (login_failures = 0)
+# so the probe's failures never block 127.0.0.1; IMAPS on 127.0.0.1:0 only.
+setup_postern() {
+    if [[ ! -x $POSTERN_BIN ]]; then
+        log "building postern ($POSTERN_BIN missing)"
+        (cd "$REPO" && CARGO_TARGET_DIR=$POSTERN_TARGET cargo build --release -p postern >&2) \
+            || die "cargo build failed"
+    fi
+    local pn=("$POSTERN_BIN" --data "$TMP/postern")
+    "${pn[@]}" init --hostname "$DOMAIN" --domain "$DOMAIN" >&2 || die "postern init failed"
+    printf '%s\n' "$PASSWORD" | "${pn[@]}" user add "$USER_ADDR" --password-stdin >/dev/null \
+        || die "postern user add failed"
+    "${pn[@]}" config set security.login_failures 0 >/dev/null || die "config set failed"
+    local out=$TMP/postern.out
+    : >"$out"
+    "${pn[@]}" serve --listen smtp=off --listen submission=off --listen smtps=off \
+        --listen pop3=off --listen pop3s=off --listen imap=off \
+        --listen imaps=127.0.0.1:0 >"$out" 2>"$TMP/postern.err" &
+    POSTERN_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+        grep -qx 'ready' "$out" && break
+        [[ -d /proc/$POSTERN_PID ]] || break
+        sleep 0.1
+    done
+    grep -qx 'ready' "$out" || { cat "$out" "$TMP/postern.err" >&2; die "postern serve did not print 'ready'"; }
+    PN_PORT=$(sed -n 's/^listening imaps 127\.0\.0\.1:\([0-9]\+\)$/\1/p' "$out" | head -n1)
+    [[ -n $PN_PORT ]] || die "no 'listening imaps 127.0.0.1:PORT' line"
+    check_loopback_only "$POSTERN_PID"
+    log "postern (pid $POSTERN_PID) on imaps 127.0.0.1:$PN_PORT"
+}
+
+stop_postern() {
+    [[ -n $POSTERN_PID ]] || return 0
+    kill -TERM "$POSTERN_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -d /proc/$POSTERN_PID ]] || break
+        sleep 0.1
+    done
+    [[ -d /proc/$POSTERN_PID ]] && kill -KILL "$POSTERN_PID" 2>/dev/null || true
+    wait "$POSTERN_PID" 2>/dev/null || true
+    POSTERN_PID=""
+}
+
+cleanup() {
+    local rc=$?
+    stop_postern
+    if [[ -n $TMP && -d $TMP ]]; then
+        if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
+    fi
+    exit "$rc"
+}
+
+main() {
+    check_params
+    declare -gA HOST_BUSY
+    TMP=$(mktemp -d "$BENCH_TMPDIR/postern-auth-timing.XXXXXX")
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    setup_postern
+    check_idle postern
+    log "timing $SAMPLES failed logins of each kind ($MODE), alternated"
+    local r=$TMP/result.json
+    python3 "$REPO/bench/auth_timing.py" --port "$PN_PORT" --user "$USER_ADDR" \
+        --unknown "$UNKNOWN_ADDR" --samples "$SAMPLES" --mode "$MODE" >"$r" \
+        || die "the timing probe failed"
+    echo "postern: $POSTERN_BIN, mode $MODE, $SAMPLES samples each, host busy before: ${HOST_BUSY[postern]}%"
+    echo "unknown user:   median $(json "$r" 'd["unknown_user"]["median_ms"]') ms, p90 $(json "$r" 'd["unknown_user"]["p90_ms"]') ms, min $(json "$r" 'd["unknown_user"]["min_ms"]') ms"
+    echo "wrong password: median $(json "$r" 'd["wrong_password"]["median_ms"]') ms, p90 $(json "$r" 'd["wrong_password"]["p90_ms"]') ms, min $(json "$r" 'd["wrong_password"]["min_ms"]') ms"
+    echo "ratio unknown/wrong: median $(json "$r" 'd["ratio_median"]'), p90 $(json "$r" 'd["ratio_p90"]'); median difference $(json "$r" 'd["diff_median_ms"]') ms"
+    echo "same reply: $(json "$r" 'd["same_reply"]') ($(json "$r" '" | ".join(d["replies"])'))"
+    json "$r" 'd["same_reply"] and 0.9 <= d["ratio_median"] <= 1.1' | grep -qx True
+}
+
+main "$@"
