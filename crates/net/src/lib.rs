@@ -10,6 +10,7 @@ pub mod conn;
 pub mod ipgroup;
 pub mod listen;
 pub mod policy;
+pub mod quickack;
 pub mod sasl;
 pub mod security;
 pub mod stream;
@@ -18,4 +19,5 @@ pub mod tls_client;
 
 pub use client_key::{client_key, ClientKey};
 pub use conn::{Conn, Line};
+pub use quickack::QuickAck;
 pub use stream::MaybeTls;

@@ -2,7 +2,7 @@
 
 use postern_config::{Config, SERVICES};
 use postern_net::security::Security;
-use postern_net::MaybeTls;
+use postern_net::{MaybeTls, QuickAck};
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -19,7 +19,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves one accepted connection.
 pub type Handler = Arc<
-    dyn Fn(MaybeTls<TcpStream>, SocketAddr) -> Pin<Box<dyn Future<Output = ()> + Send>>
+    dyn Fn(MaybeTls<QuickAck>, SocketAddr) -> Pin<Box<dyn Future<Output = ()> + Send>>
         + Send
         + Sync,
 >;
@@ -159,7 +159,8 @@ async fn open(
     socket: TcpStream,
     implicit: bool,
     tls: Option<TlsAcceptor>,
-) -> Option<MaybeTls<TcpStream>> {
+) -> Option<MaybeTls<QuickAck>> {
+    let socket = QuickAck::new(socket);
     match (implicit, tls) {
         (false, _) => Some(MaybeTls::Plain(socket)),
         (true, Some(acceptor)) => {
