@@ -81,24 +81,14 @@ setup_postern() {
 }
 
 stop_postern() {
-    [[ -n $POSTERN_PID ]] || return 0
-    kill -TERM "$POSTERN_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ -d /proc/$POSTERN_PID ]] || break
-        sleep 0.1
-    done
-    [[ -d /proc/$POSTERN_PID ]] && kill -KILL "$POSTERN_PID" 2>/dev/null || true
-    wait "$POSTERN_PID" 2>/dev/null || true
+    stop_process "$POSTERN_PID" postern
     POSTERN_PID=""
 }
 
 cleanup() {
     local rc=$?
     stop_postern
-    if [[ -n $TMP && -d $TMP ]]; then
-        if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
-    fi
+    drop_tmp
     exit "$rc"
 }
 

@@ -97,3 +97,23 @@ check_idle() {
 }
 
 kib_to_mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# Stops a server this shell started: SIGTERM, up to 10 s to exit (the
+# server's own shutdown grace), then SIGKILL.
+stop_process() {
+    local pid=$1 name=$2 i
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        [[ -d /proc/$pid ]] || break
+        sleep 0.1
+    done
+    [[ -d /proc/$pid ]] && { log "$name ignored SIGTERM for 10 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+    wait "$pid" 2>/dev/null || true
+}
+
+# Removes the run's temp dir $TMP, or keeps it and says where (KEEP_TMP=1).
+drop_tmp() {
+    [[ -n ${TMP:-} && -d $TMP ]] || return 0
+    if (( ${KEEP_TMP:-0} )); then log "kept $TMP"; else rm -rf "$TMP"; fi
+}

@@ -290,15 +290,7 @@ setup_postern() {
 }
 
 stop_postern() {
-    [[ -n $POSTERN_PID ]] || return 0
-    kill -TERM "$POSTERN_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ -d /proc/$POSTERN_PID ]] || break
-        sleep 0.1
-    done
-    [[ -d /proc/$POSTERN_PID ]] && { log "postern ignored SIGTERM for 10 s; killing it"; kill -KILL "$POSTERN_PID" 2>/dev/null || true; }
-    wait "$POSTERN_PID" 2>/dev/null || true
+    stop_process "$POSTERN_PID" postern
     POSTERN_PID=""
 }
 
@@ -606,9 +598,7 @@ cleanup() {
     stop_postern
     stop_postfix
     stop_sink
-    if [[ -n $TMP && -d $TMP ]]; then
-        if (( KEEP_TMP )); then log "kept $TMP"; else rm -rf "$TMP"; fi
-    fi
+    drop_tmp
     exit "$rc"
 }
 
