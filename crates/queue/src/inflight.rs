@@ -125,11 +125,9 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    fn sleeper(secs: u64, finished: Arc<AtomicBool>) -> impl Future<Output = ()> + Send {
-        async move {
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            finished.store(true, Ordering::SeqCst);
-        }
+    async fn sleeper(secs: u64, finished: Arc<AtomicBool>) {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        finished.store(true, Ordering::SeqCst);
     }
 
     #[tokio::test(start_paused = true)]
@@ -137,14 +135,23 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut busy = InFlight::default();
         let done = Arc::new(AtomicBool::new(false));
-        busy.spawn("a.example", vec![1, 2], tx.clone(), sleeper(2, done.clone()));
+        busy.spawn(
+            "a.example",
+            vec![1, 2],
+            tx.clone(),
+            sleeper(2, done.clone()),
+        );
         assert_eq!((busy.runs(), busy.running("a.example")), (1, 1));
         assert!(busy.holds(2));
         let start = Instant::now();
         let left = busy.drain(&mut rx, start + Duration::from_secs(10)).await;
         assert!(left.is_empty());
         assert!(done.load(Ordering::SeqCst), "the run finished its work");
-        assert_eq!(start.elapsed(), Duration::from_secs(2), "no waiting past the last run");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(2),
+            "no waiting past the last run"
+        );
         assert_eq!(busy.runs(), 0);
     }
 
@@ -154,11 +161,25 @@ mod tests {
         let mut busy = InFlight::default();
         let quick = Arc::new(AtomicBool::new(false));
         let slow = Arc::new(AtomicBool::new(false));
-        busy.spawn("quick.example", vec![1], tx.clone(), sleeper(2, quick.clone()));
-        busy.spawn("slow.example", vec![2, 3, 4], tx.clone(), sleeper(30, slow.clone()));
+        busy.spawn(
+            "quick.example",
+            vec![1],
+            tx.clone(),
+            sleeper(2, quick.clone()),
+        );
+        busy.spawn(
+            "slow.example",
+            vec![2, 3, 4],
+            tx.clone(),
+            sleeper(30, slow.clone()),
+        );
         let start = Instant::now();
         let left = busy.drain(&mut rx, start + Duration::from_secs(10)).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(10), "one deadline, no more");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(10),
+            "one deadline, no more"
+        );
         assert_eq!(
             left,
             [Abandoned {
@@ -168,7 +189,10 @@ mod tests {
         );
         assert!(quick.load(Ordering::SeqCst));
         tokio::time::sleep(Duration::from_secs(60)).await;
-        assert!(!slow.load(Ordering::SeqCst), "the abandoned run was stopped");
+        assert!(
+            !slow.load(Ordering::SeqCst),
+            "the abandoned run was stopped"
+        );
         assert!(!busy.holds(2) && busy.runs() == 0);
     }
 

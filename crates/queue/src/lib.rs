@@ -6,9 +6,9 @@
 pub mod clock;
 mod connect;
 mod deliver;
-mod inflight;
 pub mod dns;
 pub mod dsn;
+mod inflight;
 mod log;
 pub mod notice;
 pub mod outcome;
