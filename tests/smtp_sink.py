@@ -6,6 +6,9 @@ for byte, for the outbound-delivery tests. Independent of Postern's code.
     sink.rcpt_reply = lambda rcpt, n: (550, "5.1.1 no such user") if ... else None
     ... sink.wait_for(1) -> list[Received]
 
+    sink.data_delay = 2.0              # hold the reply to the end of DATA this long
+    sink.wait_data_ends(1)             # until a message's final "." has arrived
+
 Each Received has mail_from, mail_params, rcpts (accepted ones), body
 (dot-unstuffed, as the peer meant it), raw (the bytes on the wire between
 DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo.
@@ -14,6 +17,7 @@ DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo.
 from __future__ import annotations
 
 import base64
+import select
 import socket
 import ssl
 import threading
@@ -50,6 +54,10 @@ class Sink:
         # Hooks: return (code, "x.y.z text") to override the default 250.
         self.rcpt_reply = lambda rcpt, attempt: None
         self.data_reply = lambda msg: None
+        # Seconds to hold the reply to the end of DATA; a client that leaves
+        # meanwhile gets nothing recorded (as a server would on a lost connection).
+        self.data_delay = 0.0
+        self.data_ends = 0
         self.greeting = (220, "sink.test ESMTP")
         self.cond = threading.Condition()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -82,6 +90,16 @@ class Sink:
                                          f"{len(self.transcripts)} sessions ended, the last ones: {last}")
                 self.cond.wait(left)
             return list(self.messages)
+
+    def wait_data_ends(self, n: int, timeout: float = 15.0) -> None:
+        """Waits until the end of DATA (the final ".") has arrived `n` times."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.data_ends < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"sink on port {self.port} saw the end of DATA {self.data_ends} times, expected {n}")
+                self.cond.wait(left)
 
     # --- serving --------------------------------------------------------
     def _accept(self) -> None:
@@ -242,6 +260,10 @@ class _Session:
         self.msg.raw = body_wire
         lines = body_wire.split(b"\r\n")
         self.msg.body = b"\r\n".join(l[1:] if l.startswith(b".") else l for l in lines)
+        with self.sink.cond:
+            self.sink.data_ends += 1
+            self.sink.cond.notify_all()
+        self._hold_reply(self.sink.data_delay)
         self._finish()
 
     def cmd_BDAT(self, arg: str) -> None:
@@ -266,6 +288,19 @@ class _Session:
             self.sink.messages.append(msg)
             self.sink.cond.notify_all()
         self.send(250, "2.0.0 queued as sink")
+
+    def _hold_reply(self, seconds: float) -> None:
+        """Waits `seconds`; raises OSError if the client closes the connection meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if isinstance(self.conn, ssl.SSLSocket):
+                time.sleep(min(left, 0.1))
+                continue
+            readable, _, _ = select.select([self.conn], [], [], min(left, 0.1))
+            if readable:
+                if not self.conn.recv(1, socket.MSG_PEEK):
+                    raise OSError("the client left while waiting for the reply to DATA")
+                time.sleep(min(left, 0.1))
 
     def cmd_RSET(self, arg: str) -> None:
         self.msg = None

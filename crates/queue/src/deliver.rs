@@ -2,6 +2,9 @@
 //! (MX preference order, every address of each) until a server takes the
 //! messages; several messages go over one connection (RSET between). Each
 //! message's result is recorded, with its notice, as soon as it is known.
+//! Once shutdown begins a run finishes the message it is sending, then says
+//! QUIT and opens no other connection; messages it did not start stay queued
+//! as they were, for after restart.
 
 use crate::connect::{Dialer, Opened};
 use crate::outcome::{self, Verdict};
@@ -41,7 +44,7 @@ pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
     };
     'hops: for hop in &plan.hops {
         for ip in &hop.addrs {
-            if pending.is_empty() {
+            if pending.is_empty() || sh.stopping() {
                 break 'hops;
             }
             match dialer.open(&plan, hop, *ip).await {
@@ -53,6 +56,10 @@ pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
                 Err(e) => last = connection_verdict(&e, format!("{}[{ip}]", hop.name)),
             }
         }
+    }
+    if sh.stopping() {
+        // Not failed, just not tried to the end: left for after restart.
+        return;
     }
     fail_all(&sh, pending.into(), last, true).await;
 }
@@ -66,7 +73,7 @@ async fn send_all(
     let limit = sh.cfg.delivery.max_messages_per_connection as usize;
     let mut sent = 0;
     while let Some(job) = pending.pop_front() {
-        if sent == limit {
+        if sent == limit || sh.stopping() {
             pending.push_front(job);
             break;
         }

@@ -8,6 +8,7 @@ mod connect;
 mod deliver;
 pub mod dns;
 pub mod dsn;
+mod inflight;
 mod log;
 pub mod notice;
 pub mod outcome;
@@ -26,6 +27,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// How the server tells the outbound side to stop: `None` while serving,
+/// then the deadline by which runs in flight must have finished.
+pub type Stop = watch::Receiver<Option<tokio::time::Instant>>;
 
 /// The outbound side of the server: owns the scheduler's handles.
 pub struct Outbound {
@@ -54,6 +59,14 @@ pub(crate) struct Shared {
     pub policy: RetryPolicy,
     pub dns: Dns,
     pub tls: Arc<TlsClient>,
+    /// Shutdown began once this holds a deadline: start no new message.
+    pub stop: Stop,
+}
+
+impl Shared {
+    pub fn stopping(&self) -> bool {
+        self.stop.borrow().is_some()
+    }
 }
 
 impl Outbound {
@@ -74,7 +87,7 @@ impl Outbound {
         }
     }
 
-    fn shared(&self, cfg: Arc<Config>) -> Result<Shared, String> {
+    fn shared(&self, cfg: Arc<Config>, stop: Stop) -> Result<Shared, String> {
         let d = &cfg.delivery;
         let resolver = d.resolver_addr()?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -101,6 +114,7 @@ impl Outbound {
             dns: c.dns.clone(),
             tls: c.tls.clone(),
             cfg,
+            stop,
         })
     }
 }

@@ -2,78 +2,83 @@
 //! and starts delivery runs within the concurrency limits (overall and per
 //! domain). It wakes when the store queues something, when a run ends, and
 //! once a second (to see what the CLI changed: retry, release, delete).
+//! At shutdown it starts nothing more and waits for the runs in flight to
+//! record their results, until the shutdown deadline.
 
 use crate::deliver::{self, Job};
-use crate::Outbound;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::inflight::InFlight;
+use crate::{Outbound, Stop};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Longest sleep between looks at the queue.
 const POLL: Duration = Duration::from_secs(1);
 /// Due recipients read per look.
 const BATCH: usize = 5000;
 
-/// A finished run: its domain and the recipients it held.
-struct Done {
-    domain: String,
-    recipients: Vec<i64>,
-}
-
-#[derive(Default)]
-struct InFlight {
-    recipients: HashSet<i64>,
-    per_domain: HashMap<String, u32>,
-    runs: u32,
-    /// Which domain goes first at the next dispatch (rotates, so no domain waits behind others).
-    turn: usize,
-}
-
 impl Outbound {
-    /// Runs until `shutdown` turns true. Runs in progress are abandoned at
-    /// shutdown: what they had not recorded is tried again after restart.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `stop` holds a deadline, then lets the runs in flight finish
+    /// until that deadline. Runs still going then are stopped (one
+    /// `delivery-abandoned` line each): what they had not recorded is tried
+    /// again after restart.
+    pub async fn run(self, mut stop: Stop) {
         let wake = self.store.queue_wakeup();
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
         let mut busy = InFlight::default();
-        loop {
-            if *shutdown.borrow() {
-                return;
+        let deadline = loop {
+            if let Some(deadline) = *stop.borrow() {
+                break deadline;
             }
-            if let Err(e) = self.dispatch(&mut busy, &done_tx).await {
+            if let Err(e) = self.dispatch(&mut busy, &done_tx, &stop).await {
                 self.logs.mail(&[("event", "queue-error"), ("reason", &e)]);
             }
             tokio::select! {
                 _ = wake.notified() => {}
-                Some(done) = done_rx.recv() => busy.finish(done),
+                Some(id) = done_rx.recv() => busy.finish(id),
                 _ = tokio::time::sleep(POLL) => {}
-                _ = shutdown.changed() => {}
+                changed = stop.changed() => if changed.is_err() {
+                    // No one can tell us the deadline any more: stop now.
+                    break Instant::now();
+                },
             }
-            while let Ok(done) = done_rx.try_recv() {
-                busy.finish(done);
+            while let Ok(id) = done_rx.try_recv() {
+                busy.finish(id);
             }
+        };
+        for run in busy.drain(&mut done_rx, deadline).await {
+            self.logs.mail(&[
+                ("event", "delivery-abandoned"),
+                ("domain", &run.domain),
+                ("recipients", &run.recipients.to_string()),
+            ]);
         }
     }
 
     async fn dispatch(
         &self,
         busy: &mut InFlight,
-        done: &mpsc::UnboundedSender<Done>,
+        done: &mpsc::UnboundedSender<u64>,
+        stop: &Stop,
     ) -> Result<(), String> {
         let cfg = self.config.borrow().clone();
         let d = &cfg.delivery;
-        if busy.runs >= d.max_connections {
+        if busy.runs() >= d.max_connections {
             return Ok(());
         }
-        let shared = Arc::new(self.shared(cfg.clone())?);
+        let shared = Arc::new(self.shared(cfg.clone(), stop.clone())?);
         let store = self.store.clone();
         let now = self.clock.now();
         let due = tokio::task::spawn_blocking(move || store.queue_due(now, BATCH))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let groups = group(due.into_iter().filter(|r| !busy.recipients.contains(&r.id)));
+        if stop.borrow().is_some() {
+            return Ok(());
+        }
+        let groups = group(due.into_iter().filter(|r| !busy.holds(r.id)));
         // An even share of the connections per domain first; the rest go to
         // whoever still has work at the next dispatch.
         let fair = (d.max_connections / groups.len().max(1) as u32).max(1);
@@ -82,48 +87,22 @@ impl Outbound {
         groups.rotate_left(first);
         busy.turn = busy.turn.wrapping_add(1);
         for (domain, jobs) in groups {
-            let running = busy.per_domain.get(&domain).copied().unwrap_or(0);
+            let running = busy.running(&domain);
             let slots = d
                 .max_per_domain
                 .min(fair.max(running + 1))
                 .saturating_sub(running)
-                .min(d.max_connections.saturating_sub(busy.runs));
+                .min(d.max_connections.saturating_sub(busy.runs()));
             for chunk in split(jobs, slots as usize, d.max_messages_per_connection as usize) {
-                busy.start(&domain, &chunk);
-                let (sh, domain, done) = (shared.clone(), domain.clone(), done.clone());
-                tokio::spawn(async move {
-                    let recipients = chunk.iter().flat_map(|j| j.recipients.clone()).collect();
-                    deliver::run(sh, domain.clone(), chunk).await;
-                    let _ = done.send(Done { domain, recipients });
-                });
+                let recipients = chunk.iter().flat_map(|j| j.recipients.clone()).collect();
+                let run = deliver::run(shared.clone(), domain.clone(), chunk);
+                busy.spawn(&domain, recipients, done.clone(), run);
             }
-            if busy.runs >= d.max_connections {
+            if busy.runs() >= d.max_connections {
                 break;
             }
         }
         Ok(())
-    }
-}
-
-impl InFlight {
-    fn start(&mut self, domain: &str, jobs: &[Job]) {
-        self.runs += 1;
-        *self.per_domain.entry(domain.to_string()).or_default() += 1;
-        self.recipients
-            .extend(jobs.iter().flat_map(|j| j.recipients.iter().copied()));
-    }
-
-    fn finish(&mut self, done: Done) {
-        self.runs = self.runs.saturating_sub(1);
-        if let Some(n) = self.per_domain.get_mut(&done.domain) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_domain.remove(&done.domain);
-            }
-        }
-        for id in done.recipients {
-            self.recipients.remove(&id);
-        }
     }
 }
 

@@ -88,8 +88,8 @@ impl Sessions {
         SessionGuard(self.clone())
     }
 
-    pub async fn wait_idle(&self, grace: Duration) {
-        let _ = tokio::time::timeout(grace, async {
+    pub async fn wait_idle(&self, deadline: tokio::time::Instant) {
+        let _ = tokio::time::timeout_at(deadline, async {
             while self.live.load(Ordering::SeqCst) > 0 {
                 let notified = self.idle.notified();
                 if self.live.load(Ordering::SeqCst) == 0 {

@@ -13,8 +13,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long sessions get to finish after a shutdown signal.
+/// How long sessions and deliveries in flight get to finish after a
+/// shutdown signal (one deadline for all of them).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long past that deadline we wait for the scheduler to log the runs it
+/// abandoned and return (it stops them itself at the deadline).
+const SCHEDULER_SLACK: Duration = Duration::from_secs(1);
 
 /// Runs the server until SIGINT/SIGTERM. `overrides` are `--listen NAME=ADDR:PORT|off`
 /// pairs already split at '='. Creates the data directory, config and a
@@ -116,7 +120,8 @@ async fn serve(
     }
     tokio::spawn(security.refresh_every(stop_rx.clone()));
     // After recovery (above) and once listening: queued mail starts moving.
-    tokio::spawn(outbound.run(stop_rx.clone()));
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(None);
+    let outbound = tokio::spawn(outbound.run(drain_rx));
     tokio::spawn(reload::watch_config(
         data_dir.to_path_buf(),
         overrides,
@@ -126,8 +131,12 @@ async fn serve(
     ));
     signals.wait().await;
     eprintln!("postern: shutting down");
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     let _ = stop_tx.send(true);
-    sessions.wait_idle(SHUTDOWN_GRACE).await;
+    let _ = drain_tx.send(Some(deadline));
+    // Deliveries in flight record their results before the runtime goes.
+    let scheduler = tokio::time::timeout_at(deadline + SCHEDULER_SLACK, outbound);
+    let _ = tokio::join!(sessions.wait_idle(deadline), scheduler);
     logs.flush_suppressed(true);
     Ok(())
 }
