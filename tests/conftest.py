@@ -45,6 +45,9 @@ def make_server(tmp_path):
         if err:
             # Shown by pytest only when the test failed.
             print(f"--- postern stderr ({p.data}), last 4000 characters ---\n{err[-4000:]}")
+        mail_log = p.data / "logs" / "mail.log"
+        if mail_log.exists():
+            print(f"--- {mail_log}, last 4000 characters ---\n{mail_log.read_text(errors='replace')[-4000:]}")
 
 
 @pytest.fixture

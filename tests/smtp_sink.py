@@ -50,6 +50,8 @@ class Sink:
         self.require_auth = require_auth
         self.messages: list[Received] = []
         self.transcripts: list[list[str]] = []
+        # Sessions accepted and not yet ended, for failure messages.
+        self.open_sessions: dict[int, list[str]] = {}
         self.rcpt_attempts: dict[str, int] = {}
         # Hooks: return (code, "x.y.z text") to override the default 250.
         self.rcpt_reply = lambda rcpt, attempt: None
@@ -69,11 +71,24 @@ class Sink:
         self.closed = False
 
     def start(self) -> "Sink":
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
+        """Stops accepting. The listening socket is shut down (which wakes a
+        blocked accept) and closed only after the accepting thread has ended:
+        closed first, its descriptor number could go to the next test's sink
+        while this thread is about to accept on it, and this sink would then
+        answer one of that sink's connections."""
         self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        acceptor = getattr(self, "_acceptor", None)
+        if acceptor is not None:
+            acceptor.join(timeout=10)
         try:
             self.sock.close()
         except OSError:
@@ -87,7 +102,8 @@ class Sink:
                 if left <= 0:
                     last = [t[-6:] for t in self.transcripts[-3:]]
                     raise AssertionError(f"sink on port {self.port} got {len(self.messages)} messages, expected {n}; "
-                                         f"{len(self.transcripts)} sessions ended, the last ones: {last}")
+                                         f"{len(self.transcripts)} sessions ended, the last ones: {last}; "
+                                         f"still open: {list(self.open_sessions.values())}")
                 self.cond.wait(left)
             return list(self.messages)
 
@@ -112,12 +128,15 @@ class Sink:
 
     def _session(self, conn: socket.socket) -> None:
         s = _Session(self, conn)
+        with self.cond:
+            self.open_sessions[id(s)] = s.transcript
         try:
             s.run()
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
             with self.cond:
+                del self.open_sessions[id(s)]
                 self.transcripts.append(s.transcript)
             try:
                 s.conn.close()

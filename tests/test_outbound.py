@@ -46,8 +46,9 @@ def test_remote_recipient_is_delivered_by_mx(postern, sink, dns):
     assert got.helo == "mx.test", "EHLO with the configured hostname"
     assert (REMOTE, "MX") in dns.queries
     wait_queue_empty(postern)
-    log = postern.log("mail.log")
-    assert re.search(rf"event=outbound .*to=carol@{REMOTE} .*result=sent", log), log
+    # The line is written just after the result is committed.
+    wait_until(lambda: re.search(rf"event=outbound .*to=carol@{REMOTE} .*result=sent", postern.log("mail.log")), 10,
+               what="the delivery in mail.log")
 
 
 def test_one_connection_carries_several_messages_and_recipients(postern, sink):
@@ -121,7 +122,7 @@ def test_notify_never_and_null_sender_get_no_dsn(postern, sink):
     submit(postern, f"ghost@{REMOTE}", rcpt_options=["NOTIFY=NEVER"])
     wait_queue_empty(postern)
     assert not postern.find(ALICE, "Undelivered")
-    assert "result=bounced" in postern.log("mail.log")
+    wait_until(lambda: "result=bounced" in postern.log("mail.log"), 10, what="the bounce in mail.log")
 
 
 def test_null_mx_bounces_at_once(postern, sink, dns):
@@ -211,7 +212,8 @@ def test_starttls_to_the_sink(make_server, dns, tmp_path):
         submit(server, f"secure@{REMOTE}")
         assert tls_sink.wait_for(1)[0].tls
         wait_queue_empty(server)
-        assert re.search(r"to=secure@example.net .*tls=\"?unverified TLS", server.log("mail.log")), server.log("mail.log")
+        wait_until(lambda: re.search(r"to=secure@example.net .*tls=\"?unverified TLS", server.log("mail.log")), 10,
+                   what="an unverified TLS delivery in mail.log")
         # With the sink's certificate trusted and verification required, it is verified.
         (server.data / "sink-ca.pem").write_bytes(cert.read_bytes())
         server.stop()
