@@ -7,9 +7,24 @@ import email
 import email.policy
 import re
 
+import pytest
+
+from dns_server import DnsServer
 from harness import ALICE, ALICE_PASSWORD, Postern, make_message, token, wait_until
 
 REMOTE = "example.net"
+
+
+@pytest.fixture
+def dns():
+    """A DNS server on loopback: REMOTE's MX is mx1.REMOTE at 127.0.0.1. Test
+    modules import this fixture by name."""
+    d = DnsServer()
+    d.start()
+    d.mx(REMOTE, [(10, "mx1." + REMOTE)])
+    d.a("mx1." + REMOTE, "127.0.0.1")
+    yield d
+    d.stop()
 
 
 def outbound_config(dns_address: str, port: int, **extra: str) -> dict[str, str]:

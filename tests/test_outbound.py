@@ -10,20 +10,9 @@ import subprocess
 
 import pytest
 
-from dns_server import DnsServer
 from harness import ALICE, BOB, token, wait_until
-from outbound import REMOTE, dsn_fields, outbound_config, parse, queue_id_of, queue_lines, submit, wait_queue_empty
+from outbound import dns, REMOTE, dsn_fields, outbound_config, parse, queue_id_of, queue_lines, submit, wait_queue_empty  # noqa: F401 (dns is a fixture)
 from smtp_sink import Sink
-
-
-@pytest.fixture
-def dns():
-    d = DnsServer()
-    d.start()
-    d.mx(REMOTE, [(10, "mx1." + REMOTE)])
-    d.a("mx1." + REMOTE, "127.0.0.1")
-    yield d
-    d.stop()
 
 
 @pytest.fixture

@@ -10,22 +10,11 @@ import time
 
 import pytest
 
-from dns_server import DnsServer
 from harness import wait_until
-from outbound import REMOTE, outbound_config, queue_lines, submit, wait_queue_empty
+from outbound import dns, REMOTE, outbound_config, queue_lines, submit, wait_queue_empty  # noqa: F401 (dns is a fixture)
 from smtp_sink import Sink
 
 GRACE = 10.0  # SHUTDOWN_GRACE in crates/postern/src/serve/mod.rs
-
-
-@pytest.fixture
-def dns():
-    d = DnsServer()
-    d.start()
-    d.mx(REMOTE, [(10, "mx1." + REMOTE)])
-    d.a("mx1." + REMOTE, "127.0.0.1")
-    yield d
-    d.stop()
 
 
 @pytest.fixture
