@@ -4,6 +4,7 @@
 //! (RFC 3464) when it cannot be delivered.
 
 pub mod clock;
+mod conn_cache;
 mod connect;
 mod deliver;
 pub mod dns;
@@ -17,6 +18,7 @@ pub mod route;
 mod scheduler;
 
 use clock::Clock;
+use conn_cache::ConnCache;
 use dns::Dns;
 use policy::RetryPolicy;
 use postern_config::Config;
@@ -41,6 +43,8 @@ pub struct Outbound {
     data_dir: PathBuf,
     /// Rebuilt when the settings they come from change.
     cache: Mutex<Option<Cached>>,
+    /// Connections left open between runs.
+    conns: ConnCache,
 }
 
 struct Cached {
@@ -59,6 +63,7 @@ pub(crate) struct Shared {
     pub policy: RetryPolicy,
     pub dns: Dns,
     pub tls: Arc<TlsClient>,
+    pub conns: ConnCache,
     /// Shutdown began once this holds a deadline: start no new message.
     pub stop: Stop,
 }
@@ -84,6 +89,7 @@ impl Outbound {
             clock,
             data_dir,
             cache: Mutex::new(None),
+            conns: ConnCache::default(),
         }
     }
 
@@ -113,6 +119,7 @@ impl Outbound {
             clock: self.clock.clone(),
             dns: c.dns.clone(),
             tls: c.tls.clone(),
+            conns: self.conns.clone(),
             cfg,
             stop,
         })
