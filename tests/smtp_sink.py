@@ -8,10 +8,13 @@ for byte, for the outbound-delivery tests. Independent of Postern's code.
 
     sink.data_delay = 2.0              # hold the reply to the end of DATA this long
     sink.wait_data_ends(1)             # until a message's final "." has arrived
+    sink.close_sessions()              # hang up on every open session (a server
+                                       # dropping idle clients)
 
 Each Received has mail_from, mail_params, rcpts (accepted ones), body
 (dot-unstuffed, as the peer meant it), raw (the bytes on the wire between
-DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo.
+DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo, and
+session: which connection it came over (0, 1, … in the order accepted).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Received:
     auth: str | None = None
     bdat: bool = False
     peer: str = ""
+    session: int = -1
 
 
 class Sink:
@@ -58,6 +62,8 @@ class Sink:
         # meanwhile gets nothing recorded (as a server would on a lost connection).
         self.data_delay = 0.0
         self.data_ends = 0
+        self.sessions = 0
+        self.open_sessions: list[_Session] = []
         self.greeting = (220, "sink.test ESMTP")
         self.cond = threading.Condition()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -91,6 +97,16 @@ class Sink:
                 self.cond.wait(left)
             return list(self.messages)
 
+    def close_sessions(self) -> None:
+        """Hangs up on every session still open, without a reply."""
+        with self.cond:
+            sessions = list(self.open_sessions)
+        for s in sessions:
+            try:
+                s.conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def wait_data_ends(self, n: int, timeout: float = 15.0) -> None:
         """Waits until the end of DATA (the final ".") has arrived `n` times."""
         deadline = time.monotonic() + timeout
@@ -112,13 +128,19 @@ class Sink:
 
     def _session(self, conn: socket.socket) -> None:
         s = _Session(self, conn)
+        with self.cond:
+            s.index = self.sessions
+            self.sessions += 1
+            self.open_sessions.append(s)
         try:
             s.run()
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
             with self.cond:
+                self.open_sessions.remove(s)
                 self.transcripts.append(s.transcript)
+                self.cond.notify_all()
             try:
                 s.conn.close()
             except OSError:
@@ -135,6 +157,7 @@ class _Session:
         self.auth: str | None = None
         self.helo = ""
         self.msg: Received | None = None
+        self.index = -1
 
     def send(self, code: int, text: str, more: list[str] | None = None) -> None:
         lines = (more or [])
@@ -226,7 +249,7 @@ class _Session:
             return self.send(530, "5.7.0 authentication required")
         addr, _, params = arg[5:].partition(">")
         self.msg = Received(helo=self.helo, mail_from=addr.lstrip("<"), mail_params=params.strip(), tls=self.tls, auth=self.auth,
-                            peer=self.conn.getpeername()[0])
+                            peer=self.conn.getpeername()[0], session=self.index)
         self.send(250, "2.1.0 ok")
 
     def cmd_RCPT(self, arg: str) -> None:
