@@ -290,13 +290,8 @@ async fn record(
         updates: decision.updates.clone(),
         notice,
     };
-    let store = sh.store.clone();
-    let result = tokio::task::spawn_blocking(move || store.queue_record(vec![report])).await;
-    if let Err(e) = result
-        .as_ref()
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.as_ref().map_err(|e| e.to_string()))
-    {
+    // Committed together with other runs' results (recorder.rs).
+    if let Err(e) = sh.recorder.record(report).await {
         sh.logs.mail(&[
             ("event", "queue-record-failed"),
             ("id", &msg.id),

@@ -14,6 +14,7 @@ mod log;
 pub mod notice;
 pub mod outcome;
 pub mod policy;
+mod recorder;
 pub mod route;
 mod scheduler;
 
@@ -25,6 +26,7 @@ use postern_config::Config;
 use postern_logs::Logs;
 use postern_net::tls_client::TlsClient;
 use postern_store::Store;
+use recorder::Recorder;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -45,6 +47,8 @@ pub struct Outbound {
     cache: Mutex<Option<Cached>>,
     /// Connections left open between runs.
     conns: ConnCache,
+    /// Started with the first delivery run (it needs the runtime).
+    recorder: std::sync::OnceLock<Recorder>,
 }
 
 struct Cached {
@@ -64,6 +68,7 @@ pub(crate) struct Shared {
     pub dns: Dns,
     pub tls: Arc<TlsClient>,
     pub conns: ConnCache,
+    pub recorder: Recorder,
     /// Shutdown began once this holds a deadline: start no new message.
     pub stop: Stop,
 }
@@ -90,6 +95,7 @@ impl Outbound {
             data_dir,
             cache: Mutex::new(None),
             conns: ConnCache::default(),
+            recorder: std::sync::OnceLock::new(),
         }
     }
 
@@ -120,6 +126,10 @@ impl Outbound {
             dns: c.dns.clone(),
             tls: c.tls.clone(),
             conns: self.conns.clone(),
+            recorder: self
+                .recorder
+                .get_or_init(|| Recorder::new(self.store.clone()))
+                .clone(),
             cfg,
             stop,
         })
