@@ -7,7 +7,10 @@
 //! (`smtp_connection_cache_time_limit`, 2 s; `smtp_connection_reuse_time_limit`,
 //! 300 s). Every open outbound connection, busy or parked, holds a [`Slot`]:
 //! a new connection that would exceed `max_connections` closes the oldest
-//! parked one first. At shutdown the parked connections are closed with QUIT.
+//! parked one first. `max_per_domain` limits runs, not parked connections: an
+//! idle connection delivers to no domain (through a relay or a shared MX it
+//! may next serve another), and the run that takes it holds its domain's
+//! share. At shutdown the parked connections are closed with QUIT.
 
 use crate::connect::Opened;
 use crate::route::{Hop, Plan, Security};
