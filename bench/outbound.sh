@@ -20,6 +20,7 @@
 #   DEADLINE [600]     seconds allowed for the queue to drain
 #   STALL [60]         give up when the sink's count has not moved for this long
 #   ONLY [both]        both | postern | postfix: run only one side
+#   PN_CONFIG          extra Postern settings, "key=value …" (postern config set)
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (configs, logs, sink counters)
@@ -261,8 +262,12 @@ setup_postern() {
     "${pn[@]}" config set delivery.relay "\"smtp://127.0.0.1:$SINK_PORT\"" >/dev/null \
         && "${pn[@]}" config set delivery.retry '["1h"]' >/dev/null \
         || { log "error: postern config set failed"; return 1; }
-    local k
-    for k in max_connections max_per_domain max_messages_per_connection; do
+    local k kv
+    # PN_CONFIG="key=value …": extra settings (e.g. delivery.connection_cache_time='"0s"').
+    for kv in ${PN_CONFIG:-}; do
+        "${pn[@]}" config set "${kv%%=*}" "${kv#*=}" >/dev/null || { log "error: config set $kv failed"; return 1; }
+    done
+    for k in max_connections max_per_domain max_messages_per_connection connection_cache_time; do
         PN_LIMITS+="$k=$("${pn[@]}" config get "delivery.$k" 2>/dev/null || echo '?') "
     done
 

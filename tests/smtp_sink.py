@@ -8,10 +8,13 @@ for byte, for the outbound-delivery tests. Independent of Postern's code.
 
     sink.data_delay = 2.0              # hold the reply to the end of DATA this long
     sink.wait_data_ends(1)             # until a message's final "." has arrived
+    sink.close_sessions()              # hang up on every open session (a server
+                                       # dropping idle clients)
 
 Each Received has mail_from, mail_params, rcpts (accepted ones), body
 (dot-unstuffed, as the peer meant it), raw (the bytes on the wire between
-DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo.
+DATA's 354 and the final ".", or the BDAT chunks), tls, auth, helo, and
+session: which connection it came over (0, 1, … in the order accepted).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Received:
     auth: str | None = None
     bdat: bool = False
     peer: str = ""
+    session: int = -1
 
 
 class Sink:
@@ -50,8 +54,6 @@ class Sink:
         self.require_auth = require_auth
         self.messages: list[Received] = []
         self.transcripts: list[list[str]] = []
-        # Sessions accepted and not yet ended, for failure messages.
-        self.open_sessions: dict[int, list[str]] = {}
         self.rcpt_attempts: dict[str, int] = {}
         # Hooks: return (code, "x.y.z text") to override the default 250.
         self.rcpt_reply = lambda rcpt, attempt: None
@@ -60,6 +62,8 @@ class Sink:
         # meanwhile gets nothing recorded (as a server would on a lost connection).
         self.data_delay = 0.0
         self.data_ends = 0
+        self.sessions = 0
+        self.open_sessions: list[_Session] = []
         self.greeting = (220, "sink.test ESMTP")
         self.cond = threading.Condition()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -103,9 +107,19 @@ class Sink:
                     last = [t[-6:] for t in self.transcripts[-3:]]
                     raise AssertionError(f"sink on port {self.port} got {len(self.messages)} messages, expected {n}; "
                                          f"{len(self.transcripts)} sessions ended, the last ones: {last}; "
-                                         f"still open: {list(self.open_sessions.values())}")
+                                         f"still open: {[t.transcript for t in self.open_sessions]}")
                 self.cond.wait(left)
             return list(self.messages)
+
+    def close_sessions(self) -> None:
+        """Hangs up on every session still open, without a reply."""
+        with self.cond:
+            sessions = list(self.open_sessions)
+        for s in sessions:
+            try:
+                s.conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def wait_data_ends(self, n: int, timeout: float = 15.0) -> None:
         """Waits until the end of DATA (the final ".") has arrived `n` times."""
@@ -129,15 +143,18 @@ class Sink:
     def _session(self, conn: socket.socket) -> None:
         s = _Session(self, conn)
         with self.cond:
-            self.open_sessions[id(s)] = s.transcript
+            s.index = self.sessions
+            self.sessions += 1
+            self.open_sessions.append(s)
         try:
             s.run()
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
             with self.cond:
-                del self.open_sessions[id(s)]
+                self.open_sessions.remove(s)
                 self.transcripts.append(s.transcript)
+                self.cond.notify_all()
             try:
                 s.conn.close()
             except OSError:
@@ -154,6 +171,7 @@ class _Session:
         self.auth: str | None = None
         self.helo = ""
         self.msg: Received | None = None
+        self.index = -1
 
     def send(self, code: int, text: str, more: list[str] | None = None) -> None:
         lines = (more or [])
@@ -245,7 +263,7 @@ class _Session:
             return self.send(530, "5.7.0 authentication required")
         addr, _, params = arg[5:].partition(">")
         self.msg = Received(helo=self.helo, mail_from=addr.lstrip("<"), mail_params=params.strip(), tls=self.tls, auth=self.auth,
-                            peer=self.conn.getpeername()[0])
+                            peer=self.conn.getpeername()[0], session=self.index)
         self.send(250, "2.1.0 ok")
 
     def cmd_RCPT(self, arg: str) -> None:

@@ -99,9 +99,11 @@ def test_run_with_several_messages_stops_after_the_current_one(make_server, dns,
     assert code == 0
     assert took < GRACE, f"shutdown took {took:.1f}s"
     assert [copies(sink, t) for t in (a, b, c)] == [1, 1, 0]
-    wait_until(lambda: len(sink.transcripts) >= 2, what="both sink sessions to end")
+    # B and C's run may take A's cached connection (then one session carried A and B).
+    wait_until(lambda: sink.transcripts and not sink.open_sessions, what="the sink sessions to end")
     last = sink.transcripts[-1]
-    assert sum(line.startswith("C: MAIL") for line in last) == 1, last
+    rcpts = [line for line in last if line.startswith("C: RCPT")]
+    assert f"b@{REMOTE}" in rcpts[-1] and not any(f"c@{REMOTE}" in r for r in rcpts), last
     assert last[-2:] == ["C: QUIT", "S: 221 2.0.0 bye"], "finished B, then QUIT"
     assert re.search(rf"c@{REMOTE}\s+pending", queue_lines(server)), queue_lines(server)
 

@@ -6,6 +6,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration as StdDuration;
 
+/// Longest `connection_cache_time`: a server may drop an idle client after
+/// 5 minutes (RFC 5321 §4.5.3.2.7), so caching longer gains nothing.
+pub const MAX_CONNECTION_CACHE_TIME: StdDuration = StdDuration::from_secs(300);
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Delivery {
@@ -31,8 +35,11 @@ pub struct Delivery {
     /// Outbound connections at once, in total and to one domain.
     pub max_connections: u32,
     pub max_per_domain: u32,
-    /// Messages sent over one connection before it is closed.
+    /// Messages sent over one connection before it is closed (counted across reuse).
     pub max_messages_per_connection: u32,
+    /// How long a connection that has no more messages stays open for the
+    /// next delivery run to the same server ("0s": close at once).
+    pub connection_cache_time: Duration,
     /// TLS to MX hosts: "none", "may" (STARTTLS whenever offered, certificate
     /// not required to verify) or "verify" (STARTTLS required and verified).
     pub tls: TlsPolicy,
@@ -60,6 +67,7 @@ impl Default for Delivery {
             max_connections: 40,
             max_per_domain: 8,
             max_messages_per_connection: 100,
+            connection_cache_time: Duration(StdDuration::from_secs(2)),
             tls: TlsPolicy::May,
             tls_verify_domains: vec![],
             ca_file: None,
@@ -269,6 +277,12 @@ impl Delivery {
                 return Err(format!("{key}: must be at least 1"));
             }
         }
+        if self.connection_cache_time.0 > MAX_CONNECTION_CACHE_TIME {
+            return Err(format!(
+                "delivery.connection_cache_time: at most {}s",
+                MAX_CONNECTION_CACHE_TIME.as_secs()
+            ));
+        }
         if self.connect_timeout.0.is_zero() || self.give_up.0.is_zero() {
             return Err(
                 "delivery.connect_timeout and delivery.give_up must be longer than zero".into(),
@@ -337,6 +351,13 @@ mod tests {
             Some(StdDuration::from_secs(4 * 3600))
         );
         assert!(crate::Config::parse("[delivery]\nretry = []\n").is_err());
+        let c = crate::Config::parse("[delivery]\nconnection_cache_time = \"0s\"\n").unwrap();
+        assert!(
+            c.delivery.connection_cache_time.0.is_zero(),
+            "0s turns caching off"
+        );
+        assert!(crate::Config::parse("[delivery]\nconnection_cache_time = \"300s\"\n").is_ok());
+        assert!(crate::Config::parse("[delivery]\nconnection_cache_time = \"301s\"\n").is_err());
         assert!(crate::Config::parse("[delivery]\ntls = \"sometimes\"\n").is_err());
     }
 }

@@ -88,6 +88,11 @@ delay_warning = "off"
 max_connections = 40
 max_per_domain = 8
 max_messages_per_connection = 100
+# A connection with no more mail waits this long for the next delivery to the
+# same server (same relay or MX host and port, same TLS and AUTH) before QUIT
+# ("0s": QUIT at once; at most 5m). The per-connection message limit above
+# counts across reuse; idle connections count against max_connections.
+connection_cache_time = "2s"
 # TLS to MX hosts: "none", "may" (STARTTLS when offered, unverified allowed), "verify".
 tls = "may"
 # Domains whose servers must present a verified certificate.

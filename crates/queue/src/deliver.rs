@@ -1,11 +1,15 @@
 //! One delivery run for one destination domain: route it, then walk the hops
 //! (MX preference order, every address of each) until a server takes the
-//! messages; several messages go over one connection (RSET between). Each
-//! message's result is recorded, with its notice, as soon as it is known.
+//! messages; several messages go over one connection (RSET between). A
+//! connection an earlier run left open to one of the hops is used first, and
+//! this run's is left open for the next when it runs out of messages
+//! (conn_cache.rs). Each message's result is recorded, with its notice, as
+//! soon as it is known.
 //! Once shutdown begins a run finishes the message it is sending, then says
 //! QUIT and opens no other connection; messages it did not start stay queued
 //! as they were, for after restart.
 
+use crate::conn_cache::{Conn, Dest};
 use crate::connect::{Dialer, Opened};
 use crate::outcome::{self, Verdict};
 use crate::route::{self, RouteError};
@@ -42,14 +46,26 @@ pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
         connect_timeout: sh.cfg.delivery.connect_timeout.0,
         timeouts: Default::default(),
     };
+    let (helo, source) = (dialer.helo, dialer.source);
+    // A connection an earlier run left open to one of the hops, if any.
+    let dests = Dest::all(&plan, helo, source);
+    if let Some((dest, conn)) = sh.conns.take_live(&dests).await {
+        if let Err(v) = send_all(&sh, dest, conn, &mut pending).await {
+            last = v;
+        }
+    }
+    let max_connections = sh.cfg.delivery.max_connections as usize;
     'hops: for hop in &plan.hops {
         for ip in &hop.addrs {
             if pending.is_empty() || sh.stopping() {
                 break 'hops;
             }
+            let slot = sh.conns.slot(max_connections);
             match dialer.open(&plan, hop, *ip).await {
                 Ok(opened) => {
-                    if let Err(v) = send_all(&sh, opened, &mut pending).await {
+                    let dest = Dest::new(&plan, hop, *ip, helo, source);
+                    let conn = Conn::new(opened, slot);
+                    if let Err(v) = send_all(&sh, dest, conn, &mut pending).await {
                         last = v;
                     }
                 }
@@ -64,38 +80,47 @@ pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
     fail_all(&sh, pending.into(), last, true).await;
 }
 
-/// Sends queued jobs over one session until done or the session breaks.
+/// Sends queued jobs over one session until done, the session breaks or it
+/// carried `max_messages_per_connection` (counted across reuse). Then the
+/// connection is left open for the next run to `dest`, or closed with QUIT.
 async fn send_all(
     sh: &Shared,
-    mut opened: Opened,
+    dest: Dest,
+    mut conn: Conn,
     pending: &mut VecDeque<Job>,
 ) -> Result<(), Verdict> {
-    let limit = sh.cfg.delivery.max_messages_per_connection as usize;
-    let mut sent = 0;
+    let d = &sh.cfg.delivery;
+    let limit = d.max_messages_per_connection as usize;
     while let Some(job) = pending.pop_front() {
-        if sent == limit || sh.stopping() {
+        if conn.sent >= limit || sh.stopping() {
             pending.push_front(job);
             break;
         }
         let Some(msg) = load(sh, &job.queue_id).await else {
             continue;
         };
-        if sent > 0 {
+        let opened = &mut conn.opened;
+        if conn.needs_rset {
             if let Err(e) = opened.session.rset().await {
                 pending.push_front(job);
                 return Err(connection_verdict(&e, opened.peer.clone()));
             }
         }
-        match send_one(sh, &mut opened, &msg, &job).await {
+        match send_one(sh, opened, &msg, &job).await {
             Ok(verdicts) => record(sh, &msg, verdicts, true, &opened.tls).await,
             Err(e) => {
                 pending.push_front(job);
                 return Err(connection_verdict(&e, opened.peer.clone()));
             }
         }
-        sent += 1;
+        conn.sent += 1;
+        conn.needs_rset = true;
     }
-    opened.session.quit().await;
+    let keep = match sh.stopping() {
+        true => std::time::Duration::ZERO,
+        false => d.connection_cache_time.0,
+    };
+    sh.conns.park(dest, conn, keep, limit).await;
     Ok(())
 }
 
@@ -265,13 +290,8 @@ async fn record(
         updates: decision.updates.clone(),
         notice,
     };
-    let store = sh.store.clone();
-    let result = tokio::task::spawn_blocking(move || store.queue_record(vec![report])).await;
-    if let Err(e) = result
-        .as_ref()
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.as_ref().map_err(|e| e.to_string()))
-    {
+    // Committed together with other runs' results (recorder.rs).
+    if let Err(e) = sh.recorder.record(report).await {
         sh.logs.mail(&[
             ("event", "queue-record-failed"),
             ("id", &msg.id),

@@ -4,6 +4,7 @@
 //! (RFC 3464) when it cannot be delivered.
 
 pub mod clock;
+mod conn_cache;
 mod connect;
 mod deliver;
 pub mod dns;
@@ -13,16 +14,19 @@ mod log;
 pub mod notice;
 pub mod outcome;
 pub mod policy;
+mod recorder;
 pub mod route;
 mod scheduler;
 
 use clock::Clock;
+use conn_cache::ConnCache;
 use dns::Dns;
 use policy::RetryPolicy;
 use postern_config::Config;
 use postern_logs::Logs;
 use postern_net::tls_client::TlsClient;
 use postern_store::Store;
+use recorder::Recorder;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -41,6 +45,10 @@ pub struct Outbound {
     data_dir: PathBuf,
     /// Rebuilt when the settings they come from change.
     cache: Mutex<Option<Cached>>,
+    /// Connections left open between runs.
+    conns: ConnCache,
+    /// Started with the first delivery run (it needs the runtime).
+    recorder: std::sync::OnceLock<Recorder>,
 }
 
 struct Cached {
@@ -59,6 +67,8 @@ pub(crate) struct Shared {
     pub policy: RetryPolicy,
     pub dns: Dns,
     pub tls: Arc<TlsClient>,
+    pub conns: ConnCache,
+    pub recorder: Recorder,
     /// Shutdown began once this holds a deadline: start no new message.
     pub stop: Stop,
 }
@@ -84,6 +94,8 @@ impl Outbound {
             clock,
             data_dir,
             cache: Mutex::new(None),
+            conns: ConnCache::default(),
+            recorder: std::sync::OnceLock::new(),
         }
     }
 
@@ -113,6 +125,11 @@ impl Outbound {
             clock: self.clock.clone(),
             dns: c.dns.clone(),
             tls: c.tls.clone(),
+            conns: self.conns.clone(),
+            recorder: self
+                .recorder
+                .get_or_init(|| Recorder::new(self.store.clone()))
+                .clone(),
             cfg,
             stop,
         })

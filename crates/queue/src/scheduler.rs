@@ -3,7 +3,8 @@
 //! domain). It wakes when the store queues something, when a run ends, and
 //! once a second (to see what the CLI changed: retry, release, delete).
 //! At shutdown it starts nothing more and waits for the runs in flight to
-//! record their results, until the shutdown deadline.
+//! record their results, until the shutdown deadline; then it closes the
+//! connections left open between runs.
 
 use crate::deliver::{self, Job};
 use crate::inflight::InFlight;
@@ -55,6 +56,7 @@ impl Outbound {
                 ("recipients", &run.recipients.to_string()),
             ]);
         }
+        self.conns.close_all(deadline).await;
     }
 
     async fn dispatch(

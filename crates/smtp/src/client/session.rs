@@ -85,11 +85,14 @@ impl ClientSession {
 
     /// RSET (RFC 5321 §4.1.1.5): between messages on a reused connection.
     pub async fn rset(&mut self) -> Result<(), ClientError> {
+        self.rset_within(self.timeouts.ehlo).await
+    }
+
+    /// RSET with its own deadline: the check that an idle connection is
+    /// still alive before it carries another message.
+    pub async fn rset_within(&mut self, limit: Duration) -> Result<(), ClientError> {
         self.chan.check()?;
-        let reply = self
-            .chan
-            .command("RSET", Stage::Rset, self.timeouts.ehlo)
-            .await?;
+        let reply = self.chan.command("RSET", Stage::Rset, limit).await?;
         match reply.is_positive() {
             true => Ok(()),
             false => Err(self.chan.fail(rejected(Stage::Rset, reply))),
