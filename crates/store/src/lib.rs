@@ -8,7 +8,8 @@
 //!
 //! Writes from mail sessions go through the group committer ([`commit`]):
 //! several sessions' messages are made durable by one directory fsync and one
-//! transaction commit.
+//! transaction commit. Reads go through a small pool of read-only
+//! connections (readers.rs), so they do not wait behind a write's fsync.
 
 pub mod append;
 mod blob;
