@@ -5,7 +5,7 @@
 
 use crate::mailbox::{message_row, MailboxId, MessageInfo};
 use crate::{Store, StoreError};
-use rusqlite::Transaction;
+use rusqlite::{Transaction, TransactionBehavior};
 
 /// A mailbox's changes after a MODSEQ.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,8 +30,10 @@ fn highest(tx: &Transaction<'_>, mailbox: MailboxId) -> Result<u64, StoreError> 
 impl Store {
     /// Messages changed and UIDs expunged after `modseq`.
     pub fn changes_since(&self, mailbox: MailboxId, modseq: u64) -> Result<Changes, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let mut conn = self.reader()?;
+        // DEFERRED: a read transaction (one snapshot), not the write lock the
+        // shared connection's IMMEDIATE default would take.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let highest_modseq = highest(&tx, mailbox)?;
         let since = modseq.min(i64::MAX as u64) as i64;
         let changed = {
@@ -60,8 +62,10 @@ impl Store {
 
     /// All messages of a mailbox and its HIGHESTMODSEQ, read together (SELECT).
     pub fn snapshot(&self, mailbox: MailboxId) -> Result<(Vec<MessageInfo>, u64), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let mut conn = self.reader()?;
+        // DEFERRED: a read transaction (one snapshot), not the write lock the
+        // shared connection's IMMEDIATE default would take.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let highest_modseq = highest(&tx, mailbox)?;
         let msgs = {
             let mut st = tx.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// How long a writer waits for another (the server, a CLI command) to finish.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;

@@ -63,7 +63,7 @@ impl Store {
 
     /// Every delegation (or only `owner`'s), sorted by owner then delegate.
     pub fn delegations(&self, owner: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let owner_id = owner.map(|o| user_id(&conn, o)).transpose()?;
         let mut st = conn.prepare(
             "SELECT o.address, d.address FROM delegations x

@@ -5,7 +5,7 @@ use crate::ids::now;
 use crate::mailbox::create_default_folders;
 use crate::mech_secrets::{self, SecretSpec};
 use crate::{hash_password, verify_password, Secret, Store, StoreError, UserId};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeSet;
 
 /// Alias and group nesting deeper than this is a loop or a mistake.
@@ -147,7 +147,7 @@ impl Store {
     }
 
     pub fn domain_list(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare("SELECT name FROM domains ORDER BY name")?;
         let rows = st
             .query_map([], |r| r.get(0))?
@@ -157,7 +157,7 @@ impl Store {
 
     /// True if `domain` is one of ours.
     pub fn is_local_domain(&self, domain: &str) -> Result<bool, StoreError> {
-        Ok(domain_id(&self.conn(), &domain.to_ascii_lowercase())?.is_some())
+        Ok(domain_id(&*self.reader()?, &domain.to_ascii_lowercase())?.is_some())
     }
 
     // ---- users ----
@@ -270,7 +270,7 @@ impl Store {
     }
 
     pub fn user_list(&self) -> Result<Vec<UserInfo>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare(
             "SELECT id, address, name, quota, used, enabled FROM users ORDER BY address",
         )?;
@@ -294,7 +294,7 @@ impl Store {
     }
 
     fn user_list_where(&self, address: &str) -> Result<Vec<UserInfo>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare(
             "SELECT id, address, name, quota, used, enabled FROM users WHERE address = ?1",
         )?;
@@ -321,7 +321,7 @@ impl Store {
         password: &Secret<String>,
     ) -> Result<Option<UserInfo>, StoreError> {
         let row: Option<(i64, String, bool)> = self
-            .conn()
+            .reader()?
             .query_row(
                 "SELECT id, password_hash, enabled FROM users WHERE address = ?1",
                 [address],
@@ -461,7 +461,7 @@ impl Store {
     }
 
     fn grouped(&self, sql: &str) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare(sql)?;
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         let rows = st.query_map([], |r| {
@@ -486,10 +486,13 @@ impl Store {
     /// Non-local domains expand to themselves as remote; unknown local
     /// addresses expand to nothing. Loops and over-deep nesting stop expansion.
     pub fn expand(&self, address: &str) -> Result<Expansion, StoreError> {
-        let conn = self.conn();
+        let mut conn = self.reader()?;
+        // One snapshot: an alias changed half-way must not mix old and new.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let mut out = Expansion::default();
         let mut seen = BTreeSet::new();
-        expand_into(&conn, address, 0, &mut seen, &mut out)?;
+        expand_into(&tx, address, 0, &mut seen, &mut out)?;
+        tx.commit()?;
         Ok(out)
     }
 }

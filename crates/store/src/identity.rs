@@ -12,7 +12,7 @@ impl Store {
         if sender.eq_ignore_ascii_case(user) {
             return Ok(true);
         }
-        let conn = self.conn();
+        let conn = self.reader()?;
         let alias: Option<i64> = conn
             .query_row(
                 "SELECT 1 FROM aliases WHERE address = ?1 AND target = ?2",

@@ -85,7 +85,7 @@ impl Store {
 
     /// Every group, by name, entries in the order they were added.
     pub fn ipgroup_list(&self) -> Result<Vec<IpGroupRow>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt =
             conn.prepare("SELECT name, entry FROM ip_groups ORDER BY name COLLATE NOCASE, rowid")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
@@ -112,7 +112,7 @@ impl Store {
 
     /// Blocks still in force at `now`, oldest first.
     pub fn block_list(&self, now: i64) -> Result<Vec<Block>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn.prepare(
             "SELECT ip, since, until, failures, reason FROM login_blocks
              WHERE until > ?1 ORDER BY since, ip",

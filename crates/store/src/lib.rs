@@ -8,7 +8,8 @@
 //!
 //! Writes from mail sessions go through the group committer ([`commit`]):
 //! several sessions' messages are made durable by one directory fsync and one
-//! transaction commit.
+//! transaction commit. Reads go through a small pool of read-only
+//! connections (readers.rs), so they do not wait behind a write's fsync.
 
 pub mod append;
 mod blob;
@@ -32,6 +33,7 @@ mod password;
 pub mod queue;
 pub mod queue_admin;
 pub mod queue_work;
+mod readers;
 mod recent;
 mod rename_inbox;
 mod secret;
@@ -78,6 +80,8 @@ pub struct Store {
 struct Inner {
     root: PathBuf,
     conn: Mutex<Connection>,
+    /// Read-only connections for reads (readers.rs).
+    readers: readers::Readers,
     committer: OnceLock<commit::Committer>,
     changes: broadcast::Sender<Change>,
     /// Woken when remote recipients are queued or the queue is changed.
@@ -93,12 +97,14 @@ impl Store {
             let p = data_dir.join(sub);
             std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
         }
-        let conn = db::open(&data_dir.join("db").join("postern.db"))?;
+        let db_path = data_dir.join("db").join("postern.db");
+        let conn = db::open(&db_path)?;
         let (changes, _) = broadcast::channel(1024);
         Ok(Store {
             inner: Arc::new(Inner {
                 root: data_dir.to_path_buf(),
                 conn: Mutex::new(conn),
+                readers: readers::Readers::new(&db_path),
                 committer: OnceLock::new(),
                 changes,
                 queue_wakeup: Arc::new(Notify::new()),
@@ -120,6 +126,22 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back on drop).
         self.inner.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for reads only, from the reader pool; see readers.rs for
+    /// the rules (leaf methods only, nothing that writes).
+    fn reader(&self) -> Result<readers::ReadConn<'_>, StoreError> {
+        if !self.inner.readers.enabled() {
+            return Ok(readers::ReadConn::Shared(self.conn()));
+        }
+        Ok(readers::ReadConn::Pooled(self.inner.readers.take()?))
+    }
+
+    /// Switches the reader pool off (reads then share the write connection)
+    /// or back on; for measurements and tests.
+    #[cfg(test)]
+    pub(crate) fn set_read_pool(&self, on: bool) {
+        self.inner.readers.set_enabled(on);
     }
 
     /// Mailbox changes made by this process (deliveries, later flag changes), for IDLE.
@@ -149,3 +171,7 @@ mod tests_append;
 mod tests_imap;
 #[cfg(test)]
 mod tests_queue;
+#[cfg(test)]
+mod tests_read_latency;
+#[cfg(test)]
+mod tests_readers;

@@ -119,12 +119,12 @@ pub(crate) fn append(
 impl Store {
     /// The id of a user's folder by name (INBOX matched case-insensitively).
     pub fn mailbox(&self, user: UserId, name: &str) -> Result<Option<MailboxId>, StoreError> {
-        find(&self.conn(), user, name)
+        find(&*self.reader()?, user, name)
     }
 
     /// A user's folders by name, with their special-use attributes.
     pub fn mailbox_list(&self, user: UserId) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare("SELECT name, special_use FROM mailboxes WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
         let rows = st
             .query_map([user.0], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -134,7 +134,7 @@ impl Store {
 
     /// UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of a folder.
     pub fn mailbox_state(&self, mailbox: MailboxId) -> Result<(u32, u32, u64), StoreError> {
-        let (v, n, m): (i64, i64, i64) = self.conn().query_row(
+        let (v, n, m): (i64, i64, i64) = self.reader()?.query_row(
             "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1",
             [mailbox.0],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -144,7 +144,7 @@ impl Store {
 
     /// The messages of a folder in UID order.
     pub fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageInfo>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
         let rows = st
             .query_map([mailbox.0], message_row)?
@@ -154,7 +154,7 @@ impl Store {
 
     /// Bytes a user's mailboxes hold, and their quota (0 = unlimited).
     pub fn usage(&self, user: UserId) -> Result<(u64, u64), StoreError> {
-        let (used, quota): (i64, i64) = self.conn().query_row(
+        let (used, quota): (i64, i64) = self.reader()?.query_row(
             "SELECT used, quota FROM users WHERE id = ?1",
             [user.0],
             |r| Ok((r.get(0)?, r.get(1)?)),

@@ -198,7 +198,7 @@ impl Store {
             return Ok(None);
         };
         let rows: Vec<(String, Vec<u8>)> = {
-            let conn = self.conn();
+            let conn = self.reader()?;
             let mut st =
                 conn.prepare("SELECT mechanism, sealed FROM user_mech_secrets WHERE user_id = ?1")?;
             let rows = st.query_map([info.id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -222,7 +222,7 @@ impl Store {
     /// Which mechanism secrets each user has (names only, nothing opened),
     /// in `Mechanism::ALL` order, APOP last.
     pub fn user_mechanisms(&self) -> Result<BTreeMap<UserId, Vec<String>>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare("SELECT user_id, mechanism FROM user_mech_secrets")?;
         let rows = st.query_map([], |r| Ok((UserId(r.get(0)?), r.get::<_, String>(1)?)))?;
         let mut out: BTreeMap<UserId, Vec<String>> = BTreeMap::new();

@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 impl Store {
     /// The folder's first UID not yet claimed by any session.
     pub fn recent_from(&self, mailbox: MailboxId) -> Result<u32, StoreError> {
-        read_mark(&self.conn(), mailbox)
+        read_mark(&*self.reader()?, mailbox)
     }
 
     /// Claims the messages below `upto` for the calling session. Returns
@@ -38,7 +38,7 @@ impl Store {
 
     /// How many messages of the folder no session has claimed yet (STATUS RECENT).
     pub fn recent_count(&self, mailbox: MailboxId) -> Result<u32, StoreError> {
-        let n: i64 = self.conn().query_row(
+        let n: i64 = self.reader()?.query_row(
             "SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND uid >= (SELECT recent_from FROM mailboxes WHERE id = ?1)",
             [mailbox.0],
             |r| r.get(0),

@@ -55,7 +55,7 @@ impl Store {
 
     /// The domains that have a limit of their own, by name.
     pub fn domain_max_message_sizes(&self) -> Result<BTreeMap<String, u64>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn.prepare(
             "SELECT name, max_message_size FROM domains WHERE max_message_size IS NOT NULL",
         )?;
@@ -67,7 +67,7 @@ impl Store {
 
     /// The users that have a limit of their own (not inherited from the domain).
     pub fn user_max_message_sizes(&self) -> Result<BTreeMap<UserId, u64>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st = conn
             .prepare("SELECT id, max_message_size FROM users WHERE max_message_size IS NOT NULL")?;
         let rows = st
@@ -93,7 +93,7 @@ impl Store {
              FROM users u JOIN domains d ON d.id = u.domain_id WHERE {which}"
         );
         let limit: Option<Option<i64>> = self
-            .conn()
+            .reader()?
             .query_row(&sql, [key], |r| r.get(0))
             .optional()?;
         Ok(limit.flatten().map(|n| n as u64))

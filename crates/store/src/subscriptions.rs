@@ -40,7 +40,7 @@ impl Store {
 
     /// The names a user is subscribed to, sorted.
     pub fn subscriptions(&self, user: UserId) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut st =
             conn.prepare_cached("SELECT name FROM subscriptions WHERE user_id = ?1 ORDER BY name")?;
         let rows = st

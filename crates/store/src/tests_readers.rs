@@ -1,0 +1,158 @@
+//! The reader pool (readers.rs): reads see commits at once, a reader left in
+//! a transaction is reset, exhaustion cannot deadlock, and a read does not
+//! wait for a write transaction held on another thread.
+
+use crate::readers::{POOL_SIZE, POOL_WAIT, READER_CACHE_KIB};
+use crate::*;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a read that must not block may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn setup() -> (tempfile::TempDir, Store, UserId, MailboxId) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.domain_add("example.org").unwrap();
+    let pw = Secret::new("pass-word-1".to_string());
+    let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    (dir, store, a, inbox)
+}
+
+pub(crate) async fn deliver(store: &Store, user: UserId) {
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"Subject: x\r\n\r\nbody\r\n").await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let delivery = Delivery {
+        blob,
+        sender: "s@x.test".into(),
+        local: vec![user],
+        remote: vec![],
+        env_id: None,
+        ret: None,
+        smtputf8: false,
+        internal_date: 1,
+    };
+    store.commit(delivery).await.unwrap();
+}
+
+/// Runs `f` on another thread; `None` if it does not finish within DEADLINE.
+fn within_deadline<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(DEADLINE).ok()
+}
+
+#[tokio::test]
+async fn reads_see_every_finished_commit_at_once() {
+    let (_d, store, a, inbox) = setup();
+    assert!(store.messages(inbox).unwrap().is_empty());
+    deliver(&store, a).await; // committer's own connection
+    let (msgs, _) = store.snapshot(inbox).unwrap();
+    assert_eq!(msgs.len(), 1);
+    let uid = msgs[0].uid;
+    store
+        .store_flags(inbox, &[uid], FlagOp::Add, &["\\Seen".into()], None)
+        .unwrap(); // the shared connection
+    assert_eq!(store.messages(inbox).unwrap()[0].flags, "\\Seen");
+    store.create_folder(a, "Later").unwrap();
+    assert!(store.mailbox(a, "Later").unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_reader_left_in_a_transaction_is_reset_when_returned() {
+    let (_d, store, a, inbox) = setup();
+    {
+        let r = store.inner.readers.take().unwrap();
+        r.execute_batch("BEGIN").unwrap();
+        let n: i64 = r
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(!r.is_autocommit());
+    } // returned with its read snapshot still open
+    deliver(&store, a).await;
+    let r = store.inner.readers.take().unwrap(); // the same one: the pool opened only it
+    assert!(r.is_autocommit());
+    drop(r);
+    assert_eq!(store.messages(inbox).unwrap().len(), 1);
+}
+
+#[test]
+fn readers_are_read_only_with_a_small_page_cache() {
+    let (_d, store, _, _) = setup();
+    let r = store.inner.readers.take().unwrap();
+    assert!(r.execute("DELETE FROM users", []).is_err());
+    let cache: i64 = r
+        .pragma_query_value(None, "cache_size", |row| row.get(0))
+        .unwrap();
+    assert_eq!(cache, -READER_CACHE_KIB);
+}
+
+#[test]
+fn an_exhausted_pool_opens_a_spare_instead_of_deadlocking() {
+    let (_d, store, a, inbox) = setup();
+    // Break the leaf rule on purpose: hold every pooled reader and the
+    // shared connection, then read from another thread.
+    let held: Vec<_> = (0..POOL_SIZE)
+        .map(|_| store.inner.readers.take().unwrap())
+        .collect();
+    assert_eq!(store.inner.readers.spares_opened(), 0);
+    let writer = store.conn();
+    let s = store.clone();
+    let started = std::time::Instant::now();
+    let read = within_deadline(move || s.messages(inbox).map(|m| m.len()));
+    assert_eq!(read.expect("read finished").unwrap(), 0);
+    assert!(started.elapsed() >= POOL_WAIT);
+    assert_eq!(store.inner.readers.spares_opened(), 1);
+    drop(writer);
+    drop(held);
+    // The pool is whole again: these reuse pooled readers, no more spares.
+    for _ in 0..POOL_SIZE * 2 {
+        store.mailbox_list(a).unwrap();
+    }
+    assert_eq!(store.inner.readers.spares_opened(), 1);
+}
+
+#[tokio::test]
+async fn a_read_does_not_wait_for_a_write_transaction_on_another_thread() {
+    let (_d, store, a, inbox) = setup();
+    deliver(&store, a).await;
+    let (locked_tx, locked) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let s = store.clone();
+    let writer = std::thread::spawn(move || {
+        let mut conn = s.conn();
+        let tx = conn.transaction().unwrap(); // IMMEDIATE: holds the write lock
+        tx.execute("UPDATE messages SET flags = '\\Seen'", [])
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = released.recv_timeout(DEADLINE);
+        tx.commit().unwrap();
+    });
+    locked.recv_timeout(DEADLINE).unwrap();
+    let s = store.clone();
+    let seen = within_deadline(move || {
+        let (msgs, _) = s.snapshot(inbox).unwrap();
+        (msgs[0].flags.clone(), s.mailbox_state(inbox).unwrap())
+    });
+    let (flags, _) = seen.expect("read finished while the write was open");
+    assert_eq!(flags, "", "uncommitted changes are not visible");
+    release.send(()).unwrap();
+    writer.join().unwrap();
+    assert_eq!(store.messages(inbox).unwrap()[0].flags, "\\Seen");
+}
+
+#[test]
+fn with_the_pool_off_reads_use_the_shared_connection() {
+    let (_d, store, a, inbox) = setup();
+    let pooled = store.folders(a).unwrap();
+    store.set_read_pool(false);
+    assert_eq!(store.mailbox_state(inbox).unwrap().1, 1);
+    assert_eq!(store.folders(a).unwrap(), pooled);
+    assert!(store.snapshot(inbox).unwrap().0.is_empty());
+    assert_eq!(store.inner.readers.spares_opened(), 0);
+}
