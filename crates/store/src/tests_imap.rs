@@ -12,7 +12,9 @@ fn setup() -> (tempfile::TempDir, Store, UserId, UserId) {
     (dir, store, a, b)
 }
 
-async fn deliver(store: &Store, user: UserId, body: &[u8]) {
+/// Delivers `body` to `user`'s INBOX through the committer (also used by
+/// the reader-pool tests).
+pub(crate) async fn deliver(store: &Store, user: UserId, body: &[u8]) {
     let mut w = store.create_blob().await.unwrap();
     w.write(body).await.unwrap();
     let blob = w.finish().await.unwrap();

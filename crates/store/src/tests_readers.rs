@@ -21,20 +21,7 @@ fn setup() -> (tempfile::TempDir, Store, UserId, MailboxId) {
 }
 
 pub(crate) async fn deliver(store: &Store, user: UserId) {
-    let mut w = store.create_blob().await.unwrap();
-    w.write(b"Subject: x\r\n\r\nbody\r\n").await.unwrap();
-    let blob = w.finish().await.unwrap();
-    let delivery = Delivery {
-        blob,
-        sender: "s@x.test".into(),
-        local: vec![user],
-        remote: vec![],
-        env_id: None,
-        ret: None,
-        smtputf8: false,
-        internal_date: 1,
-    };
-    store.commit(delivery).await.unwrap();
+    crate::tests_imap::deliver(store, user, b"Subject: x\r\n\r\nbody\r\n").await;
 }
 
 /// Runs `f` on another thread; `None` if it does not finish within DEADLINE.
