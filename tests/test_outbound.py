@@ -246,6 +246,9 @@ def test_queue_hold_release_retry_delete(make_server, dns, sink):
     server.cli("queue", "release", qid)
     sink.wait_for(1)
     wait_queue_empty(server)
+    # retry and release signal the server to look at the queue at once (SIGUSR1).
+    wait_until(lambda: "event=queue-run-requested" in server.log("mail.log"), 10, what="the nudge in mail.log")
+    assert server.proc.poll() is None, "the server survives the signal"
     # delete: a deferred message leaves the queue without a bounce
     sink.rcpt_reply = lambda rcpt, n: (451, "4.3.0 not yet")
     submit(server, f"drop@{REMOTE}")
@@ -263,6 +266,22 @@ def test_queue_hold_release_retry_delete(make_server, dns, sink):
     server.cli("queue", "retry", "--all")
     wait_until(lambda: any(f"again@{REMOTE}" in m.rcpts for m in sink.messages), 30,
                what=f"retry --all; mail.log: {server.log('mail.log')[-600:]}")
+
+
+def test_queue_commands_work_without_a_running_server(make_server, dns, sink):
+    sink.rcpt_reply = lambda rcpt, n: (451, "4.3.0 not yet")
+    server = make_server(config=outbound_config(dns.address, sink.port, **{"delivery.retry": '["1h"]'}))
+    submit(server, f"later@{REMOTE}")
+    wait_until(lambda: "deferred" in queue_lines(server), 10, what="a deferral")
+    qid = queue_id_of(server)
+    server.stop()
+    sink.rcpt_reply = lambda rcpt, n: None
+    assert "1 recipients will be tried now" in server.cli("queue", "retry", "--all").stdout
+    server.cli("queue", "hold", qid)
+    server.cli("queue", "release", qid)
+    server.start()
+    assert any(f"later@{REMOTE}" in m.rcpts for m in sink.wait_for(1))
+    wait_queue_empty(server)
 
 
 def test_local_and_remote_recipients_in_one_message(postern, sink):

@@ -40,7 +40,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Group(cmd) => group::run(&open_store(&data)?, cmd, out),
         Command::Export(args) => export::run(&open_store(&data)?, &args, out),
         Command::Config(cmd) => config::run(existing(&data)?, cmd, out),
-        Command::Queue(cmd) => queue::run(&open_store(&data)?, cmd, out),
+        Command::Queue(cmd) => queue::run(&open_store(&data)?, &data, cmd, out),
         Command::Ipgroup(cmd) => ipgroup::run(&open_store(&data)?, cmd, out),
         Command::Security(cmd) => security::run(&data, &open_store(&data)?, cmd, out),
     }

@@ -1,5 +1,6 @@
 //! `postern queue list|show ID|retry ID|--all|delete ID|hold ID|release ID`.
-//! The changes work while the server runs: it looks at the queue every second.
+//! The changes work while the server runs: it looks at the queue every second,
+//! and at once after `retry` and `release`, which signal it (SIGUSR1).
 //! Each message is a line
 //! `ID  AGE  SIZE  <SENDER>  [held]` (`[held]` only when held), then one line
 //! per recipient `    ADDRESS  STATUS  attempts=N  next=IN  last_error=...`
@@ -8,13 +9,15 @@
 use super::say;
 use crate::cli::QueueCmd;
 use crate::error::{CliError, Result};
+use crate::serve::pidfile;
 use postern_config::Size;
 use postern_store::queue::{QueueEntry, QueuedRecipient};
 use postern_store::{BlobId, QueueSelect, Store};
 use std::io::Write;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub fn run(store: &Store, cmd: QueueCmd, out: &mut dyn Write) -> Result<()> {
+pub fn run(store: &Store, data: &Path, cmd: QueueCmd, out: &mut dyn Write) -> Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -24,10 +27,12 @@ pub fn run(store: &Store, cmd: QueueCmd, out: &mut dyn Write) -> Result<()> {
         QueueCmd::Show { id } => show(store, &id, now, out),
         QueueCmd::Retry { id: None, .. } => {
             let n = store.queue_retry(QueueSelect::All)?;
+            nudge(data);
             say(out, format_args!("{n} recipients will be tried now"))
         }
         QueueCmd::Retry { id: Some(id), .. } => {
             let n = store.queue_retry(QueueSelect::One(queue_id(&id)?.as_str()))?;
+            nudge(data);
             say(out, format_args!("{id}: {n} recipients will be tried now"))
         }
         QueueCmd::Delete { id } => {
@@ -40,9 +45,16 @@ pub fn run(store: &Store, cmd: QueueCmd, out: &mut dyn Write) -> Result<()> {
         }
         QueueCmd::Release { id } => {
             store.queue_hold(queue_id(&id)?.as_str(), false)?;
+            nudge(data);
             say(out, format_args!("{id} released"))
         }
     }
+}
+
+/// Tells a running server to look at the queue now. No server is fine: the
+/// change is in the store, and a server looks at the queue when it starts.
+fn nudge(data: &Path) {
+    let _ = pidfile::signal_server(data, libc::SIGUSR1);
 }
 
 fn queue_id(id: &str) -> Result<BlobId> {

@@ -48,6 +48,7 @@ async fn serve(
 ) -> Result<(), String> {
     let store = postern_store::Store::open(data_dir).map_err(|e| e.to_string())?;
     let (placed, removed) = store.recover().map_err(|e| format!("recovery: {e}"))?;
+    let wake_queue = store.queue_wakeup();
     if placed + removed > 0 {
         eprintln!("postern: recovery placed {placed} committed bodies and removed {removed} unacknowledged ones");
     }
@@ -105,6 +106,9 @@ async fn serve(
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .map_err(|e| format!("cannot install the SIGUSR1 handler: {e}"))?;
+    tokio::spawn(queue_nudges(usr1, wake_queue, logs.clone()));
     let config_state = reload::modified(&postern_config::path_in(data_dir));
     let _pid = pidfile::PidFile::create(data_dir)?;
     accept::announce(&listeners);
@@ -139,6 +143,19 @@ async fn serve(
     let _ = tokio::join!(sessions.wait_idle(deadline), scheduler);
     logs.flush_suppressed(true);
     Ok(())
+}
+
+/// SIGUSR1 (sent by `postern queue retry|release`): the scheduler looks at
+/// the queue now instead of at its next once-a-second look.
+async fn queue_nudges(
+    mut usr1: tokio::signal::unix::Signal,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    logs: postern_logs::Logs,
+) {
+    while usr1.recv().await.is_some() {
+        logs.mail(&[("event", "queue-run-requested")]);
+        wake.notify_one();
+    }
 }
 
 /// Argon2 takes a 19 MiB block per login; glibc keeps freed blocks of that
