@@ -231,12 +231,18 @@ def test_smarthost_with_auth(make_server, dns, tmp_path):
         relay.stop()
 
 
-def test_queue_hold_release_retry_delete(make_server, dns, sink):
+def deferred_for_an_hour(make_server, dns, sink, rcpt: str):
+    """A running server whose one message to `rcpt` was refused with 451 and
+    waits an hour for its next try; returns the server and the queue id."""
     sink.rcpt_reply = lambda rcpt, n: (451, "4.3.0 not yet")
     server = make_server(config=outbound_config(dns.address, sink.port, **{"delivery.retry": '["1h"]'}))
-    submit(server, f"steer@{REMOTE}")
+    submit(server, rcpt)
     wait_until(lambda: "deferred" in queue_lines(server), 10, what="a deferral")
-    qid = queue_id_of(server)
+    return server, queue_id_of(server)
+
+
+def test_queue_hold_release_retry_delete(make_server, dns, sink):
+    server, qid = deferred_for_an_hour(make_server, dns, sink, f"steer@{REMOTE}")
     assert re.search(r"deferred  attempts=1  next=(59m|1h)  last_error=451 4.3.0 not yet", queue_lines(server))
     sink.rcpt_reply = lambda rcpt, n: None
     server.cli("queue", "hold", qid)
@@ -269,11 +275,7 @@ def test_queue_hold_release_retry_delete(make_server, dns, sink):
 
 
 def test_queue_commands_work_without_a_running_server(make_server, dns, sink):
-    sink.rcpt_reply = lambda rcpt, n: (451, "4.3.0 not yet")
-    server = make_server(config=outbound_config(dns.address, sink.port, **{"delivery.retry": '["1h"]'}))
-    submit(server, f"later@{REMOTE}")
-    wait_until(lambda: "deferred" in queue_lines(server), 10, what="a deferral")
-    qid = queue_id_of(server)
+    server, qid = deferred_for_an_hour(make_server, dns, sink, f"later@{REMOTE}")
     server.stop()
     sink.rcpt_reply = lambda rcpt, n: None
     assert "1 recipients will be tried now" in server.cli("queue", "retry", "--all").stdout
