@@ -11,6 +11,7 @@ import pytest
 
 from dns_server import DnsServer
 from harness import ALICE, ALICE_PASSWORD, Postern, make_message, token, wait_until
+from smtp_sink import Sink
 
 REMOTE = "example.net"
 
@@ -25,6 +26,15 @@ def dns():
     d.a("mx1." + REMOTE, "127.0.0.1")
     yield d
     d.stop()
+
+
+@pytest.fixture
+def sink():
+    """A sink with the default capabilities. Test modules import this fixture
+    by name (or define their own `sink`)."""
+    s = Sink().start()
+    yield s
+    s.stop()
 
 
 def outbound_config(dns_address: str, port: int, **extra: str) -> dict[str, str]:

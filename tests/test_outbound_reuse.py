@@ -10,19 +10,11 @@ import re
 import pytest
 
 from harness import wait_until
-from outbound import dns, REMOTE, outbound_config, submit, wait_queue_empty  # noqa: F401 (dns is a fixture)
-from smtp_sink import Sink
+from outbound import dns, sink, REMOTE, outbound_config, submit, wait_queue_empty  # noqa: F401 (dns and sink are fixtures)
 
 # Long enough for the second submission (an AUTH with Argon2 in a debug build)
 # to come while the first connection waits.
 CACHE_TIME = '"30s"'
-
-
-@pytest.fixture
-def sink():
-    s = Sink().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -11,17 +11,10 @@ import time
 import pytest
 
 from harness import wait_until
-from outbound import dns, REMOTE, outbound_config, queue_lines, submit, wait_queue_empty  # noqa: F401 (dns is a fixture)
+from outbound import dns, sink, REMOTE, outbound_config, queue_lines, submit, wait_queue_empty  # noqa: F401 (dns and sink are fixtures)
 from smtp_sink import Sink
 
 GRACE = 10.0  # SHUTDOWN_GRACE in crates/postern/src/serve/mod.rs
-
-
-@pytest.fixture
-def sink():
-    s = Sink().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@
 //!
 //! cargo test -p postern-store --release -- --ignored read_latency_beside_commits --nocapture
 
-use crate::tests_readers::deliver;
+use crate::tests_readers::{deliver, setup};
 use crate::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,12 +20,7 @@ const ROUNDS: usize = 3;
 #[test]
 #[ignore]
 fn read_latency_beside_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    store.domain_add("example.org").unwrap();
-    let pw = Secret::new("pass-word-1".to_string());
-    let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
-    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    let (_dir, store, a, inbox) = setup();
     let rt = tokio::runtime::Runtime::new().unwrap();
     for _ in 0..MAILBOX_SIZE {
         rt.block_on(deliver(&store, a));

@@ -10,7 +10,8 @@ use std::time::Duration;
 /// How long a read that must not block may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(10);
 
-fn setup() -> (tempfile::TempDir, Store, UserId, MailboxId) {
+/// A store with alice and her INBOX (also used by tests_read_latency).
+pub(crate) fn setup() -> (tempfile::TempDir, Store, UserId, MailboxId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.domain_add("example.org").unwrap();
