@@ -2,8 +2,14 @@
 //! decoded (RFC 2047 words, transfer encodings, charsets) by mail-parser and
 //! lowercased once, so each key is one case-insensitive substring test.
 
+use std::borrow::Cow;
+
+use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::html::html_to_text;
-use mail_parser::{Address, Header, HeaderValue, Message, MessageParser, PartType};
+use mail_parser::{Address, Header, HeaderValue, Message, MessageParser};
+
+use crate::message::binary::{Cte, Decoder, CHUNK};
+use crate::message::{Kind, Part};
 
 /// Nested messages (message/rfc822 parts) searched into, at most this deep.
 const MAX_NESTING: usize = 4;
@@ -86,17 +92,17 @@ pub struct Content {
 }
 
 impl Content {
+    /// Walks the message's MIME structure as [`crate::message::parse`] bounds
+    /// it (depth at most `MAX_MIME_DEPTH`, no recursion beyond), decoding
+    /// only text leaves. mail-parser's whole-message parse is never used
+    /// here: it nests message/rfc822 parts without limit, and dropping a tree
+    /// 40,000 levels deep overflowed the stack (issue 13).
     pub fn parse(raw: &[u8]) -> Content {
-        let Some(msg) = MessageParser::default().parse(raw) else {
-            return Content {
-                body: String::from_utf8_lossy(raw).to_lowercase(),
-                ..Content::default()
-            };
-        };
+        let tree = crate::message::parse(raw);
         let mut body = String::new();
-        body_text(&msg, &mut body, 0);
+        body_text(raw, &tree, &mut body, 0);
         Content {
-            head: Headers::of(&msg, raw),
+            head: Headers::parse(raw),
             body: body.to_lowercase(),
         }
     }
@@ -185,30 +191,62 @@ fn address_text(a: &Address<'_>) -> String {
 }
 
 /// The decoded text of every text part (HTML as text), nested messages
-/// included (their header values too, as they are part of this body).
-fn body_text(msg: &Message<'_>, out: &mut String, depth: usize) {
-    for part in &msg.parts {
-        match &part.body {
-            PartType::Text(t) => {
-                out.push_str(t);
-                out.push(SEP);
+/// included (their header values too, as they are part of this body) down
+/// to `MAX_NESTING`. The tree is at most `MAX_MIME_DEPTH` deep, so the
+/// recursion is bounded; containers past that depth are opaque leaves.
+fn body_text(raw: &[u8], part: &Part, out: &mut String, nesting: usize) {
+    match &part.kind {
+        Kind::Leaf => leaf_text(raw, part, out),
+        Kind::Multipart(children) => {
+            for child in children {
+                body_text(raw, child, out, nesting);
             }
-            PartType::Html(h) => {
-                out.push_str(&html_to_text(h));
-                out.push(SEP);
-            }
-            PartType::Message(inner) if depth < MAX_NESTING => {
-                for h in &inner.root_part().headers {
+        }
+        Kind::Message(inner) if nesting < MAX_NESTING => {
+            if let Some(msg) = MessageParser::default().parse_headers(&raw[inner.header.clone()]) {
+                for h in &msg.root_part().headers {
                     out.push_str(h.name.as_str());
                     out.push_str(": ");
                     out.push_str(&value_text(&h.value));
                     out.push(SEP);
                 }
-                body_text(inner, out, depth + 1);
             }
-            _ => {}
+            body_text(raw, inner, out, nesting + 1);
         }
+        Kind::Message(_) => {}
     }
+}
+
+/// A text leaf's content with its transfer encoding undone and its charset
+/// decoded (unknown charsets as UTF-8, lossily); other leaves add nothing.
+fn leaf_text(raw: &[u8], part: &Part, out: &mut String) {
+    if !part.mime.is_text() {
+        return;
+    }
+    let content = &raw[part.body.clone()];
+    let bytes = match Cte::parse(&part.mime.encoding).unwrap_or(Cte::Identity) {
+        Cte::Identity => Cow::Borrowed(content),
+        cte => {
+            let mut decoded = Vec::new();
+            let mut d = Decoder::new(cte, content);
+            while d.read(&mut decoded, CHUNK) > 0 {}
+            Cow::Owned(decoded)
+        }
+    };
+    let text = match part
+        .mime
+        .param("CHARSET")
+        .and_then(|c| charset_decoder(c.as_bytes()))
+    {
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    if part.mime.subtype.eq_ignore_ascii_case("HTML") {
+        out.push_str(&html_to_text(&text));
+    } else {
+        out.push_str(&text);
+    }
+    out.push(SEP);
 }
 
 #[cfg(test)]
@@ -231,6 +269,68 @@ mod tests {
         assert!(nested(MAX_NESTING).body_has("deepword"));
         assert!(!nested(MAX_NESTING + 1).body_has("deepword"));
         assert!(nested(MAX_NESTING + 1).body_has("outer"));
+    }
+
+    /// Issue 13: 40,000 nested message/rfc822 parts (1.9 MB on port 25)
+    /// overflowed the stack when SEARCH TEXT parsed and dropped them. Run on a
+    /// thread with a small stack so that any recursion over the nesting fails.
+    #[test]
+    fn hostile_nesting_is_bounded() {
+        let depth = 40_000;
+        let mut m = String::new();
+        for i in 0..depth {
+            m.push_str(&format!(
+                "Subject: level {i}\r\nContent-Type: message/rfc822\r\n\r\n"
+            ));
+        }
+        m.push_str("Subject: bottom\r\n\r\nbottomword\r\n");
+        let outer = format!(
+            "Subject: top\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\ntopword\r\n--x\r\nContent-Type: message/rfc822\r\n\r\n{m}\r\n--x--\r\n"
+        );
+        let found = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let c = Content::parse(outer.as_bytes());
+                (
+                    c.body_has("topword"),
+                    c.body_has("bottomword"),
+                    c.head.header_has("subject", "top"),
+                )
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            found,
+            (true, false, true),
+            "searchable to the bound, opaque beyond"
+        );
+    }
+
+    #[test]
+    fn encoded_and_charset_text_parts() {
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n\
+U2No9m5lbiBUYWc=\r\n\
+--b\r\n\
+Content-Type: application/octet-stream\r\n\r\n\
+binaryword\r\n\
+--b\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\n\r\n\
+gr\xfc\xdfe\r\n\
+--b--\r\n";
+        let c = Content::parse(raw);
+        assert!(
+            c.body_has("schönen tag"),
+            "base64 in a charset: {:?}",
+            c.body
+        );
+        assert!(c.body_has("grüße"), "8-bit latin-1");
+        assert!(
+            !c.body_has("binaryword"),
+            "non-text parts are not body text"
+        );
     }
 
     #[test]
