@@ -22,6 +22,7 @@ mod session;
 pub mod utf7;
 mod wire;
 
+pub use message::walk_message;
 pub use session::{feed_client_bytes, Context, Session};
 
 use std::time::Duration;

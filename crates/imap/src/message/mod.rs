@@ -18,10 +18,12 @@ pub mod reencode;
 pub mod section;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 use std::ops::Range;
 
 pub use fields::Mime;
+pub use walk::walk_message;
 
 /// Containers (multipart or message/rfc822 parts) nested deeper than this
 /// are not parsed: such a part is described as an opaque
