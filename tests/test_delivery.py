@@ -102,7 +102,9 @@ def test_utf8_address_without_smtputf8_is_refused(make_server):
         r.ehlo()
         r.expect(b"MAIL FROM:<sender@example.net>", 250)
         reply = r.cmd("RCPT TO:<ünïcödé@example.org>".encode())
-        assert 500 <= reply.code < 600, reply
+        # RFC 6531 §3.5: a non-ASCII address without SMTPUTF8 is 553 5.6.7.
+        assert reply.code == 553 and reply.lines[-1].startswith("5.6.7 "), reply
+        r.expect("QUIT", 221)
 
 
 def bdat_send(r, chunks):
