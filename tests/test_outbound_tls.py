@@ -46,7 +46,8 @@ def deferred_with(server, rcpt: str, error: str) -> None:
     """Waits for `rcpt` to be deferred with `error` in the queue and in mail.log."""
     pattern = rf"\s{re.escape(rcpt)}\s+deferred\s+attempts=1\s+next=(59m|1h)\s+last_error=.*{re.escape(error)}"
     wait_until(lambda: re.search(pattern, queue_lines(server)), 15, what=f"{rcpt} deferred with {error!r}: {queue_lines(server)}")
-    log = rf"event=outbound .*to={re.escape(rcpt)} .*result=deferred reply=.*{re.escape(error)}"
+    quoted = error.replace('"', '\\"')  # mail.log quotes the reply
+    log = rf"event=outbound .*to={re.escape(rcpt)} .*result=deferred reply=.*{re.escape(quoted)}"
     wait_until(lambda: re.search(log, server.log("mail.log")), 5, what=f"the deferral in mail.log: {server.log('mail.log')}")
 
 
