@@ -441,14 +441,15 @@ class Postern:
 
     # -- the process
 
-    def start(self, listen: dict[str, str] | None = None) -> None:
+    def start(self, listen: dict[str, str | None] | None = None) -> None:
         assert self.proc is None, "already running"
         assert os.path.exists(self.bin), f"postern binary not found at {self.bin} (set POSTERN_BIN or run scripts/test)"
         spec = dict(self.LISTEN)
         spec.update(listen or {})
         args = [self.bin, "--data", str(self.data), "serve"]
         for name, addr in spec.items():
-            args += ["--listen", f"{name}={addr}"]
+            if addr is not None:  # None: the address in postern.toml
+                args += ["--listen", f"{name}={addr}"]
         self.starts += 1
         self.stderr_path = self.workdir / f"serve-{self.starts}.stderr"
         stderr = open(self.stderr_path, "wb")
