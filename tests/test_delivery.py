@@ -191,6 +191,9 @@ def test_50_mb_message_is_delivered_without_holding_it_in_memory(server):
 
 
 def test_message_acknowledged_before_a_crash_survives_it(make_server):
+    """A process crash (SIGKILL) loses nothing acknowledged. It leaves the page
+    cache intact, so it cannot show the fsync before the 250: test_durability.py
+    checks that order with strace."""
     server = make_server()
     tok = token()
     with server.smtp() as s:
