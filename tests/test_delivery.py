@@ -105,6 +105,8 @@ def test_utf8_address_without_smtputf8_is_refused(make_server):
         # RFC 6531 §3.5: a non-ASCII address without SMTPUTF8 is 553 5.6.7.
         assert reply.code == 553 and reply.lines[-1].startswith("5.6.7 "), reply
         r.expect("QUIT", 221)
+    line = 'event=refused service=smtp client=127.0.0.1 user="" from=sender@example.net to="ünïcödé@example.org" result="553 5.6.7"'
+    wait_until(lambda: line in server.log("mail.log"), 5, what=f"{line} in mail.log")
 
 
 def bdat_send(r, chunks):
