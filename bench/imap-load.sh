@@ -2,9 +2,11 @@
 # IMAP load benchmark: operations per second that CLIENTS concurrent IMAP clients get
 # out of Postern and, in the same run and with the same load, out of Dovecot (maildir).
 # Both are filled with the same deterministic 1,000-message mailboxes (APPENDed through
-# each server) before the timed run. Prints both rates, their ratio, errors and peak
-# memory. Everything listens on 127.0.0.1 only, over implicit TLS (IMAPS), and lives in
-# a temp dir that is removed at exit. See bench/README.md for the method.
+# each server) before the timed run. Runs the sides ABBA — Dovecot, Postern, Postern,
+# Dovecot — each on a fresh setup, and prints every run's rate, errors and peak
+# memory, the ratio of each order and their mean. Everything listens on 127.0.0.1
+# only, over implicit TLS (IMAPS), and lives in a temp dir that is removed at exit.
+# See bench/README.md for the method.
 #
 # Usage: bench/imap-load.sh            (as root: installs packages, runs daemons)
 # Environment (defaults in brackets):
@@ -13,7 +15,7 @@
 #   WARMUP [5]         seconds of untimed load before that
 #   MESSAGES [1000]    messages loaded into each mailbox before the run
 #   SEED [42]          seed of the generated messages and of the clients' choices
-#   ONLY [both]        both | postern | dovecot: run only one side
+#   ONLY [both]        both (ABBA: four runs) | postern | dovecot: run only one side, once
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes, JSON results)
@@ -40,7 +42,8 @@ PASSWORD=Load-Test-Pass-1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOAD=(python3 "$REPO/bench/imap_load.py")
 
-TMP=""                          # temp dir, set in main
+TMP=""                          # the current side's dir in ROOT
+ROOT=""                         # the run's temp dir, set in main
 POSTERN_PID=""
 SAMPLER_PID=""
 DV_CONF="" DV_RUN="" PN_DATA=""
@@ -319,35 +322,35 @@ run_postern_side() {
 }
 
 # ---------------------------------------------------------------------------
+RESULTS=(R_POP_S R_POP_MB R_OPS R_NOPS R_ERR R_CMDS R_RSS R_PSS R_HWM R_CPU R_HOST_CPU R_WALL R_LOGERR R_RSS0 HOST_BUSY)
+
 summary() {
     local fs
-    fs=$(df --output=fstype "$TMP" | tail -n1)
+    fs=$(df --output=fstype "$ROOT" | tail -n1)
     echo
     echo "=== imap-load summary ==="
     echo "parameters: clients=$CLIENTS duration_s=$DURATION warmup_s=$WARMUP messages=$MESSAGES seed=$SEED"
     echo "host: $(nproc) CPUs, temp dir on $fs, $(uname -r)"
-    local side
-    for side in postern dovecot; do
-        [[ $ONLY == both || $ONLY == "$side" ]] || continue
-        echo "$side populate: ${R_POP_MB[$side]:--} MiB in $((CLIENTS * MESSAGES)) APPENDs, ${R_POP_S[$side]:--} s"
-        echo "$side ops/s: ${R_OPS[$side]:--} (${R_NOPS[$side]:--} ops in $DURATION s; errors ${R_ERR[$side]:--}; error lines in server log ${R_LOGERR[$side]:--})"
-        echo "$side per command: ${R_CMDS[$side]:--}"
+    local side round k name n=0
+    while read -r side round; do
+        k=$side/$round
+        name="$side (run $((++n)))"
+        echo "$name populate: ${R_POP_MB[$k]:--} MiB in $((CLIENTS * MESSAGES)) APPENDs, ${R_POP_S[$k]:--} s"
+        echo "$name ops/s: ${R_OPS[$k]:--} (${R_NOPS[$k]:--} ops in $DURATION s; errors ${R_ERR[$k]:--}; error lines in server log ${R_LOGERR[$k]:--})"
+        echo "$name per command: ${R_CMDS[$k]:--}"
         local per_op=-
-        [[ ${R_NOPS[$side]:-0} != 0 && ${R_NOPS[$side]:--} != - ]] && per_op=$(calc "${R_CPU[$side]} * 1000 / ${R_NOPS[$side]}" 2)
-        echo "$side server CPU: ${R_CPU[$side]:--} s over ${R_WALL[$side]:--} s incl. warm-up (${per_op} ms per timed op, upper bound); whole host meanwhile: ${R_HOST_CPU[$side]:--} CPU s; host busy just before: ${HOST_BUSY[$side]:--}%"
+        [[ ${R_NOPS[$k]:-0} != 0 && ${R_NOPS[$k]:--} != - ]] && per_op=$(calc "${R_CPU[$k]} * 1000 / ${R_NOPS[$k]}" 2)
+        echo "$name server CPU: ${R_CPU[$k]:--} s over ${R_WALL[$k]:--} s incl. warm-up (${per_op} ms per timed op, upper bound); whole host meanwhile: ${R_HOST_CPU[$k]:--} CPU s; host busy just before: ${HOST_BUSY[$k]:--}%"
         if [[ $side == postern ]]; then
-            echo "$side peak RSS: ${R_HWM[postern]:--} MiB (VmHWM over the load; RSS ${R_RSS0[postern]:--} MiB before it); sampled peak PSS ${R_PSS[postern]:--} MiB"
+            echo "$name peak RSS: ${R_HWM[$k]:--} MiB (VmHWM over the load; RSS ${R_RSS0[$k]:--} MiB before it); sampled peak PSS ${R_PSS[$k]:--} MiB"
         else
-            echo "$side peak RSS: ${R_RSS[dovecot]:--} MiB (sum over all Dovecot processes, sampled every 1 s; ${R_RSS0[dovecot]:--} MiB before the load); PSS ${R_PSS[dovecot]:--} MiB"
+            echo "$name peak RSS: ${R_RSS[$k]:--} MiB (sum over all Dovecot processes, sampled every 1 s; ${R_RSS0[$k]:--} MiB before the load); PSS ${R_PSS[$k]:--} MiB"
         fi
-    done
+    done < <(abba_runs dovecot "$ONLY")
     if [[ $ONLY == both ]]; then
-        local a=${R_OPS[postern]:--} b=${R_OPS[dovecot]:--}
-        if [[ $a != - && $b != - ]]; then
-            echo "ratio: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }') (postern / dovecot ops/s)"
-        else
-            echo "ratio: - (a side did not run)"
-        fi
+        local r
+        read -r -a r < <(pair_ratios "${R_OPS[postern/1]:--}" "${R_OPS[dovecot/1]:--}" "${R_OPS[postern/2]:--}" "${R_OPS[dovecot/2]:--}")
+        echo "ratio postern / dovecot ops/s: ${r[0]} with Dovecot run first, ${r[1]} with Postern run first; mean ${r[2]}"
     fi
     (( FAILED == 0 )) && echo "result: ok" || echo "result: FAILED (errors; see above)"
 }
@@ -357,6 +360,7 @@ cleanup() {
     stop_sampler
     stop_postern
     stop_dovecot
+    TMP=$ROOT
     drop_tmp
     exit "$rc"
 }
@@ -364,15 +368,24 @@ cleanup() {
 main() {
     check_params
     install
-    declare -gA R_POP_S R_POP_MB R_OPS R_NOPS R_ERR R_CMDS R_RSS R_PSS R_HWM R_CPU R_HOST_CPU R_WALL R_LOGERR R_RSS0 HOST_BUSY
+    declare -gA "${RESULTS[@]}"
     FAILED=0
-    TMP=$(mktemp -d "$BENCH_TMPDIR/postern-imap-bench.XXXXXX")
-    chmod 755 "$TMP"
+    ROOT=$(mktemp -d "$BENCH_TMPDIR/postern-imap-bench.XXXXXX")
+    TMP=$ROOT
+    chmod 755 "$ROOT"
     trap cleanup EXIT
     trap 'exit 130' INT TERM
-    [[ $(stat -f -c %T "$TMP") == tmpfs ]] && log "warning: $TMP is on tmpfs; fsync costs nothing there"
-    [[ $ONLY == postern ]] || run_dovecot_side
-    [[ $ONLY == dovecot ]] || run_postern_side
+    [[ $(stat -f -c %T "$ROOT") == tmpfs ]] && log "warning: $ROOT is on tmpfs; fsync costs nothing there"
+    local side round
+    while read -r side round; do
+        # Each run on a fresh setup in its own directory.
+        TMP=$ROOT/$side-$round
+        mkdir -m 755 "$TMP"
+        log "run: $side (round $round)"
+        "run_${side}_side"
+        save_run "$side" "$round" "${RESULTS[@]}"
+    done < <(abba_runs dovecot "$ONLY")
+    TMP=$ROOT
     summary
     (( FAILED == 0 ))
 }

@@ -117,3 +117,40 @@ drop_tmp() {
     [[ -n ${TMP:-} && -d $TMP ]] || return 0
     if (( ${KEEP_TMP:-0} )); then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
+
+# ABBA: the runs of a two-sided benchmark, "SIDE ROUND" a line. Round 1 runs the
+# peer first, round 2 Postern first, so that neither side always runs on a host
+# the other has just warmed (page cache, CPU frequency) or left busy (writeback,
+# a daemon's last work): each order is reported, and their mean. ONLY=SIDE: that
+# side, once.
+abba_runs() {
+    local peer=$1 only=$2
+    case $only in
+        both) printf '%s 1
+postern 1
+postern 2
+%s 2
+' "$peer" "$peer" ;;
+        *) printf '%s 1
+' "$only" ;;
+    esac
+}
+
+# save_run SIDE ROUND ARRAY...: copies ARRAY[SIDE] to ARRAY[SIDE/ROUND] in each
+# associative array named, so the next run of SIDE can overwrite ARRAY[SIDE].
+save_run() {
+    local side=$1 round=$2 name; shift 2
+    for name in "$@"; do
+        local -n arr=$name
+        [[ -v arr[$side] ]] && arr[$side/$round]=${arr[$side]}
+        unset -n arr
+    done
+}
+
+# The mean of two ratios a1/b1 and a2/b2 ("-" when a figure is missing).
+pair_ratios() {
+    local a1=$1 b1=$2 a2=$3 b2=$4
+    if [[ $a1 == - || $b1 == - || $a2 == - || $b2 == - || -z $a1$b1$a2$b2 ]]; then echo "- - -"; return; fi
+    awk -v a1="$a1" -v b1="$b1" -v a2="$a2" -v b2="$b2" \
+        'BEGIN { r1 = a1 / b1; r2 = a2 / b2; printf "%.2f %.2f %.2f\n", r1, r2, (r1 + r2) / 2 }'
+}

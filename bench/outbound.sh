@@ -2,8 +2,10 @@
 # Outbound delivery benchmark: how fast a queue of mail for other domains drains
 # into a relay, for Postern and, in the same run and with the same messages, for
 # Postfix relaying to the same kind of sink (Postfix's smtp-sink, which accepts
-# and discards). Prints both rates and their ratio. Everything listens on
-# 127.0.0.1 only and lives in a temp dir that is removed at exit. See
+# and discards). Runs the sides ABBA — Postfix, Postern, Postern, Postfix — each
+# on a fresh setup, with the same limit of CONNECTIONS connections at once, and
+# prints every run, the ratio of each order and their mean. Everything listens
+# on 127.0.0.1 only and lives in a temp dir that is removed at exit. See
 # bench/README.md for the method and how to read the figures.
 #
 # Usage: bench/outbound.sh            (as root: installs packages, runs daemons)
@@ -19,8 +21,13 @@
 #                      an empty queue is measured (injection included).
 #   DEADLINE [600]     seconds allowed for the queue to drain
 #   STALL [60]         give up when the sink's count has not moved for this long
-#   ONLY [both]        both | postern | postfix: run only one side
-#   PN_CONFIG          extra Postern settings, "key=value …" (postern config set)
+#   CONNECTIONS [20]   outbound connections at once, the same for both sides:
+#                      Postern's delivery.max_connections, Postfix's
+#                      default_destination_concurrency_limit (its default, 20; the
+#                      relayhost is Postfix's one destination)
+#   ONLY [both]        both (ABBA: four runs) | postern | postfix: run only one side, once
+#   PN_CONFIG          extra Postern settings, "key=value …" (postern config set;
+#                      one of delivery.max_connections makes the sides unequal)
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (configs, logs, sink counters)
@@ -37,6 +44,7 @@ THREADS=${THREADS:-8}
 MODE=${MODE:-flush}
 DEADLINE=${DEADLINE:-600}
 STALL=${STALL:-60}
+CONNECTIONS=${CONNECTIONS:-20}
 ONLY=${ONLY:-both}
 KEEP_TMP=${KEEP_TMP:-0}
 WAIT_IDLE=${WAIT_IDLE:-0}
@@ -52,7 +60,8 @@ SMTP_SINK=/usr/sbin/smtp-sink
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INJECT=(python3 "$REPO/bench/outbound_inject.py")
 
-TMP=""                          # temp dir, set in main
+TMP=""                          # the current side's dir in ROOT
+ROOT=""                         # the run's temp dir, set in main
 POSTERN_PID=""
 SAMPLER_PID=""
 SINK_PID=""
@@ -65,7 +74,7 @@ source "$(dirname "$0")/lib.sh"
 check_params() {
     local v
     [[ $WAIT_IDLE =~ ^[0-9]+$ ]] || die "WAIT_IDLE must be a number of seconds"
-    for v in MESSAGES SIZE_KB THREADS DEADLINE STALL; do
+    for v in MESSAGES SIZE_KB THREADS DEADLINE STALL CONNECTIONS; do
         [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
     done
     [[ $ONLY =~ ^(both|postern|postfix)$ ]] || die "ONLY must be both, postern or postfix"
@@ -148,7 +157,8 @@ setup_postfix() {
 
     cat >"$PF_CONF/main.cf" <<EOF
 # Private Postfix for the outbound benchmark: takes mail from 127.0.0.0/8 and
-# relays everything to the sink. Queue fsync, concurrency, connection caching and
+# relays everything to the sink. Connections at once to the relayhost: CONNECTIONS,
+# as for Postern (20 is Postfix's default). Queue fsync, connection caching and
 # all other tuning at Postfix defaults.
 compatibility_level = 3.6
 queue_directory = $PF_QUEUE
@@ -163,6 +173,7 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 relayhost = [127.0.0.1]:$SINK_PORT
+default_destination_concurrency_limit = $CONNECTIONS
 alias_maps =
 alias_database =
 local_transport = error:benchmark: no local delivery
@@ -258,15 +269,20 @@ setup_postern() {
     printf '%s\n' "$PASSWORD" | "${pn[@]}" user add "$SENDER" --password-stdin >/dev/null \
         || { log "error: postern user add $SENDER failed"; return 1; }
     # Everything through the sink; a failed attempt waits an hour (so in flush mode
-    # nothing is retried before `queue retry --all`). Limits at their defaults.
+    # nothing is retried before `queue retry --all`). Connections at once:
+    # CONNECTIONS, as for Postfix (Postern's default is 40); the other limits at
+    # their defaults (max_per_domain 8 per recipient domain: 10 domains can
+    # fill them all).
     "${pn[@]}" config set delivery.relay "\"smtp://127.0.0.1:$SINK_PORT\"" >/dev/null \
         && "${pn[@]}" config set delivery.retry '["1h"]' >/dev/null \
+        && "${pn[@]}" config set delivery.max_connections "$CONNECTIONS" >/dev/null \
         || { log "error: postern config set failed"; return 1; }
     local k kv
     # PN_CONFIG="key=value …": extra settings (e.g. delivery.connection_cache_time='"0s"').
     for kv in ${PN_CONFIG:-}; do
         "${pn[@]}" config set "${kv%%=*}" "${kv#*=}" >/dev/null || { log "error: config set $kv failed"; return 1; }
     done
+    PN_LIMITS=""
     for k in max_connections max_per_domain max_messages_per_connection connection_cache_time; do
         PN_LIMITS+="$k=$("${pn[@]}" config get "delivery.$k" 2>/dev/null || echo '?') "
     done
@@ -563,35 +579,37 @@ run_postern_side() {
 # ---------------------------------------------------------------------------
 per_msg_ms() { [[ -n $1 && $1 != - ]] && calc "$1 * 1000 / $MESSAGES" 2 || echo -; }
 
+RESULTS=(R_COUNT R_INJECT_S R_S R_RATE R_SINK_S R_FIRST_S R_STEADY R_RSS R_RSS0 R_PSS R_HWM R_CPU R_HOST_CPU
+    R_SENT R_DEFERRED R_BOUNCED R_RCPTS_OK R_RECFAIL HOST_BUSY)
+
 summary() {
     local fs side what
-    fs=$(df --output=fstype "$TMP" | tail -n1)
+    fs=$(df --output=fstype "$ROOT" | tail -n1)
     [[ $MODE == flush ]] && what="from the flush command" || what="from the first submission"
     echo
     echo "=== outbound summary ==="
     echo "parameters: mode=$MODE messages=$MESSAGES size_kb=$SIZE_KB threads=$THREADS recipients=$((DOMAINS * LOCALS)) across $DOMAINS domains"
     echo "host: $(nproc) CPUs, temp dir on $fs, $(uname -r); postfix $(postconf -d -h mail_version 2>/dev/null)"
-    echo "limits: postern ${PN_LIMITS:--}; postfix default_destination_concurrency_limit=$(postconf -d -h default_destination_concurrency_limit) (one destination: the relayhost) default_process_limit=$(postconf -d -h default_process_limit) smtp_connection_cache_on_demand=$(postconf -d -h smtp_connection_cache_on_demand)"
-    for side in postern postfix; do
-        [[ $ONLY == both || $ONLY == "$side" ]] || continue
-        echo "$side injected in: ${R_INJECT_S[$side]:--} s"
-        echo "$side delivered/s: ${R_RATE[$side]:--} (queue empty ${R_S[$side]:--} s $what; sink had all ${R_SINK_S[$side]:--} s; first at the sink ${R_FIRST_S[$side]:--} s; first-at-sink to empty: ${R_STEADY[$side]:--}/s)"
-        echo "$side sink count: ${R_COUNT[$side]:-0}/$MESSAGES; log: ${R_SENT[$side]:--} sent, ${R_DEFERRED[$side]:--} deferred, ${R_BOUNCED[$side]:--} bounced; recipients as injected: ${R_RCPTS_OK[$side]:--}"
-        [[ $side == postern ]] && echo "$side queue-record-failed events: ${R_RECFAIL[postern]:--}"
-        echo "$side server CPU: ${R_CPU[$side]:--} s ($(per_msg_ms "${R_CPU[$side]:-}") ms per message); whole host meanwhile: ${R_HOST_CPU[$side]:--} CPU s; host busy just before: ${HOST_BUSY[$side]:--}%"
+    echo "limits: postern ${PN_LIMITS:--}; postfix default_destination_concurrency_limit=$CONNECTIONS (one destination: the relayhost) default_process_limit=$(postconf -d -h default_process_limit) smtp_connection_cache_on_demand=$(postconf -d -h smtp_connection_cache_on_demand)"
+    local round k n=0 name
+    while read -r side round; do
+        k=$side/$round
+        name="$side (run $((++n)))"
+        echo "$name injected in: ${R_INJECT_S[$k]:--} s"
+        echo "$name delivered/s: ${R_RATE[$k]:--} (queue empty ${R_S[$k]:--} s $what; sink had all ${R_SINK_S[$k]:--} s; first at the sink ${R_FIRST_S[$k]:--} s; first-at-sink to empty: ${R_STEADY[$k]:--}/s)"
+        echo "$name sink count: ${R_COUNT[$k]:-0}/$MESSAGES; log: ${R_SENT[$k]:--} sent, ${R_DEFERRED[$k]:--} deferred, ${R_BOUNCED[$k]:--} bounced; recipients as injected: ${R_RCPTS_OK[$k]:--}"
+        [[ $side == postern ]] && echo "$name queue-record-failed events: ${R_RECFAIL[$k]:--}"
+        echo "$name server CPU: ${R_CPU[$k]:--} s ($(per_msg_ms "${R_CPU[$k]:-}") ms per message); whole host meanwhile: ${R_HOST_CPU[$k]:--} CPU s; host busy just before: ${HOST_BUSY[$k]:--}%"
         if [[ $side == postern ]]; then
-            echo "$side peak RSS: ${R_HWM[postern]:--} MiB (VmHWM over the measured phase; RSS ${R_RSS0[postern]:--} MiB before it); sampled peak PSS ${R_PSS[postern]:--} MiB"
+            echo "$name peak RSS: ${R_HWM[$k]:--} MiB (VmHWM over the measured phase; RSS ${R_RSS0[$k]:--} MiB before it); sampled peak PSS ${R_PSS[$k]:--} MiB"
         else
-            echo "$side peak RSS: ${R_RSS[postfix]:--} MiB (sum over all Postfix processes, sampled every 1 s); PSS ${R_PSS[postfix]:--} MiB"
+            echo "$name peak RSS: ${R_RSS[$k]:--} MiB (sum over all Postfix processes, sampled every 1 s); PSS ${R_PSS[$k]:--} MiB"
         fi
-    done
+    done < <(abba_runs postfix "$ONLY")
     if [[ $ONLY == both ]]; then
-        local a=${R_RATE[postern]:--} b=${R_RATE[postfix]:--}
-        if [[ $a != - && $b != - ]]; then
-            echo "ratio: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') (postern / postfix delivered/s)"
-        else
-            echo "ratio: - (a side did not deliver everything)"
-        fi
+        local r
+        read -r -a r < <(pair_ratios "${R_RATE[postern/1]:--}" "${R_RATE[postfix/1]:--}" "${R_RATE[postern/2]:--}" "${R_RATE[postfix/2]:--}")
+        echo "ratio postern / postfix delivered/s: ${r[0]} with Postfix run first, ${r[1]} with Postern run first; mean ${r[2]}"
     fi
     (( FAILED == 0 )) && echo "result: ok" || echo "result: FAILED"
 }
@@ -603,6 +621,7 @@ cleanup() {
     stop_postern
     stop_postfix
     stop_sink
+    TMP=$ROOT
     drop_tmp
     exit "$rc"
 }
@@ -610,18 +629,26 @@ cleanup() {
 main() {
     check_params
     install
-    declare -gA R_COUNT R_INJECT_S R_S R_RATE R_SINK_S R_FIRST_S R_STEADY R_RSS R_RSS0 R_PSS R_HWM R_CPU R_HOST_CPU \
-        R_SENT R_DEFERRED R_BOUNCED R_RCPTS_OK R_RECFAIL HOST_BUSY
+    declare -gA "${RESULTS[@]}"
     FAILED=0
     PN_LIMITS=""
-    TMP=$(mktemp -d "$BENCH_TMPDIR/postern-bench.XXXXXX")
-    chmod 755 "$TMP"
+    ROOT=$(mktemp -d "$BENCH_TMPDIR/postern-bench.XXXXXX")
+    TMP=$ROOT
+    chmod 755 "$ROOT"
     trap cleanup EXIT
     trap 'exit 130' INT TERM
-    [[ $(stat -f -c %T "$TMP") == tmpfs ]] && log "warning: $TMP is on tmpfs; fsync costs nothing there"
-    [[ $ONLY == postern ]] || run_postfix_side
-    sync
-    [[ $ONLY == postfix ]] || run_postern_side
+    [[ $(stat -f -c %T "$ROOT") == tmpfs ]] && log "warning: $ROOT is on tmpfs; fsync costs nothing there"
+    local side round
+    while read -r side round; do
+        # Each run on a fresh setup in its own directory.
+        TMP=$ROOT/$side-$round
+        mkdir -m 755 "$TMP"
+        sync
+        log "run: $side (round $round)"
+        "run_${side}_side"
+        save_run "$side" "$round" "${RESULTS[@]}"
+    done < <(abba_runs postfix "$ONLY")
+    TMP=$ROOT
     summary
     (( FAILED == 0 ))
 }

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # End-to-end SMTP delivery benchmark: messages per second that arrive over SMTP and
 # end up in mailboxes, for Postern and, in the same run and with the same load, for
-# Postfix handing mail over LMTP to Dovecot (maildir). Prints both rates and their
-# ratio. Everything listens on 127.0.0.1 only and lives in a temp dir that is removed
-# at exit. See bench/README.md for the method and how to read the figures.
+# Postfix handing mail over LMTP to Dovecot (maildir). Runs the sides ABBA —
+# Postfix, Postern, Postern, Postfix — each on a fresh setup, and prints every
+# run, the ratio of each order and their mean. Everything listens on 127.0.0.1
+# only and lives in a temp dir that is removed at exit. See bench/README.md for
+# the method and how to read the figures.
+#
+# Deliveries are counted the same way on both sides while the clock runs: lines
+# in the server's own log (Postern's mail.log event=accepted, which is written
+# once the message is committed to its mailbox; Postfix's status=sent, once
+# Dovecot's LMTP answered 250 for it), one grep -c a poll; the time the polls
+# took is printed. The mailboxes themselves are counted once, after the clock
+# stopped, to check.
 #
 # Usage: bench/smtp-delivery.sh            (as root: installs packages, runs daemons)
 # Environment (defaults in brackets):
@@ -15,7 +24,7 @@
 #   DEADLINE [600]     seconds to wait, after the last 250, for every message to reach
 #                      its mailbox
 #   SENDER [sender@peer.test]  envelope sender (not in the local domain: smtp.local_sender refuses those from outside)
-#   ONLY [both]        both | postern | postfix: run only one side
+#   ONLY [both]        both (ABBA: four runs) | postern | postfix: run only one side, once
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes) for inspection
@@ -47,6 +56,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TMP=""                          # temp dir, set in main
 POSTERN_PID=""
 SAMPLER_PID=""
+ROOT=""                         # the run's temp dir; TMP is the current side's dir in it
 PF_CONF="" PF_QUEUE="" DV_CONF="" DV_RUN="" MAILROOT="" PN_DATA=""
 
 # shellcheck source=bench/lib.sh
@@ -298,8 +308,18 @@ postern_count() {
 }
 
 # ---------------------------------------------------------------------------
-# count_delivered SIDE: messages currently in the mailboxes of that side.
+# count_delivered SIDE: deliveries so far, from the side's log, the same way on
+# both sides (one grep -c of a file that grows by a line or a few per message).
+# grep -c prints 0 and exits 1 on no match.
 count_delivered() {
+    case $1 in
+        postfix) grep -c ' status=sent ' "$TMP/pfdv/postfix.log" 2>/dev/null || true ;;
+        postern) grep -c ' event=accepted ' "$PN_DATA/logs/mail.log" 2>/dev/null || true ;;
+    esac
+}
+
+# count_stored SIDE: messages in the mailboxes (checked once, after the clock).
+count_stored() {
     case $1 in
         postfix) find "$MAILROOT" -type f \( -path '*/Maildir/new/*' -o -path '*/Maildir/cur/*' \) 2>/dev/null | wc -l ;;
         postern) echo $(($(postern_count) - PN_BASELINE)) ;;
@@ -327,7 +347,7 @@ run_load() {
 # measure SIDE PORT PIDS...: load, then wait for delivery; sets R_* results.
 measure() {
     local side=$1 port=$2; shift 2
-    local t0 t_acc t_done=0 count=0 load_ok=1
+    local t0 t_acc t_done=0 count=0 load_ok=1 t_c count_s=0 polls=0
     sync
     sleep 1
     check_idle "$side"
@@ -343,13 +363,23 @@ measure() {
     log "$side: accepted in $(calc "$t_acc - $t0") s; waiting for delivery"
     local deadline=$(( $(date +%s) + DEADLINE ))
     while :; do
+        t_c=$(now)
         count=$(count_delivered "$side")
+        count_s=$(calc "$count_s + $(now) - $t_c" 3)
+        polls=$((polls + 1))
         if (( count >= MESSAGES )); then t_done=$(now); break; fi
         (( $(date +%s) < deadline )) || break
-        # Counting costs CPU (a maildir scan is ~40 ms at 10,000 files): poll coarsely
-        # until the end is near, then every 0.1 s.
+        # Poll coarsely until the end is near, then every 0.1 s.
         if (( count < MESSAGES * 9 / 10 )); then sleep 0.5; else sleep 0.1; fi
     done
+    R_POLL[$side]="$polls polls, $count_s s"
+    local stored
+    stored=$(count_stored "$side")
+    R_STORED[$side]=$stored
+    if (( stored < count )); then
+        log "$side: the log counted $count deliveries but the mailboxes hold $stored"
+        count=$stored
+    fi
     R_CPU[$side]=$(calc "$(cpu_seconds "$@") - $cpu0" 2)
     R_HOST_CPU[$side]=$(awk -v a="$host0" -v b="$(host_ticks)" -v hz="$(getconf CLK_TCK)" \
         'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f", (y[1] - x[1]) / hz }')
@@ -400,34 +430,34 @@ run_postern_side() {
 
 # ---------------------------------------------------------------------------
 per_msg_ms() { [[ -n $1 && $1 != - ]] && calc "$1 * 1000 / $MESSAGES" 2 || echo -; }
+RESULTS=(R_COUNT R_STORED R_POLL R_ACCEPT_S R_ACCEPT_RATE R_DELIVER_S R_DELIVER_RATE R_RSS R_PSS R_HWM R_CPU R_HOST_CPU HOST_BUSY)
 
 summary() {
     local fs
-    fs=$(df --output=fstype "$TMP" | tail -n1)
+    fs=$(df --output=fstype "$ROOT" | tail -n1)
     echo
     echo "=== smtp-delivery summary ==="
     echo "parameters: messages=$MESSAGES sessions=$SESSIONS size_kb=$SIZE_KB recipients=$RECIPIENTS"
     echo "host: $(nproc) CPUs, temp dir on $fs, $(uname -r)"
-    local side name
-    for side in postern postfix; do
-        [[ $ONLY == both || $ONLY == "$side" ]] || continue
+    local side round k name n=0
+    while read -r side round; do
+        k=$side/$round
         name=$side; [[ $side == postfix ]] && name='postfix->dovecot'
-        echo "$name accepted/s: ${R_ACCEPT_RATE[$side]:--} (all accepted after ${R_ACCEPT_S[$side]:--} s)"
-        echo "$name delivered/s: ${R_DELIVER_RATE[$side]:--} (all delivered after ${R_DELIVER_S[$side]:--} s; ${R_COUNT[$side]:-0}/$MESSAGES in mailboxes)"
-        echo "$name server CPU: ${R_CPU[$side]:--} s ($(per_msg_ms "${R_CPU[$side]:-}") ms per message); whole host meanwhile: ${R_HOST_CPU[$side]:--} CPU s; host busy just before: ${HOST_BUSY[$side]:--}%"
+        name="$name (run $((++n)))"
+        echo "$name accepted/s: ${R_ACCEPT_RATE[$k]:--} (all accepted after ${R_ACCEPT_S[$k]:--} s)"
+        echo "$name delivered/s: ${R_DELIVER_RATE[$k]:--} (all delivered after ${R_DELIVER_S[$k]:--} s; ${R_COUNT[$k]:-0}/$MESSAGES counted in the log, ${R_STORED[$k]:--} in mailboxes; counting: ${R_POLL[$k]:--})"
+        echo "$name server CPU: ${R_CPU[$k]:--} s ($(per_msg_ms "${R_CPU[$k]:-}") ms per message); whole host meanwhile: ${R_HOST_CPU[$k]:--} CPU s; host busy just before: ${HOST_BUSY[$k]:--}%"
         if [[ $side == postern ]]; then
-            echo "$name peak RSS: ${R_HWM[postern]:--} MiB (VmHWM); sampled peak PSS ${R_PSS[postern]:--} MiB"
+            echo "$name peak RSS: ${R_HWM[$k]:--} MiB (VmHWM); sampled peak PSS ${R_PSS[$k]:--} MiB"
         else
-            echo "$name peak RSS: ${R_RSS[postfix]:--} MiB (sum over all Postfix and Dovecot processes, sampled every 1 s); PSS ${R_PSS[postfix]:--} MiB"
+            echo "$name peak RSS: ${R_RSS[$k]:--} MiB (sum over all Postfix and Dovecot processes, sampled every 1 s); PSS ${R_PSS[$k]:--} MiB"
         fi
-    done
+    done < <(abba_runs postfix "$ONLY")
     if [[ $ONLY == both ]]; then
-        local a=${R_DELIVER_RATE[postern]:--} b=${R_DELIVER_RATE[postfix]:--}
-        if [[ $a != - && $b != - ]]; then
-            echo "ratio: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') (postern / postfix->dovecot delivered/s)"
-        else
-            echo "ratio: - (a side did not deliver everything)"
-        fi
+        local r
+        read -r -a r < <(pair_ratios "${R_DELIVER_RATE[postern/1]:--}" "${R_DELIVER_RATE[postfix/1]:--}" \
+            "${R_DELIVER_RATE[postern/2]:--}" "${R_DELIVER_RATE[postfix/2]:--}")
+        echo "ratio postern / postfix->dovecot delivered/s: ${r[0]} with Postfix run first, ${r[1]} with Postern run first; mean ${r[2]}"
     fi
     (( FAILED == 0 )) && echo "result: ok" || echo "result: FAILED (missing deliveries)"
 }
@@ -437,6 +467,7 @@ cleanup() {
     stop_sampler
     stop_postern
     stop_postfix_dovecot
+    TMP=$ROOT
     drop_tmp
     exit "$rc"
 }
@@ -444,15 +475,24 @@ cleanup() {
 main() {
     check_params
     install
-    declare -gA R_COUNT R_ACCEPT_S R_ACCEPT_RATE R_DELIVER_S R_DELIVER_RATE R_RSS R_PSS R_HWM R_CPU R_HOST_CPU HOST_BUSY
+    declare -gA "${RESULTS[@]}"
     FAILED=0
-    TMP=$(mktemp -d "$BENCH_TMPDIR/postern-bench.XXXXXX")
-    chmod 755 "$TMP"
+    ROOT=$(mktemp -d "$BENCH_TMPDIR/postern-bench.XXXXXX")
+    TMP=$ROOT
+    chmod 755 "$ROOT"
     trap cleanup EXIT
     trap 'exit 130' INT TERM
-    [[ $(stat -f -c %T "$TMP") == tmpfs ]] && log "warning: $TMP is on tmpfs; fsync costs nothing there"
-    [[ $ONLY == postern ]] || run_postfix_side
-    [[ $ONLY == postfix ]] || run_postern_side
+    [[ $(stat -f -c %T "$ROOT") == tmpfs ]] && log "warning: $ROOT is on tmpfs; fsync costs nothing there"
+    local side round
+    while read -r side round; do
+        # Each run on a fresh setup in its own directory.
+        TMP=$ROOT/$side-$round
+        mkdir -m 755 "$TMP"
+        log "run: $side (round $round)"
+        "run_${side}_side"
+        save_run "$side" "$round" "${RESULTS[@]}"
+    done < <(abba_runs postfix "$ONLY")
+    TMP=$ROOT
     summary
     (( FAILED == 0 ))
 }

@@ -8,6 +8,7 @@ data directory whose server the test starts itself.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -15,7 +16,23 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import NO_DNS, ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, POP3_LISTEN, Postern, insecure_tls, wait_until  # noqa: E402
+from harness import NO_DNS, ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, POP3_LISTEN, Postern, insecure_tls, tool_missing_is_a_failure, wait_until  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_tool(name, reason): the test runs the outside client `name` (harness.require_tool)")
+
+
+@pytest.fixture(autouse=True)
+def needs_tool(request):
+    """Skips a test marked needs_tool when its client is missing, or fails it
+    under CI=true, where scripts/test has installed every such client."""
+    for mark in request.node.iter_markers("needs_tool"):
+        name, reason = mark.args
+        if shutil.which(name) is None:
+            if tool_missing_is_a_failure():
+                pytest.fail(f"{name} is missing under CI=true: {reason}")
+            pytest.skip(reason)
 
 
 @pytest.fixture
@@ -39,8 +56,13 @@ def make_server(tmp_path):
         return p
 
     yield make
+    broken = []
     for p in made:
         p.stop()
+        bad_exits = [c for c in p.exit_codes if c != 0]
+        if bad_exits:
+            broken.append(f"{p.data}: postern serve exited {bad_exits} (0 expected after SIGTERM; -9: it did not stop and was killed)")
+        broken += [f"{p.data}: {line}" for line in p.panics()]
         err = p.stderr()
         if err:
             # Shown by pytest only when the test failed.
@@ -48,6 +70,8 @@ def make_server(tmp_path):
         mail_log = p.data / "logs" / "mail.log"
         if mail_log.exists():
             print(f"--- {mail_log}, last 4000 characters ---\n{mail_log.read_text(errors='replace')[-4000:]}")
+    if broken:
+        pytest.fail("the server did not end cleanly:\n" + "\n".join(broken))
 
 
 @pytest.fixture

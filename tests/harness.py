@@ -11,6 +11,7 @@ import os
 import poplib
 import queue
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -47,6 +48,18 @@ def postern_bin() -> str:
         return env
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.expanduser("~/.cache/postern-target")
     return os.path.join(target, "debug", "postern")
+
+
+def require_tool(name: str, reason: str):
+    """A mark for a test that runs an outside client (`name` on PATH). Without
+    it the test is skipped, except under CI=true, where it fails: CI installs
+    every such tool (scripts/test), so a missing one is a broken setup, not a
+    reason to pass (conftest.needs_tool)."""
+    return pytest.mark.needs_tool(name, reason)
+
+
+def tool_missing_is_a_failure() -> bool:
+    return os.environ.get("CI") == "true"
 
 
 # ---------------------------------------------------------------- waiting
@@ -368,6 +381,10 @@ class Postern:
         self.starts = 0
         self.stderr_path: Path | None = None
         self._stdout_lines: list[str] = []
+        # How each run ended when stopped with SIGTERM (stop()): exit codes, -9
+        # when it had to be killed. Runs ended by kill() (a crash on purpose)
+        # are not in it. conftest fails the test on a non-zero one.
+        self.exit_codes: list[int] = []
 
     # -- CLI
 
@@ -424,14 +441,15 @@ class Postern:
 
     # -- the process
 
-    def start(self, listen: dict[str, str] | None = None) -> None:
+    def start(self, listen: dict[str, str | None] | None = None) -> None:
         assert self.proc is None, "already running"
         assert os.path.exists(self.bin), f"postern binary not found at {self.bin} (set POSTERN_BIN or run scripts/test)"
         spec = dict(self.LISTEN)
         spec.update(listen or {})
         args = [self.bin, "--data", str(self.data), "serve"]
         for name, addr in spec.items():
-            args += ["--listen", f"{name}={addr}"]
+            if addr is not None:  # None: the address in postern.toml
+                args += ["--listen", f"{name}={addr}"]
         self.starts += 1
         self.stderr_path = self.workdir / f"serve-{self.starts}.stderr"
         stderr = open(self.stderr_path, "wb")
@@ -474,6 +492,14 @@ class Postern:
             return self.stderr_path.read_text("utf-8", "replace")
         return ""
 
+    def panics(self) -> list[str]:
+        """Panic messages in the stderr of every run so far."""
+        found = []
+        for path in sorted(self.workdir.glob("serve-*.stderr")):
+            text = path.read_text("utf-8", "replace")
+            found += [f"{path.name}: {l}" for l in text.splitlines() if "panicked at" in l]
+        return found
+
     @property
     def pid(self) -> int:
         assert self.proc is not None
@@ -487,10 +513,15 @@ class Postern:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
             try:
-                return p.wait(timeout=timeout)
+                code = p.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 p.kill()
-        return p.wait(timeout=30)
+                p.wait(timeout=30)
+                code = -signal.SIGKILL
+        else:
+            code = p.wait(timeout=30)
+        self.exit_codes.append(code)
+        return code
 
     def kill(self) -> None:
         """SIGKILL: a crash, as far as the server can tell."""

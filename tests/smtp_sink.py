@@ -10,6 +10,8 @@ for byte, for the outbound-delivery tests. Independent of Postern's code.
     sink.wait_data_ends(1)             # until a message's final "." has arrived
     sink.close_sessions()              # hang up on every open session (a server
                                        # dropping idle clients)
+    sink.max_open                      # the most sessions open at once
+    Sink(tls_context=ctx, implicit_tls=True)   # SMTPS
 
 Each Received has mail_from, mail_params, rcpts (accepted ones), body
 (dot-unstuffed, as the peer meant it), raw (the bytes on the wire between
@@ -47,9 +49,11 @@ class Received:
 class Sink:
     def __init__(self, capabilities: list[str] | None = None, tls_context: ssl.SSLContext | None = None,
                  users: dict[str, str] | None = None, require_auth: bool = False, host: str = "127.0.0.1",
-                 port: int = 0):
+                 port: int = 0, implicit_tls: bool = False):
         self.capabilities = capabilities if capabilities is not None else ["PIPELINING", "8BITMIME", "SIZE 52428800", "ENHANCEDSTATUSCODES"]
         self.tls_context = tls_context
+        # SMTPS (RFC 8314 §3): TLS from the first byte, with tls_context.
+        self.implicit_tls = implicit_tls
         self.users = users or {}
         self.require_auth = require_auth
         self.messages: list[Received] = []
@@ -64,6 +68,8 @@ class Sink:
         self.data_ends = 0
         self.sessions = 0
         self.open_sessions: list[_Session] = []
+        # The most sessions open at once so far (connection limits).
+        self.max_open = 0
         self.greeting = (220, "sink.test ESMTP")
         self.cond = threading.Condition()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -146,6 +152,7 @@ class Sink:
             s.index = self.sessions
             self.sessions += 1
             self.open_sessions.append(s)
+            self.max_open = max(self.max_open, len(self.open_sessions))
         try:
             s.run()
         except (OSError, ssl.SSLError, ValueError):
@@ -201,6 +208,9 @@ class _Session:
         return data
 
     def run(self) -> None:
+        if self.sink.implicit_tls:
+            self.conn = self.sink.tls_context.wrap_socket(self.conn, server_side=True)
+            self.tls = True
         self.send(*self.sink.greeting)
         while True:
             line = self.line()

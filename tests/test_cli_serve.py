@@ -125,3 +125,45 @@ def test_reload_applies_the_config_now(make_server):
     (server.data / "postern.toml").write_text("[smtp]\nmax_recipients = 5\n")
     p = server.cli("reload", check=False)
     assert p.returncode != 0 and "no server runs" in p.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def refuses_connections(addr) -> bool:
+    try:
+        socket.create_connection(addr, timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_listener_addresses_take_effect_at_the_next_start(make_server):
+    """README: changes reach a running server within a second or two, but
+    listener addresses only at the next start."""
+    server = make_server(start=False)
+    first, second = ("127.0.0.1", free_port()), ("127.0.0.1", free_port())
+    server.config_set("listeners.smtp", f'"127.0.0.1:{first[1]}"')
+    server.start({"smtp": None})  # from postern.toml
+    assert server.addr("smtp") == first
+    # Change the address, and a setting the running server does take up (the
+    # SIZE it announces), to know when it has read the new config.
+    server.config_set("listeners.smtp", f'"127.0.0.1:{second[1]}"')
+    server.config_set("smtp.max_message_size", "10M")
+
+    def new_size_announced():
+        with server.smtp() as s:
+            s.ehlo()
+            return s.esmtp_features["size"] == str(10 * 1024 * 1024)
+
+    wait_until(new_size_announced, 10, what="the running server to read the changed config")
+    assert server.addr("smtp") == first and refuses_connections(second), "the running server moved its listener"
+    server.stop()
+    server.start({"smtp": None})
+    assert server.addr("smtp") == second
+    with server.raw() as r:
+        r.ehlo()
+    assert refuses_connections(first)

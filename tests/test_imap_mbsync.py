@@ -6,7 +6,6 @@ asks for 1,000, which takes minutes against a debug build)."""
 import imaplib
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import pytest
 
 from test_imap import IMAP_LISTEN, imaps
 from test_imap_mutate import message
-from harness import ALICE, ALICE_PASSWORD
+from harness import ALICE, ALICE_PASSWORD, require_tool
 
 MESSAGES = int(os.environ.get("MBSYNC_MESSAGES", "200"))
 
-pytestmark = pytest.mark.skipif(shutil.which("mbsync") is None, reason="isync (mbsync) not installed")
+pytestmark = require_tool("mbsync", "isync (mbsync) not installed")
 
 # Maildir flag letters (https://cr.yp.to/proto/maildir.html) and their IMAP flags.
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}

@@ -5,15 +5,14 @@ mutt needs a terminal: it runs on a pseudo-terminal, driven by `push`."""
 import base64
 import os
 import select
-import shutil
 import subprocess
 import time
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, token, wait_until
+from harness import ALICE, ALICE_PASSWORD, token, wait_until, require_tool
 
-pytestmark = pytest.mark.skipif(shutil.which("mutt") is None, reason="mutt is not installed (scripts/test installs it)")
+pytestmark = require_tool("mutt", "mutt is not installed (scripts/test installs it)")
 
 MUTT_DEADLINE = 60.0
 

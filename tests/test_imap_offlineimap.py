@@ -8,21 +8,20 @@ build)."""
 import hashlib
 import os
 import re
-import shutil
 import ssl
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD
+from harness import ALICE, ALICE_PASSWORD, require_tool
 from test_imap import IMAP_LISTEN, imaps
 from test_imap_mbsync import MAILDIR_FLAGS, flags_for, server_messages
 from test_imap_mutate import message
 
 MESSAGES = int(os.environ.get("OFFLINEIMAP_MESSAGES", "200"))
 
-pytestmark = pytest.mark.skipif(shutil.which("offlineimap") is None, reason="offlineimap not installed")
+pytestmark = require_tool("offlineimap", "offlineimap not installed")
 
 
 def fingerprint(server) -> str:

@@ -55,6 +55,9 @@ def test_too_many_recipients(make_server):
     for rcpt in (ALICE, BOB, "carol@example.org"):
         server.wait_for_message(rcpt, tok)
     assert server.find("dave@example.org", tok) == []
+    # The refusal is in mail.log like any other refused recipient.
+    line = 'event=refused service=smtp client=127.0.0.1 user="" from=sender@example.net to=dave@example.org result="452 4.5.3"'
+    assert line in server.log("mail.log"), server.log("mail.log")
 
 
 def test_declared_size_over_the_limit_is_refused_at_mail(server):

@@ -52,11 +52,12 @@ def test_mail_log_has_accepted_and_refused_messages(make_server):
         return lines[0]
 
     line = wait_until(accepted_line, 5, what="the accepted message in mail.log")
-    accepted_result = result_of(line)
+    assert "event=accepted " in line and result_of(line) == '"250 2.0.0"', line
 
+    # The refused message: its own event and the exact reply it got, 552 5.3.4.
     def refused_line():
-        lines = [l for l in log_lines(server, "mail.log", "127.0.0.1", "result=") if result_of(l) != accepted_result]
-        assert lines, f"no mail.log line for the refused message:\n{server.log('mail.log')}"
+        lines = log_lines(server, "mail.log", "event=refused", "client=127.0.0.1", f"to={ALICE}")
+        assert [result_of(l) for l in lines] == ['"552 5.3.4"'], f"expected one refused line with 552 5.3.4:\n{server.log('mail.log')}"
         return lines
 
     wait_until(refused_line, 5, what="the refused message in mail.log")

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import ALICE, BOB, token, wait_until
+from harness import ALICE, BOB, make_message, token, wait_until
 from outbound import dns, REMOTE, dsn_fields, outbound_config, parse, queue_id_of, queue_lines, submit, wait_queue_empty  # noqa: F401 (dns is a fixture)
 from smtp_sink import Sink
 
@@ -109,9 +109,28 @@ def test_5xx_bounces_with_a_dsn_to_the_sender(postern, sink):
 def test_notify_never_and_null_sender_get_no_dsn(postern, sink):
     sink.rcpt_reply = lambda rcpt, n: (550, "5.1.1 no such user")
     submit(postern, f"ghost@{REMOTE}", rcpt_options=["NOTIFY=NEVER"])
+    # RFC 5321 §4.5.5 / RFC 3464: a message from the null sender (a DSN itself)
+    # never causes a DSN; smtp.trusted_group lets it in unauthenticated, as a
+    # bounce from an internal host would come.
+    postern.cli("ipgroup", "add", "inside", "127.0.0.1")
+    postern.stop()
+    postern.config_set("smtp.trusted_group", '"inside"')
+    postern.start()
+    with postern.raw() as r:
+        r.ehlo()
+        r.expect("MAIL FROM:<>", 250)
+        r.expect(f"RCPT TO:<nobody@{REMOTE}>", 250)
+        r.expect("DATA", 354)
+        r.send(make_message(token(), "MAILER-DAEMON@client.test", f"nobody@{REMOTE}") + b".\r\n")
+        assert r.reply().code == 250
     wait_queue_empty(postern)
+    for rcpt in (f"ghost@{REMOTE}", f"nobody@{REMOTE}"):
+        wait_until(lambda: re.search(rf"event=outbound .*to={rcpt} .*result=bounced", postern.log("mail.log")), 10,
+                   what=f"the bounce of {rcpt} in mail.log")
+    assert sink.rcpt_attempts == {f"ghost@{REMOTE}": 1, f"nobody@{REMOTE}": 1}, "a DSN to a remote sender would try the sink again"
     assert not postern.find(ALICE, "Undelivered")
-    wait_until(lambda: "result=bounced" in postern.log("mail.log"), 10, what="the bounce in mail.log")
+    # Two outbound attempts, two bounces, and nothing more: no DSN was queued.
+    assert postern.log("mail.log").count("event=outbound ") == 2, postern.log("mail.log")
 
 
 def test_null_mx_bounces_at_once(postern, sink, dns):
@@ -142,14 +161,26 @@ def test_private_mx_refused_unless_allowed(make_server, dns, sink):
 
 
 def test_mx_preference_and_fallback(make_server, dns, sink):
-    dns.clear(REMOTE)
-    dns.mx(REMOTE, [(5, "down." + REMOTE), (20, "backup." + REMOTE)])
-    dns.a("down." + REMOTE, "127.0.0.3")
-    dns.a("backup." + REMOTE, "127.0.0.1")
-    server = make_server(config=outbound_config(dns.address, sink.port))
-    submit(server, f"pref@{REMOTE}")
-    sink.wait_for(1)
-    wait_queue_empty(server)
+    # The preferred MX (5) answers 421 at once; the backup (20) takes the mail.
+    # The DNS answer lists the backup first: order comes from the preference
+    # (RFC 5321 §5.1), not from the answer.
+    busy = Sink(host="127.0.0.3", port=sink.port)
+    busy.greeting = (421, "4.3.2 down.example.net busy")
+    busy.start()
+    try:
+        dns.clear(REMOTE)
+        dns.mx(REMOTE, [(20, "backup." + REMOTE), (5, "down." + REMOTE)])
+        dns.a("down." + REMOTE, "127.0.0.3")
+        dns.a("backup." + REMOTE, "127.0.0.1")
+        server = make_server(config=outbound_config(dns.address, sink.port))
+        submit(server, f"pref@{REMOTE}")
+        assert sink.wait_for(1)[0].rcpts == [f"pref@{REMOTE}"]
+        wait_queue_empty(server)
+        # Tried before the backup: once the backup has the mail nothing would go to it.
+        assert busy.sessions == 1 and not busy.messages, f"the preferred MX saw {busy.sessions} sessions"
+        assert sink.sessions == 1
+    finally:
+        busy.stop()
 
 
 def test_give_up_bounces_with_failed_action(make_server, dns, sink):
@@ -248,12 +279,19 @@ def test_queue_hold_release_retry_delete(make_server, dns, sink):
     server.cli("queue", "hold", qid)
     assert "[held]" in queue_lines(server)
     server.cli("queue", "retry", qid)
-    assert not sink.messages, "a held message is not tried"
-    server.cli("queue", "release", qid)
-    sink.wait_for(1)
-    wait_queue_empty(server)
-    # retry and release signal the server to look at the queue at once (SIGUSR1).
+    # retry signals the server to look at the queue at once (SIGUSR1); a message
+    # submitted after that goes out, and only after the queue was looked at
+    # with the held one due does the check below mean anything.
     wait_until(lambda: "event=queue-run-requested" in server.log("mail.log"), 10, what="the nudge in mail.log")
+    submit(server, f"bystander@{REMOTE}")
+    assert sink.wait_for(1)[0].rcpts == [f"bystander@{REMOTE}"]
+    assert len(sink.messages) == 1 and sink.rcpt_attempts[f"steer@{REMOTE}"] == 1, "a held message is not tried"
+    assert "[held]" in queue_lines(server)
+    server.cli("queue", "release", qid)
+    assert sink.wait_for(2)[1].rcpts == [f"steer@{REMOTE}"]
+    wait_queue_empty(server)
+    # release signals too.
+    wait_until(lambda: server.log("mail.log").count("event=queue-run-requested") == 2, 10, what="the second nudge in mail.log")
     assert server.proc.poll() is None, "the server survives the signal"
     # delete: a deferred message leaves the queue without a bounce
     sink.rcpt_reply = lambda rcpt, n: (451, "4.3.0 not yet")

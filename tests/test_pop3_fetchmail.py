@@ -3,15 +3,14 @@ implicit TLS on POP3S with the certificate checked, leave-on-server with
 UIDL tracking across a server restart, then fetch-and-delete."""
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, HOSTNAME, POP3_LISTEN, token
+from harness import ALICE, ALICE_PASSWORD, HOSTNAME, POP3_LISTEN, token, require_tool
 
-pytestmark = pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail is not installed (scripts/test installs it)")
+pytestmark = require_tool("fetchmail", "fetchmail is not installed (scripts/test installs it)")
 
 # fetchmail's exit codes (man fetchmail, EXIT CODES).
 FETCHED, NO_MAIL = 0, 1

@@ -71,11 +71,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(tx) = self.tx.as_ref() else {
             return self.error(reply::NEED_MAIL);
         };
-        if tx.recipients.len() >= self.cfg.smtp.max_recipients as usize {
-            return self.error(reply::TOO_MANY_RCPTS);
-        }
-        if !tx.smtputf8 && !to.address.is_ascii() {
-            return self.error(reply::NEED_SMTPUTF8);
+        // Refused before the directory is asked, and logged like the refusals after it.
+        let early = if tx.recipients.len() >= self.cfg.smtp.max_recipients as usize {
+            Some(reply::TOO_MANY_RCPTS)
+        } else if !tx.smtputf8 && !to.address.is_ascii() {
+            Some(reply::NEED_SMTPUTF8)
+        } else {
+            None
+        };
+        if let Some(r) = early {
+            self.log_refused(&to.address, &r);
+            return self.error(r);
         }
         let store = self.ctx.store.clone();
         let given = to.address.clone();
