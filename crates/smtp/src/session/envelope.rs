@@ -9,6 +9,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// RFC 5321 §4.5.1: "postmaster" without a domain must be accepted.
 const BARE_POSTMASTER: &str = "postmaster";
+/// RFC 5321 §4.5.3.1.1: the longest local part, in octets.
+pub(super) const MAX_LOCAL_PART: usize = 64;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn mail(&mut self, from: MailFrom<String>) -> Flow {
@@ -76,6 +78,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         if !tx.smtputf8 && !to.address.is_ascii() {
             return self.error(reply::NEED_SMTPUTF8);
+        }
+        if local_part_too_long(&to.address) {
+            return self.error(reply::LOCAL_PART_TOO_LONG);
         }
         let store = self.ctx.store.clone();
         let given = to.address.clone();
@@ -163,6 +168,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 }
 
+/// A syntax error, not an unknown user: it does not count as a probe.
+fn local_part_too_long(address: &str) -> bool {
+    address
+        .rsplit_once('@')
+        .is_some_and(|(local, _)| local.len() > MAX_LOCAL_PART)
+}
+
 /// What the directory says about one recipient.
 struct Lookup {
     /// The address as routed ("postmaster" qualified with our first domain).
@@ -218,4 +230,20 @@ fn qualify(store: &Store, address: &str) -> Result<String, StoreError> {
         }
     }
     Ok(address.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_part_limit_is_crossed_at_65_octets() {
+        let at = |n: usize| format!("{}@example.org", "a".repeat(n));
+        assert!(!super::local_part_too_long(&at(super::MAX_LOCAL_PART)));
+        assert!(super::local_part_too_long(&at(super::MAX_LOCAL_PART + 1)));
+        assert!(!super::local_part_too_long("postmaster"));
+        // Octets, not characters: 33 two-octet characters are 66 octets.
+        assert!(super::local_part_too_long(&format!(
+            "{}@x.org",
+            "é".repeat(33)
+        )));
+    }
 }

@@ -40,6 +40,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         self.tx = None;
         self.helo = Some(host);
+        self.esmtp = extended;
         let hostname = self.cfg.server.hostname.clone();
         if !extended {
             return self.reply(Reply::owned(250, "", hostname));

@@ -95,6 +95,8 @@ pub struct Session<S> {
     peer: SocketAddr,
     cfg: Arc<Config>,
     helo: Option<String>,
+    /// The client greeted with EHLO (not HELO): ESMTP extensions, PIPELINING included.
+    esmtp: bool,
     auth: Option<UserInfo>,
     auth_failures: u32,
     unknown_recipients: u32,
@@ -112,6 +114,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             peer,
             cfg,
             helo: None,
+            esmtp: false,
             auth: None,
             auth_failures: 0,
             unknown_recipients: 0,

@@ -1,0 +1,86 @@
+"""SMTP hardening (issue 13 items 2, 4, 7 and 9): numbers that overflow,
+recipient enumeration across sessions, protocol discipline on port 25, and
+the smaller RFC points. Each test fails on the behaviour before the issue."""
+
+from __future__ import annotations
+
+import base64
+
+from harness import ALICE, ALICE_PASSWORD, DOMAIN, Raw, make_message, token
+
+PLAIN_ALICE = base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode()
+# smtp-proto saturates and then starts again from the next digit: these read as 5 and 0.
+OVERFLOW_5 = "999999999999999999995"
+OVERFLOW_0 = "999999999999999999990"
+
+
+def envelope(r: Raw) -> None:
+    r.ehlo()
+    r.expect("MAIL FROM:<sender@example.net>", 250)
+    r.expect(f"RCPT TO:<{ALICE}>", 250)
+
+
+# ---------------------------------------------------------------- item 2
+
+
+def test_bdat_size_that_overflows_is_refused_and_the_transaction_kept(server):
+    tok = token()
+    with server.raw() as r:
+        envelope(r)
+        # Before: read as a 5-octet chunk, so the server waited for 5 octets.
+        r.send(f"BDAT {OVERFLOW_5}\r\n")
+        refused = r.reply(timeout=5)
+        assert (refused.code, refused.lines[-1][:5]) == (501, "5.5.4"), refused
+        # The session is where it was: the same transaction takes the message.
+        body = make_message(tok)
+        r.send(f"BDAT {len(body)} LAST\r\n".encode() + body)
+        assert r.reply().code == 250
+    server.wait_for_message(ALICE, tok)
+
+
+def test_bdat_last_that_overflows_queues_nothing(server):
+    with server.raw() as r:
+        envelope(r)
+        r.expect(f"BDAT {OVERFLOW_0} LAST", 501, "5.5.4")
+        r.expect("RSET", 250)
+    assert "event=accepted" not in server.log("mail.log")
+
+
+def test_size_that_overflows_is_refused(server):
+    with server.raw() as r:
+        r.ehlo()
+        r.expect(f"MAIL FROM:<sender@example.net> SIZE={OVERFLOW_5}", 501, "5.5.4")
+        # No transaction was started.
+        r.expect(f"RCPT TO:<{ALICE}>", 503)
+        r.expect("MAIL FROM:<sender@example.net> SIZE=99999999999", 552, "5.3.4")
+        r.expect("MAIL FROM:<sender@example.net> SIZE=100", 250)
+
+
+# ---------------------------------------------------------------- item 9
+
+
+def test_duplicate_body_parameter_is_refused(server):
+    with server.raw() as r:
+        r.ehlo()
+        r.expect("MAIL FROM:<sender@example.net> BODY=8BITMIME BODY=7BIT", 501, "5.5.4")
+        r.expect("MAIL FROM:<sender@example.net> BODY=8BITMIME", 250)
+
+
+def test_local_part_of_65_octets_is_a_syntax_error(server):
+    with server.raw() as r:
+        r.ehlo()
+        r.expect("MAIL FROM:<sender@example.net>", 250)
+        r.expect(f"RCPT TO:<{'a' * 65}@{DOMAIN}>", 501, "5.1.3")
+        r.expect(f"RCPT TO:<{'a' * 64}@{DOMAIN}>", 550, "5.1.1")
+
+
+def test_auth_before_ehlo_is_a_bad_sequence(server):
+    with Raw(server.addr("smtps")) as r:
+        r.wrap()
+        r.greeting()
+        # Before: 235, logged in without ever seeing the EHLO that announces AUTH.
+        r.expect(f"AUTH PLAIN {PLAIN_ALICE}", 503, "5.5.1")
+        r.expect("HELO client.test", 250)
+        r.expect(f"AUTH PLAIN {PLAIN_ALICE}", 503, "5.5.1")
+        r.ehlo()
+        r.expect(f"AUTH PLAIN {PLAIN_ALICE}", 235)
