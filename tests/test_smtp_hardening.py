@@ -84,3 +84,12 @@ def test_auth_before_ehlo_is_a_bad_sequence(server):
         r.expect(f"AUTH PLAIN {PLAIN_ALICE}", 503, "5.5.1")
         r.ehlo()
         r.expect(f"AUTH PLAIN {PLAIN_ALICE}", 235)
+
+
+def test_durations_too_large_for_the_clock_are_refused(make_server):
+    server = make_server(start=False)
+    for key in ("security.block_for", "security.login_window"):
+        # Before: accepted, and as signed seconds the block ended before it began.
+        p = server.cli("config", "set", key, '"18446744073709551615s"', check=False)
+        assert p.returncode != 0 and "longer than 100 years" in p.stderr, (key, p.stdout, p.stderr)
+    server.config_set("security.block_for", '"100y"')

@@ -112,5 +112,12 @@ mod tests {
         assert!(e.contains("security.block_for"), "{e}");
         assert!(Config::parse("[security]\nexempt = \"a b\"\n").is_err());
         assert!(Config::parse("[security]\nlogin_failures = 0\n").is_ok());
+        // Issue 13: too large for the clock (as i64 seconds it went negative:
+        // every block ended before it began).
+        for key in ["block_for", "login_window"] {
+            let e = Config::parse(&format!("[security]\n{key} = \"18446744073709551615s\"\n"))
+                .unwrap_err();
+            assert!(e.contains(key) && e.contains("100 years"), "{e}");
+        }
     }
 }
