@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from harness import ALICE, ALICE_PASSWORD, DOMAIN, Raw, make_message, token
+from harness import ALICE, ALICE_PASSWORD, DOMAIN, Postern, Raw, make_message, token
 
 PLAIN_ALICE = base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode()
 # smtp-proto saturates and then starts again from the next digit: these read as 5 and 0.
@@ -93,3 +93,82 @@ def test_durations_too_large_for_the_clock_are_refused(make_server):
         p = server.cli("config", "set", key, '"18446744073709551615s"', check=False)
         assert p.returncode != 0 and "longer than 100 years" in p.stderr, (key, p.stdout, p.stderr)
     server.config_set("security.block_for", '"100y"')
+
+
+# ---------------------------------------------------------------- item 7
+
+
+def violation_lines(server) -> list[str]:
+    return [l for l in server.log("security.log").splitlines() if "event=protocol-violation" in l]
+
+
+def test_pipelining_after_helo_is_refused_and_logged(server):
+    tok = token()
+    with server.raw() as r:
+        r.expect("HELO client.test", 250)
+        # Without EHLO there is no PIPELINING: a client that does not wait is a spam engine.
+        r.send(f"MAIL FROM:<sender@example.net>\r\nRCPT TO:<{ALICE}>\r\nDATA\r\n".encode())
+        lines = r.lines_until_eof(10)
+    assert len(lines) == 1 and lines[0].startswith("554 5.5.0 "), lines
+    assert "event=accepted" not in server.log("mail.log")
+    (line,) = violation_lines(server)
+    assert "service=smtp" in line and "command=MAIL" in line and "without EHLO" in line, line
+    # The same commands one at a time after HELO, and pipelined after EHLO, are fine.
+    with server.raw() as r:
+        r.expect("HELO client.test", 250)
+        r.expect("MAIL FROM:<sender@example.net>", 250)
+        r.expect(f"RCPT TO:<{ALICE}>", 250)
+        r.expect("RSET", 250)
+        r.ehlo()
+        r.send(f"MAIL FROM:<sender@example.net>\r\nRCPT TO:<{ALICE}>\r\nDATA\r\n".encode())
+        assert [r.reply().code for _ in range(3)] == [250, 250, 354]
+        r.send(make_message(tok) + b".\r\n")
+        assert r.reply().code == 250
+    server.wait_for_message(ALICE, tok)
+
+
+def test_message_before_the_354_is_refused(server):
+    tok = token()
+    with server.raw() as r:
+        envelope(r)
+        r.send(b"DATA\r\n" + make_message(tok) + b".\r\n")
+        lines = r.lines_until_eof(10)
+    assert len(lines) == 1 and lines[0].startswith("554 5.5.0 "), lines
+    (line,) = violation_lines(server)
+    assert "command=DATA" in line and "before the 354" in line, line
+    assert "event=accepted" not in server.log("mail.log")
+
+
+def test_discipline_settings_turn_the_checks_off(make_server):
+    server = make_server(config={"smtp.forbid_unauth_pipelining": "false", "smtp.forbid_early_body": "false"})
+    with server.raw() as r:
+        r.expect("HELO client.test", 250)
+        r.send(f"MAIL FROM:<sender@example.net>\r\nRCPT TO:<{ALICE}>\r\nDATA\r\n".encode())
+        assert [r.reply().code for _ in range(3)] == [250, 250, 354]
+        r.send(make_message(token()) + b".\r\n")
+        assert r.reply().code == 250
+    assert violation_lines(server) == []
+
+
+def test_submission_is_not_held_to_port_25_discipline(make_server):
+    server = make_server(config={"smtp.greeting_delay": '"3s"'})
+    with server.raw("submission", greet=False) as r:
+        # Mail clients are greeted at once; only port 25 waits for early talkers.
+        assert r.reply(timeout=2).code == 220
+        r.ehlo()
+
+
+def test_early_talker_on_port_25_is_refused_by_default(tmp_path):
+    server = Postern(tmp_path)  # not make_server: it turns the greeting delay off
+    server.init()
+    server.start()
+    try:
+        with server.raw(greet=False) as r:
+            r.send(b"EHLO client.test\r\n")
+            lines = r.lines_until_eof(10)
+        with server.raw(greet=False) as r:
+            assert r.reply(timeout=5).code == 220
+    finally:
+        server.stop()
+    assert lines and lines[0].startswith("554 5.7.1 "), lines
+    assert "event=early-talker" in server.log("security.log")

@@ -122,8 +122,14 @@ pub struct Smtp {
     pub max_message_size: Size,
     /// Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks at least 100).
     pub max_recipients: u32,
-    /// Wait this long before the greeting; a client that talks first is dropped.
+    /// On port 25 only: wait this long before the greeting; a client that
+    /// talks first is refused (an early talker, P5). Other listeners greet at once.
     pub greeting_delay: Duration,
+    /// On port 25: refuse a client that pipelines commands without EHLO
+    /// (after HELO): PIPELINING is an EHLO extension (RFC 2920 §3.1).
+    pub forbid_unauth_pipelining: bool,
+    /// On port 25: refuse a client that sends the message before the 354.
+    pub forbid_early_body: bool,
     /// Time allowed for each command (RFC 5321 §4.5.3.2 suggests 5 minutes).
     pub command_timeout: Duration,
     /// Time allowed between data blocks and for the end of data (RFC 5321 §4.5.3.2: 3 and 10 minutes).
@@ -161,12 +167,18 @@ pub enum LocalSender {
     Accept,
 }
 
+/// Port 25's pause before the greeting: long enough to catch clients that
+/// talk at once, short beside the 5 minutes a real MTA waits (RFC 5321 §4.5.3.2.1).
+pub const DEFAULT_GREETING_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Default for Smtp {
     fn default() -> Self {
         Smtp {
             max_message_size: Size(50 << 20),
             max_recipients: 100,
-            greeting_delay: Duration(std::time::Duration::ZERO),
+            greeting_delay: Duration(DEFAULT_GREETING_DELAY),
+            forbid_unauth_pipelining: true,
+            forbid_early_body: true,
             command_timeout: Duration(std::time::Duration::from_secs(300)),
             data_timeout: Duration(std::time::Duration::from_secs(600)),
             max_errors: 20,

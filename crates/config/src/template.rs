@@ -36,8 +36,14 @@ key = "tls/key.pem"
 max_message_size = "50M"
 # Recipients per message; more get 452 4.5.3.
 max_recipients = 100
-# Pause before the greeting; clients that talk before it are dropped.
-greeting_delay = "0s"
+# Protocol discipline on port 25 (the smtp listener only; refusals are
+# 554/5.x and a line in security.log). Pause before the greeting: a client
+# that talks before it is an early talker and refused ("0s": greet at once).
+greeting_delay = "1s"
+# Refuse clients that pipeline commands after HELO (pipelining needs EHLO).
+forbid_unauth_pipelining = true
+# Refuse clients that send the message before the 354 that invites it.
+forbid_early_body = true
 # Time allowed for a command, and for each block of message data (RFC 5321 §4.5.3.2).
 command_timeout = "5m"
 data_timeout = "10m"
@@ -174,6 +180,9 @@ mod tests {
         let c = crate::Config::parse(&super::render_template("mx.example.org")).unwrap();
         assert_eq!(c.server.hostname, "mx.example.org");
         assert_eq!(c.smtp.max_recipients, 100);
+        let d = crate::Smtp::default();
+        assert_eq!(c.smtp.greeting_delay, d.greeting_delay);
+        assert!(c.smtp.forbid_unauth_pipelining && c.smtp.forbid_early_body);
         let d = crate::Auth::default();
         assert_eq!(c.auth.mechanisms, d.mechanisms);
         assert_eq!(

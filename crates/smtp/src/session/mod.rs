@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod discipline;
 mod envelope;
 mod greet;
 mod identity;
@@ -207,6 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     async fn command(&mut self, text: Vec<u8>) -> Flow {
         match crate::command::parse_command(&text) {
             Ok(request) => match self.policy_check(&request) {
+                Ok(()) if self.check_discipline(&request).await.is_err() => Flow::Close,
                 Ok(()) => self.dispatch(request).await,
                 Err(r) => self.error(r),
             },
