@@ -8,6 +8,7 @@
 //!   have company: what follows it is judged once its reply is decided;
 //! - the command is DATA: the message came before the 354 (RFC 2920 §3.1:
 //!   DATA ends a group; RFC 5321 §4.1.1.4), Sendmail's "transaction stuffing".
+//!
 //! STARTTLS has its own rule (starttls.rs: what follows is discarded), and
 //! what follows QUIT is never read.
 
