@@ -5,6 +5,7 @@ the smaller RFC points. Each test fails on the behaviour before the issue."""
 from __future__ import annotations
 
 import base64
+import time
 
 from harness import ALICE, ALICE_PASSWORD, DOMAIN, Postern, Raw, make_message, token
 
@@ -54,6 +55,61 @@ def test_size_that_overflows_is_refused(server):
         r.expect(f"RCPT TO:<{ALICE}>", 503)
         r.expect("MAIL FROM:<sender@example.net> SIZE=99999999999", 552, "5.3.4")
         r.expect("MAIL FROM:<sender@example.net> SIZE=100", 250)
+
+
+# ---------------------------------------------------------------- item 4
+
+
+def probe_sessions(server, per_session: int, sessions: int) -> tuple[list[int], list[float]]:
+    """Asks for unknown recipients, `per_session` in each of `sessions`
+    sessions; the codes and how long each RCPT took."""
+    codes, took, n = [], [], 0
+    for _ in range(sessions):
+        with server.raw() as r:
+            r.ehlo()
+            r.expect("MAIL FROM:<x@remote.example>", 250)
+            for _ in range(per_session):
+                started = time.monotonic()
+                codes.append(r.cmd(f"RCPT TO:<nobody{n}@{DOMAIN}>").code)
+                took.append(time.monotonic() - started)
+                n += 1
+    return codes, took
+
+
+def test_unknown_recipients_across_sessions_are_slowed_then_blocked(make_server):
+    server = make_server(config={"security.unknown_recipients": "6"})
+    # Before: each session started from zero, so reconnecting probed without end.
+    codes, took = probe_sessions(server, per_session=2, sessions=2)
+    assert codes == [550] * 4
+    assert max(took[:2]) < 0.9 and min(took[2:]) >= 0.9, f"slowed from the 3rd of 6: {took}"
+    with server.raw() as r:
+        r.ehlo()
+        r.expect("MAIL FROM:<x@remote.example>", 250)
+        r.expect(f"RCPT TO:<nobody4@{DOMAIN}>", 550, "5.1.1")
+        r.send(f"RCPT TO:<nobody5@{DOMAIN}>\r\n")
+        assert r.reply().code == 550
+        closing = r.reply()
+        assert (closing.code, closing.lines[-1][:5]) == (421, "4.7.0"), closing
+        assert r.lines_until_eof(5) == []
+    with server.raw(greet=False) as r:
+        refused = r.reply()
+    assert refused.code == 421 and "too many unknown recipients from your address" in refused.text, refused
+    log = server.log("security.log")
+    assert f"event=blocked service=smtp client=127.0.0.1 to=nobody5@{DOMAIN} failures=6" in log, log
+    assert 'reason="6 unknown recipients within 3600s" blocked=127.0.0.1' in log, log
+    assert 'event=connection-refused service=smtp client=127.0.0.1 reason="blocked after unknown recipients"' in log, log
+    assert "unknown recipients" in server.cli("security", "blocked").stdout
+
+
+def test_exempt_clients_probe_unslowed_and_unblocked(make_server):
+    server = make_server(config={"security.unknown_recipients": "4", "security.exempt": '"trusted"'}, start=False)
+    server.cli("ipgroup", "add", "trusted", "127.0.0.1")
+    server.start()
+    codes, took = probe_sessions(server, per_session=3, sessions=3)
+    assert codes == [550] * 9 and max(took) < 0.9, took
+    with server.raw() as r:
+        r.ehlo()
+    assert "event=blocked" not in server.log("security.log")
 
 
 # ---------------------------------------------------------------- item 9

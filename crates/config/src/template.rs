@@ -140,7 +140,14 @@ password_forbid_names = true
 login_failures = 10
 login_window = "60s"
 block_for = "5m"
-# Addresses in this IP group (see `postern ipgroup`) are never blocked ("": none).
+# Directory harvesting: unknown recipients asked for by one client address,
+# across sessions and listeners. From half of unknown_recipients within
+# unknown_recipients_window each refusal is slowed by a second; at the limit
+# the address is blocked everywhere for block_for (0: never block).
+unknown_recipients = 50
+unknown_recipients_window = "1h"
+# Addresses in this IP group (see `postern ipgroup`) are never blocked nor
+# slowed ("": none).
 exempt = ""
 # Security policy for connections without TLS (SMTP incl. port 25, IMAP, POP3):
 #   "none"        passwords in the clear (PLAIN, LOGIN, IMAP LOGIN, POP3 USER/PASS)

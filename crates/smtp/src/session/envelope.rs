@@ -100,7 +100,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => {
                 self.log_refused(&address, &r);
                 if r == reply::USER_UNKNOWN {
-                    return self.unknown_recipient(r);
+                    return self.unknown_recipient(r, &address).await;
                 }
                 self.error(r)
             }
