@@ -7,7 +7,8 @@ from __future__ import annotations
 import base64
 import time
 
-from harness import ALICE, ALICE_PASSWORD, DOMAIN, Postern, Raw, make_message, token
+from harness import ALICE, ALICE_PASSWORD, BOB, DOMAIN, Postern, Raw, header_values, make_message, token
+from outbound import dns, sink, REMOTE, outbound_config, submit  # noqa: F401 (dns and sink are fixtures)
 
 PLAIN_ALICE = base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode()
 # smtp-proto saturates and then starts again from the next digit: these read as 5 and 0.
@@ -228,3 +229,15 @@ def test_early_talker_on_port_25_is_refused_by_default(tmp_path):
         server.stop()
     assert lines and lines[0].startswith("554 5.7.1 "), lines
     assert "event=early-talker" in server.log("security.log")
+
+
+def test_relayed_copy_has_no_return_path_but_the_local_one_does(make_server, dns, sink):
+    server = make_server(config=outbound_config(dns.address, sink.port))
+    tok = submit(server, [f"carol@{REMOTE}", BOB])
+    got = sink.wait_for(1)[0]
+    head = got.body.split(b"\r\n\r\n", 1)[0].decode()
+    # Before: the Return-Path written at receipt went out with the relayed copy (RFC 5321 §4.4).
+    assert "return-path:" not in head.lower(), head
+    assert head.startswith("Received: from client.test"), head
+    local = server.wait_for_message(BOB, tok)
+    assert header_values(local, "Return-Path") == [f"<{ALICE}>"]
