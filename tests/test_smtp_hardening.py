@@ -116,6 +116,24 @@ def test_exempt_clients_probe_unslowed_and_unblocked(make_server):
 # ---------------------------------------------------------------- item 9
 
 
+def test_postmaster_of_every_local_domain_reaches_the_configured_admin(make_server):
+    server = make_server(config={"smtp.postmaster": BOB}, start=False)
+    server.cli("domain", "add", "example.com")
+    server.start()
+    tok = token()
+    # Before: 550 5.1.1 for all three, as no alias postmaster@ was made (RFC 5321 §4.5.1).
+    refused = server.deliver(tok, to=["Postmaster", f"postmaster@{DOMAIN}", "POSTMASTER@example.com"])
+    assert refused == {}
+    server.wait_for_message(BOB, tok)
+    assert server.find(ALICE, tok) == []
+
+
+def test_postmaster_without_a_setting_reaches_the_first_user(server):
+    tok = token()
+    assert server.deliver(tok, to=f"postmaster@{DOMAIN}") == {}
+    server.wait_for_message(ALICE, tok)
+
+
 def test_duplicate_body_parameter_is_refused(server):
     with server.raw() as r:
         r.ehlo()

@@ -153,6 +153,10 @@ pub struct Smtp {
     /// A client that logged in by POP3 or IMAP may relay from the same address
     /// for this long ("off": never; POP3-before-SMTP).
     pub pop_before_smtp: crate::OptDuration,
+    /// Who gets mail for "postmaster" and postmaster@ each local domain the
+    /// directory has no such address for (RFC 5321 §4.5.1); empty: the
+    /// first user created.
+    pub postmaster: String,
 }
 
 /// What happens to unauthenticated mail that claims a local sender (SPEC X8).
@@ -190,6 +194,7 @@ impl Default for Smtp {
             local_sender: LocalSender::Reject,
             trusted_group: String::new(),
             pop_before_smtp: crate::OptDuration(None),
+            postmaster: String::new(),
         }
     }
 }
@@ -242,6 +247,10 @@ impl Config {
         self.access.validate()?;
         self.security.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
+        let pm = &self.smtp.postmaster;
+        if !pm.is_empty() && (!pm.contains('@') || pm.contains(char::is_whitespace)) {
+            return Err("smtp.postmaster: must be an address (user@domain) or empty".into());
+        }
         self.delivery.validate()
     }
 }
@@ -279,5 +288,7 @@ mod tests {
     fn unknown_keys_refused() {
         assert!(Config::parse("[smtp]\nmax_recipents = 5\n").is_err());
         assert!(Config::parse("[smtp]\nmax_recipients = 0\n").is_err());
+        assert!(Config::parse("[smtp]\npostmaster = \"admin\"\n").is_err());
+        assert!(Config::parse("[smtp]\npostmaster = \"admin@example.org\"\n").is_ok());
     }
 }

@@ -70,6 +70,10 @@ trusted_group = ""
 # POP3/IMAP-before-SMTP: after a successful POP3 or IMAP login, the same client
 # address may relay for this long ("off", or e.g. "10m").
 pop_before_smtp = "off"
+# Mail for "postmaster" and postmaster@ every local domain is always accepted
+# (RFC 5321 §4.5.1): an alias or user postmaster@DOMAIN gets it, else this
+# address ("": the first user created).
+postmaster = ""
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.

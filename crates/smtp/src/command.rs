@@ -21,6 +21,23 @@ pub fn parse_command(text: &[u8]) -> Result<Request<String>, Reply> {
     Request::parse(&mut line.iter())
         .map(Request::into_owned)
         .map_err(refusal)
+        .and_then(|r| bare_postmaster(r, utf8))
+}
+
+/// smtp-proto reads `RCPT TO:<Postmaster>` as the empty address, as `<>`:
+/// the first must reach the postmaster (RFC 5321 §4.5.1), the second is no
+/// recipient at all.
+fn bare_postmaster(mut request: Request<String>, line: &str) -> Result<Request<String>, Reply> {
+    if let Request::Rcpt { to } = &mut request {
+        if to.address.is_empty() {
+            let path = line.split_once(':').map_or("", |(_, p)| p.trim_start());
+            if path.starts_with("<>") {
+                return Err(reply::BAD_ADDRESS);
+            }
+            to.address = "postmaster".into();
+        }
+    }
+    Ok(request)
 }
 
 fn refusal(e: smtp_proto::Error) -> Reply {
@@ -87,6 +104,10 @@ mod tests {
         assert_eq!(code(b"RCPT TO:"), 501);
         assert_eq!(code(b"MAIL FROM:<a@b.c> SIZE=x"), 501);
         assert_eq!(code(b""), 500);
+        assert_eq!(code(b"RCPT TO:<>"), 501);
+        assert!(
+            matches!(parse_command(b"RCPT TO:<PostMaster>"), Ok(Request::Rcpt { to }) if to.address == "postmaster")
+        );
         // smtp-proto would read these as 5 (issue 13 item 2).
         assert_eq!(code(b"BDAT 999999999999999999995"), 501);
         assert_eq!(code(b"MAIL FROM:<a@b.c> SIZE=999999999999999999995"), 501);

@@ -84,8 +84,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let store = self.ctx.store.clone();
         let given = to.address.clone();
+        let postmaster = self.cfg.smtp.postmaster.clone();
         // Directory lookups touch SQLite: keep them off the async workers.
-        let looked_up = tokio::task::spawn_blocking(move || lookup(&store, &given)).await;
+        let looked_up =
+            tokio::task::spawn_blocking(move || lookup(&store, &given, &postmaster)).await;
         let Ok(Ok(found)) = looked_up else {
             return self.error(reply::TEMP_FAILURE);
         };
@@ -189,7 +191,7 @@ struct Lookup {
 }
 
 /// Blocking: resolves a recipient against the directory and quotas.
-fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
+fn lookup(store: &Store, given: &str, postmaster: &str) -> Result<Lookup, StoreError> {
     let address = qualify(store, given)?;
     let Some((local_part, domain)) = split_address(&address) else {
         return Ok(Lookup {
@@ -203,7 +205,10 @@ fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
     };
     let bad_syntax = local_part.is_empty();
     let is_local = store.is_local_domain(&domain)?;
-    let expansion = store.expand(&address)?;
+    let mut expansion = store.expand(&address)?;
+    if expansion.is_empty() && is_local && local_part.eq_ignore_ascii_case(BARE_POSTMASTER) {
+        expansion = postmaster_expansion(store, postmaster)?;
+    }
     let mut with_room = Vec::new();
     for user in &expansion.local {
         let (used, quota) = store.usage(*user)?;
@@ -220,6 +225,23 @@ fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
         with_room,
         size_limit,
     })
+}
+
+/// RFC 5321 §4.5.1: postmaster@ a local domain without its own address
+/// reaches `smtp.postmaster`, or the first user created when that is empty.
+fn postmaster_expansion(store: &Store, configured: &str) -> Result<Expansion, StoreError> {
+    if !configured.is_empty() {
+        return store.expand(configured);
+    }
+    let first = store
+        .user_list()?
+        .into_iter()
+        .filter(|u| u.enabled)
+        .min_by_key(|u| u.id);
+    match first {
+        Some(user) => store.expand(&user.address),
+        None => Ok(Expansion::default()),
+    }
 }
 
 /// RFC 5321 §4.5.1: "postmaster" alone means the postmaster of our first domain.
