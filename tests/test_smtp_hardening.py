@@ -5,9 +5,12 @@ the smaller RFC points. Each test fails on the behaviour before the issue."""
 from __future__ import annotations
 
 import base64
+import os
 import time
 
-from harness import ALICE, ALICE_PASSWORD, BOB, DOMAIN, Postern, Raw, header_values, make_message, token
+import pytest
+
+from harness import ALICE, ALICE_PASSWORD, BOB, DOMAIN, Postern, Raw, header_values, make_message, token, wait_until
 from outbound import dns, sink, REMOTE, outbound_config, submit  # noqa: F401 (dns and sink are fixtures)
 
 PLAIN_ALICE = base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode()
@@ -259,3 +262,45 @@ def test_relayed_copy_has_no_return_path_but_the_local_one_does(make_server, dns
     assert head.startswith("Received: from client.test"), head
     local = server.wait_for_message(BOB, tok)
     assert header_values(local, "Return-Path") == [f"<{ALICE}>"]
+
+
+def test_mail_whose_size_would_eat_into_the_disk_reserve_is_refused(make_server):
+    server = make_server(start=False)
+    st = os.statvfs(server.data)
+    available, margin = st.f_bavail * st.f_frsize, 4 << 30
+    if available < 3 * margin:
+        pytest.skip(f"needs {3 * margin} octets free, has {available}")
+    # Leave `margin` above the reserve; other writers on the disk move it by far less meanwhile.
+    server.config_set("smtp.disk_reserve", str(available - margin))
+    server.config_set("smtp.disk_reserve_percent", "0")
+    server.config_set("smtp.max_message_size", '"1T"')
+    server.start()
+    with server.raw() as r:
+        r.ehlo()
+        # Before: 250, and the message could fill the disk.
+        r.expect(f"MAIL FROM:<sender@example.net> SIZE={3 * margin}", 452, "4.3.1")
+        r.expect("MAIL FROM:<sender@example.net> SIZE=1000", 250)
+    assert "event=disk-full" in server.log("security.log")
+
+
+def mail_reply(server) -> int:
+    with server.raw() as r:
+        r.ehlo()
+        return r.cmd("MAIL FROM:<sender@example.net>").code
+
+
+def test_message_arriving_when_the_reserve_is_reached_is_refused(server):
+    tok = token()
+    line = b"x" * 998 + b"\r\n"
+    with server.raw() as r:
+        envelope(r)
+        r.expect("DATA", 354)
+        r.send(make_message(tok) + line * 2048)
+        # The disk "fills": the whole file system becomes the reserve, while the message arrives.
+        server.config_set("smtp.disk_reserve_percent", "100")
+        server.config_set("smtp.disk_reserve", "0")
+        wait_until(lambda: mail_reply(server) == 452, 15, what="MAIL refused for want of space")
+        r.send(line * 2048 + b".\r\n")
+        refused = r.reply()
+        assert (refused.code, refused.lines[-1][:5]) == (452, "4.3.1"), refused
+    assert server.find(ALICE, tok) == []

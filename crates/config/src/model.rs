@@ -153,6 +153,13 @@ pub struct Smtp {
     /// A client that logged in by POP3 or IMAP may relay from the same address
     /// for this long ("off": never; POP3-before-SMTP).
     pub pop_before_smtp: crate::OptDuration,
+    /// Space kept free on the data directory's file system: MAIL (with its
+    /// SIZE=) is refused with 452 4.3.1 when the message would eat into it,
+    /// and a message is refused as soon as it does. The reserve is the
+    /// smaller of `disk_reserve` and `disk_reserve_percent` of the file
+    /// system (0 turns either off; both 0: no reserve, the disk may fill).
+    pub disk_reserve: Size,
+    pub disk_reserve_percent: u32,
     /// Who gets mail for "postmaster" and postmaster@ each local domain the
     /// directory has no such address for (RFC 5321 §4.5.1); empty: the
     /// first user created.
@@ -195,6 +202,8 @@ impl Default for Smtp {
             trusted_group: String::new(),
             pop_before_smtp: crate::OptDuration(None),
             postmaster: String::new(),
+            disk_reserve: Size(1 << 30),
+            disk_reserve_percent: 5,
         }
     }
 }
@@ -247,6 +256,9 @@ impl Config {
         self.access.validate()?;
         self.security.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
+        if self.smtp.disk_reserve_percent > 100 {
+            return Err("smtp.disk_reserve_percent: must be 0 to 100".into());
+        }
         let pm = &self.smtp.postmaster;
         if !pm.is_empty() && (!pm.contains('@') || pm.contains(char::is_whitespace)) {
             return Err("smtp.postmaster: must be an address (user@domain) or empty".into());
@@ -289,6 +301,8 @@ mod tests {
         assert!(Config::parse("[smtp]\nmax_recipents = 5\n").is_err());
         assert!(Config::parse("[smtp]\nmax_recipients = 0\n").is_err());
         assert!(Config::parse("[smtp]\npostmaster = \"admin\"\n").is_err());
+        assert!(Config::parse("[smtp]\ndisk_reserve_percent = 101\n").is_err());
+        assert!(Config::parse("[smtp]\ndisk_reserve_percent = 100\n").is_ok());
         assert!(Config::parse("[smtp]\npostmaster = \"admin@example.org\"\n").is_ok());
     }
 }

@@ -74,6 +74,12 @@ pop_before_smtp = "off"
 # (RFC 5321 §4.5.1): an alias or user postmaster@DOMAIN gets it, else this
 # address ("": the first user created).
 postmaster = ""
+# Space kept free on the data directory's disk: the smaller of disk_reserve and
+# disk_reserve_percent of the disk (0 turns either off). MAIL whose SIZE= does
+# not fit above it, or any MAIL once it is reached, gets 452 4.3.1, and a
+# message that reaches it while arriving is refused, so the disk never fills.
+disk_reserve = "1G"
+disk_reserve_percent = 5
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.
@@ -194,6 +200,14 @@ mod tests {
         let d = crate::Smtp::default();
         assert_eq!(c.smtp.greeting_delay, d.greeting_delay);
         assert!(c.smtp.forbid_unauth_pipelining && c.smtp.forbid_early_body);
+        assert_eq!(
+            (
+                c.smtp.disk_reserve,
+                c.smtp.disk_reserve_percent,
+                c.smtp.postmaster
+            ),
+            (d.disk_reserve, d.disk_reserve_percent, d.postmaster)
+        );
         let d = crate::Auth::default();
         assert_eq!(c.auth.mechanisms, d.mechanisms);
         assert_eq!(

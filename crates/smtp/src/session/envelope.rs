@@ -44,6 +44,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(r) = self.check_rate() {
             return self.error(r);
         }
+        if let Err(r) = self.check_space(from.size as u64) {
+            return self.error(r);
+        }
         let marked = match self.check_local_sender(&from.address).await {
             Ok(m) => m,
             Err(r) => return self.error(r),

@@ -11,6 +11,7 @@ mod limits;
 mod policy;
 mod relay;
 mod size;
+mod space;
 mod starttls;
 
 use crate::reply::{self, Reply};
