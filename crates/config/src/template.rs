@@ -9,6 +9,7 @@ pub fn render_template(hostname: &str) -> String {
 const TEMPLATE: &str = r#"# Postern configuration. Edit by hand or with `postern config set KEY VALUE`
 # (comments are kept). Changes are picked up by a running server within a second;
 # listener addresses take effect at the next start.
+# Durations are written "30s", "5m", "1h", "2d" and are at most 100 years.
 
 [server]
 # The name this server uses in its greetings and Received headers.
@@ -77,7 +78,7 @@ postmaster = ""
 # Space kept free on the data directory's disk: the smaller of disk_reserve and
 # disk_reserve_percent of the disk (0 turns either off). MAIL whose SIZE= does
 # not fit above it, or any MAIL once it is reached, gets 452 4.3.1, and a
-# message that reaches it while arriving is refused, so the disk never fills.
+# message that reaches it while arriving is refused: SMTP stops before the disk is full.
 disk_reserve = "1G"
 disk_reserve_percent = 5
 
