@@ -48,7 +48,9 @@ def make_server(tmp_path):
         p.add_user(BOB, BOB_PASSWORD)
         # DNS in tests comes only from servers the tests start: by default the
         # outbound queue asks a dead loopback port, so remote mail just waits.
-        config = {"delivery.resolver": f'"{NO_DNS}"', **(config or {})}
+        # Port 25 greets after smtp.greeting_delay (1s by default, to catch early
+        # talkers); tests greet at once unless they set it.
+        config = {"delivery.resolver": f'"{NO_DNS}"', "smtp.greeting_delay": '"0s"', **(config or {})}
         for key, value in config.items():
             p.config_set(key, value)
         if start:

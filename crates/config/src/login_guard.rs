@@ -17,6 +17,11 @@ pub struct Security {
     pub login_window: Duration,
     /// How long a blocked address is refused.
     pub block_for: Duration,
+    /// Unknown recipients asked for by one client within
+    /// `unknown_recipients_window` that block it for `block_for` (0: never);
+    /// from half of them on, each refusal is slowed (issue 13 item 4).
+    pub unknown_recipients: u32,
+    pub unknown_recipients_window: Duration,
     /// Addresses in this IP group are never blocked (empty: none).
     pub exempt: String,
     /// What an unencrypted connection may do (SPEC X4).
@@ -46,6 +51,8 @@ impl Default for Security {
             login_failures: 10,
             login_window: Duration(std::time::Duration::from_secs(60)),
             block_for: Duration(std::time::Duration::from_secs(300)),
+            unknown_recipients: 50,
+            unknown_recipients_window: Duration(std::time::Duration::from_secs(3600)),
             exempt: String::new(),
             policy: SecurityPolicy::default(),
             policy_exempt: String::new(),
@@ -58,6 +65,10 @@ impl Security {
         for (key, d) in [
             ("security.login_window", self.login_window),
             ("security.block_for", self.block_for),
+            (
+                "security.unknown_recipients_window",
+                self.unknown_recipients_window,
+            ),
         ] {
             if d.0.as_secs() == 0 {
                 return Err(format!("{key}: must be at least one second"));
@@ -80,6 +91,8 @@ mod tests {
         assert_eq!(s.login_window.0.as_secs(), 60);
         assert_eq!(s.block_for.0.as_secs(), 300);
         assert_eq!(s.exempt, "");
+        assert_eq!(s.unknown_recipients, 50);
+        assert_eq!(s.unknown_recipients_window.0.as_secs(), 3600);
         assert_eq!(s.policy, SecurityPolicy::SecureAuth);
         assert_eq!(s.policy_exempt, "");
     }
@@ -112,5 +125,15 @@ mod tests {
         assert!(e.contains("security.block_for"), "{e}");
         assert!(Config::parse("[security]\nexempt = \"a b\"\n").is_err());
         assert!(Config::parse("[security]\nlogin_failures = 0\n").is_ok());
+        assert!(Config::parse("[security]\nunknown_recipients = 0\n").is_ok());
+        let e = Config::parse("[security]\nunknown_recipients_window = \"0s\"\n").unwrap_err();
+        assert!(e.contains("security.unknown_recipients_window"), "{e}");
+        // Issue 13: too large for the clock (as i64 seconds it went negative:
+        // every block ended before it began).
+        for key in ["block_for", "login_window"] {
+            let e = Config::parse(&format!("[security]\n{key} = \"18446744073709551615s\"\n"))
+                .unwrap_err();
+            assert!(e.contains(key) && e.contains("100 years"), "{e}");
+        }
     }
 }

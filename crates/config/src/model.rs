@@ -122,8 +122,14 @@ pub struct Smtp {
     pub max_message_size: Size,
     /// Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks at least 100).
     pub max_recipients: u32,
-    /// Wait this long before the greeting; a client that talks first is dropped.
+    /// On port 25 only: wait this long before the greeting; a client that
+    /// talks first is refused (an early talker, P5). Other listeners greet at once.
     pub greeting_delay: Duration,
+    /// On port 25: refuse a client that pipelines commands without EHLO
+    /// (after HELO): PIPELINING is an EHLO extension (RFC 2920 §3.1).
+    pub forbid_unauth_pipelining: bool,
+    /// On port 25: refuse a client that sends the message before the 354.
+    pub forbid_early_body: bool,
     /// Time allowed for each command (RFC 5321 §4.5.3.2 suggests 5 minutes).
     pub command_timeout: Duration,
     /// Time allowed between data blocks and for the end of data (RFC 5321 §4.5.3.2: 3 and 10 minutes).
@@ -147,6 +153,17 @@ pub struct Smtp {
     /// A client that logged in by POP3 or IMAP may relay from the same address
     /// for this long ("off": never; POP3-before-SMTP).
     pub pop_before_smtp: crate::OptDuration,
+    /// Space kept free on the data directory's file system: MAIL (with its
+    /// SIZE=) is refused with 452 4.3.1 when the message would eat into it,
+    /// and a message is refused as soon as it does. The reserve is the
+    /// smaller of `disk_reserve` and `disk_reserve_percent` of the file
+    /// system (0 turns either off; both 0: no reserve, the disk may fill).
+    pub disk_reserve: Size,
+    pub disk_reserve_percent: u32,
+    /// Who gets mail for "postmaster" and postmaster@ each local domain the
+    /// directory has no such address for (RFC 5321 §4.5.1); empty: the
+    /// first user created.
+    pub postmaster: String,
 }
 
 /// What happens to unauthenticated mail that claims a local sender (SPEC X8).
@@ -161,12 +178,18 @@ pub enum LocalSender {
     Accept,
 }
 
+/// Port 25's pause before the greeting: long enough to catch clients that
+/// talk at once, short beside the 5 minutes a real MTA waits (RFC 5321 §4.5.3.2.1).
+pub const DEFAULT_GREETING_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Default for Smtp {
     fn default() -> Self {
         Smtp {
             max_message_size: Size(50 << 20),
             max_recipients: 100,
-            greeting_delay: Duration(std::time::Duration::ZERO),
+            greeting_delay: Duration(DEFAULT_GREETING_DELAY),
+            forbid_unauth_pipelining: true,
+            forbid_early_body: true,
             command_timeout: Duration(std::time::Duration::from_secs(300)),
             data_timeout: Duration(std::time::Duration::from_secs(600)),
             max_errors: 20,
@@ -178,6 +201,9 @@ impl Default for Smtp {
             local_sender: LocalSender::Reject,
             trusted_group: String::new(),
             pop_before_smtp: crate::OptDuration(None),
+            postmaster: String::new(),
+            disk_reserve: Size(1 << 30),
+            disk_reserve_percent: 5,
         }
     }
 }
@@ -230,6 +256,13 @@ impl Config {
         self.access.validate()?;
         self.security.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
+        if self.smtp.disk_reserve_percent > 100 {
+            return Err("smtp.disk_reserve_percent: must be 0 to 100".into());
+        }
+        let pm = &self.smtp.postmaster;
+        if !pm.is_empty() && (!pm.contains('@') || pm.contains(char::is_whitespace)) {
+            return Err("smtp.postmaster: must be an address (user@domain) or empty".into());
+        }
         self.delivery.validate()
     }
 }
@@ -267,5 +300,9 @@ mod tests {
     fn unknown_keys_refused() {
         assert!(Config::parse("[smtp]\nmax_recipents = 5\n").is_err());
         assert!(Config::parse("[smtp]\nmax_recipients = 0\n").is_err());
+        assert!(Config::parse("[smtp]\npostmaster = \"admin\"\n").is_err());
+        assert!(Config::parse("[smtp]\ndisk_reserve_percent = 101\n").is_err());
+        assert!(Config::parse("[smtp]\ndisk_reserve_percent = 100\n").is_ok());
+        assert!(Config::parse("[smtp]\npostmaster = \"admin@example.org\"\n").is_ok());
     }
 }

@@ -9,6 +9,7 @@ pub fn render_template(hostname: &str) -> String {
 const TEMPLATE: &str = r#"# Postern configuration. Edit by hand or with `postern config set KEY VALUE`
 # (comments are kept). Changes are picked up by a running server within a second;
 # listener addresses take effect at the next start.
+# Durations are written "30s", "5m", "1h", "2d" and are at most 100 years.
 
 [server]
 # The name this server uses in its greetings and Received headers.
@@ -36,8 +37,14 @@ key = "tls/key.pem"
 max_message_size = "50M"
 # Recipients per message; more get 452 4.5.3.
 max_recipients = 100
-# Pause before the greeting; clients that talk before it are dropped.
-greeting_delay = "0s"
+# Protocol discipline on port 25 (the smtp listener only; refusals are
+# 554/5.x and a line in security.log). Pause before the greeting: a client
+# that talks before it is an early talker and refused ("0s": greet at once).
+greeting_delay = "1s"
+# Refuse clients that pipeline commands after HELO (pipelining needs EHLO).
+forbid_unauth_pipelining = true
+# Refuse clients that send the message before the 354 that invites it.
+forbid_early_body = true
 # Time allowed for a command, and for each block of message data (RFC 5321 §4.5.3.2).
 command_timeout = "5m"
 data_timeout = "10m"
@@ -64,6 +71,16 @@ trusted_group = ""
 # POP3/IMAP-before-SMTP: after a successful POP3 or IMAP login, the same client
 # address may relay for this long ("off", or e.g. "10m").
 pop_before_smtp = "off"
+# Mail for "postmaster" and postmaster@ every local domain is always accepted
+# (RFC 5321 §4.5.1): an alias or user postmaster@DOMAIN gets it, else this
+# address ("": the first user created).
+postmaster = ""
+# Space kept free on the data directory's disk: the smaller of disk_reserve and
+# disk_reserve_percent of the disk (0 turns either off). MAIL whose SIZE= does
+# not fit above it, or any MAIL once it is reached, gets 452 4.3.1, and a
+# message that reaches it while arriving is refused: SMTP stops before the disk is full.
+disk_reserve = "1G"
+disk_reserve_percent = 5
 
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.
@@ -134,7 +151,14 @@ password_forbid_names = true
 login_failures = 10
 login_window = "60s"
 block_for = "5m"
-# Addresses in this IP group (see `postern ipgroup`) are never blocked ("": none).
+# Directory harvesting: unknown recipients asked for by one client address,
+# across sessions and listeners. From half of unknown_recipients within
+# unknown_recipients_window each refusal is slowed by a second; at the limit
+# the address is blocked everywhere for block_for (0: never block).
+unknown_recipients = 50
+unknown_recipients_window = "1h"
+# Addresses in this IP group (see `postern ipgroup`) are never blocked nor
+# slowed ("": none).
 exempt = ""
 # Security policy for connections without TLS (SMTP incl. port 25, IMAP, POP3):
 #   "none"        passwords in the clear (PLAIN, LOGIN, IMAP LOGIN, POP3 USER/PASS)
@@ -174,6 +198,17 @@ mod tests {
         let c = crate::Config::parse(&super::render_template("mx.example.org")).unwrap();
         assert_eq!(c.server.hostname, "mx.example.org");
         assert_eq!(c.smtp.max_recipients, 100);
+        let d = crate::Smtp::default();
+        assert_eq!(c.smtp.greeting_delay, d.greeting_delay);
+        assert!(c.smtp.forbid_unauth_pipelining && c.smtp.forbid_early_body);
+        assert_eq!(
+            (
+                c.smtp.disk_reserve,
+                c.smtp.disk_reserve_percent,
+                c.smtp.postmaster
+            ),
+            (d.disk_reserve, d.disk_reserve_percent, d.postmaster)
+        );
         let d = crate::Auth::default();
         assert_eq!(c.auth.mechanisms, d.mechanisms);
         assert_eq!(

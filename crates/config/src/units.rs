@@ -31,9 +31,18 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// The longest duration a setting may have. Durations are added to the
+/// clock (block ends, windows, timers) as signed seconds; a longer one
+/// would wrap to the past and silently turn a guard off (issue 13).
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(3_155_760_000); // 100y as humantime counts years
+
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration (e.g. 30s, 5m): {e}"))
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration (e.g. 30s, 5m): {e}"))?;
+    if d > MAX_DURATION {
+        return Err(format!("`{text}` is longer than 100 years"));
+    }
+    Ok(d)
 }
 
 impl fmt::Display for Size {
@@ -116,5 +125,9 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap().as_secs(), 30);
         assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("100y"), Ok(MAX_DURATION));
+        assert!(parse_duration("101y").is_err());
+        assert!(parse_duration("300000000000y").is_err());
+        assert!(parse_duration("18446744073709551615s").is_err());
     }
 }

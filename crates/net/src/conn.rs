@@ -116,6 +116,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         &self.too_long_head
     }
 
+    /// Whether the client has sent more than has been consumed: bytes
+    /// buffered, or readable on the socket at this instant. Never waits and
+    /// never sends the queued replies (so it can tell a client that did not
+    /// wait for them: RFC 2920 §3.1, the SMTP early-talker checks).
+    pub async fn input_pending(&mut self) -> bool {
+        if !self.rbuf.is_empty() {
+            return true;
+        }
+        let Ok(stream) = self.stream() else {
+            return false;
+        };
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut buf = tokio::io::ReadBuf::new(&mut chunk);
+        let polled = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::pin::Pin::new(&mut *stream).poll_read(cx, &mut buf))
+        })
+        .await;
+        if !matches!(polled, std::task::Poll::Ready(Ok(()))) || buf.filled().is_empty() {
+            return false;
+        }
+        let got = buf.filled().to_vec();
+        self.rbuf.extend_from_slice(&got);
+        true
+    }
+
     /// Bytes already read and not yet consumed.
     pub fn buffered(&self) -> &[u8] {
         &self.rbuf
@@ -213,6 +238,22 @@ mod tests {
             Line::Text(b"QUIT".to_vec())
         );
         assert_eq!(conn.read_line(512).await.unwrap(), Line::Eof);
+    }
+
+    #[tokio::test]
+    async fn input_pending_looks_without_waiting_or_flushing() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut conn = Conn::new(MaybeTls::Plain(server));
+        conn.push(b"250 OK\r\n");
+        assert!(!conn.input_pending().await, "nothing sent yet");
+        client.write_all(b"MAIL FROM:<>\r\nRCPT").await.unwrap();
+        assert!(conn.input_pending().await);
+        assert_eq!(conn.queued(), 8, "the reply is still queued");
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"MAIL FROM:<>".to_vec())
+        );
+        assert!(conn.input_pending().await, "RCPT is buffered");
     }
 
     #[tokio::test]

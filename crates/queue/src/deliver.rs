@@ -180,16 +180,31 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let mut body = tokio::fs::File::open(&path)
-        .await
-        .map_err(ClientError::Io)?;
-    let results = opened.session.send(&envelope, &mut body, msg.size).await?;
+    let (mut body, skipped) = open_relay_copy(&path).await.map_err(ClientError::Io)?;
+    let size = msg.size.saturating_sub(skipped);
+    let results = opened.session.send(&envelope, &mut body, size).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
         .iter()
         .zip(results)
         .map(|(r, res)| (r.id, reply_verdict(&res, &opened.peer, took_dsn)))
         .collect())
+}
+
+/// The stored message without the Return-Path line written at receipt:
+/// only final delivery adds one (RFC 5321 §4.4), so a relayed copy must not
+/// carry it (issue 13). Returns the file, positioned, and the octets skipped.
+async fn open_relay_copy(path: &std::path::Path) -> std::io::Result<(tokio::fs::File, u64)> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut head = Vec::with_capacity(postern_smtp::trace::RETURN_PATH_HEAD);
+    (&mut file)
+        .take(postern_smtp::trace::RETURN_PATH_HEAD as u64)
+        .read_to_end(&mut head)
+        .await?;
+    let skip = postern_smtp::trace::return_path_len(&head) as u64;
+    file.seek(std::io::SeekFrom::Start(skip)).await?;
+    Ok((file, skip))
 }
 
 fn reply_verdict(res: &RecipientResult, peer: &str, took_dsn: bool) -> Verdict {

@@ -5,17 +5,39 @@ use crate::reply::{self, Reply};
 use smtp_proto::Request;
 
 /// Parses a command line (without its CR LF). NUL and invalid UTF-8 are
-/// refused before the parser sees them (RFC 5321 §2.3.8, RFC 6531 §3.3).
+/// refused before the parser sees them (RFC 5321 §2.3.8, RFC 6531 §3.3),
+/// and so are numbers too large and repeated parameters (params.rs).
 pub fn parse_command(text: &[u8]) -> Result<Request<String>, Reply> {
-    if text.contains(&0) || std::str::from_utf8(text).is_err() || text.contains(&b'\n') {
+    if text.contains(&0) || text.contains(&b'\n') {
         return Err(reply::BAD_CHARACTERS);
     }
+    let Ok(utf8) = std::str::from_utf8(text) else {
+        return Err(reply::BAD_CHARACTERS);
+    };
+    crate::params::check(utf8)?;
     let mut line = Vec::with_capacity(text.len() + 2);
     line.extend_from_slice(text);
     line.extend_from_slice(b"\r\n");
     Request::parse(&mut line.iter())
         .map(Request::into_owned)
         .map_err(refusal)
+        .and_then(|r| bare_postmaster(r, utf8))
+}
+
+/// smtp-proto reads `RCPT TO:<Postmaster>` as the empty address, as `<>`:
+/// the first must reach the postmaster (RFC 5321 §4.5.1), the second is no
+/// recipient at all.
+fn bare_postmaster(mut request: Request<String>, line: &str) -> Result<Request<String>, Reply> {
+    if let Request::Rcpt { to } = &mut request {
+        if to.address.is_empty() {
+            let path = line.split_once(':').map_or("", |(_, p)| p.trim_start());
+            if path.starts_with("<>") {
+                return Err(reply::BAD_ADDRESS);
+            }
+            to.address = "postmaster".into();
+        }
+    }
+    Ok(request)
 }
 
 fn refusal(e: smtp_proto::Error) -> Reply {
@@ -82,5 +104,13 @@ mod tests {
         assert_eq!(code(b"RCPT TO:"), 501);
         assert_eq!(code(b"MAIL FROM:<a@b.c> SIZE=x"), 501);
         assert_eq!(code(b""), 500);
+        assert_eq!(code(b"RCPT TO:<>"), 501);
+        assert!(
+            matches!(parse_command(b"RCPT TO:<PostMaster>"), Ok(Request::Rcpt { to }) if to.address == "postmaster")
+        );
+        // smtp-proto would read these as 5 (issue 13 item 2).
+        assert_eq!(code(b"BDAT 999999999999999999995"), 501);
+        assert_eq!(code(b"MAIL FROM:<a@b.c> SIZE=999999999999999999995"), 501);
+        assert_eq!(code(b"MAIL FROM:<a@b.c> BODY=8BITMIME BODY=7BIT"), 501);
     }
 }

@@ -5,6 +5,7 @@
 pub mod client;
 mod command;
 pub mod dot;
+mod params;
 pub mod rate;
 pub mod reply;
 mod session;

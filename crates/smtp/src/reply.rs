@@ -69,6 +69,8 @@ pub const BAD_SEQUENCE: Reply = Reply::new(503, "5.5.1", "Bad sequence of comman
 pub const NEED_MAIL: Reply = Reply::new(503, "5.5.1", "Need MAIL command first");
 pub const NEED_RCPT: Reply = Reply::new(503, "5.5.1", "Need RCPT command first");
 pub const NEED_HELO: Reply = Reply::new(503, "5.5.1", "Send EHLO or HELO first");
+/// RFC 4954 §4: AUTH is an ESMTP extension, announced in the EHLO reply.
+pub const NEED_EHLO: Reply = Reply::new(503, "5.5.1", "Send EHLO first");
 pub const NESTED_MAIL: Reply = Reply::new(503, "5.5.1", "Sender already given");
 pub const AUTH_REQUIRED: Reply = Reply::new(530, "5.7.0", "Authentication required");
 pub const TLS_REQUIRED: Reply = Reply::new(530, "5.7.0", "Must issue a STARTTLS command first");
@@ -124,6 +126,8 @@ pub const TOO_BIG_FOR_RECIPIENT: Reply = Reply::new(
 );
 pub const NEED_SMTPUTF8: Reply = Reply::new(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
 pub const BAD_ADDRESS: Reply = Reply::new(501, "5.1.3", "Bad recipient address syntax");
+/// RFC 5321 §4.5.3.1.1: a local part is at most 64 octets.
+pub const LOCAL_PART_TOO_LONG: Reply = Reply::new(501, "5.1.3", "Local part longer than 64 octets");
 pub const BAD_SENDER: Reply = Reply::new(501, "5.1.7", "Bad sender address syntax");
 pub const START_DATA: Reply = Reply::new(354, "", "End data with <CR><LF>.<CR><LF>");
 pub const START_TLS: Reply = Reply::new(220, "2.0.0", "Ready to start TLS");

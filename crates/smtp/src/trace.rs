@@ -47,6 +47,23 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
+/// Octets of a stored message in which [`return_path_len`] looks for the line.
+pub const RETURN_PATH_HEAD: usize = 4096;
+
+/// The length of the Return-Path line [`trace_headers`] put first in a stored
+/// message (0 when it does not start with one). Only final delivery adds
+/// Return-Path (RFC 5321 §4.4): a copy relayed onwards goes without it. The
+/// line is ours and never folded (`clean` drops control characters).
+pub fn return_path_len(head: &[u8]) -> usize {
+    const NAME: &[u8] = b"Return-Path:";
+    if head.len() < NAME.len() || !head[..NAME.len()].eq_ignore_ascii_case(NAME) {
+        return 0;
+    }
+    head.windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(0, |at| at + 2)
+}
+
 /// "Return-Path: ...\r\nReceived: ...\r\n", ready to be written before the message.
 pub fn trace_headers(t: &TraceInfo<'_>) -> String {
     let mut h = String::new();
@@ -123,5 +140,20 @@ mod tests {
         assert!(!h.contains("\r\nX-Injected"));
         assert!(h.contains("with UTF8SMTP\r\n"));
         assert!(h.starts_with("Return-Path: <>\r\n"));
+        assert_eq!(return_path_len(h.as_bytes()), "Return-Path: <>\r\n".len());
+    }
+
+    #[test]
+    fn only_a_leading_complete_return_path_line_is_skipped() {
+        assert_eq!(
+            return_path_len(b"return-path: <a@b.c>\r\nReceived: x\r\n"),
+            22
+        );
+        assert_eq!(
+            return_path_len(b"Received: x\r\nReturn-Path: <a@b.c>\r\n"),
+            0
+        );
+        assert_eq!(return_path_len(b"Return-Path: <a@b.c"), 0);
+        assert_eq!(return_path_len(b"Return"), 0);
     }
 }

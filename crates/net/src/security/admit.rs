@@ -3,6 +3,7 @@
 //! `max_per_ip` (counted per client: an IPv4 address or an IPv6 /64) is refused; the others get a [`Ticket`] that counts the
 //! connection until it is dropped.
 
+use super::live::BlockCause;
 use super::Security;
 use crate::client_key::{client_key, ClientKey};
 use std::collections::HashMap;
@@ -16,6 +17,8 @@ pub enum Refusal {
     Blocked { until: i64 },
     /// An admin blocked the address (`postern security block`) until then.
     BlockedByAdmin { until: i64 },
+    /// The address asked for too many unknown recipients (issue 13 item 4).
+    BlockedForProbing { until: i64 },
     /// Not in the listener's `allow` group.
     NotAllowed { group: String },
     /// The listener has `max_connections` already.
@@ -30,6 +33,7 @@ impl Refusal {
         match self {
             Refusal::Blocked { .. } => "blocked after failed logins".into(),
             Refusal::BlockedByAdmin { .. } => "blocked by admin".into(),
+            Refusal::BlockedForProbing { .. } => "blocked after unknown recipients".into(),
             Refusal::NotAllowed { group } => format!("not in IP group {group}"),
             Refusal::TooMany { limit } => format!("listener has {limit} connections"),
             Refusal::TooManyFromIp { limit } => format!("address has {limit} connections"),
@@ -63,7 +67,10 @@ impl Security {
         let decision = self.check(listener, ip);
         if let Err(refusal) = &decision {
             let mut fields = vec![("reason", refusal.reason())];
-            if let Refusal::Blocked { until } | Refusal::BlockedByAdmin { until } = refusal {
+            if let Refusal::Blocked { until }
+            | Refusal::BlockedByAdmin { until }
+            | Refusal::BlockedForProbing { until } = refusal
+            {
                 fields.push(("until", super::login::rfc3339(*until)));
             }
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -74,8 +81,11 @@ impl Security {
 
     fn check(self: &Arc<Self>, listener: &'static str, ip: IpAddr) -> Result<Ticket, Refusal> {
         match self.live.block_of(ip, self.clock.now()) {
-            Some((until, true)) => return Err(Refusal::BlockedByAdmin { until }),
-            Some((until, false)) => return Err(Refusal::Blocked { until }),
+            Some((until, BlockCause::Manual)) => return Err(Refusal::BlockedByAdmin { until }),
+            Some((until, BlockCause::Logins)) => return Err(Refusal::Blocked { until }),
+            Some((until, BlockCause::Recipients)) => {
+                return Err(Refusal::BlockedForProbing { until })
+            }
             None => {}
         }
         let rules = self.config.borrow().access.get(listener);

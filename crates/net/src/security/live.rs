@@ -12,13 +12,36 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::RwLock;
 
+/// Why a client is blocked: it decides the words of the refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockCause {
+    /// `postern security block`.
+    Manual,
+    /// Too many failed logins (SPEC X7).
+    Logins,
+    /// Too many unknown recipients: directory harvesting (issue 13 item 4).
+    Recipients,
+}
+
+impl BlockCause {
+    /// From a stored block's `reason` (the store keeps the text only).
+    pub fn of_reason(reason: &str) -> BlockCause {
+        if reason == super::MANUAL_BLOCK {
+            BlockCause::Manual
+        } else if reason.contains(super::harvest::REASON_MARK) {
+            BlockCause::Recipients
+        } else {
+            BlockCause::Logins
+        }
+    }
+}
+
 #[derive(Default)]
 struct Snapshot {
     /// By lower-case name.
     groups: HashMap<String, IpGroup>,
-    /// When each block ends and whether an admin set it, by client (an
-    /// IPv6 block covers its /64).
-    blocks: HashMap<ClientKey, (i64, bool)>,
+    /// When each block ends and why, by client (an IPv6 block covers its /64).
+    blocks: HashMap<ClientKey, (i64, BlockCause)>,
     /// Entries already reported as unreadable.
     warned: HashSet<String>,
 }
@@ -42,8 +65,8 @@ impl Live {
             .is_some_and(|g| g.contains(ip))
     }
 
-    /// When the block of `ip` ends and whether it is manual, if one is in force.
-    pub fn block_of(&self, ip: IpAddr, now: i64) -> Option<(i64, bool)> {
+    /// When the block of `ip` ends and why, if one is in force.
+    pub fn block_of(&self, ip: IpAddr, now: i64) -> Option<(i64, BlockCause)> {
         self.read()
             .blocks
             .get(&client_key(ip))
@@ -52,8 +75,8 @@ impl Live {
     }
 
     /// A block this process decided (and wrote to the store).
-    pub fn add_block(&self, key: ClientKey, until: i64) {
-        self.write().blocks.insert(key, (until, false));
+    pub fn add_block(&self, key: ClientKey, until: i64, cause: BlockCause) {
+        self.write().blocks.insert(key, (until, cause));
     }
 
     /// Takes what the store holds; returns the clients whose block is gone
@@ -61,11 +84,11 @@ impl Live {
     /// its client, an IPv6 one its /64.
     fn replace(&self, groups: Vec<IpGroupRow>, blocks: Vec<Block>) -> Vec<ClientKey> {
         let mut s = self.write();
-        let fresh: HashMap<ClientKey, (i64, bool)> = blocks
+        let fresh: HashMap<ClientKey, (i64, BlockCause)> = blocks
             .iter()
             .filter_map(|b| {
-                let manual = b.reason == super::MANUAL_BLOCK;
-                Some((b.ip.parse::<ClientKey>().ok()?, (b.until, manual)))
+                let cause = BlockCause::of_reason(&b.reason);
+                Some((b.ip.parse::<ClientKey>().ok()?, (b.until, cause)))
             })
             .collect();
         let gone = s
@@ -115,8 +138,10 @@ impl Security {
         .map_err(|_| StoreError::Unavailable)??;
         let gone = self.live.replace(read.0, read.1);
         let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
         for ip in gone {
             tracker.reset(ip);
+            probes.reset(ip);
         }
         Ok(())
     }

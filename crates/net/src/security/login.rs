@@ -82,7 +82,7 @@ impl Security {
                         failures,
                         reason: format!("{failures} failed logins within {}s", policy.window),
                     };
-                    self.block(listener, user, ip, key, block).await;
+                    self.block(listener, ("user", user), ip, key, block).await;
                 }
                 Event::AccountTargeted {
                     user,
@@ -105,8 +105,15 @@ impl Security {
     }
 
     /// Records a block of `key` (the client of `ip`) in the store and in
-    /// memory, and logs it.
-    async fn block(&self, listener: &str, user: &str, ip: IpAddr, key: ClientKey, block: Block) {
+    /// memory, and logs it with `what` (the user, or the recipient) last tried.
+    pub(super) async fn block(
+        &self,
+        listener: &str,
+        what: (&str, &str),
+        ip: IpAddr,
+        key: ClientKey,
+        block: Block,
+    ) {
         let (until, failures, reason) = (block.until, block.failures, block.reason.clone());
         let _writes = self.writes.lock().await;
         if self
@@ -122,13 +129,14 @@ impl Security {
             // Blocked in memory until the next refresh reads the store again.
             eprintln!("postern: could not record the block of {key} in the store");
         }
-        self.live.add_block(key, until);
+        self.live
+            .add_block(key, until, super::live::BlockCause::of_reason(&reason));
         self.security_log(
             "blocked",
             listener,
             ip,
             &[
-                ("user", user),
+                what,
                 ("failures", &failures.to_string()),
                 ("until", &rfc3339(until)),
                 ("reason", &reason),

@@ -8,6 +8,7 @@
 //! ([`live`]) every [`REFRESH`], so a lookup never waits for the database.
 
 mod admit;
+pub mod harvest;
 mod live;
 mod login;
 mod loglimit;
@@ -42,6 +43,8 @@ pub struct Security {
     clock: Arc<dyn Clock>,
     live: live::Live,
     tracker: Mutex<Tracker>,
+    /// Unknown recipients per client (harvest.rs): the same bookkeeping.
+    probes: Mutex<Tracker>,
     counts: Mutex<admit::Counts>,
     recent: Mutex<recent::RecentLogins>,
     /// Held by a refresh and by a new block, so neither undoes the other.
@@ -63,6 +66,7 @@ impl Security {
             clock,
             live: live::Live::default(),
             tracker: Mutex::default(),
+            probes: Mutex::default(),
             counts: Mutex::default(),
             recent: Mutex::default(),
             writes: tokio::sync::Mutex::default(),

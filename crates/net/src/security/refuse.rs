@@ -37,6 +37,9 @@ pub fn refusal_line(protocol: Protocol, refusal: &Refusal, host: &str) -> String
     let why = match refusal {
         Refusal::Blocked { .. } => "too many failed logins from your address, try again later",
         Refusal::BlockedByAdmin { .. } => "your address is blocked, try again later",
+        Refusal::BlockedForProbing { .. } => {
+            "too many unknown recipients from your address, try again later"
+        }
         Refusal::NotAllowed { .. } => "access denied for your address",
         Refusal::TooMany { .. } => "too many connections, try again later",
         Refusal::TooManyFromIp { .. } => "too many connections from your address, try again later",

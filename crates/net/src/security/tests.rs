@@ -295,3 +295,101 @@ async fn failed_logins_inside_a_connection_reach_the_guard() {
     assert!(f.security.blocked_until(ip("192.0.2.5")).is_some());
     assert_eq!(f.security.connections("pop3s", None), 0, "ticket released");
 }
+
+const PROBES: &str = "[security]\nunknown_recipients = 4\nunknown_recipients_window = \"1h\"\nblock_for = \"300s\"\nexempt = \"trusted\"\n";
+
+#[tokio::test]
+async fn unknown_recipients_slow_then_block_an_ipv6_slash_64() {
+    use harvest::Probe;
+    let f = Fixture::new(PROBES).await;
+    let (a, b) = (ip("2001:db8:1:2::5"), ip("2001:db8:1:2::77"));
+    assert_eq!(
+        f.security
+            .unknown_recipient("smtp", a, "x1@example.org")
+            .await,
+        Probe::Counted
+    );
+    // Half the allowance (2 of 4), from another address of the same /64.
+    assert_eq!(
+        f.security
+            .unknown_recipient("smtp", b, "x2@example.org")
+            .await,
+        Probe::Slowed
+    );
+    assert_eq!(
+        f.security
+            .unknown_recipient("smtp", a, "x3@example.org")
+            .await,
+        Probe::Slowed
+    );
+    assert!(f.security.admit("imap", a).is_ok());
+    assert_eq!(
+        f.security
+            .unknown_recipient("smtp", b, "x4@example.org")
+            .await,
+        Probe::Blocked
+    );
+    assert_eq!(
+        f.security.admit("imap", a).err(),
+        Some(Refusal::BlockedForProbing { until: 1_000_300 })
+    );
+    assert!(
+        f.security.admit("smtp", ip("2001:db8:1:3::5")).is_ok(),
+        "another /64"
+    );
+    let log = f.log();
+    assert!(
+        log.contains(
+            "event=blocked service=smtp client=2001:db8:1:2::77 to=x4@example.org failures=4"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains("reason=\"4 unknown recipients within 3600s\" blocked=2001:db8:1:2::/64"),
+        "{log}"
+    );
+    // Read back from the store, it keeps its cause (and its words).
+    f.security.refresh().await.unwrap();
+    assert!(matches!(
+        f.security.admit("smtp", a),
+        Err(Refusal::BlockedForProbing { .. })
+    ));
+}
+
+#[tokio::test]
+async fn unknown_recipients_outside_the_window_and_of_exempt_clients_do_not_count() {
+    use harvest::Probe;
+    let f = Fixture::new(PROBES).await;
+    f.group("trusted", &["192.0.2.0/24"]);
+    f.security.refresh().await.unwrap();
+    for n in 0..10 {
+        let to = format!("x{n}@example.org");
+        assert_eq!(
+            f.security
+                .unknown_recipient("smtp", ip("192.0.2.1"), &to)
+                .await,
+            Probe::Counted
+        );
+    }
+    for _ in 0..3 {
+        f.security
+            .unknown_recipient("smtp", ip(LOCAL), "y@example.org")
+            .await;
+        f.clock.advance(3600);
+    }
+    assert_eq!(
+        f.security
+            .unknown_recipient("smtp", ip(LOCAL), "y@example.org")
+            .await,
+        Probe::Counted
+    );
+    let off = Fixture::new("[security]\nunknown_recipients = 0\n").await;
+    for _ in 0..100 {
+        assert_eq!(
+            off.security
+                .unknown_recipient("smtp", ip(LOCAL), "z@example.org")
+                .await,
+            Probe::Counted
+        );
+    }
+}

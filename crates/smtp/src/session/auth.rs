@@ -73,11 +73,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.auth_outcome(mech, outcome).await
     }
 
-    /// RFC 4954 §4: no AUTH on the MX port, none twice, none inside a
-    /// transaction; the mechanism must be offered now.
+    /// RFC 4954 §4: no AUTH on the MX port, none before EHLO (AUTH is an
+    /// extension EHLO announces), none twice, none inside a transaction;
+    /// the mechanism must be offered now.
     fn may_auth(&self, bit: u64) -> Result<Mechanism, Reply> {
         if self.kind == Kind::Mx {
             return Err(reply::AUTH_NOT_HERE);
+        }
+        if !self.esmtp {
+            return Err(reply::NEED_EHLO);
         }
         if self.auth.is_some() {
             return Err(reply::ALREADY_AUTH);

@@ -134,6 +134,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             *blob = None;
             return;
         }
+        // The reserve on disk (space.rs), at each crossing of CHECK_EVERY octets.
+        let before = size - bytes.len() as u64;
+        if before / super::space::CHECK_EVERY != size / super::space::CHECK_EVERY {
+            if let Err(r) = self.check_space(bytes.len() as u64) {
+                *failure = Some(r);
+                *blob = None;
+                return;
+            }
+        }
         if let Some(b) = blob.as_mut() {
             if b.write(bytes).await.is_err() {
                 *failure = Some(reply::TEMP_FAILURE);

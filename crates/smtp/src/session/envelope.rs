@@ -9,6 +9,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// RFC 5321 §4.5.1: "postmaster" without a domain must be accepted.
 const BARE_POSTMASTER: &str = "postmaster";
+/// RFC 5321 §4.5.3.1.1: the longest local part, in octets.
+pub(super) const MAX_LOCAL_PART: usize = 64;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn mail(&mut self, from: MailFrom<String>) -> Flow {
@@ -40,6 +42,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(r);
         }
         if let Err(r) = self.check_rate() {
+            return self.error(r);
+        }
+        if let Err(r) = self.check_space(from.size as u64) {
             return self.error(r);
         }
         let marked = match self.check_local_sender(&from.address).await {
@@ -83,10 +88,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.log_refused(&to.address, &r);
             return self.error(r);
         }
+        if local_part_too_long(&to.address) {
+            return self.error(reply::LOCAL_PART_TOO_LONG);
+        }
         let store = self.ctx.store.clone();
         let given = to.address.clone();
+        let postmaster = self.cfg.smtp.postmaster.clone();
         // Directory lookups touch SQLite: keep them off the async workers.
-        let looked_up = tokio::task::spawn_blocking(move || lookup(&store, &given)).await;
+        let looked_up =
+            tokio::task::spawn_blocking(move || lookup(&store, &given, &postmaster)).await;
         let Ok(Ok(found)) = looked_up else {
             return self.error(reply::TEMP_FAILURE);
         };
@@ -101,7 +111,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => {
                 self.log_refused(&address, &r);
                 if r == reply::USER_UNKNOWN {
-                    return self.unknown_recipient(r);
+                    return self.unknown_recipient(r, &address).await;
                 }
                 self.error(r)
             }
@@ -169,6 +179,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 }
 
+/// A syntax error, not an unknown user: it does not count as a probe.
+fn local_part_too_long(address: &str) -> bool {
+    address
+        .rsplit_once('@')
+        .is_some_and(|(local, _)| local.len() > MAX_LOCAL_PART)
+}
+
 /// What the directory says about one recipient.
 struct Lookup {
     /// The address as routed ("postmaster" qualified with our first domain).
@@ -183,7 +200,7 @@ struct Lookup {
 }
 
 /// Blocking: resolves a recipient against the directory and quotas.
-fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
+fn lookup(store: &Store, given: &str, postmaster: &str) -> Result<Lookup, StoreError> {
     let address = qualify(store, given)?;
     let Some((local_part, domain)) = split_address(&address) else {
         return Ok(Lookup {
@@ -197,7 +214,10 @@ fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
     };
     let bad_syntax = local_part.is_empty();
     let is_local = store.is_local_domain(&domain)?;
-    let expansion = store.expand(&address)?;
+    let mut expansion = store.expand(&address)?;
+    if expansion.is_empty() && is_local && local_part.eq_ignore_ascii_case(BARE_POSTMASTER) {
+        expansion = postmaster_expansion(store, postmaster)?;
+    }
     let mut with_room = Vec::new();
     for user in &expansion.local {
         let (used, quota) = store.usage(*user)?;
@@ -216,6 +236,23 @@ fn lookup(store: &Store, given: &str) -> Result<Lookup, StoreError> {
     })
 }
 
+/// RFC 5321 §4.5.1: postmaster@ a local domain without its own address
+/// reaches `smtp.postmaster`, or the first user created when that is empty.
+fn postmaster_expansion(store: &Store, configured: &str) -> Result<Expansion, StoreError> {
+    if !configured.is_empty() {
+        return store.expand(configured);
+    }
+    let first = store
+        .user_list()?
+        .into_iter()
+        .filter(|u| u.enabled)
+        .min_by_key(|u| u.id);
+    match first {
+        Some(user) => store.expand(&user.address),
+        None => Ok(Expansion::default()),
+    }
+}
+
 /// RFC 5321 §4.5.1: "postmaster" alone means the postmaster of our first domain.
 fn qualify(store: &Store, address: &str) -> Result<String, StoreError> {
     if address.eq_ignore_ascii_case(BARE_POSTMASTER) {
@@ -224,4 +261,20 @@ fn qualify(store: &Store, address: &str) -> Result<String, StoreError> {
         }
     }
     Ok(address.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_part_limit_is_crossed_at_65_octets() {
+        let at = |n: usize| format!("{}@example.org", "a".repeat(n));
+        assert!(!super::local_part_too_long(&at(super::MAX_LOCAL_PART)));
+        assert!(super::local_part_too_long(&at(super::MAX_LOCAL_PART + 1)));
+        assert!(!super::local_part_too_long("postmaster"));
+        // Octets, not characters: 33 two-octet characters are 66 octets.
+        assert!(super::local_part_too_long(&format!(
+            "{}@x.org",
+            "é".repeat(33)
+        )));
+    }
 }

@@ -1,14 +1,18 @@
 //! The greeting (with the early-talker check) and EHLO/HELO.
 
-use super::{Flow, Session};
+use super::{Flow, Kind, Session};
 use crate::reply::Reply;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    /// Sends the 220 greeting, after the configured delay. A client that talks
-    /// before the greeting is not a real MTA (RFC 5321 §4.3.1): it is dropped.
+    /// Sends the 220 greeting, on port 25 after the configured delay. A
+    /// client that talks before the greeting is not a real MTA (RFC 5321
+    /// §4.3.1): it is refused. Mail clients on the other ports are greeted at once.
     pub(super) async fn greet(&mut self) -> Flow {
-        let delay = self.cfg.smtp.greeting_delay.0;
+        let delay = match self.kind {
+            Kind::Mx => self.cfg.smtp.greeting_delay.0,
+            Kind::Submission | Kind::Smtps => std::time::Duration::ZERO,
+        };
         if !delay.is_zero() {
             match tokio::time::timeout(delay, self.conn.fill()).await {
                 Err(_) => {}
@@ -40,6 +44,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         self.tx = None;
         self.helo = Some(host);
+        self.esmtp = extended;
         let hostname = self.cfg.server.hostname.clone();
         if !extended {
             return self.reply(Reply::owned(250, "", hostname));

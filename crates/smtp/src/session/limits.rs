@@ -1,6 +1,7 @@
 //! Session limits of SPEC X3 that are not about size: messages per hour per
 //! client IP and per user (452 4.7.0 at MAIL), unknown recipients per session
-//! (421 4.7.0 and close: directory harvesting), and optional HELO checks.
+//! (421 4.7.0 and close: directory harvesting; across sessions see
+//! postern_net::security::harvest), and optional HELO checks.
 //! Limits answer 4xx, never 5xx: a legitimate sender retries later.
 
 use super::{Flow, Session};
@@ -50,11 +51,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// After a 550 5.1.1: past the limit the session ends.
-    pub(super) fn unknown_recipient(&mut self, r: Reply) -> Flow {
+    /// After a 550 5.1.1 for `to`: counted for the client across sessions
+    /// (postern_net::security::harvest: slowed, then blocked); past the
+    /// session's own limit, or once blocked, the session ends.
+    pub(super) async fn unknown_recipient(&mut self, r: Reply, to: &str) -> Flow {
         self.unknown_recipients += 1;
+        let blocked = postern_net::security::harvest::after_unknown_recipient(to).await;
         let max = self.cfg.smtp.max_unknown_recipients;
-        if max == 0 || self.unknown_recipients <= max {
+        if !blocked && (max == 0 || self.unknown_recipients <= max) {
             return self.error(r);
         }
         self.send(&r);

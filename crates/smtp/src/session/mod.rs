@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod discipline;
 mod envelope;
 mod greet;
 mod identity;
@@ -10,6 +11,7 @@ mod limits;
 mod policy;
 mod relay;
 mod size;
+mod space;
 mod starttls;
 
 use crate::reply::{self, Reply};
@@ -95,6 +97,8 @@ pub struct Session<S> {
     peer: SocketAddr,
     cfg: Arc<Config>,
     helo: Option<String>,
+    /// The client greeted with EHLO (not HELO): ESMTP extensions, PIPELINING included.
+    esmtp: bool,
     auth: Option<UserInfo>,
     auth_failures: u32,
     unknown_recipients: u32,
@@ -112,6 +116,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             peer,
             cfg,
             helo: None,
+            esmtp: false,
             auth: None,
             auth_failures: 0,
             unknown_recipients: 0,
@@ -204,6 +209,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     async fn command(&mut self, text: Vec<u8>) -> Flow {
         match crate::command::parse_command(&text) {
             Ok(request) => match self.policy_check(&request) {
+                Ok(()) if self.check_discipline(&request).await.is_err() => Flow::Close,
                 Ok(()) => self.dispatch(request).await,
                 Err(r) => self.error(r),
             },

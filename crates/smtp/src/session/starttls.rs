@@ -37,6 +37,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         // RFC 3207 §4.2: forget everything learned before TLS.
         self.helo = None;
+        self.esmtp = false;
         self.tx = None;
         self.auth = None;
         Flow::Continue
