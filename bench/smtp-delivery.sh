@@ -274,6 +274,11 @@ setup_postern() {
             || { log "error: postern user add user$n@$DOMAIN failed"; return 1; }
     done
 
+    # The peer is Postfix's smtpd without postscreen: no pause before the
+    # banner on either side (Postern's port-25 default is 1 s, issue 13).
+    "$POSTERN_BIN" --data "$PN_DATA" config set smtp.greeting_delay '"0s"' >/dev/null \
+        || { log "error: postern config set smtp.greeting_delay failed"; return 1; }
+
     local out=$TMP/postern.out
     : >"$out"
     "$POSTERN_BIN" --data "$PN_DATA" serve --listen smtp=127.0.0.1:0 \
