@@ -195,6 +195,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     fn logged_in(&mut self, info: UserInfo) -> Reply {
         postern_net::auth::after_mailbox_login();
+        if let Err(refused) = self.count_user_ip(&info) {
+            return refused;
+        }
         self.user = Some(info);
         let caps = self.capabilities();
         Reply::ok("Logged in").code(format!("CAPABILITY {caps}"))

