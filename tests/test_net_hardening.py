@@ -103,3 +103,77 @@ def test_imap_connection_that_never_logs_in_is_closed(make_server):
     logged_in.logout()
     [line] = security_lines(server, "event=login-timeout", "service=imap")
     assert "seconds=2" in line, line
+
+
+# ---------------------------------------------------------------- item 6: cross-protocol junk
+
+ALL_LISTEN = {**IMAP_LISTEN, "pop3": "127.0.0.1:0", "pop3s": "127.0.0.1:0"}
+GREETING = {"smtp": "220 ", "submission": "220 ", "imap": "* OK ", "pop3": "+OK "}
+# A browser's form POST whose body is mail commands (the ALPACA upload attack).
+HTTP_POST = (
+    b"POST /upload HTTP/1.1\r\nHost: mail.example.org\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 40\r\n\r\nEHLO x\r\na1 LOGIN alice secret\r\nUSER alice\r\n"
+)
+
+
+@pytest.mark.parametrize("listener", ["smtp", "submission", "imap", "pop3"])
+def test_http_request_on_a_mail_port_closes_without_a_reply(make_server, listener):
+    server = make_server(listen=ALL_LISTEN)
+    raw = server.raw(listener, greet=False)
+    assert raw.line().startswith(GREETING[listener])
+    raw.send(HTTP_POST)
+    assert raw.lines_until_eof(timeout=10) == []
+    service = "pop3" if listener == "pop3" else listener
+    [line] = security_lines(server, "event=cross-protocol", f"service={service}", "client=127.0.0.1")
+    assert "HTTP request on a mail port" in line and "POST /upload HTTP/1.1" in line, line
+
+
+def test_mail_commands_named_like_http_methods_still_work(make_server):
+    """Only a whole request line is junk: an IMAP tag `GET` is a tag."""
+    server = make_server(listen=ALL_LISTEN)
+    raw = server.raw("imap", greet=False)
+    raw.line()
+    raw.send("GET NOOP\r\n")
+    assert raw.line() == "GET OK NOOP completed"
+    raw.close()
+
+
+def alpn_context(protocols: list[str] | None) -> ssl.SSLContext:
+    ctx = insecure_tls()
+    if protocols:
+        ctx.set_alpn_protocols(protocols)
+    return ctx
+
+
+@pytest.mark.parametrize("listener,alpn_id", [("smtps", "smtp"), ("imaps", "imap"), ("pop3s", "pop3")])
+def test_tls_listener_refuses_alpn_of_another_protocol(make_server, listener, alpn_id):
+    server = make_server(listen=ALL_LISTEN)
+    with pytest.raises(ssl.SSLError, match="(?i)no.application.protocol"):
+        with connect(server, listener) as s:
+            alpn_context(["http/1.1", "h2"]).wrap_socket(s, server_hostname=HOSTNAME)
+    wait_until(
+        lambda: security_lines(server, "event=cross-protocol", f"service={listener}", "ALPN offer names another protocol"),
+        what="the ALPN refusal in security.log",
+    )
+    # Our own protocol's ID, alone or among others, and no ALPN at all, are served.
+    for offer in ([alpn_id], ["http/1.1", alpn_id], None):
+        with connect(server, listener) as s:
+            t = alpn_context(offer).wrap_socket(s, server_hostname=HOSTNAME)
+            assert t.selected_alpn_protocol() == (alpn_id if offer else None)
+            plain = {"smtps": "smtp", "imaps": "imap", "pop3s": "pop3"}[listener]
+            assert first_line(t).startswith(GREETING[plain].encode())
+            t.close()
+
+
+def test_starttls_refuses_alpn_of_another_protocol(make_server):
+    server = make_server(listen=ALL_LISTEN)
+    raw = server.raw("imap", greet=False)
+    raw.line()
+    raw.send("a STARTTLS\r\n")
+    assert raw.line().startswith("a OK")
+    with pytest.raises(ssl.SSLError, match="(?i)no.application.protocol"):
+        raw.wrap(alpn_context(["http/1.1"]))
+    wait_until(
+        lambda: security_lines(server, "event=cross-protocol", "service=imap", "ALPN offer names another protocol"),
+        what="the ALPN refusal in security.log",
+    )

@@ -50,10 +50,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             );
         }
         if upgraded.is_err() {
-            self.security_log(
-                "tls-failed",
-                &[("reason", "TLS handshake failed or timed out")],
-            );
+            let (event, reason) = self.conn.tls_failure();
+            self.security_log(event, &[("reason", reason)]);
             self.closing = true;
         }
         Reply::ok("")

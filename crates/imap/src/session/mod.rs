@@ -6,6 +6,7 @@ mod append;
 mod auth;
 mod condstore;
 mod copy;
+mod cross;
 mod esearch;
 mod fetch;
 mod fuzz;
@@ -214,6 +215,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn command(&mut self, bytes: &[u8]) {
+        if self.refuse_http(bytes) {
+            return;
+        }
         let tag_text = frame::tag_of(bytes).unwrap_or_else(|| "*".into());
         // The security policy may want TLS first (SPEC X4, policy.rs).
         if let Err(reply) = self.policy_check(bytes) {
