@@ -177,3 +177,78 @@ def test_starttls_refuses_alpn_of_another_protocol(make_server):
         lambda: security_lines(server, "event=cross-protocol", "service=imap", "ALPN offer names another protocol"),
         what="the ALPN refusal in security.log",
     )
+
+
+# ---------------------------------------------------------------- item 3: NUL in served content
+
+NUL_BODY = b"before\x00after\r\n\x00starts a line\r\n"
+
+
+def fetch_items(c: imaplib.IMAP4, uid: bytes, items: str) -> dict[str, bytes | str]:
+    """The items of one UID FETCH: literals as bytes, the rest as the text around them."""
+    typ, data = c.uid("FETCH", uid, items)
+    assert typ == "OK", data
+    out, text = {}, ""
+    for part in data:
+        if isinstance(part, tuple):
+            head = part[0].decode()
+            text += head
+            name = re.search(r"([A-Z0-9.]+(?:\[[^\]]*\])?(?:<\d+>)?) ~?\{\d+\}$", head).group(1)
+            out[name] = part[1]
+        elif part:
+            text += part.decode()
+    out["_text"] = text
+    return out
+
+
+def deliver_nul(server, big: bool = False) -> tuple[str, bytes]:
+    from harness import token
+
+    tok = token()
+    body = NUL_BODY + (b"x" * 76 + b"\x00\r\n") * 4000 if big else NUL_BODY
+    server.deliver(tok, body=body)
+    server.wait_for_message(ALICE, tok)
+    return tok, body
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["read-whole", "streamed"])
+def test_imap_never_sends_nul_in_an_ordinary_literal(make_server, big):
+    """BODY[…] and RFC822 carry 0x80 for each NUL, one octet for one, so
+    RFC822.SIZE, the BODYSTRUCTURE size and the literal lengths agree with
+    what is sent; BINARY gives the true octets in a literal8 (RFC 3516)."""
+    server = make_server(listen=IMAP_LISTEN)
+    tok, body = deliver_nul(server, big)
+    c = imaps_login(server)
+    c.select("INBOX", readonly=True)
+    [uid] = c.uid("SEARCH", "SUBJECT", tok)[1][0].split()
+    got = fetch_items(c, uid, "(RFC822.SIZE BODYSTRUCTURE BODY.PEEK[] BODY.PEEK[TEXT] BODY.PEEK[TEXT]<0.10>)")
+    whole, text = got["BODY[]"], got["BODY[TEXT]"]
+    for name in ("BODY[]", "BODY[TEXT]", "BODY[TEXT]<0>"):
+        assert b"\x00" not in got[name], name
+    expected_text = f"token {tok}\r\n".encode() + body
+    assert text == expected_text.replace(b"\x00", b"\x80")
+    assert got["BODY[TEXT]<0>"] == text[:10]
+    size = int(re.search(r"RFC822\.SIZE (\d+)", got["_text"]).group(1))
+    assert size == len(whole)
+    assert f'"7BIT" {len(text)} ' in got["_text"].upper() or f'"8BIT" {len(text)} ' in got["_text"].upper(), got["_text"][:300]
+    binary = fetch_items(c, uid, "(BINARY.PEEK[1])")
+    assert binary["BINARY[1]"] == expected_text
+    c.logout()
+
+
+def test_pop3_never_sends_nul(make_server):
+    from harness import POP3_LISTEN
+
+    server = make_server(listen=POP3_LISTEN)
+    tok, body = deliver_nul(server)
+    p = server.pop3_login()
+    count, _ = p.stat()
+    listed = int(p.list(count).split()[2])
+    resp, lines, octets = p.retr(count)
+    wire = b"\r\n".join(lines) + b"\r\n"
+    assert b"\x00" not in wire
+    assert b"before\x80after\r\n\x80starts a line\r\n" in wire
+    assert len(wire) == listed, (len(wire), listed)
+    _, top, _ = p.top(count, 1)
+    assert top[-1] == f"token {tok}".encode() and b"\x00" not in b"".join(top)
+    p.quit()

@@ -14,6 +14,7 @@ pub mod binary;
 pub mod bodystructure;
 pub mod envelope;
 mod fields;
+pub mod nul;
 pub mod reencode;
 pub mod section;
 #[cfg(test)]
