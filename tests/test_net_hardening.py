@@ -252,3 +252,49 @@ def test_pop3_never_sends_nul(make_server):
     _, top, _ = p.top(count, 1)
     assert top[-1] == f"token {tok}".encode() and b"\x00" not in b"".join(top)
     p.quit()
+
+
+# ---------------------------------------------------------------- item 8: 8-bit and UTF-8
+
+def decoded(word: bytes) -> str:
+    import email.header
+
+    return str(email.header.make_header(email.header.decode_header(word.decode("ascii"))))
+
+
+def test_rev1_client_gets_encoded_words_in_envelope(make_server):
+    """RFC 6855 §3: without UTF8=ACCEPT (or IMAP4rev2) a client gets no 8-bit
+    header text in ENVELOPE: 8-bit strings come as RFC 2047 encoded words,
+    from the message and from the shared header cache alike; once it enables
+    UTF8=ACCEPT it gets the UTF-8 itself. 7-bit strings stay as they are."""
+    from harness import token
+
+    server = make_server(listen=IMAP_LISTEN)
+    tok = token()
+    subject = f"Grüße aus 日本 {tok} " + "lang " * 20
+    msg = (f"From: Jörg Müller <joerg@example.net>\r\nTo: Alice <{ALICE}>\r\nSubject: {subject}\r\n"
+           f"Message-ID: <{tok}@example.net>\r\n\r\nhallo\r\n").encode()
+    with server.smtp() as s:
+        s.sendmail("joerg@example.net", [ALICE], msg)
+    server.wait_for_message(ALICE, tok)
+    c = imaps_login(server)
+    c.select("INBOX")
+    for attempt in ("from the message", "from the cache"):
+        typ, data = c.fetch("1", "(ENVELOPE)")
+        assert typ == "OK" and len(data) == 1 and isinstance(data[0], bytes), (attempt, data)
+        env = data[0]
+        assert env.isascii(), (attempt, env)
+        m = re.search(rb'ENVELOPE \(NIL "([^"]+)" \(\("([^"]+)" NIL "joerg" "example.net"\)\)', env)
+        assert m, (attempt, env)
+        assert decoded(m.group(1)) == subject.strip() or decoded(m.group(1)) == subject, (attempt, decoded(m.group(1)))
+        assert decoded(m.group(2)) == "Jörg Müller"
+        assert b'(("Alice" NIL "alice" "example.org"))' in env and f'"<{tok}@example.net>"'.encode() in env
+    other = imaps_login(server)
+    other.enable("UTF8=ACCEPT")
+    other.select("INBOX")
+    typ, data = other.fetch("1", "(ENVELOPE)")
+    parts = [p for d in data if isinstance(d, tuple) for p in d]
+    assert subject.strip().encode() in parts or subject.encode() in parts, data
+    assert "Jörg Müller".encode() in parts, data
+    c.logout()
+    other.logout()

@@ -12,6 +12,7 @@
 
 pub mod binary;
 pub mod bodystructure;
+pub mod encoded_words;
 pub mod envelope;
 mod fields;
 pub mod nul;

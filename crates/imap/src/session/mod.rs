@@ -3,6 +3,7 @@
 
 mod any;
 mod append;
+mod ascii_envelope;
 mod auth;
 mod condstore;
 mod copy;
