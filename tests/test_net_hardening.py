@@ -12,6 +12,7 @@ import ssl
 
 import pytest
 
+from outbound import dns  # noqa: F401 (a fixture)
 from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, HOSTNAME, IO_TIMEOUT, insecure_tls, wait_until
 
 IMAP_LISTEN = {"imap": "127.0.0.1:0", "imaps": "127.0.0.1:0"}
@@ -298,3 +299,62 @@ def test_rev1_client_gets_encoded_words_in_envelope(make_server):
     assert "Jörg Müller".encode() in parts, data
     c.logout()
     other.logout()
+
+
+@pytest.fixture
+def seven_bit_sink():
+    """A receiving server that does not offer 8BITMIME (RFC 6152)."""
+    from smtp_sink import Sink
+
+    s = Sink(capabilities=["PIPELINING", "SIZE 52428800", "ENHANCEDSTATUSCODES", "DSN"]).start()
+    yield s
+    s.stop()
+
+
+def test_eight_bit_mail_to_a_hop_without_8bitmime_is_converted(make_server, dns, seven_bit_sink):
+    """RFC 6152 §3: no 8-bit octet reaches a server that did not offer
+    8BITMIME, and no BODY=8BITMIME either; the text and the attachment
+    arrive intact, re-encoded as quoted-printable and base64."""
+    from outbound import REMOTE, outbound_config, parse, submit, wait_queue_empty
+
+    server = make_server(config=outbound_config(dns.address, seven_bit_sink.port))
+    attachment = bytes(range(256))
+    import base64
+
+    body = (
+        b"This is MIME.\r\n--sep\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + "Grüße aus Köln — ça va?\r\n.a line with a dot\r\n".encode()
+        + b"--sep\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(attachment).replace(b"\n", b"\r\n")
+        + b"--sep\r\nContent-Type: image/x-raw\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + bytes(range(1, 256)).replace(b"\r", b"").replace(b"\n", b"")
+        + b"\r\n--sep--\r\n"
+    )
+    headers = 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="sep"\r\n'
+    tok = submit(server, f"carol@{REMOTE}", body=body, extra_headers=headers, mail_options=["BODY=8BITMIME"])
+    [got] = seven_bit_sink.wait_for(1)
+    assert "8BITMIME" not in got.mail_params.upper(), got.mail_params
+    assert all(b < 0x80 for b in got.raw), "an 8-bit octet went to a 7-bit server"
+    assert max(len(l) for l in got.body.split(b"\r\n")) <= 998
+    m = parse(got.body)
+    assert m["Subject"] == f"test {tok}"
+    text, binary, raw = [p for p in m.walk() if not p.is_multipart()]
+    assert text["Content-Transfer-Encoding"] == "quoted-printable"
+    # The line end before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+    assert text.get_content().replace("\r\n", "\n") == "Grüße aus Köln — ça va?\n.a line with a dot", text.get_content()
+    assert binary.get_payload(decode=True) == attachment  # already 7-bit: sent as it was
+    assert raw["Content-Transfer-Encoding"] == "base64"
+    assert raw.get_payload(decode=True) == bytes(range(1, 256)).replace(b"\r", b"").replace(b"\n", b"")
+    wait_queue_empty(server)
+
+
+def test_eight_bit_header_to_a_hop_without_8bitmime_bounces(make_server, dns, seven_bit_sink):
+    from outbound import REMOTE, dsn_fields, outbound_config, parse, submit
+
+    server = make_server(config=outbound_config(dns.address, seven_bit_sink.port))
+    submit(server, f"carol@{REMOTE}", extra_headers="X-Note: Grüße\r\n", body="Grüße\r\n")
+    dsn = server.wait_for_message(ALICE, "Undelivered", timeout=15)
+    per_message, [rcpt] = dsn_fields(parse(dsn))
+    assert rcpt["status"] == "5.6.3", rcpt
+    assert "does not support 8BITMIME" in rcpt.get("diagnostic-code", ""), rcpt
+    assert not seven_bit_sink.messages

@@ -13,7 +13,7 @@ use crate::conn_cache::{Conn, Dest};
 use crate::connect::{Dialer, Opened};
 use crate::outcome::{self, Verdict};
 use crate::route::{self, RouteError};
-use crate::{notice, Shared};
+use crate::{downgrade, notice, Shared};
 use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientResult};
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
@@ -164,7 +164,20 @@ async fn send_one(
         )));
     }
     let path = sh.store.blob_read_path(&msg.blob);
-    let eight_bit = caps.eight_bit_mime && has_8bit(&path).await;
+    let has_8bit = has_8bit(&path).await;
+    let eight_bit = caps.eight_bit_mime && has_8bit;
+    // RFC 6152 §3: 8-bit content to a hop without 8BITMIME goes converted, or back.
+    let prepared = downgrade::prepare(&path, has_8bit, caps.eight_bit_mime)
+        .await
+        .map_err(ClientError::Io)?;
+    if let downgrade::Prepared::Refused(why) = &prepared {
+        let text = downgrade::refusal(&opened.peer, why);
+        return Ok(all(Verdict::permanent(
+            downgrade::UNCONVERTIBLE_STATUS,
+            text,
+            mta,
+        )));
+    }
     let envelope = Envelope {
         from: msg.sender.clone(),
         recipients: rcpts
@@ -180,16 +193,30 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let mut body = tokio::fs::File::open(&path)
-        .await
-        .map_err(ClientError::Io)?;
-    let results = opened.session.send(&envelope, &mut body, msg.size).await?;
+    let results = send_body(opened, &envelope, prepared, &path, msg.size).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
         .iter()
         .zip(results)
         .map(|(r, res)| (r.id, reply_verdict(&res, &opened.peer, took_dsn)))
         .collect())
+}
+
+/// The transaction with the stored file, or with its 7-bit conversion.
+async fn send_body(
+    opened: &mut Opened,
+    envelope: &Envelope,
+    prepared: downgrade::Prepared,
+    path: &std::path::Path,
+    size: u64,
+) -> Result<Vec<RecipientResult>, ClientError> {
+    if let downgrade::Prepared::Converted(bytes) = prepared {
+        let size = bytes.len() as u64;
+        let mut body = std::io::Cursor::new(bytes);
+        return opened.session.send(envelope, &mut body, size).await;
+    }
+    let mut body = tokio::fs::File::open(path).await.map_err(ClientError::Io)?;
+    opened.session.send(envelope, &mut body, size).await
 }
 
 fn reply_verdict(res: &RecipientResult, peer: &str, took_dsn: bool) -> Verdict {
