@@ -153,7 +153,8 @@ fn multipart(
     out.extend_from_slice(&body[first..after]);
     for &(start, end) in &delimiters[1..] {
         // The line end before a delimiter belongs to the delimiter (§5.1.1).
-        let part_end = start - line_end_before(body, start);
+        // (A delimiter right after another: an empty part, the line end the previous one's.)
+        let part_end = (start - line_end_before(body, start)).max(after);
         entity(&body[after..part_end], depth + 1, false, &mut out)?;
         out.extend_from_slice(&body[part_end..end]);
         after = end;

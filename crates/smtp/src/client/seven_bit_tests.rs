@@ -98,3 +98,61 @@ fn what_cannot_be_converted_is_refused() {
     deep.push_str("\r\né\r\n");
     assert_eq!(to_seven_bit(deep.as_bytes()), Err(Unconvertible::TooDeep));
 }
+
+/// Hostile shapes: pieces of MIME put together at random never panic, and
+/// whatever is converted is 7-bit.
+#[test]
+fn random_structures_never_panic_and_convert_to_seven_bit() {
+    const PIECES: [&[u8]; 12] = [
+        b"--b\r\n",
+        b"--b--\r\n",
+        b"\r\n",
+        b"\n",
+        b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b"Content-Type: message/rfc822\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"Content-Type: text/plain\r\n",
+        "é".as_bytes(),
+        b"\xff\x00",
+        b"x",
+        b" folded\r\n",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..20_000 {
+        let len = (next() % 24) as usize;
+        let raw: Vec<u8> = (0..len)
+            .flat_map(|_| {
+                PIECES[(next() % PIECES.len() as u64) as usize]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        if let Ok(out) = to_seven_bit(&raw) {
+            assert!(
+                out.is_ascii(),
+                "{:?} -> {:?}",
+                String::from_utf8_lossy(&raw),
+                String::from_utf8_lossy(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn adjacent_delimiters_make_an_empty_part() {
+    let raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n\r\né\r\n--b--\r\n"
+        .as_bytes();
+    let out = String::from_utf8(to_seven_bit(raw).unwrap()).unwrap();
+    assert!(
+        out.contains(
+            "--b\r\n--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=A9\r\n--b--"
+        ),
+        "{out}"
+    );
+}
