@@ -244,7 +244,10 @@ def test_binary_is_advertised(imap_server):
 
 
 def test_eight_bit_header_is_a_literal(imap_server):
+    """To a client that enabled UTF8=ACCEPT; IMAP4rev1 clients get RFC 2047
+    encoded words instead (test_net_hardening.py)."""
     c = imaps(imap_server)
+    c.enable("UTF8=ACCEPT")
     tok = token()
     msg = f"From: Jörg <j@x.test>\r\nSubject: Grüße {tok}\r\nTo: {ALICE}\r\n\r\nhallo\r\n".encode()
     deliver_raw(imap_server, msg, 1, c)

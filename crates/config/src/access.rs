@@ -6,8 +6,14 @@ use crate::SERVICES;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Connections at once from one client address on a listener when its
+/// `max_per_ip` is not set (Postfix's smtpd_client_connection_count_limit is
+/// also 50): one host cannot hold hundreds of sessions, while an office
+/// behind one NAT address still gets in.
+pub const DEFAULT_MAX_PER_IP: u32 = 50;
+
 /// One listener's admission rules; every field may be left out.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListenerAccess {
     /// Only clients in this IP group may connect (empty: anyone). A group
@@ -15,8 +21,19 @@ pub struct ListenerAccess {
     pub allow: String,
     /// Connections at once on this listener (0: no limit).
     pub max_connections: u32,
-    /// Connections at once from one client address (0: no limit).
+    /// Connections at once from one client address (0: no limit;
+    /// [`DEFAULT_MAX_PER_IP`] when not set).
     pub max_per_ip: u32,
+}
+
+impl Default for ListenerAccess {
+    fn default() -> Self {
+        ListenerAccess {
+            allow: String::new(),
+            max_connections: 0,
+            max_per_ip: DEFAULT_MAX_PER_IP,
+        }
+    }
 }
 
 /// Listener name → its rules. Listeners not named have none.
@@ -63,10 +80,18 @@ mod tests {
     use crate::Config;
 
     #[test]
-    fn absent_means_open() {
+    fn absent_means_open_but_capped_per_address() {
         let c = Config::default();
-        assert_eq!(c.access.get("imap").allow, "");
-        assert_eq!(c.access.get("imap").max_per_ip, 0);
+        for (name, _) in crate::SERVICES {
+            assert_eq!(c.access.get(name).allow, "");
+            assert_eq!(c.access.get(name).max_connections, 0);
+            assert_eq!(c.access.get(name).max_per_ip, super::DEFAULT_MAX_PER_IP);
+        }
+        // A table that sets something else keeps the default cap; 0 lifts it.
+        let c =
+            Config::parse("[access.imap]\nallow = \"x\"\n[access.smtp]\nmax_per_ip = 0\n").unwrap();
+        assert_eq!(c.access.get("imap").max_per_ip, super::DEFAULT_MAX_PER_IP);
+        assert_eq!(c.access.get("smtp").max_per_ip, 0);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub struct Config {
     pub listeners: Listeners,
     pub tls: Tls,
     pub smtp: Smtp,
+    pub imap: crate::imap::Imap,
     pub delivery: crate::delivery::Delivery,
     pub auth: crate::auth::Auth,
     pub access: crate::access::Access,
@@ -252,6 +253,7 @@ impl Config {
                 return Err(format!("{key}: must be longer than zero"));
             }
         }
+        self.imap.validate()?;
         self.auth.validate()?;
         self.access.validate()?;
         self.security.validate()?;

@@ -82,6 +82,14 @@ postmaster = ""
 disk_reserve = "1G"
 disk_reserve_percent = 5
 
+[imap]
+# A connection that has not logged in within this time is closed (* BYE); the
+# 30-minute autologout applies only after login.
+login_timeout = "60s"
+# IMAP sessions one user may have open from one client address at once; a
+# login past it gets NO [LIMIT] (0: no limit).
+max_per_user_ip = 10
+
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.
 # DNS server for MX/A/AAAA lookups; absent = the system's resolver.
@@ -180,11 +188,13 @@ policy_exempt = ""
 # group (`postern ipgroup add NAME 192.0.2.0/24 ...`) whose clients alone may
 # connect; others are refused right after connecting (a group that does not
 # exist lets nobody in). max_connections and max_per_ip cap the connections at
-# once on that listener and from one client address (0: no limit).
+# once on that listener and from one client address (0: no limit). Every
+# listener has max_per_ip = 50 unless set otherwise (an IPv6 client counts as
+# its /64), so no single address can hold hundreds of connections.
 #[access.imap]
 #allow = "office"
 #max_connections = 200
-#max_per_ip = 20
+#max_per_ip = 50
 
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
@@ -222,6 +232,7 @@ mod tests {
         assert_eq!(c.auth.password_classes, d.password_classes);
         assert_eq!(c.auth.password_forbid_names, d.password_forbid_names);
         assert_eq!(c.security, crate::Security::default());
+        assert_eq!(c.imap, crate::Imap::default());
         assert!(c.access.0.is_empty());
         for (name, _) in crate::SERVICES {
             assert!(

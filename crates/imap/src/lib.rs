@@ -19,6 +19,7 @@ mod message;
 mod search;
 mod seqset;
 mod session;
+mod user_ip;
 pub mod utf7;
 mod wire;
 

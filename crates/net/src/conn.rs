@@ -30,6 +30,8 @@ pub struct Conn<S> {
     rbuf: BytesMut,
     wbuf: Vec<u8>,
     too_long_head: Vec<u8>,
+    /// The last TLS handshake failed on the client's ALPN offer.
+    alpn_refused: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
@@ -39,6 +41,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             wbuf: Vec::new(),
             too_long_head: Vec::new(),
+            alpn_refused: false,
         }
     }
 
@@ -179,7 +182,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 self.put_stream(MaybeTls::Tls(Box::new(tls)));
                 Ok(discarded)
             }
-            _ => Err(discarded),
+            Ok(Err(e)) => {
+                self.alpn_refused = crate::cross_protocol::is_alpn_refusal(&e);
+                Err(discarded)
+            }
+            Err(_) => Err(discarded),
+        }
+    }
+
+    /// The security log's event and reason for a failed [`Self::start_tls`].
+    pub fn tls_failure(&self) -> (&'static str, &'static str) {
+        use crate::cross_protocol::{ALPN_REASON, EVENT};
+        if self.alpn_refused {
+            (EVENT, ALPN_REASON)
+        } else {
+            ("tls-failed", "TLS handshake failed or timed out")
         }
     }
 

@@ -83,6 +83,19 @@ pub fn acceptor(cert_path: &Path, key_path: &Path) -> Result<TlsAcceptor, TlsErr
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The same certificate, accepting only `protocol` in ALPN: a client that
+/// offers ALPN without it (an HTTPS client sent to a mail port, ALPACA) is
+/// refused with no_application_protocol (RFC 7301 §3.2). Clients that offer
+/// no ALPN, as most mail clients, are unaffected.
+pub fn with_alpn(
+    acceptor: &TlsAcceptor,
+    protocol: crate::cross_protocol::MailProtocol,
+) -> TlsAcceptor {
+    let mut config = (**acceptor.config()).clone();
+    config.alpn_protocols = crate::cross_protocol::alpn_ids(protocol);
+    TlsAcceptor::from(Arc::new(config))
+}
+
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let data = std::fs::read(path).map_err(io_err(path))?;
     let certs = rustls_pemfile::certs(&mut data.as_slice())

@@ -73,7 +73,7 @@ impl Stuffer {
                 .position(|&b| b == b'\r' || b == b'\n')
                 .unwrap_or(input.len());
             if end > 0 {
-                out.extend_from_slice(&input[..end]);
+                push_without_nul(&input[..end], out);
                 self.line_start = false;
             }
             match input.get(end) {
@@ -108,6 +108,22 @@ impl Stuffer {
             }
         }
         self.line_start = true;
+    }
+}
+
+/// What a NUL octet of the stored message is sent as: one octet for one, so
+/// the sizes LIST and STAT give stay true (as IMAP, crates/imap/src/message/nul.rs).
+/// POP3 has no way to carry binary data, and clients that read lines as
+/// C strings cut them at a NUL.
+pub const NUL_REPLACEMENT: u8 = 0x80;
+
+fn push_without_nul(bytes: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(bytes);
+    for b in &mut out[start..] {
+        if *b == 0 {
+            *b = NUL_REPLACEMENT;
+        }
     }
 }
 
@@ -205,6 +221,20 @@ mod tests {
             assert_eq!(got, *want, "{:?}", String::from_utf8_lossy(input));
             assert_eq!(stuff_bytewise(Stuffer::whole(), input), *want);
         }
+    }
+
+    /// A NUL goes out as one 0x80, so the octet count LIST gave stays true.
+    #[test]
+    fn nul_is_replaced_one_for_one() {
+        let input = b"A: \0\r\n\r\n\0.x\0\r\n";
+        let want = b"A: \x80\r\n\r\n\x80.x\x80\r\n.\r\n";
+        assert_eq!(stuff(Stuffer::whole(), input), want);
+        assert_eq!(stuff_bytewise(Stuffer::whole(), input), want);
+        // A line starting with NUL is not dot-stuffed: 0x80 is not ".".
+        assert_eq!(
+            stuff(Stuffer::top(0), b"\0\r\n\r\nbody"),
+            b"\x80\r\n\r\n.\r\n"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::conn_cache::{Conn, Dest};
 use crate::connect::{Dialer, Opened};
 use crate::outcome::{self, Verdict};
 use crate::route::{self, RouteError};
-use crate::{notice, Shared};
+use crate::{downgrade, notice, Shared};
 use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientResult};
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
@@ -164,7 +164,20 @@ async fn send_one(
         )));
     }
     let path = sh.store.blob_read_path(&msg.blob);
-    let eight_bit = caps.eight_bit_mime && has_8bit(&path).await;
+    let has_8bit = has_8bit(&path).await;
+    let eight_bit = caps.eight_bit_mime && has_8bit;
+    // RFC 6152 §3: 8-bit content to a hop without 8BITMIME goes converted, or back.
+    let prepared = downgrade::prepare(&path, has_8bit, caps.eight_bit_mime)
+        .await
+        .map_err(ClientError::Io)?;
+    if let downgrade::Prepared::Refused(why) = &prepared {
+        let text = downgrade::refusal(&opened.peer, why);
+        return Ok(all(Verdict::permanent(
+            downgrade::UNCONVERTIBLE_STATUS,
+            text,
+            mta,
+        )));
+    }
     let envelope = Envelope {
         from: msg.sender.clone(),
         recipients: rcpts
@@ -180,9 +193,7 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let (mut body, skipped) = open_relay_copy(&path).await.map_err(ClientError::Io)?;
-    let size = msg.size.saturating_sub(skipped);
-    let results = opened.session.send(&envelope, &mut body, size).await?;
+    let results = send_body(opened, &envelope, prepared, &path, msg.size).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
         .iter()
@@ -191,9 +202,31 @@ async fn send_one(
         .collect())
 }
 
-/// The stored message without the Return-Path line written at receipt:
-/// only final delivery adds one (RFC 5321 §4.4), so a relayed copy must not
-/// carry it (issue 13). Returns the file, positioned, and the octets skipped.
+/// The transaction with the stored file, or with its 7-bit conversion, each
+/// without the Return-Path line written at receipt: only final delivery adds
+/// one (RFC 5321 §4.4), so a relayed copy must not carry it (issue 13).
+async fn send_body(
+    opened: &mut Opened,
+    envelope: &Envelope,
+    prepared: downgrade::Prepared,
+    path: &std::path::Path,
+    size: u64,
+) -> Result<Vec<RecipientResult>, ClientError> {
+    if let downgrade::Prepared::Converted(bytes) = prepared {
+        let head = &bytes[..bytes.len().min(postern_smtp::trace::RETURN_PATH_HEAD)];
+        let rest = &bytes[postern_smtp::trace::return_path_len(head)..];
+        let mut body = std::io::Cursor::new(rest);
+        return opened.session.send(envelope, &mut body, rest.len() as u64).await;
+    }
+    let (mut body, skipped) = open_relay_copy(path).await.map_err(ClientError::Io)?;
+    opened
+        .session
+        .send(envelope, &mut body, size.saturating_sub(skipped))
+        .await
+}
+
+/// The stored message positioned after the Return-Path line; returns the
+/// file and the octets skipped.
 async fn open_relay_copy(path: &std::path::Path) -> std::io::Result<(tokio::fs::File, u64)> {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut file = tokio::fs::File::open(path).await?;

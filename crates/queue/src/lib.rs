@@ -8,6 +8,7 @@ mod conn_cache;
 mod connect;
 mod deliver;
 pub mod dns;
+mod downgrade;
 pub mod dsn;
 mod inflight;
 mod log;

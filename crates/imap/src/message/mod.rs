@@ -12,8 +12,10 @@
 
 pub mod binary;
 pub mod bodystructure;
+pub mod encoded_words;
 pub mod envelope;
 mod fields;
+pub mod nul;
 pub mod reencode;
 pub mod section;
 #[cfg(test)]

@@ -50,10 +50,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             );
         }
         if upgraded.is_err() {
-            self.security_log(
-                "tls-failed",
-                &[("reason", "TLS handshake failed or timed out")],
-            );
+            let (event, reason) = self.conn.tls_failure();
+            self.security_log(event, &[("reason", reason)]);
             self.closing = true;
         }
         Reply::ok("")
@@ -195,6 +193,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     fn logged_in(&mut self, info: UserInfo) -> Reply {
         postern_net::auth::after_mailbox_login();
+        if let Err(refused) = self.count_user_ip(&info) {
+            return refused;
+        }
         self.user = Some(info);
         let caps = self.capabilities();
         Reply::ok("Logged in").code(format!("CAPABILITY {caps}"))

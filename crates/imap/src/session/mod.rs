@@ -3,9 +3,11 @@
 
 mod any;
 mod append;
+mod ascii_envelope;
 mod auth;
 mod condstore;
 mod copy;
+mod cross;
 mod esearch;
 mod fetch;
 mod fuzz;
@@ -13,6 +15,7 @@ pub(crate) use fetch::encode_envelope;
 pub use fuzz::feed_client_bytes;
 mod folders;
 mod idle;
+mod limits;
 mod list_ext;
 mod multiappend;
 mod policy;
@@ -31,6 +34,7 @@ use crate::appends::Appends;
 use crate::cache::HeaderCache;
 use crate::frame::{self, Frame};
 use crate::logins::Logins;
+use crate::user_ip::{UserIpSlot, UserIps};
 use crate::{IDLE_TIMEOUT, MAX_CONCURRENT_LOGINS, MAX_ERRORS, MAX_LITERAL, MAX_LITERAL_UNAUTH};
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::{Command, CommandBody};
@@ -64,6 +68,8 @@ pub struct Context {
     pub logins: Logins,
     /// APPENDs waiting for their group commit.
     appends: Appends,
+    /// Logged-in sessions per (user, client address), for `imap.max_per_user_ip`.
+    user_ips: Arc<UserIps>,
 }
 
 impl Context {
@@ -84,6 +90,7 @@ impl Context {
             headers: Arc::default(),
             logins: Logins::new(MAX_CONCURRENT_LOGINS),
             appends: Appends::default(),
+            user_ips: Arc::default(),
         }
     }
 }
@@ -112,6 +119,8 @@ pub struct Session<S> {
     rev2: bool,
     /// UTF8=ACCEPT is enabled: mailbox names in UTF-8 (RFC 6855 §3).
     utf8: bool,
+    /// This session's place under `imap.max_per_user_ip`, once logged in.
+    user_ip: Option<UserIpSlot>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -133,6 +142,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             qresync: false,
             rev2: false,
             utf8: false,
+            user_ip: None,
         }
     }
 
@@ -163,7 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .is_some()
             .then_some(append::is_message_literal as frame::StreamedLiteral);
         let read = tokio::time::timeout(
-            self.ctx.idle_timeout,
+            self.inactivity_limit(),
             frame::read_command(&mut self.conn, limit, streamed),
         );
         let frame = tokio::select! {
@@ -171,6 +181,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             _ = stop.changed() => return self.bye("Server shutting down"),
         };
         match frame {
+            Err(_) if self.user.is_none() => self.login_timed_out(),
             Err(_) => self.bye("Autologout; idle for too long"),
             Ok(Err(_)) | Ok(Ok(Frame::Eof)) => self.closing = true,
             // Answer with the command's own tag, or a client waiting for it hangs.
@@ -205,6 +216,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn command(&mut self, bytes: &[u8]) {
+        if self.refuse_http(bytes) {
+            return;
+        }
         let tag_text = frame::tag_of(bytes).unwrap_or_else(|| "*".into());
         // The security policy may want TLS first (SPEC X4, policy.rs).
         if let Err(reply) = self.policy_check(bytes) {

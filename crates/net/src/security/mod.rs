@@ -100,7 +100,8 @@ impl Security {
         self.live.block_of(ip, self.clock.now()).map(|b| b.0)
     }
 
-    fn security_log(&self, event: &str, service: &str, ip: IpAddr, fields: &[(&str, &str)]) {
+    /// One security-log line about a connection to `service` from `ip`.
+    pub fn security_log(&self, event: &str, service: &str, ip: IpAddr, fields: &[(&str, &str)]) {
         let ip = ip.to_canonical().to_string();
         let mut all = vec![("event", event), ("service", service), ("client", &ip)];
         all.extend_from_slice(fields);

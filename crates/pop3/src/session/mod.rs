@@ -3,6 +3,7 @@
 
 mod auth;
 mod capa;
+mod cross;
 mod policy;
 mod retrieve;
 mod stls;
@@ -16,6 +17,7 @@ use crate::reply::{self, Reply};
 use crate::{MAX_COMMAND_LINE, MAX_ERRORS};
 use postern_config::Config;
 use postern_logs::Logs;
+use postern_net::cross_protocol::is_http_request;
 use postern_net::{Conn, Line, MaybeTls};
 use postern_store::{MailboxId, Store, UserInfo};
 use std::net::SocketAddr;
@@ -124,6 +126,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(_) => Flow::Close,
             Ok(Err(_)) | Ok(Ok(Line::Eof)) => Flow::Close,
             Ok(Ok(Line::TooLong)) => self.error(reply::LINE_TOO_LONG),
+            Ok(Ok(Line::Text(text))) if is_http_request(&text) => self.http_request(&text),
             Ok(Ok(Line::Text(text))) => match crate::command::parse_command(&text) {
                 Ok(command) => match self.policy_check(&command) {
                     Ok(()) => self.dispatch(command).await,

@@ -31,10 +31,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             );
         }
         if upgraded.is_err() {
-            self.security_log(
-                "tls-failed",
-                &[("reason", "TLS handshake failed or timed out")],
-            );
+            let (event, reason) = self.conn.tls_failure();
+            self.security_log(event, &[("reason", reason)]);
             return Flow::Close;
         }
         // RFC 2595 §4: still AUTHORIZATION state; forget what came before TLS.

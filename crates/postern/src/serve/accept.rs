@@ -142,7 +142,7 @@ pub async fn accept_loop(
         let guard = sessions.enter();
         tokio::spawn(async move {
             let _guard = guard;
-            let Some(stream) = open(socket, implicit, tls).await else {
+            let Some(stream) = open(socket, implicit, tls, name, &security).await else {
                 return;
             };
             match admitted {
@@ -155,17 +155,28 @@ pub async fn accept_loop(
 
 /// The connection as its protocol sees it: plain, or after the handshake on
 /// an implicit-TLS port.
+/// A handshake refused for its ALPN offer (ALPACA) goes to security.log.
 async fn open(
     socket: TcpStream,
     implicit: bool,
     tls: Option<TlsAcceptor>,
+    name: &str,
+    security: &Security,
 ) -> Option<MaybeTls<QuickAck>> {
+    use postern_net::cross_protocol::{is_alpn_refusal, ALPN_REASON, EVENT};
+    let peer = socket.peer_addr().ok();
     let socket = QuickAck::new(socket);
     match (implicit, tls) {
         (false, _) => Some(MaybeTls::Plain(socket)),
         (true, Some(acceptor)) => {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
                 Ok(Ok(s)) => Some(MaybeTls::Tls(Box::new(s))),
+                Ok(Err(e)) if is_alpn_refusal(&e) => {
+                    if let Some(peer) = peer {
+                        security.security_log(EVENT, name, peer.ip(), &[("reason", ALPN_REASON)]);
+                    }
+                    None
+                }
                 _ => None,
             }
         }

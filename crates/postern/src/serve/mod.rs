@@ -64,6 +64,9 @@ async fn serve(
             clock.clone(),
         )));
     let tls = prepare::tls_acceptor(data_dir, &config)?;
+    // Each protocol's acceptor takes only its own ALPN ID (ALPACA).
+    let alpn = |p| tls.as_ref().map(|t| postern_net::tls::with_alpn(t, p));
+    use postern_net::cross_protocol::MailProtocol;
     let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
     let security =
         postern_net::security::Security::new(store.clone(), logs.clone(), config_rx.clone(), clock)
@@ -74,7 +77,7 @@ async fn serve(
         store: store.clone(),
         logs: logs.clone(),
         config: config_rx.clone(),
-        tls: tls.clone(),
+        tls: alpn(MailProtocol::Pop3),
         shutdown: stop_rx.clone(),
         idle_timeout: postern_pop3::IDLE_TIMEOUT,
         locks: postern_pop3::Locks::default(),
@@ -83,7 +86,7 @@ async fn serve(
         store.clone(),
         logs.clone(),
         config_rx.clone(),
-        tls.clone(),
+        alpn(MailProtocol::Imap),
         stop_rx.clone(),
     ));
     let outbound = postern_queue::Outbound::new(
@@ -97,7 +100,7 @@ async fn serve(
         store,
         logs: logs.clone(),
         config: config_rx,
-        tls: tls.clone(),
+        tls: alpn(MailProtocol::Smtp),
         shutdown: stop_rx.clone(),
         limits: Default::default(),
     });
@@ -114,9 +117,10 @@ async fn serve(
     accept::announce(&listeners);
     let sessions = accept::Sessions::default();
     for bound in listeners {
+        let tls = alpn(services::protocol(bound.name));
         tokio::spawn(accept::accept_loop(
             bound,
-            tls.clone(),
+            tls,
             stop_rx.clone(),
             sessions.clone(),
             security.clone(),

@@ -3,6 +3,7 @@
 //! and how a connection is served.
 
 use super::accept::Handler;
+use postern_net::cross_protocol::MailProtocol;
 use postern_smtp::Kind;
 use std::sync::Arc;
 
@@ -25,6 +26,15 @@ pub fn service(name: &str, shared: &Shared) -> Option<(bool, Handler)> {
         "imap" => Some((false, imap(shared))),
         "imaps" => Some((true, imap(shared))),
         _ => None,
+    }
+}
+
+/// The mail protocol a listener speaks (for its TLS ALPN protocol ID).
+pub fn protocol(name: &str) -> MailProtocol {
+    match name {
+        "imap" | "imaps" => MailProtocol::Imap,
+        "pop3" | "pop3s" => MailProtocol::Pop3,
+        _ => MailProtocol::Smtp,
     }
 }
 

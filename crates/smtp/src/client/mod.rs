@@ -17,8 +17,10 @@ mod envelope;
 mod error;
 mod reply;
 mod session;
+pub mod seven_bit;
 mod starttls;
 mod transaction;
+mod transfer_encode;
 pub mod wire;
 
 pub use body::BDAT_CHUNK;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod cross;
 mod discipline;
 mod envelope;
 mod greet;
@@ -18,6 +19,7 @@ use crate::reply::{self, Reply};
 use crate::MAX_COMMAND_LINE;
 use postern_config::Config;
 use postern_logs::Logs;
+use postern_net::cross_protocol::is_http_request;
 use postern_net::MaybeTls;
 use postern_net::{Conn, Line};
 use postern_store::{RemoteRecipient, Store, UserId, UserInfo};
@@ -153,6 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(Ok(line)) => line,
         };
         match line {
+            Line::Text(text) if is_http_request(&text) => self.http_request(&text),
             Line::Text(text) => self.command(text).await,
             _ => self.error(reply::LINE_TOO_LONG),
         }

@@ -29,10 +29,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             );
         }
         if upgraded.is_err() {
-            self.security_log(
-                "tls-failed",
-                &[("reason", "TLS handshake failed or timed out")],
-            );
+            let (event, reason) = self.conn.tls_failure();
+            self.security_log(event, &[("reason", reason)]);
             return Flow::Close;
         }
         // RFC 3207 §4.2: forget everything learned before TLS.

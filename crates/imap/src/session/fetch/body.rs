@@ -5,6 +5,7 @@
 
 use super::{is_whole, looks_inside, Parsed, Session, STREAM_CHUNK};
 use crate::message::binary::{Cte, Decoder, CHUNK};
+use crate::message::nul::{nul_unless, replace_nul};
 use crate::message::{self, section};
 use crate::session::reply::Reply;
 use imap_codec::encode::Encoder;
@@ -298,7 +299,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.conn
             .push(format!("{tilde}{{{}}}\r\n", data.len()).as_bytes());
         for chunk in data.chunks(STREAM_CHUNK) {
-            self.conn.push(chunk);
+            // RFC 9051 §4.3: no NUL in an ordinary literal (message/nul.rs).
+            self.conn.push(&nul_unless(eight, chunk));
             self.flush_if_full().await?;
         }
         Ok(())
@@ -367,7 +369,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 // The literal cannot be completed: the session must end.
                 _ => return Err(fail(self)),
             };
-            self.conn.push(&chunk[..n]);
+            self.conn.push(&replace_nul(&chunk[..n]));
             left -= n as u64;
             self.flush_if_full().await?;
         }

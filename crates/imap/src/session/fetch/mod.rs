@@ -263,8 +263,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             if let Some(text) = simple_item(item, msg, t.recent) {
                 self.conn.push(text.as_bytes());
-            } else if let Some(bytes) = entry.as_deref().and_then(|e| cached::answer(e, item)) {
-                self.conn.push(bytes);
+            } else if let Some(bytes) = entry.as_deref().and_then(|e| {
+                let b = cached::answer(e, item)?;
+                Some(self.cached_item_for_client(item, b, &e.header))
+            }) {
+                self.conn.push(&bytes);
             } else {
                 self.fetch_item(item, parsed, &mut file, present).await?;
             }
@@ -293,9 +296,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let structure =
             |extended| message::bodystructure::body_structure(&p.tree, &p.raw, extended);
         let data = match item {
-            Item::Envelope => MessageDataItem::Envelope(message::envelope::envelope(
-                &p.raw[p.tree.header.clone()],
-            )),
+            Item::Envelope => {
+                let envelope = self.envelope_item(&p.raw[p.tree.header.clone()]);
+                self.conn.push(&envelope);
+                return Ok(());
+            }
             Item::Body => MessageDataItem::Body(structure(false)),
             Item::BodyStructure => MessageDataItem::BodyStructure(structure(true)),
             _ => return self.send_contents(item, p, file, present).await,
