@@ -338,6 +338,7 @@ def test_eight_bit_mail_to_a_hop_without_8bitmime_is_converted(make_server, dns,
     assert max(len(l) for l in got.body.split(b"\r\n")) <= 998
     m = parse(got.body)
     assert m["Subject"] == f"test {tok}"
+    assert m["Return-Path"] is None, "a relayed copy, converted or not, gains no Return-Path (issue 13 item 9)"
     text, binary, raw = [p for p in m.walk() if not p.is_multipart()]
     assert text["Content-Transfer-Encoding"] == "quoted-printable"
     # The line end before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
