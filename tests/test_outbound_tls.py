@@ -2,7 +2,8 @@
 `delivery.tls = "verify"` or a domain in `delivery.tls_verify_domains`, a
 receiver that offers no STARTTLS, or whose certificate names another host, gets
 nothing — not even MAIL FROM — and the mail waits in the queue; smarthosts over
-`smtp+starttls://` and `smtps://`; `delivery.relay_domains`."""
+`smtp+starttls://` and `smtps://`, verified under that policy like any other hop
+unless `delivery.tls_verify_relay = false`; `delivery.relay_domains`."""
 
 from __future__ import annotations
 
@@ -164,5 +165,79 @@ def test_smarthost_over_smtps(make_server, dns, relay_cert):
         assert got.tls and got.auth == "relayuser" and got.rcpts == ["far@elsewhere.example"]
         assert "STARTTLS" not in commands_seen(relay)
         wait_queue_empty(server)
+    finally:
+        relay.stop()
+
+
+# The smarthost under a policy that asks for verification: it is a hop like
+# any other, checked for the host named in delivery.relay.
+SMARTHOST = "smarthost.test"
+
+
+def relay_sink(cert: str, key: str, scheme: str) -> Sink:
+    caps = ["AUTH PLAIN", "ENHANCEDSTATUSCODES"] + (["STARTTLS"] if scheme == "smtp+starttls" else [])
+    return Sink(capabilities=caps, tls_context=server_context(cert, key), implicit_tls=scheme == "smtps",
+                users={"relayuser": "relay-pw"}, require_auth=True).start()
+
+
+def relay_server(make_server, dns, relay: Sink, scheme: str, trusted_cert: str, **extra: str):
+    """A Postern sending through `relay` as smarthost.test, with `trusted_cert` in ca_file."""
+    dns.a(SMARTHOST, "127.0.0.1")
+    url = f'"{scheme}://relayuser:relay-pw@{SMARTHOST}:{relay.port}"'
+    server = make_server(start=False, config=outbound_config(dns.address, 1, **ONE_TRY, **{
+        "delivery.relay": url, "delivery.ca_file": '"relay-ca.pem"', **extra}))
+    (server.data / "relay-ca.pem").write_bytes(open(trusted_cert, "rb").read())
+    server.start()
+    return server
+
+
+@pytest.mark.parametrize("scheme,policy", [("smtps", "delivery.tls"), ("smtp+starttls", "delivery.tls_verify_domains")])
+def test_smarthost_with_a_certificate_for_another_name_gets_nothing_under_verify(make_server, dns, tmp_path, scheme, policy):
+    """tls = "verify" (or the recipient's domain in tls_verify_domains): a relay
+    whose certificate is trusted but names another host gets neither the
+    password nor the mail, and the mail waits with the reason."""
+    cert, key = certificate(tmp_path, "other.example")
+    relay = relay_sink(cert, key, scheme)
+    try:
+        setting = '"verify"' if policy == "delivery.tls" else '["elsewhere.example"]'
+        server = relay_server(make_server, dns, relay, scheme, cert, **{policy: setting})
+        submit(server, "far@elsewhere.example")
+        deferred_with(server, "far@elsewhere.example", f'invalid peer certificate: certificate not valid for name "{SMARTHOST}"')
+        seen = commands_seen(relay)
+        assert "AUTH" not in seen and "MAIL" not in seen and not relay.messages, f"sent to an unverified relay: {seen}"
+        assert relay.sessions >= 1, "the relay was asked"
+    finally:
+        relay.stop()
+
+
+@pytest.mark.parametrize("scheme", ["smtps", "smtp+starttls"])
+def test_smarthost_with_a_trusted_certificate_is_verified_and_gets_the_mail(make_server, dns, tmp_path, scheme):
+    cert, key = certificate(tmp_path, SMARTHOST)
+    relay = relay_sink(cert, key, scheme)
+    try:
+        server = relay_server(make_server, dns, relay, scheme, cert, **{"delivery.tls": '"verify"'})
+        submit(server, "far@elsewhere.example")
+        got = relay.wait_for(1)[0]
+        assert got.tls and got.auth == "relayuser" and got.rcpts == ["far@elsewhere.example"]
+        wait_queue_empty(server)
+        wait_until(lambda: re.search(r"to=far@elsewhere.example .*tls=\"?verified TLS.*result=sent", server.log("mail.log")), 5,
+                   what=f"the verified relayed delivery in mail.log: {server.log('mail.log')}")
+    finally:
+        relay.stop()
+
+
+def test_tls_verify_relay_off_sends_to_a_relay_that_does_not_verify(make_server, dns, tmp_path):
+    """delivery.tls_verify_relay = false: for a relay whose certificate cannot
+    verify, under a policy that verifies every MX host."""
+    cert, key = certificate(tmp_path, "other.example")
+    relay = relay_sink(cert, key, "smtps")
+    try:
+        server = relay_server(make_server, dns, relay, "smtps", cert, **{
+            "delivery.tls": '"verify"', "delivery.tls_verify_relay": "false"})
+        submit(server, "far@elsewhere.example")
+        assert relay.wait_for(1)[0].rcpts == ["far@elsewhere.example"]
+        wait_queue_empty(server)
+        wait_until(lambda: re.search(r"to=far@elsewhere.example .*tls=\"?unverified TLS.*result=sent", server.log("mail.log")), 5,
+                   what=f"the unverified relayed delivery in mail.log: {server.log('mail.log')}")
     finally:
         relay.stop()

@@ -1,6 +1,6 @@
 """Time in the brute-force guard (issue 22 item 6): failures older than
 `security.login_window` no longer count, a block from failed logins ends by
-itself after `security.block_for`, and an IPv6 client is counted as its whole
+itself after `security.block_for` (with an `unblocked` line in security.log), and an IPv6 client is counted as its whole
 /64 — shown with addresses of one /64 (not ::1) added to the loopback interface.
 
 The server's clock counts whole seconds and cannot be set from outside: these
@@ -9,6 +9,7 @@ tests use windows of a few seconds and wait them out."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -60,9 +61,16 @@ def test_a_block_from_failed_logins_ends_by_itself(make_server):
     # Not early: a block ends after block_for (the clock counts whole seconds).
     assert time.monotonic() - blocked_at >= BLOCK_FOR - 1, "the block ended before block_for"
     assert server.cli("security", "blocked").stdout == "no blocked addresses\n"
+    # The end is a line in security.log like an admin's unblock, written when
+    # the block ends (within the server's one-second refresh) and only once.
+    ended = re.compile(r'^\S+ event=unblocked client=127\.0\.0\.1 since=\S+ until=\S+ '
+                       rf'blocked_for="3 failed logins within {WINDOW}s" reason="block ended"$', re.M)
+    wait_until(lambda: ended.search(server.log("security.log")), 5,
+               what=f"the end of the block in security.log: {server.log('security.log')}")
     # The count started again: one more failure does not block.
     fail_pop3(server)
     assert is_greeting(greeting(server, "pop3s"))
+    assert len(ended.findall(server.log("security.log"))) == 1, server.log("security.log")
 
 
 # ---------------------------------------------------------------- IPv6 /64

@@ -45,6 +45,14 @@ pub struct Delivery {
     pub tls: TlsPolicy,
     /// Domains that need verified TLS whatever `tls` says.
     pub tls_verify_domains: Vec<String>,
+    /// The relay is a hop like any other: when the policy asks for verified
+    /// TLS (`tls = "verify"`, or the recipient's domain is in
+    /// `tls_verify_domains`), the relay must offer TLS and its certificate
+    /// must verify for the host named in `relay`. `false`: the relay's TLS is
+    /// never verified (and only its URL's scheme says whether TLS is
+    /// required), for a relay whose certificate cannot verify; a private CA
+    /// is better added to `ca_file`.
+    pub tls_verify_relay: bool,
     /// Extra trust anchors (PEM) for verifying servers, relative to the data directory.
     pub ca_file: Option<String>,
     /// Time to connect to one address.
@@ -70,6 +78,7 @@ impl Default for Delivery {
             connection_cache_time: Duration(StdDuration::from_secs(2)),
             tls: TlsPolicy::May,
             tls_verify_domains: vec![],
+            tls_verify_relay: true,
             ca_file: None,
             connect_timeout: Duration(StdDuration::from_secs(30)),
         }

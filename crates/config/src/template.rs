@@ -122,6 +122,11 @@ connection_cache_time = "2s"
 tls = "may"
 # Domains whose servers must present a verified certificate.
 tls_verify_domains = []
+# The relay is checked like any MX host: for mail that needs verification (tls =
+# "verify", or a domain above) it must offer TLS and its certificate must verify
+# for the host in `relay`, else the mail waits. false: never verify the relay
+# (self-signed, or naming another host); a private CA is better put in ca_file.
+tls_verify_relay = true
 # Extra CA certificates (PEM) trusted when verifying servers.
 #ca_file = "tls/outbound-ca.pem"
 connect_timeout = "30s"

@@ -71,14 +71,11 @@ impl From<DnsError> for RouteError {
 
 /// Plans delivery to `domain` ("[192.0.2.1]" for an address literal).
 pub async fn plan(domain: &str, cfg: &Delivery, me: &str, dns: &Dns) -> Result<Plan, RouteError> {
+    let verify = must_verify(cfg, domain);
     if let Some(relay) = cfg.relay().filter(|_| relay_applies(cfg, domain)) {
-        return relay_plan(relay, dns).await;
+        let security = relay_security(relay.tls, verify && cfg.tls_verify_relay);
+        return relay_plan(relay, security, dns).await;
     }
-    let verify = cfg.tls == TlsPolicy::Verify
-        || cfg
-            .tls_verify_domains
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(domain));
     let security = match cfg.tls {
         TlsPolicy::None if !verify => Security::Plain,
         _ => Security::StartTls {
@@ -104,6 +101,35 @@ pub async fn plan(domain: &str, cfg: &Delivery, me: &str, dns: &Dns) -> Result<P
     })
 }
 
+/// Whether mail for `domain` needs verified TLS: `tls = "verify"`, or the
+/// domain is in `tls_verify_domains`.
+fn must_verify(cfg: &Delivery, domain: &str) -> bool {
+    cfg.tls == TlsPolicy::Verify
+        || cfg
+            .tls_verify_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+}
+
+/// How to talk to the relay. Its URL's scheme says whether TLS is required;
+/// `verify` (the policy asks for it and `tls_verify_relay` allows it) makes
+/// the relay a hop like any other under "verify": TLS required and the
+/// certificate checked for the host named in the relay's URL (as Postfix
+/// applies `smtp_tls_security_level` to its `relayhost`).
+fn relay_security(tls: RelayTls, verify: bool) -> Security {
+    match tls {
+        RelayTls::Implicit => Security::Implicit { verify },
+        RelayTls::StartTls => Security::StartTls {
+            require: true,
+            verify,
+        },
+        RelayTls::Opportunistic => Security::StartTls {
+            require: verify,
+            verify,
+        },
+    }
+}
+
 fn relay_applies(cfg: &Delivery, domain: &str) -> bool {
     cfg.relay_domains.is_empty()
         || cfg
@@ -113,7 +139,7 @@ fn relay_applies(cfg: &Delivery, domain: &str) -> bool {
 }
 
 /// The admin chose the relay: its address is not subject to the private-address rule.
-async fn relay_plan(relay: Relay, dns: &Dns) -> Result<Plan, RouteError> {
+async fn relay_plan(relay: Relay, security: Security, dns: &Dns) -> Result<Plan, RouteError> {
     let addrs = match relay.host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
         Err(_) => dns
@@ -127,17 +153,6 @@ async fn relay_plan(relay: Relay, dns: &Dns) -> Result<Plan, RouteError> {
             relay.host
         )));
     }
-    let security = match relay.tls {
-        RelayTls::Opportunistic => Security::StartTls {
-            require: false,
-            verify: false,
-        },
-        RelayTls::StartTls => Security::StartTls {
-            require: true,
-            verify: false,
-        },
-        RelayTls::Implicit => Security::Implicit { verify: false },
-    };
     let auth = relay
         .user
         .clone()
@@ -345,6 +360,34 @@ mod tests {
         let e = keep_allowed(hops.clone(), false).unwrap_err();
         assert!(e.is_permanent() && e.text.contains("allow_private"), "{e}");
         assert_eq!(keep_allowed(hops, true).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn relay_is_verified_only_when_asked() {
+        use RelayTls::*;
+        let starttls = |require, verify| Security::StartTls { require, verify };
+        for (tls, off, on) in [
+            (
+                Implicit,
+                Security::Implicit { verify: false },
+                Security::Implicit { verify: true },
+            ),
+            (StartTls, starttls(true, false), starttls(true, true)),
+            (Opportunistic, starttls(false, false), starttls(true, true)),
+        ] {
+            assert_eq!(relay_security(tls, false), off, "{tls:?}");
+            assert_eq!(relay_security(tls, true), on, "{tls:?}");
+        }
+    }
+
+    #[test]
+    fn verification_follows_the_policy_for_the_domain() {
+        let mut cfg = Delivery::default();
+        assert!(!must_verify(&cfg, "example.net"));
+        cfg.tls_verify_domains = vec!["Example.NET".into()];
+        assert!(must_verify(&cfg, "example.net") && !must_verify(&cfg, "example.org"));
+        cfg.tls = TlsPolicy::Verify;
+        assert!(must_verify(&cfg, "example.org"));
     }
 
     #[test]

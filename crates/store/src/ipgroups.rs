@@ -117,15 +117,7 @@ impl Store {
             "SELECT ip, since, until, failures, reason FROM login_blocks
              WHERE until > ?1 ORDER BY since, ip",
         )?;
-        let rows = stmt.query_map([now], |r| {
-            Ok(Block {
-                ip: r.get(0)?,
-                since: r.get(1)?,
-                until: r.get(2)?,
-                failures: r.get(3)?,
-                reason: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([now], row_block)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -138,12 +130,30 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Forgets blocks that ended at or before `now`.
-    pub fn block_purge(&self, now: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM login_blocks WHERE until <= ?1", [now])?)
+    /// Forgets blocks that ended at or before `now`; returns them, so the
+    /// one caller that purges (the server) can log each end exactly once.
+    pub fn block_purge(&self, now: i64) -> Result<Vec<Block>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "DELETE FROM login_blocks WHERE until <= ?1
+             RETURNING ip, since, until, failures, reason",
+        )?;
+        let rows = stmt.query_map([now], row_block)?;
+        let mut ended: Vec<Block> = rows.collect::<Result<_, _>>()?;
+        ended.sort_by(|a, b| (a.until, &a.ip).cmp(&(b.until, &b.ip)));
+        Ok(ended)
     }
+}
+
+/// A `login_blocks` row selected as ip, since, until, failures, reason.
+fn row_block(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
+    Ok(Block {
+        ip: r.get(0)?,
+        since: r.get(1)?,
+        until: r.get(2)?,
+        failures: r.get(3)?,
+        reason: r.get(4)?,
+    })
 }
 
 #[cfg(test)]
@@ -205,6 +215,8 @@ mod tests {
         assert!(s.block_del("192.0.2.1", 200).unwrap());
         assert!(s.block_list(200).unwrap().is_empty());
         s.block_put(&b).unwrap();
-        assert_eq!(s.block_purge(400).unwrap(), 1);
+        assert!(s.block_purge(399).unwrap().is_empty(), "still in force");
+        assert_eq!(s.block_purge(400).unwrap(), [b]);
+        assert!(s.block_purge(400).unwrap().is_empty(), "purged once");
     }
 }

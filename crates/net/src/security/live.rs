@@ -125,18 +125,20 @@ fn parse_group(name: &str, entries: &[String], warned: &mut HashSet<String>) -> 
 }
 
 impl Security {
-    /// Re-reads groups and blocks now (forgetting blocks that are over).
+    /// Re-reads groups and blocks now (forgetting blocks that are over, and
+    /// logging their end).
     pub async fn refresh(&self) -> Result<(), StoreError> {
         let _writes = self.writes.lock().await;
         let store = self.store.clone();
         let now = self.clock.now();
-        let read = tokio::task::spawn_blocking(move || {
-            store.block_purge(now)?;
-            Ok::<_, StoreError>((store.ipgroup_list()?, store.block_list(now)?))
+        let (ended, groups, blocks) = tokio::task::spawn_blocking(move || {
+            let ended = store.block_purge(now)?;
+            Ok::<_, StoreError>((ended, store.ipgroup_list()?, store.block_list(now)?))
         })
         .await
         .map_err(|_| StoreError::Unavailable)??;
-        let gone = self.live.replace(read.0, read.1);
+        self.log_ended(&ended);
+        let gone = self.live.replace(groups, blocks);
         let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
         let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
         for ip in gone {
@@ -144,5 +146,27 @@ impl Security {
             probes.reset(ip);
         }
         Ok(())
+    }
+
+    /// The security log's `unblocked` line for each block that ended by
+    /// itself (SPEC X10), from failed logins or an admin's `--for`. A block
+    /// stops refusing at its `until` exactly ([`Live::block_of`]); its line is
+    /// written when it ends, by the first refresh at or after `until` — at
+    /// most [`super::REFRESH`] late, on the injected clock — or, for a block
+    /// that ended while the server was down, at the next start. Only the
+    /// server purges, and a purge deletes what it returns, so each end is
+    /// logged once; a block lifted by `postern security unblock` is deleted
+    /// before its end, never purged, and logged by the CLI instead.
+    fn log_ended(&self, ended: &[Block]) {
+        for b in ended {
+            self.logs.security(&[
+                ("event", "unblocked"),
+                ("client", &b.ip),
+                ("since", &super::rfc3339(b.since)),
+                ("until", &super::rfc3339(b.until)),
+                ("blocked_for", &b.reason),
+                ("reason", "block ended"),
+            ]);
+        }
     }
 }

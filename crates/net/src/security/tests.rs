@@ -196,10 +196,54 @@ async fn blocks_end_by_themselves() {
         f.security.failed_login("imap", a, "").await;
     }
     assert!(f.security.blocked_until(a).is_some());
-    f.clock.advance(300);
+    let ended = "event=unblocked client=2001:db8::/64 since=1970-01-12T13:46:40Z until=1970-01-12T13:51:40Z blocked_for=\"3 failed logins within 60s\" reason=\"block ended\"";
+    f.clock.advance(299);
+    f.security.refresh().await.unwrap();
+    assert!(f.security.blocked_until(a).is_some());
+    assert!(!f.log().contains("event=unblocked"), "not before its end");
+    f.clock.advance(1);
     assert!(f.security.blocked_until(a).is_none());
     f.security.refresh().await.unwrap();
     assert!(f.store.block_list(0).unwrap().is_empty(), "purged");
+    assert!(f.log().contains(ended), "{}", f.log());
+    f.security.refresh().await.unwrap();
+    assert_eq!(f.log().matches("event=unblocked").count(), 1, "logged once");
+}
+
+#[tokio::test]
+async fn a_block_lifted_by_an_admin_is_not_logged_as_ended() {
+    let f = Fixture::new(GUARD).await;
+    for _ in 0..3 {
+        f.security.failed_login("imap", ip(LOCAL), "").await;
+    }
+    // `postern security unblock` logs its own line.
+    assert!(f.store.block_del(LOCAL, f.clock.now()).unwrap());
+    f.security.refresh().await.unwrap();
+    f.clock.advance(300);
+    f.security.refresh().await.unwrap();
+    assert!(!f.log().contains("event=unblocked"), "{}", f.log());
+}
+
+#[tokio::test]
+async fn a_block_that_ended_unseen_is_logged_at_the_next_refresh() {
+    // As at a start after the server was down when the block ended.
+    let f = Fixture::new(GUARD).await;
+    let since = f.clock.now() - 7_200;
+    let block = Block {
+        ip: "192.0.2.7".into(),
+        since,
+        until: since + 3_600,
+        failures: 0,
+        reason: MANUAL_BLOCK.into(),
+    };
+    f.store.block_put(&block).unwrap();
+    f.security.refresh().await.unwrap();
+    let log = f.log();
+    assert!(log.contains("event=unblocked client=192.0.2.7 "), "{log}");
+    assert!(
+        log.contains("blocked_for=manual reason=\"block ended\""),
+        "{log}"
+    );
 }
 
 #[tokio::test]
