@@ -244,6 +244,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ret: tx.ret.clone(),
             smtputf8: tx.smtputf8,
             internal_date: time::OffsetDateTime::now_utc().unix_timestamp(),
+            prepend: vec![],
         };
         match self.ctx.store.commit(delivery).await {
             Ok(c) => Ok(c.id.to_string()),
