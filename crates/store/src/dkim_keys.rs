@@ -74,8 +74,8 @@ impl Store {
         )?;
         let conn = self.conn();
         let id = domain_id(&conn, &domain)?.ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "domain {domain} (add it first with `postern domain add {domain}`)"
+            StoreError::Invalid(format!(
+                "domain {domain} is not a local domain: add it first with `postern domain add {domain}`"
             ))
         })?;
         let taken: Option<i64> = conn
@@ -216,7 +216,7 @@ mod tests {
     fn refusals_unknown_domain_duplicate_selector_bad_selector() {
         let (_d, s) = store();
         let e = s.dkim_key_add(&key("other.example", "s1")).unwrap_err();
-        assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+        assert!(e.to_string().contains("not a local domain"), "{e}");
         s.dkim_key_add(&key("example.org", "s1")).unwrap();
         let e = s.dkim_key_add(&key("example.org", "S1")).unwrap_err();
         assert_eq!(
