@@ -18,6 +18,7 @@ use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientRe
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use tokio::io::AsyncReadExt;
 
 /// Recipients of one message to try in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,7 +153,10 @@ async fn send_one(
             mta,
         )));
     }
-    if caps.size.is_some_and(|max| max > 0 && msg.size > max) {
+    if caps
+        .size
+        .is_some_and(|max| max > 0 && msg.size + msg.prepend.len() as u64 > max)
+    {
         return Ok(all(Verdict::permanent(
             "5.3.4",
             format!(
@@ -180,10 +184,13 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let mut body = tokio::fs::File::open(&path)
+    let file = tokio::fs::File::open(&path)
         .await
         .map_err(ClientError::Io)?;
-    let results = opened.session.send(&envelope, &mut body, msg.size).await?;
+    // The DKIM signatures made at queueing go first (the local copies have none).
+    let mut body = std::io::Cursor::new(&msg.prepend[..]).chain(file);
+    let size = msg.size + msg.prepend.len() as u64;
+    let results = opened.session.send(&envelope, &mut body, size).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
         .iter()

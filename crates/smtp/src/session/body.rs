@@ -235,6 +235,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     async fn commit(&self, blob: BlobWriter, tx: &super::Transaction) -> Result<String, Reply> {
         let blob = blob.finish().await.map_err(|_| reply::TEMP_FAILURE)?;
+        let prepend = self.dkim_sign(&blob, tx).await?;
         let delivery = Delivery {
             blob,
             sender: tx.sender.clone(),
@@ -244,7 +245,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ret: tx.ret.clone(),
             smtputf8: tx.smtputf8,
             internal_date: time::OffsetDateTime::now_utc().unix_timestamp(),
-            prepend: vec![],
+            prepend,
         };
         match self.ctx.store.commit(delivery).await {
             Ok(c) => Ok(c.id.to_string()),

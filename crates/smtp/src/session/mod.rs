@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod dkim;
 mod envelope;
 mod greet;
 mod identity;
@@ -86,6 +87,8 @@ struct Transaction {
     declared_size: u64,
     /// The smallest of the sender's and the accepted recipients' limits.
     size_limit: size::SizeLimit,
+    /// The local domain of the first recipient that forwards to other domains (DKIM, dkim.rs).
+    forwarded_by: Option<String>,
 }
 
 pub struct Session<S> {
