@@ -52,6 +52,9 @@ pub enum Command {
     /// Addresses blocked by the brute-force guard.
     #[command(subcommand)]
     Security(SecurityCmd),
+    /// DKIM keys: mail for other domains is signed with its domain's keys.
+    #[command(subcommand)]
+    Dkim(DkimCmd),
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +241,27 @@ pub enum SecurityCmd {
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCmd {
+    /// Make a key for a local domain and print the TXT record to publish
+    /// (zone-file form). An RSA and an Ed25519 key may sign side by side.
+    Generate {
+        domain: String,
+        /// The selector (`s=`, the record's `SELECTOR._domainkey` name);
+        /// default: the algorithm and this month, e.g. rsa202612.
+        #[arg(long, value_name = "SELECTOR")]
+        selector: Option<String>,
+        /// rsa (2048 bits) or ed25519 (RFC 8463).
+        #[arg(long, value_name = "rsa|ed25519", default_value = "rsa")]
+        algorithm: String,
+    },
+    /// List keys: DOMAIN, SELECTOR, ALGORITHM, CREATED separated by tabs.
+    List,
+    /// Delete a key: mail is no longer signed with it (keep its record
+    /// published a few days, for mail still on its way).
+    Del { domain: String, selector: String },
 }
 
 #[cfg(test)]
