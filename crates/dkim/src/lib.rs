@@ -6,12 +6,14 @@
 //! - [`sign`]: the signer over a message read once (relaxed/relaxed, From
 //!   over-signed), one DKIM-Signature per key of the signing domain.
 //! - [`origin`]: which local domain signs a message.
+//! - [`records`]: the DNS records a domain publishes, and checking them.
 //! - [`outbound`]: the one call the SMTP session and the DSN builder make,
 //!   with the keys the store keeps.
 
 pub mod keys;
 pub mod origin;
 pub mod outbound;
+pub mod records;
 pub mod sign;
 
 pub use keys::{Algorithm, GeneratedKey};

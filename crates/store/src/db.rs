@@ -259,7 +259,8 @@ COMMIT;
 /// the algorithm, the public key as published, the private key sealed with
 /// DIR/keys/server.key; they go with their domain — and, per queued message,
 /// the header fields sent before its body file (`prepend`: the DKIM
-/// signatures made for the copy that leaves; local copies go without them).
+/// signatures made for the copy that leaves; local copies go without them);
+/// and where each domain's DMARC reports go (`dmarc_rua`, dmarc_rua.rs).
 const SCHEMA_V8: &str = r#"
 BEGIN;
 CREATE TABLE IF NOT EXISTS dkim_keys (
@@ -272,6 +273,7 @@ CREATE TABLE IF NOT EXISTS dkim_keys (
     PRIMARY KEY (domain_id, selector)
 );
 ALTER TABLE queue_messages ADD COLUMN prepend BLOB;
+ALTER TABLE domains ADD COLUMN dmarc_rua TEXT;
 PRAGMA user_version = 8;
 COMMIT;
 "#;
@@ -330,7 +332,8 @@ mod tests {
                 conn.execute_batch(v).unwrap();
             }
             conn.execute_batch(
-                "INSERT INTO blobs (id, size, refs) VALUES ('ab12', 5, 1);
+                "INSERT INTO domains (name, created) VALUES ('example.org', 0);
+                 INSERT INTO blobs (id, size, refs) VALUES ('ab12', 5, 1);
                  INSERT INTO queue_messages (id, blob_id, sender, created, size) VALUES ('ab12', 'ab12', 's@x', 0, 5);",
             )
             .unwrap();
@@ -345,6 +348,10 @@ mod tests {
             .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
             .unwrap();
         assert_eq!(prepend, None, "queued before v8: sent as it is");
+        let rua: Option<String> = conn
+            .query_row("SELECT dmarc_rua FROM domains", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rua, None);
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM dkim_keys", [], |r| r.get(0))
             .unwrap();

@@ -20,6 +20,7 @@ mod db;
 pub mod delegation;
 pub mod directory;
 pub mod dkim_keys;
+mod dmarc_rua;
 mod error;
 pub mod export;
 mod expunge;

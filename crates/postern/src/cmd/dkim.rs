@@ -10,9 +10,6 @@ use postern_net::security::rfc3339;
 use postern_store::{NewDkimKey, Store, StoreError};
 use std::io::Write;
 
-/// TTL of the records printed (one hour: a key or address change spreads soon).
-pub const RECORD_TTL: u32 = 3600;
-
 pub fn run(store: &Store, cmd: DkimCmd, out: &mut dyn Write) -> Result<()> {
     match cmd {
         DkimCmd::Generate {
@@ -94,8 +91,9 @@ fn generate(
 pub fn txt_line(selector: &str, domain: &str, algorithm: Algorithm, public_key: &[u8]) -> String {
     let text = keys::txt_record(algorithm, public_key);
     format!(
-        "{}. {RECORD_TTL} IN TXT {}",
+        "{}. {} IN TXT {}",
         keys::record_name(selector, domain),
+        postern_dkim::records::TTL,
         keys::zone_strings(&text)
     )
 }
