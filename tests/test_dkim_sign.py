@@ -2,7 +2,8 @@
 domains from a local domain with keys is signed once, before queueing —
 submissions, forwards, DSNs — and the copy a sink receives verifies with
 dkimpy and with OpenDKIM's opendkim-testmsg against the TXT records that
-`postern dkim generate` printed (served by the loopback DNS server).
+`postern dkim generate` and `postern dns` printed (served by the loopback
+DNS server).
 Local copies, and mail from a domain without a key, are not signed."""
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ def assert_verifies(message: bytes, published: list[zone.Record], dns, tmp_path)
 
 
 def test_submission_is_dual_signed_rsa_and_ed25519_and_verifies(postern, sink, dns, tmp_path):
-    published = [generate(postern, DOMAIN, "rsa1", "rsa", dns), generate(postern, DOMAIN, "ed1", "ed25519", dns)]
+    generated = [generate(postern, DOMAIN, "rsa1", "rsa", dns), generate(postern, DOMAIN, "ed1", "ed25519", dns)]
+    # What `postern dns` prints for the keys is what generate printed.
+    published = [r for r in zone.records(postern.cli("dns", DOMAIN).stdout) if "._domainkey." in r.name]
+    assert sorted((r.name, r.data) for r in published) == sorted((r.name, r.data) for r in generated)
     tok = submit(postern, [f"carol@{REMOTE}", BOB])
     got = sink.wait_for(1)[0]
     sigs = signatures(got.body)

@@ -166,18 +166,19 @@ fn field_names(header: &[u8]) -> Vec<String> {
 pub fn read_header(message: &mut impl Read, limit: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(8192);
     let mut block = vec![0u8; 8192];
-    while buf.len() < limit && !header_ended(&buf) {
+    while buf.len() < limit {
         let n = message.read(&mut block)?;
         if n == 0 {
             break;
         }
+        // Only the new octets (and three before them) can complete the blank line.
+        let from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&block[..n]);
+        if buf.starts_with(b"\r\n") || buf[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
     }
     Ok(buf)
-}
-
-fn header_ended(buf: &[u8]) -> bool {
-    buf.starts_with(b"\r\n") || buf.windows(4).any(|w| w == b"\r\n\r\n")
 }
 
 /// Signs the message whose first octets are `start` (already read) and the
@@ -200,4 +201,32 @@ pub fn sign(keys: &[Key], start: &[u8], message: &mut impl Read) -> Result<Vec<u
         out.extend_from_slice(signature.to_header().as_bytes());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_read_to_its_blank_line_or_the_limit() {
+        let msg = b"A: 1\r\nB: 2\r\n\r\nbody";
+        let mut r = &msg[..];
+        assert_eq!(read_header(&mut r, 1 << 20).unwrap(), msg);
+        let big = vec![b'x'; 100_000];
+        assert_eq!(read_header(&mut &big[..], 20_000).unwrap().len(), 24_576);
+        assert_eq!(
+            read_header(&mut &b"\r\nbody"[..], 100).unwrap(),
+            b"\r\nbody"
+        );
+    }
+
+    #[test]
+    fn fields_to_sign_are_those_present_and_from_once_more() {
+        let header = b"Received: x\r\nfrom: a@b\r\nSubject: s\r\n folded\r\nX-Mailer: y\r\n\r\n";
+        assert_eq!(fields_to_sign(header), ["From", "Subject", "From"]);
+        assert_eq!(
+            fields_to_sign(b"Subject: s\r\n\r\n"),
+            ["From", "Subject", "From"]
+        );
+    }
 }

@@ -175,3 +175,22 @@ async fn a_host_name_under_the_domain_signs_with_the_domain() {
         [DkimResult::Pass]
     );
 }
+
+#[tokio::test]
+async fn a_header_block_beyond_the_scan_limit_still_signs_what_was_seen() {
+    let (_d, store, records) = store_with_keys(&[("ed1", Algorithm::Ed25519)]);
+    let pad = "X-Pad: 0123456789012345678901234567890123456789012345678901234567890123456789\r\n";
+    let lines = crate::outbound::MAX_HEADER_SCAN / pad.len() + 1;
+    let message = format!(
+        "From: alice@example.org\r\n{}Subject: late\r\n\r\nbody\r\n",
+        pad.repeat(lines)
+    );
+    let s = sign_message(&store, &alice(), &mut message.as_bytes()).unwrap();
+    let text = String::from_utf8(s.fields.clone()).unwrap();
+    assert!(
+        !text.contains("Subject"),
+        "Subject lies past the scan: {text}"
+    );
+    let signed = [s.fields, message.into_bytes()].concat();
+    assert_eq!(verify(&records, &signed).await, [DkimResult::Pass]);
+}
