@@ -486,6 +486,10 @@ impl Store {
     /// Non-local domains expand to themselves as remote; unknown local
     /// addresses expand to nothing. Loops and over-deep nesting stop expansion.
     pub fn expand(&self, address: &str) -> Result<Expansion, StoreError> {
+        // An SRS address of ours (srs.rs) goes back to its original sender, or nowhere.
+        if let Some(reversed) = self.srs_expansion(address)? {
+            return Ok(reversed);
+        }
         let mut conn = self.reader()?;
         // One snapshot: an alias changed half-way must not mix old and new.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;

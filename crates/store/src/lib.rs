@@ -42,6 +42,7 @@ mod seal;
 mod secret;
 mod server_key;
 pub mod size_limits;
+pub mod srs;
 pub mod subscriptions;
 
 pub use blob::{BlobId, BlobWriter, FinishedBlob};

@@ -238,7 +238,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let prepend = self.dkim_sign(&blob, tx).await?;
         let delivery = Delivery {
             blob,
-            sender: tx.sender.clone(),
+            sender: self.queued_sender(tx)?,
             local: tx.local.iter().copied().collect(),
             remote: tx.remote.clone(),
             env_id: tx.env_id.clone(),

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod dkim;
 mod envelope;
+mod forward;
 mod greet;
 mod identity;
 mod limits;
