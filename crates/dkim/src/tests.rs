@@ -194,3 +194,26 @@ async fn a_header_block_beyond_the_scan_limit_still_signs_what_was_seen() {
     let signed = [s.fields, message.into_bytes()].concat();
     assert_eq!(verify(&records, &signed).await, [DkimResult::Pass]);
 }
+
+/// Signing cost per message, for the report:
+/// `cargo test --release -p postern-dkim -- --ignored --nocapture signing_cost`.
+#[tokio::test]
+#[ignore]
+async fn signing_cost() {
+    let (_d, store, _) = store_with_keys(&[("rsa1", Algorithm::Rsa), ("ed1", Algorithm::Ed25519)]);
+    let body = "A line of a typical message body, seventy-odd characters long.....\r\n".repeat(150);
+    let message = format!("{MESSAGE}{body}");
+    for (label, keys) in [("rsa+ed25519", 2), ("none", 0)] {
+        let origin = match keys {
+            0 => Origin::default(),
+            _ => alice(),
+        };
+        let n = 500;
+        let start = Instant::now();
+        for _ in 0..n {
+            sign_message(&store, &origin, &mut message.as_bytes()).unwrap();
+        }
+        let each = start.elapsed() / n;
+        println!("{label}: {each:?} per {}-octet message", message.len());
+    }
+}
