@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 
 import dkim
@@ -228,3 +229,20 @@ def test_cli_refuses_unknown_domain_and_duplicate_selector(server):
     # The private key is not on disk in the clear.
     db = (server.data / "db" / "postern.db").read_bytes()
     assert b"PRIVATE KEY" not in db
+
+
+def test_a_key_that_cannot_sign_defers_instead_of_sending_unsigned(postern, sink, dns):
+    generate(postern, DOMAIN, "ed1", "ed25519", dns)
+    db = sqlite3.connect(postern.data / "db" / "postern.db")
+    with db:  # as if keys/server.key had been replaced: the seal no longer opens
+        db.execute("UPDATE dkim_keys SET sealed = x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'")
+    db.close()
+    with postern.submission() as s:
+        s.mail(ALICE)
+        s.rcpt(f"carol@{REMOTE}")
+        code, text = s.data(make_message(token(), ALICE, f"carol@{REMOTE}"))
+    assert (code, text[:5]) == (451, b"4.3.0"), (code, text)
+    wait_until(lambda: re.search(r"event=dkim-failed .*reason=.*ed1 of example\.org does not open", postern.log("mail.log")),
+               10, what="the failure in mail.log")
+    assert "queue is empty" in postern.cli("queue", "list").stdout
+    assert not sink.messages
