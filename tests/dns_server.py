@@ -5,6 +5,8 @@
     dns.mx("example.net", [(10, "mx1.example.net")])
     dns.a("mx1.example.net", "127.0.0.1")
     dns.null_mx("nomail.example")     # RFC 7505
+    dns.txt("s1._domainkey.example.org", ["v=DKIM1; k=ed25519; p=..."])
+    dns.srv("_imaps._tcp.example.org", 0, 1, 993, "mx.example.org")
     dns.servfail("broken.example")
 
 Names not in the zone get NXDOMAIN; names present without the asked type get
@@ -18,7 +20,7 @@ import socketserver
 import struct
 import threading
 
-from dnslib import AAAA, A, DNSRecord, MX, QTYPE, RCODE, RR
+from dnslib import AAAA, A, DNSRecord, MX, QTYPE, RCODE, RR, SRV, TXT
 
 
 class DnsServer:
@@ -45,6 +47,13 @@ class DnsServer:
     def mx(self, domain: str, hosts: list[tuple[int, str]]) -> None:
         for pref, host in hosts:
             self._add(domain, QTYPE.MX, MX(host.rstrip(".") + ".", pref))
+
+    def txt(self, name: str, strings: list[str]) -> None:
+        """One TXT record of one or more character strings (RFC 1035 §3.3.14)."""
+        self._add(name, QTYPE.TXT, TXT([s.encode() for s in strings]))
+
+    def srv(self, name: str, priority: int, weight: int, port: int, target: str) -> None:
+        self._add(name, QTYPE.SRV, SRV(priority, weight, port, target.rstrip(".") + "."))
 
     def null_mx(self, domain: str) -> None:
         self._add(domain, QTYPE.MX, MX(".", 0))
@@ -80,7 +89,8 @@ class DnsServer:
         return reply.pack()
 
     # --- serving --------------------------------------------------------
-    def start(self) -> str:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serves on HOST:PORT (an ephemeral port by default); returns "HOST:PORT"."""
         server = self
 
         class Udp(socketserver.BaseRequestHandler):
@@ -107,18 +117,18 @@ class DnsServer:
                 except (OSError, struct.error):
                     pass
 
-        self._udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+        self._udp = socketserver.ThreadingUDPServer((host, port), Udp)
         port = self._udp.server_address[1]
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         try:
-            self._tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+            self._tcp = socketserver.ThreadingTCPServer((host, port), Tcp)
         except OSError:
             self._tcp = None
         for srv in (self._udp, self._tcp):
             if srv:
                 srv.daemon_threads = True
                 threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.address = f"127.0.0.1:{port}"
+        self.address = f"{host}:{port}"
         return self.address
 
     def stop(self) -> None:

@@ -1,7 +1,7 @@
 //! The command line (clap derive). These forms are a contract: scripts and the
 //! end-to-end tests call them exactly as written here.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -52,6 +52,22 @@ pub enum Command {
     /// Addresses blocked by the brute-force guard.
     #[command(subcommand)]
     Security(SecurityCmd),
+    /// DKIM keys: mail for other domains is signed with its domain's keys.
+    #[command(subcommand)]
+    Dkim(DkimCmd),
+    /// Print, in zone-file form, every DNS record a local domain needs: MX,
+    /// SPF, each DKIM key, DMARC, and the SRV records of RFC 6186 for the
+    /// services that are on.
+    Dns(DnsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    pub domain: String,
+    /// Look each record up (through delivery.resolver, or the system's
+    /// resolver) and say which are missing or differ; exit 1 if any is.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -78,12 +94,17 @@ pub enum DomainCmd {
     /// Remove a domain that has no users, aliases or groups left.
     Del { domain: String },
     /// Change a domain's settings.
+    #[command(group = ArgGroup::new("setting").required(true).multiple(true))]
     Set {
         domain: String,
         /// Largest message its users send or receive, e.g. 10M or 512K
         /// (`none` clears it); never above smtp.max_message_size.
-        #[arg(long, value_name = "SIZE|none", required = true)]
-        max_message_size: String,
+        #[arg(long, value_name = "SIZE|none", group = "setting")]
+        max_message_size: Option<String>,
+        /// Where its DMARC aggregate reports go (the record's `rua`): a local
+        /// address (`none` clears it). `postern dns DOMAIN` shows the record.
+        #[arg(long, value_name = "ADDRESS|none", group = "setting")]
+        dmarc_rua: Option<String>,
     },
     /// List local domains, one per line (`NAME`, then a tab and
     /// `max-message-size=SIZE` when the domain has one).
@@ -238,6 +259,27 @@ pub enum SecurityCmd {
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCmd {
+    /// Make a key for a local domain and print the TXT record to publish
+    /// (zone-file form). An RSA and an Ed25519 key may sign side by side.
+    Generate {
+        domain: String,
+        /// The selector (`s=`, the record's `SELECTOR._domainkey` name);
+        /// default: the algorithm and this month, e.g. rsa202612.
+        #[arg(long, value_name = "SELECTOR")]
+        selector: Option<String>,
+        /// rsa (2048 bits) or ed25519 (RFC 8463).
+        #[arg(long, value_name = "rsa|ed25519", default_value = "rsa")]
+        algorithm: String,
+    },
+    /// List keys: DOMAIN, SELECTOR, ALGORITHM, CREATED separated by tabs.
+    List,
+    /// Delete a key: mail is no longer signed with it (keep its record
+    /// published a few days, for mail still on its way).
+    Del { domain: String, selector: String },
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientRe
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use tokio::io::AsyncReadExt;
 
 /// Recipients of one message to try in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,7 +153,10 @@ async fn send_one(
             mta,
         )));
     }
-    if caps.size.is_some_and(|max| max > 0 && msg.size > max) {
+    if caps
+        .size
+        .is_some_and(|max| max > 0 && msg.size + msg.prepend.len() as u64 > max)
+    {
         return Ok(all(Verdict::permanent(
             "5.3.4",
             format!(
@@ -193,7 +197,7 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let results = send_body(opened, &envelope, prepared, &path, msg.size).await?;
+    let results = send_body(opened, &envelope, prepared, &path, &msg.prepend, msg.size).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
         .iter()
@@ -204,25 +208,28 @@ async fn send_one(
 
 /// The transaction with the stored file, or with its 7-bit conversion, each
 /// without the Return-Path line written at receipt: only final delivery adds
-/// one (RFC 5321 §4.4), so a relayed copy must not carry it (issue 13).
+/// one (RFC 5321 §4.4), so a relayed copy must not carry it (issue 13). The
+/// DKIM signatures made at queueing (`prepend`) go first; local copies have none.
 async fn send_body(
     opened: &mut Opened,
     envelope: &Envelope,
     prepared: downgrade::Prepared,
     path: &std::path::Path,
+    prepend: &[u8],
     size: u64,
 ) -> Result<Vec<RecipientResult>, ClientError> {
+    let signatures = std::io::Cursor::new(prepend);
     if let downgrade::Prepared::Converted(bytes) = prepared {
         let head = &bytes[..bytes.len().min(postern_smtp::trace::RETURN_PATH_HEAD)];
         let rest = &bytes[postern_smtp::trace::return_path_len(head)..];
-        let mut body = std::io::Cursor::new(rest);
-        return opened.session.send(envelope, &mut body, rest.len() as u64).await;
+        let size = (prepend.len() + rest.len()) as u64;
+        let mut body = signatures.chain(std::io::Cursor::new(rest));
+        return opened.session.send(envelope, &mut body, size).await;
     }
-    let (mut body, skipped) = open_relay_copy(path).await.map_err(ClientError::Io)?;
-    opened
-        .session
-        .send(envelope, &mut body, size.saturating_sub(skipped))
-        .await
+    let (file, skipped) = open_relay_copy(path).await.map_err(ClientError::Io)?;
+    let size = size.saturating_sub(skipped) + prepend.len() as u64;
+    let mut body = signatures.chain(file);
+    opened.session.send(envelope, &mut body, size).await
 }
 
 /// The stored message positioned after the Return-Path line; returns the

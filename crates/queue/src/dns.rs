@@ -1,9 +1,11 @@
 //! MX and address lookups through hickory-resolver. The server to ask is
 //! `delivery.resolver` (tests start their own on loopback) or the system's.
+//! TXT and SRV lookups serve `postern dns --check`.
 
 use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
 use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::proto::ProtoError;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 use hickory_resolver::TokioResolver;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -75,11 +77,49 @@ impl Dns {
     }
 }
 
-/// "No records of this type" is an answer; NXDOMAIN and failures are errors.
+impl Dns {
+    /// The TXT records at `name`, each record's strings joined (RFC 7208
+    /// §3.3, RFC 6376 §3.6.2.2); empty when there are none.
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        match self.resolver.txt_lookup(fqdn(name)).await {
+            Ok(found) => Ok(found
+                .iter()
+                .map(|txt| {
+                    let bytes: Vec<u8> = txt
+                        .txt_data()
+                        .iter()
+                        .flat_map(|s| s.iter().copied())
+                        .collect();
+                    String::from_utf8_lossy(&bytes).into_owned()
+                })
+                .collect()),
+            Err(e) => no_records(name, e).map(|()| vec![]),
+        }
+    }
+
+    /// The SRV records at `name` (RFC 2782): (priority, weight, port, target).
+    pub async fn srv(&self, name: &str) -> Result<Vec<(u16, u16, u16, String)>, DnsError> {
+        match self.resolver.srv_lookup(fqdn(name)).await {
+            Ok(found) => Ok(found
+                .iter()
+                .map(|s| {
+                    let target = strip_dot(&s.target().to_utf8());
+                    (s.priority(), s.weight(), s.port(), target)
+                })
+                .collect()),
+            Err(e) => no_records(name, e).map(|()| vec![]),
+        }
+    }
+}
+
+/// "No records of this type" (NOERROR, empty) is an answer; NXDOMAIN and
+/// failures are errors — a SERVFAIL or REFUSED, which hickory also reports
+/// as "no records", among them: it is not "no MX" (RFC 5321 §5.1).
 fn no_records(name: &str, e: ProtoError) -> Result<(), DnsError> {
+    let empty = matches!(e.kind(), ProtoErrorKind::NoRecordsFound(n) if n.response_code == ResponseCode::NoError);
     if e.is_nx_domain() {
         Err(DnsError::NoSuchDomain(name.to_string()))
-    } else if e.is_no_records_found() {
+    } else if empty {
         Ok(())
     } else {
         Err(DnsError::Temporary(name.to_string(), e.to_string()))

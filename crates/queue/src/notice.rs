@@ -17,6 +17,8 @@ pub enum NoticeError {
     Io(#[from] std::io::Error),
     #[error("sender {0} is a local address without a mailbox")]
     NoMailbox(String),
+    #[error("DKIM: {0}")]
+    Dkim(#[from] postern_dkim::DkimError),
 }
 
 /// Builds and spools the DSN for `notices` of `msg`; None when there is nothing to say.
@@ -39,6 +41,10 @@ pub async fn build(
     }
     blob.write(&bytes).await?;
     let blob = blob.finish().await?;
+    let prepend = match remote.is_empty() {
+        true => vec![],
+        false => sign(store, hostname, bytes).await?,
+    };
     Ok(Some(Delivery {
         blob,
         sender: String::new(),
@@ -48,7 +54,26 @@ pub async fn build(
         ret: None,
         smtputf8: !msg.sender.is_ascii(),
         internal_date: now,
+        prepend,
     }))
+}
+
+/// A DSN that leaves is signed like any other mail (SPEC P8): it comes from
+/// MAILER-DAEMON at our host name, so the host's domain, or the nearest
+/// parent with keys, signs it.
+async fn sign(store: &Store, hostname: &str, bytes: Vec<u8>) -> Result<Vec<u8>, NoticeError> {
+    let origin = postern_dkim::Origin {
+        from: Some(format!("MAILER-DAEMON@{hostname}")),
+        from_checked: true,
+        forwarded_by: None,
+    };
+    let store = store.clone();
+    let signed = tokio::task::spawn_blocking(move || {
+        postern_dkim::outbound::sign_message(&store, &origin, &mut &bytes[..])
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
+    Ok(signed.fields)
 }
 
 async fn render(

@@ -238,6 +238,7 @@ mod tests {
                 last_error: None,
                 warned: false,
             }],
+            prepend: vec![],
         }
     }
 

@@ -115,6 +115,11 @@ impl FinishedBlob {
         self.size
     }
 
+    /// Where the body is until committed, for reading it back (DKIM signing).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub(crate) fn dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))
     }

@@ -39,6 +39,9 @@ pub struct Delivery {
     pub ret: Option<String>,
     pub smtputf8: bool,
     pub internal_date: i64,
+    /// Header fields sent before the body to remote recipients only (the
+    /// DKIM signatures made for the copy that leaves); empty for none.
+    pub prepend: Vec<u8>,
 }
 
 /// What a commit did.

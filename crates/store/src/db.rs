@@ -48,6 +48,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 7 {
         conn.execute_batch(SCHEMA_V7)?;
     }
+    if version < 8 {
+        conn.execute_batch(SCHEMA_V8)?;
+    }
     Ok(())
 }
 
@@ -252,6 +255,29 @@ PRAGMA user_version = 7;
 COMMIT;
 "#;
 
+/// v8 (issue 15, P8): DKIM keys per domain and selector (dkim_keys.rs) —
+/// the algorithm, the public key as published, the private key sealed with
+/// DIR/keys/server.key; they go with their domain — and, per queued message,
+/// the header fields sent before its body file (`prepend`: the DKIM
+/// signatures made for the copy that leaves; local copies go without them);
+/// and where each domain's DMARC reports go (`dmarc_rua`, dmarc_rua.rs).
+const SCHEMA_V8: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS dkim_keys (
+    domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    selector TEXT NOT NULL COLLATE NOCASE,
+    algorithm TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (domain_id, selector)
+);
+ALTER TABLE queue_messages ADD COLUMN prepend BLOB;
+ALTER TABLE domains ADD COLUMN dmarc_rua TEXT;
+PRAGMA user_version = 8;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,7 +305,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, 8);
         let limits: (Option<i64>, Option<i64>) = conn
             .query_row(
                 "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
@@ -290,6 +316,44 @@ mod tests {
         assert_eq!(limits, (None, None));
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM delegations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn v7_database_gains_dkim_keys_and_queue_prepend() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for v in [
+                SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+            ] {
+                conn.execute_batch(v).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO domains (name, created) VALUES ('example.org', 0);
+                 INSERT INTO blobs (id, size, refs) VALUES ('ab12', 5, 1);
+                 INSERT INTO queue_messages (id, blob_id, sender, created, size) VALUES ('ab12', 'ab12', 's@x', 0, 5);",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        migrate(&conn).unwrap(); // a second run changes nothing
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 8);
+        let prepend: Option<Vec<u8>> = conn
+            .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(prepend, None, "queued before v8: sent as it is");
+        let rua: Option<String> = conn
+            .query_row("SELECT dmarc_rua FROM domains", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rua, None);
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM dkim_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
     }

@@ -46,7 +46,7 @@ pub fn split_address(address: &str) -> Option<(&str, String)> {
     Some((local, domain.to_ascii_lowercase()))
 }
 
-fn valid_domain(name: &str) -> bool {
+pub(crate) fn valid_domain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|l| {
@@ -82,7 +82,7 @@ fn all_mailboxes(addresses: &[String], role: &str) -> Result<(), StoreError> {
     }
 }
 
-fn domain_id(conn: &Connection, domain: &str) -> Result<Option<i64>, StoreError> {
+pub(crate) fn domain_id(conn: &Connection, domain: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .query_row("SELECT id FROM domains WHERE name = ?1", [domain], |r| {
             r.get(0)
@@ -486,6 +486,10 @@ impl Store {
     /// Non-local domains expand to themselves as remote; unknown local
     /// addresses expand to nothing. Loops and over-deep nesting stop expansion.
     pub fn expand(&self, address: &str) -> Result<Expansion, StoreError> {
+        // An SRS address of ours (srs.rs) goes back to its original sender, or nowhere.
+        if let Some(reversed) = self.srs_expansion(address)? {
+            return Ok(reversed);
+        }
         let mut conn = self.reader()?;
         // One snapshot: an alias changed half-way must not mix old and new.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;

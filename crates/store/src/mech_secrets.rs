@@ -1,8 +1,7 @@
 //! Per-user secrets of the challenge-response mechanisms (SPEC X5): made
 //! from the password whenever it is set, sealed with the server key
-//! (ChaCha20-Poly1305, a random nonce each, the user and mechanism as
-//! associated data so a row cannot be moved to another user), never
-//! plaintext on disk.
+//! (seal.rs, the user and mechanism as associated data so a row cannot be
+//! moved to another user), never plaintext on disk.
 //!
 //! SCRAM-SHA-256 keys are always made (RFC 5803 text form inside the seal);
 //! the others only for the mechanisms the admin enabled at that moment. A
@@ -12,7 +11,6 @@
 use crate::server_key::ServerKeys;
 use crate::{Store, StoreError, UserId, UserInfo};
 use postern_sasl::{CramMd5Secret, DigestMd5Secret, Mechanism, NtHash, ScramKeys, UserSecrets};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
@@ -112,11 +110,6 @@ pub(crate) fn replace(
     Ok(())
 }
 
-fn key(keys: &ServerKeys) -> LessSafeKey {
-    let unbound = UnboundKey::new(&CHACHA20_POLY1305, keys.seal.expose()).expect("32-byte key");
-    LessSafeKey::new(unbound)
-}
-
 /// Binds a sealed secret to its user and mechanism.
 fn aad(address: &str, mechanism: &str) -> Vec<u8> {
     format!(
@@ -126,43 +119,22 @@ fn aad(address: &str, mechanism: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// nonce ‖ ciphertext ‖ tag.
 fn seal(
     keys: &ServerKeys,
     address: &str,
     mechanism: &str,
     plain: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
-    let nonce: [u8; NONCE_LEN] = rand::random();
-    let mut out = nonce.to_vec();
-    let mut body = plain.to_vec();
-    key(keys)
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(address, mechanism)),
-            &mut body,
-        )
-        .map_err(|_| StoreError::Invalid("cannot seal a mechanism secret".into()))?;
-    out.extend_from_slice(&body);
-    Ok(out)
+    crate::seal::seal(keys, &aad(address, mechanism), plain)
 }
 
-/// `None` when the seal does not open (another key file, a moved row).
 fn open(
     keys: &ServerKeys,
     address: &str,
     mechanism: &str,
     sealed: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
-    let (nonce, body) = sealed.split_at_checked(NONCE_LEN)?;
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut body = Zeroizing::new(body.to_vec());
-    let len = key(keys)
-        .open_in_place(nonce, Aad::from(aad(address, mechanism)), &mut body)
-        .ok()?
-        .len();
-    body.truncate(len);
-    Some(body)
+    crate::seal::open(keys, &aad(address, mechanism), sealed)
 }
 
 /// Puts one opened secret where postern-sasl looks for it; malformed ones are left out.

@@ -30,8 +30,8 @@ pub struct QueueEntry {
 pub(crate) fn enqueue(tx: &Transaction<'_>, id: &BlobId, d: &Delivery) -> Result<(), StoreError> {
     let t = now();
     tx.execute(
-        "INSERT INTO queue_messages (id, blob_id, sender, created, size, env_id, ret, smtputf8) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![id.as_str(), d.sender, t, d.blob.size() as i64, d.env_id, d.ret, d.smtputf8],
+        "INSERT INTO queue_messages (id, blob_id, sender, created, size, env_id, ret, smtputf8, prepend) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![id.as_str(), d.sender, t, d.blob.size() as i64, d.env_id, d.ret, d.smtputf8, (!d.prepend.is_empty()).then_some(&d.prepend)],
     )?;
     for r in &d.remote {
         tx.execute(

@@ -69,6 +69,8 @@ pub struct OutboundMessage {
     pub smtputf8: bool,
     pub held: bool,
     pub recipients: Vec<OutboundRecipient>,
+    /// Header fields to send before the body file (DKIM signatures); `size` excludes them.
+    pub prepend: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,7 +160,7 @@ impl Store {
         let conn = self.conn();
         let msg = conn
             .query_row(
-                "SELECT id, blob_id, sender, created, size, env_id, ret, smtputf8, held FROM queue_messages WHERE id = ?1",
+                "SELECT id, blob_id, sender, created, size, env_id, ret, smtputf8, held, prepend FROM queue_messages WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(OutboundMessage {
@@ -172,6 +174,7 @@ impl Store {
                         smtputf8: r.get(7)?,
                         held: r.get(8)?,
                         recipients: vec![],
+                        prepend: r.get::<_, Option<Vec<u8>>>(9)?.unwrap_or_default(),
                     })
                 },
             )

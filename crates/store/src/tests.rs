@@ -45,6 +45,7 @@ pub(crate) async fn deliver(
             ret: None,
             smtputf8: false,
             internal_date: 0,
+            prepend: vec![],
         })
         .await
 }

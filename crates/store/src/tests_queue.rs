@@ -31,6 +31,7 @@ async fn notice(store: &Store, to: UserId) -> Delivery {
         ret: None,
         smtputf8: false,
         internal_date: 0,
+        prepend: vec![],
     }
 }
 
@@ -176,4 +177,34 @@ async fn hold_release_and_retry() {
         store.queue_retry(QueueSelect::One("abcdef")),
         Err(StoreError::NotFound(_))
     ));
+}
+
+#[tokio::test]
+async fn the_prepended_fields_stay_with_the_queued_copy_only() {
+    let (_d, store, alice, _) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"Subject: signed\r\n\r\nbody\r\n").await.unwrap();
+    let c = store
+        .commit(Delivery {
+            blob: w.finish().await.unwrap(),
+            sender: "alice@example.org".into(),
+            local: vec![alice],
+            remote: vec![RemoteRecipient {
+                address: "x@remote.test".into(),
+                ..Default::default()
+            }],
+            env_id: None,
+            ret: None,
+            smtputf8: false,
+            internal_date: 0,
+            prepend: b"DKIM-Signature: v=1\r\n".to_vec(),
+        })
+        .await
+        .unwrap();
+    let msg = store.queue_message(c.id.as_str()).unwrap().unwrap();
+    assert_eq!(msg.prepend, b"DKIM-Signature: v=1\r\n");
+    assert_eq!(msg.size, 25, "the body file's size, without the fields");
+    let inbox = store.mailbox(alice, "INBOX").unwrap().unwrap();
+    let (msgs, _) = store.snapshot(inbox).unwrap();
+    assert_eq!(msgs[0].size, 25, "the local copy has no signature");
 }

@@ -19,14 +19,21 @@ pub fn run(store: &Store, cmd: DomainCmd, out: &mut dyn Write) -> Result<()> {
         DomainCmd::Set {
             domain,
             max_message_size,
+            dmarc_rua,
         } => {
-            let limit = size_limit::parse(&max_message_size)?;
-            store.domain_set_max_message_size(&domain, limit)?;
-            let shown = size_limit::describe(limit);
-            say(
-                out,
-                format_args!("domain {domain}: max message size {shown}"),
-            )
+            if let Some(size) = max_message_size {
+                let limit = size_limit::parse(&size)?;
+                store.domain_set_max_message_size(&domain, limit)?;
+                let shown = size_limit::describe(limit);
+                say(
+                    out,
+                    format_args!("domain {domain}: max message size {shown}"),
+                )?;
+            }
+            match dmarc_rua.as_deref() {
+                None => Ok(()),
+                Some(rua) => set_dmarc_rua(store, &domain, rua, out),
+            }
         }
         DomainCmd::List => {
             let limits = store.domain_max_message_sizes()?;
@@ -35,5 +42,15 @@ pub fn run(store: &Store, cmd: DomainCmd, out: &mut dyn Write) -> Result<()> {
                 say(out, format_args!("{d}{column}"))
             })
         }
+    }
+}
+
+/// `--dmarc-rua ADDRESS|none`: where the domain's DMARC reports go.
+fn set_dmarc_rua(store: &Store, domain: &str, rua: &str, out: &mut dyn Write) -> Result<()> {
+    let rua = (!rua.eq_ignore_ascii_case("none")).then_some(rua);
+    store.domain_set_dmarc_rua(domain, rua)?;
+    match rua {
+        Some(a) => say(out, format_args!("domain {domain}: DMARC reports to {a}")),
+        None => say(out, format_args!("domain {domain}: no DMARC reports")),
     }
 }

@@ -4,6 +4,8 @@
 mod alias;
 mod config;
 mod delegation;
+mod dkim;
+mod dns;
 mod domain;
 mod export;
 mod group;
@@ -43,6 +45,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Queue(cmd) => queue::run(&open_store(&data)?, &data, cmd, out),
         Command::Ipgroup(cmd) => ipgroup::run(&open_store(&data)?, cmd, out),
         Command::Security(cmd) => security::run(&data, &open_store(&data)?, cmd, out),
+        Command::Dkim(cmd) => dkim::run(&open_store(&data)?, cmd, out),
+        Command::Dns(args) => {
+            let config = postern_config::Config::load(existing(&data)?)?;
+            dns::run(&open_store(&data)?, &config, &args, out)
+        }
     }
 }
 

@@ -244,15 +244,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     async fn commit(&self, blob: BlobWriter, tx: &super::Transaction) -> Result<String, Reply> {
         let blob = blob.finish().await.map_err(|_| reply::TEMP_FAILURE)?;
+        let prepend = self.dkim_sign(&blob, tx).await?;
         let delivery = Delivery {
             blob,
-            sender: tx.sender.clone(),
+            sender: self.queued_sender(tx)?,
             local: tx.local.iter().copied().collect(),
             remote: tx.remote.clone(),
             env_id: tx.env_id.clone(),
             ret: tx.ret.clone(),
             smtputf8: tx.smtputf8,
             internal_date: time::OffsetDateTime::now_utc().unix_timestamp(),
+            prepend,
         };
         match self.ctx.store.commit(delivery).await {
             Ok(c) => Ok(c.id.to_string()),

@@ -147,6 +147,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         tx.size_limit
             .narrow(found.size_limit, reply::TOO_BIG_FOR_RECIPIENT);
         tx.local.extend(found.with_room);
+        if found.is_local && !found.expansion.remote.is_empty() && tx.forwarded_by.is_none() {
+            tx.forwarded_by = split_address(&found.address).map(|(_, d)| d);
+        }
         for remote in found.expansion.remote {
             if !tx
                 .remote

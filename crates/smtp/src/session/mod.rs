@@ -5,7 +5,9 @@ mod auth;
 mod body;
 mod cross;
 mod discipline;
+mod dkim;
 mod envelope;
+mod forward;
 mod greet;
 mod identity;
 mod limits;
@@ -90,6 +92,8 @@ struct Transaction {
     declared_size: u64,
     /// The smallest of the sender's and the accepted recipients' limits.
     size_limit: size::SizeLimit,
+    /// The local domain of the first recipient that forwards to other domains (DKIM, dkim.rs).
+    forwarded_by: Option<String>,
 }
 
 pub struct Session<S> {
