@@ -11,6 +11,7 @@
 //! transaction commit. Reads go through a small pool of read-only
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
+pub mod api;
 pub mod append;
 mod blob;
 pub mod changes;
@@ -39,8 +40,10 @@ mod rename_inbox;
 mod secret;
 mod server_key;
 pub mod size_limits;
+mod sqlite_api;
 pub mod subscriptions;
 
+pub use api::{scan_bodies, Body, BodyFiles, MailStore};
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
@@ -163,6 +166,8 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+mod api_suite;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
