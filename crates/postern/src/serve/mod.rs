@@ -71,7 +71,8 @@ async fn serve(
             .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pop3 = Arc::new(postern_pop3::Context {
-        store: store.clone(),
+        store: Arc::new(store.clone()),
+        directory: store.clone(),
         logs: logs.clone(),
         config: config_rx.clone(),
         tls: tls.clone(),
