@@ -18,6 +18,7 @@ use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientRe
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use tokio::io::AsyncSeekExt;
 
 /// Recipients of one message to try in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,8 +164,16 @@ async fn send_one(
             mta,
         )));
     }
-    let path = sh.store.blob_read_path(&msg.blob);
-    let eight_bit = caps.eight_bit_mime && has_8bit(&path).await;
+    let gone = || ClientError::Io(std::io::Error::from(std::io::ErrorKind::NotFound));
+    let mut body = match sh.queue.open_body(&msg.blob).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return Err(gone()),
+        Err(e) => return Err(ClientError::Io(std::io::Error::other(e.to_string()))),
+    };
+    let eight_bit = caps.eight_bit_mime && has_8bit(&mut body).await;
+    if caps.eight_bit_mime {
+        body.rewind().await.map_err(ClientError::Io)?;
+    }
     let envelope = Envelope {
         from: msg.sender.clone(),
         recipients: rcpts
@@ -180,9 +189,6 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let mut body = tokio::fs::File::open(&path)
-        .await
-        .map_err(ClientError::Io)?;
     let results = opened.session.send(&envelope, &mut body, msg.size).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
@@ -248,12 +254,7 @@ async fn fail_all(sh: &Shared, jobs: Vec<Job>, verdict: Verdict, attempted: bool
 }
 
 async fn load(sh: &Shared, id: &str) -> Option<OutboundMessage> {
-    let store = sh.store.clone();
-    let id = id.to_string();
-    tokio::task::spawn_blocking(move || store.queue_message(&id))
-        .await
-        .ok()?
-        .ok()?
+    sh.queue.queue_message(id).await.ok()?
 }
 
 /// Decides, builds the notice, commits both, logs.
@@ -267,7 +268,8 @@ async fn record(
     let now = sh.clock.now();
     let decision = outcome::decide(msg, &verdicts, &sh.policy, now, attempted);
     let notice = match notice::build(
-        &sh.store,
+        &sh.directory,
+        &*sh.queue,
         &sh.cfg.server.hostname,
         msg,
         &decision.notices,
@@ -303,11 +305,8 @@ async fn record(
 }
 
 /// Whether a body has octets above 127 (then BODY=8BITMIME, RFC 6152).
-async fn has_8bit(path: &std::path::Path) -> bool {
+async fn has_8bit(f: &mut postern_store::Body) -> bool {
     use tokio::io::AsyncReadExt;
-    let Ok(mut f) = tokio::fs::File::open(path).await else {
-        return true;
-    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match f.read(&mut buf).await {

@@ -12,6 +12,7 @@
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
 pub mod api;
+mod api_queue;
 pub mod append;
 mod blob;
 pub mod changes;
@@ -44,6 +45,7 @@ mod sqlite_api;
 pub mod subscriptions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
+pub use api_queue::QueueStore;
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};

@@ -16,7 +16,7 @@ use tokio::sync::broadcast;
 
 impl Store {
     /// Runs `f` on the blocking pool; a panic there is `Unavailable`.
-    fn blocking<'a, T, F>(&self, f: F) -> StoreFuture<'a, T>
+    pub(crate) fn blocking<'a, T, F>(&self, f: F) -> StoreFuture<'a, T>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
