@@ -1,11 +1,12 @@
 //! The outbound queue's side of the seam ([`QueueStore`]): what the
 //! scheduler and the delivery runs read and record, async like
 //! [`MailStore`] (whose bodies and blobs it shares: a queued message's body
-//! is opened by id too). The SQLite backend runs each call on its blocking
-//! pool.
+//! is opened by id too), and the admin commands (`postern queue …`). The
+//! SQLite backend runs each call on its blocking pool.
 
 use crate::api::{MailStore, StoreFuture};
-use crate::{DueRecipient, OutboundMessage, QueueReport, Recorded, Store};
+use crate::queue::QueueEntry;
+use crate::{DueRecipient, OutboundMessage, QueueReport, QueueSelect, Recorded, Store};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -19,6 +20,17 @@ pub trait QueueStore: MailStore {
     fn queue_record(&self, reports: Vec<QueueReport>) -> StoreFuture<'_, Vec<Recorded>>;
     /// Notified when this process queues remote recipients or changes the queue.
     fn queue_wakeup(&self) -> Arc<Notify>;
+
+    // Administration.
+
+    /// Every queued message with its recipients, oldest first.
+    fn queue_list(&self) -> StoreFuture<'_, Vec<QueueEntry>>;
+    fn queue_get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<QueueEntry>>;
+    /// Makes the active recipients due now; how many.
+    fn queue_retry<'a>(&'a self, which: QueueSelect<'a>) -> StoreFuture<'a, usize>;
+    /// Removes a message without delivering or bouncing it.
+    fn queue_delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
+    fn queue_hold<'a>(&'a self, id: &'a str, hold: bool) -> StoreFuture<'a, ()>;
 }
 
 impl QueueStore for Store {
@@ -37,5 +49,35 @@ impl QueueStore for Store {
 
     fn queue_wakeup(&self) -> Arc<Notify> {
         Store::queue_wakeup(self)
+    }
+
+    fn queue_list(&self) -> StoreFuture<'_, Vec<QueueEntry>> {
+        self.blocking(Store::queue_list)
+    }
+
+    fn queue_get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<QueueEntry>> {
+        let id = id.to_string();
+        self.blocking(move |s| Store::queue_get(s, &id))
+    }
+
+    fn queue_retry<'a>(&'a self, which: QueueSelect<'a>) -> StoreFuture<'a, usize> {
+        let one = match which {
+            QueueSelect::One(id) => Some(id.to_string()),
+            QueueSelect::All => None,
+        };
+        self.blocking(move |s| match &one {
+            Some(id) => Store::queue_retry(s, QueueSelect::One(id)),
+            None => Store::queue_retry(s, QueueSelect::All),
+        })
+    }
+
+    fn queue_delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        let id = id.to_string();
+        self.blocking(move |s| Store::queue_delete(s, &id))
+    }
+
+    fn queue_hold<'a>(&'a self, id: &'a str, hold: bool) -> StoreFuture<'a, ()> {
+        let id = id.to_string();
+        self.blocking(move |s| Store::queue_hold(s, &id, hold))
     }
 }
