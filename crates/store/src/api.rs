@@ -18,8 +18,8 @@
 use crate::append::Upload;
 use crate::mailbox::MessageInfo;
 use crate::{
-    BlobId, BlobWriter, Change, Changes, Copied, FlagOp, FlagUpdate, Folder, InboxRenamed,
-    MailboxId, StoreError, UserId,
+    BlobId, BlobWriter, Change, Changes, Committed, Copied, Delivery, FlagOp, FlagUpdate, Folder,
+    InboxRenamed, MailboxId, StoreError, UserId,
 };
 use std::future::Future;
 use std::io::SeekFrom;
@@ -103,8 +103,11 @@ pub trait MailStore: Send + Sync + 'static {
     fn read_body<'a>(&'a self, id: &'a BlobId) -> StoreFuture<'a, Option<Vec<u8>>>;
     /// Runs `job` on the store's blocking pool with blocking access to bodies.
     fn scan(&self, job: ScanJob) -> StoreFuture<'_, ()>;
-    /// Starts a new body (APPEND); it is kept once appended.
+    /// Starts a new body (SMTP DATA, APPEND); it is kept once committed.
     fn create_blob(&self) -> StoreFuture<'_, BlobWriter>;
+    /// Commits an accepted message: into the local recipients' INBOXes and
+    /// the outbound queue, durable before it returns (the 250 follows).
+    fn commit(&self, delivery: Delivery) -> StoreFuture<'_, Committed>;
     /// Group commit of APPEND commands: one result per command, in order;
     /// `Err` when the batch as a whole failed. Durable before it returns.
     fn append_batch(

@@ -7,8 +7,8 @@ use crate::api::{AppendResult, Body, BodyFiles, MailStore, ScanJob, StoreFuture}
 use crate::append::Upload;
 use crate::mailbox::MessageInfo;
 use crate::{
-    BlobId, BlobWriter, Change, Changes, Copied, FlagOp, FlagUpdate, Folder, InboxRenamed,
-    MailboxId, Store, StoreError, UserId,
+    BlobId, BlobWriter, Change, Changes, Committed, Copied, Delivery, FlagOp, FlagUpdate, Folder,
+    InboxRenamed, MailboxId, Store, StoreError, UserId,
 };
 use std::io::ErrorKind;
 use std::path::PathBuf;
@@ -97,6 +97,12 @@ impl MailStore for Store {
 
     fn create_blob(&self) -> StoreFuture<'_, BlobWriter> {
         Box::pin(Store::create_blob(self))
+    }
+
+    /// The group committer (commit.rs) already keeps its fsyncs and SQLite
+    /// work off the runtime's threads.
+    fn commit(&self, delivery: Delivery) -> StoreFuture<'_, Committed> {
+        Box::pin(Store::commit(self, delivery))
     }
 
     fn append_batch(

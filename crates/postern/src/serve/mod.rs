@@ -95,7 +95,8 @@ async fn serve(
         data_dir.to_path_buf(),
     );
     let smtp = Arc::new(Context {
-        store,
+        store: Arc::new(store.clone()),
+        directory: store,
         logs: logs.clone(),
         config: config_rx,
         tls: tls.clone(),

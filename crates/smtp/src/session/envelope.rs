@@ -77,7 +77,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !tx.smtputf8 && !to.address.is_ascii() {
             return self.error(reply::NEED_SMTPUTF8);
         }
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let given = to.address.clone();
         // Directory lookups touch SQLite: keep them off the async workers.
         let looked_up = tokio::task::spawn_blocking(move || lookup(&store, &given)).await;
