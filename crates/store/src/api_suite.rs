@@ -1,4 +1,4 @@
-//! The [`MailStore`] contract as tests, written against the trait only, so
+//! The [`MailStore`] and [`QueueStore`] contract as tests, written against the traits only, so
 //! every backend runs the same suite: `mail_store_suite!(module, constructor)`
 //! makes one `#[tokio::test]` per case, each on a fresh backend built by the
 //! constructor (a `fn(&Path) -> Fixture`: a store with one user, "alice",
@@ -7,14 +7,17 @@
 
 use crate::api::{scan_bodies, MailStore};
 use crate::append::Upload;
-use crate::{FlagOp, MailboxId, StoreError, UserId};
+use crate::{
+    Delivery, FlagOp, MailboxId, QueueReport, QueueSelect, QueueStore, RecipientStatus,
+    RecipientUpdate, RemoteRecipient, StoreError, UserId,
+};
 use std::any::Any;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// A backend under test, with the user the cases work as.
 pub(crate) struct Fixture {
-    pub store: Arc<dyn MailStore>,
+    pub store: Arc<dyn QueueStore>,
     pub user: UserId,
     /// Whatever must live as long as the store (a temporary directory…).
     pub _keep: Box<dyn Any + Send>,
@@ -208,6 +211,80 @@ pub(crate) async fn changes_are_broadcast(f: Fixture) {
     assert_eq!((change.user, change.mailbox), (f.user, inbox));
 }
 
+/// Commits `body` from s@x.test to these local users and remote addresses.
+async fn commit(store: &dyn MailStore, body: &[u8], local: Vec<UserId>, remote: &[&str]) -> String {
+    let mut w = store.create_blob().await.unwrap();
+    w.write(body).await.unwrap();
+    let delivery = Delivery {
+        blob: w.finish().await.unwrap(),
+        sender: "s@x.test".into(),
+        local,
+        remote: remote
+            .iter()
+            .map(|a| RemoteRecipient {
+                address: a.to_string(),
+                ..RemoteRecipient::default()
+            })
+            .collect(),
+        env_id: None,
+        ret: None,
+        smtputf8: false,
+        internal_date: 7,
+    };
+    store.commit(delivery).await.unwrap().id.to_string()
+}
+
+pub(crate) async fn deliveries_are_committed(f: Fixture) {
+    let text = b"Subject: in\r\n\r\nbody\r\n";
+    commit(&*f.store, text, vec![f.user], &[]).await;
+    let inbox = inbox(&f).await;
+    let m = f.store.messages(inbox).await.unwrap().remove(0);
+    assert_eq!(m.internal_date, 7);
+    assert_eq!(f.store.read_body(&m.blob).await.unwrap().unwrap(), text);
+}
+
+pub(crate) async fn the_queue_is_worked_and_steered(f: Fixture) {
+    let s = &f.store;
+    let id = commit(&**s, b"Subject: out\r\n\r\nx\r\n", vec![], &["r@far.test"]).await;
+    let due = s.queue_due(i64::MAX, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].queue_id.as_str(), due[0].domain.as_str()),
+        (id.as_str(), "far.test")
+    );
+    let msg = s.queue_message(&id).await.unwrap().unwrap();
+    // The queued body is opened by id like a mailbox's.
+    assert!(s.open_body(&msg.blob).await.unwrap().is_some());
+    s.queue_hold(&id, true).await.unwrap();
+    assert!(s.queue_get(&id).await.unwrap().unwrap().held);
+    assert!(s.queue_due(i64::MAX, 10).await.unwrap().is_empty());
+    s.queue_hold(&id, false).await.unwrap();
+    assert_eq!(s.queue_retry(QueueSelect::One(&id)).await.unwrap(), 1);
+    let update = RecipientUpdate {
+        id: msg.recipients[0].id,
+        status: RecipientStatus::Delivered,
+        next_attempt: 0,
+        last_error: None,
+        remote_mta: Some("mx.far.test".into()),
+        attempted: true,
+        attempt_time: 1,
+        warned: false,
+    };
+    let report = QueueReport {
+        queue_id: id.clone(),
+        updates: vec![update],
+        notice: None,
+    };
+    let recorded = s.queue_record(vec![report]).await.unwrap();
+    assert!(recorded[0].finished);
+    assert!(s.queue_list().await.unwrap().is_empty());
+    assert!(s.queue_message(&id).await.unwrap().is_none());
+    assert!(matches!(
+        s.queue_delete(&id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 /// One `#[tokio::test]` per case above, on backends from `$make`.
 macro_rules! mail_store_suite {
     ($module:ident, $make:path) => {
@@ -229,6 +306,8 @@ macro_rules! mail_store_suite {
             case!(folders_are_managed);
             case!(recent_is_claimed_once);
             case!(changes_are_broadcast);
+            case!(deliveries_are_committed);
+            case!(the_queue_is_worked_and_steered);
         }
     };
 }

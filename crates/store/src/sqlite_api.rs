@@ -228,3 +228,47 @@ impl MailStore for Store {
         self.blocking(move |s| Store::recent_count(s, mailbox))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{MailStore, Secret, Store};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// How long another thread holds the database in the test below.
+    const HELD: Duration = Duration::from_millis(400);
+
+    /// A call that must wait for the database waits on the blocking pool:
+    /// the runtime's one thread goes on running the other tasks meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_call_leaves_the_runtime_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.domain_add("example.org").unwrap();
+        let pw = Secret::new("pass-word-1".to_string());
+        let user = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+        let (taken, is_taken) = std::sync::mpsc::channel();
+        let holder = store.clone();
+        let thread = std::thread::spawn(move || {
+            let _conn = holder.conn();
+            taken.send(()).unwrap();
+            std::thread::sleep(HELD);
+        });
+        is_taken.recv().unwrap();
+        let ticks = Arc::new(AtomicU32::new(0));
+        let counter = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let mail: &dyn MailStore = &store;
+        mail.create_folder(user, "Later").await.unwrap();
+        let n = ticks.load(Ordering::SeqCst);
+        ticker.abort();
+        thread.join().unwrap();
+        assert!(n >= 10, "the runtime stalled: {n} ticks in {HELD:?}");
+    }
+}
