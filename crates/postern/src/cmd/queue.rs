@@ -4,7 +4,8 @@
 //! Each message is a line
 //! `ID  AGE  SIZE  <SENDER>  [held]` (`[held]` only when held), then one line
 //! per recipient `    ADDRESS  STATUS  attempts=N  next=IN  last_error=...`
-//! (`last_error` only when there is one; `next=now` when due).
+//! (`last_error` only when there is one; `next=now` when due). `show` ends
+//! with `body: N octets` (the body as the store finds it by id) or `body: missing`.
 
 use super::say;
 use crate::cli::QueueCmd;
