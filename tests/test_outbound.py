@@ -312,6 +312,18 @@ def test_queue_hold_release_retry_delete(make_server, dns, sink):
                what=f"retry --all; mail.log: {server.log('mail.log')[-600:]}")
 
 
+def test_queue_show_finds_the_body_by_id(make_server, dns, sink):
+    """`queue show` reads the body through the store by its id (issue 14: never
+    by path): its size, then `missing` once the body is gone."""
+    server, qid = deferred_for_an_hour(make_server, dns, sink, f"show@{REMOTE}")
+    shown = server.cli("queue", "show", qid).stdout.splitlines()
+    assert shown[0].startswith(f"{qid}  ") and f"show@{REMOTE}  deferred" in shown[1], shown
+    size = (server.data / "blobs" / qid[-2:] / qid).stat().st_size
+    assert shown[-1] == f"body: {size} octets", shown
+    (server.data / "blobs" / qid[-2:] / qid).unlink()
+    assert server.cli("queue", "show", qid).stdout.splitlines()[-1] == "body: missing"
+
+
 def test_queue_commands_work_without_a_running_server(make_server, dns, sink):
     server, qid = deferred_for_an_hour(make_server, dns, sink, f"later@{REMOTE}")
     server.stop()

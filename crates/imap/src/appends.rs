@@ -1,14 +1,14 @@
 //! Group commit for APPEND, shared by all sessions. Each message body is
 //! fsync'd by its own session; what remains — the spool directory's fsync
 //! and the transaction's — is done once for every APPEND waiting
-//! ([`postern_store::Store::append_batch`]). A session queues its command
+//! ([`postern_store::MailStore::append_batch`]). A session queues its command
 //! and either finds it committed by the one before, or commits the queue
 //! itself: under load, one pair of fsyncs covers many APPENDs, and alone an
 //! APPEND costs what it did.
 
 use postern_store::append::Upload;
-use postern_store::{MailboxId, Store, StoreError};
-use std::sync::Mutex;
+use postern_store::{MailStore, MailboxId, StoreError};
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 type Answer = Result<(u32, Vec<u32>), StoreError>;
@@ -29,7 +29,12 @@ pub struct Appends {
 
 impl Appends {
     /// Commits one APPEND command's messages (all or none); its UIDVALIDITY and UIDs.
-    pub async fn commit(&self, store: &Store, mailbox: MailboxId, uploads: Vec<Upload>) -> Answer {
+    pub async fn commit(
+        &self,
+        store: &Arc<dyn MailStore>,
+        mailbox: MailboxId,
+        uploads: Vec<Upload>,
+    ) -> Answer {
         let (reply, mut answer) = oneshot::channel();
         self.lock().push(Job {
             mailbox,
@@ -47,9 +52,9 @@ impl Appends {
                         continue;
                     }
                     let store = store.clone();
-                    // The answers are sent from the blocking task, so they
+                    // The answers are sent from a task of its own, so they
                     // arrive even if this session is dropped meanwhile.
-                    let _ = tokio::task::spawn_blocking(move || commit_batch(&store, batch)).await;
+                    let _ = tokio::spawn(commit_batch(store, batch)).await;
                 }
             }
         }
@@ -60,12 +65,12 @@ impl Appends {
     }
 }
 
-fn commit_batch(store: &Store, batch: Vec<Job>) {
+async fn commit_batch(store: Arc<dyn MailStore>, batch: Vec<Job>) {
     let (commands, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
         .map(|j| ((j.mailbox, j.uploads), j.reply))
         .unzip();
-    match store.append_batch(commands) {
+    match store.append_batch(commands).await {
         Ok(results) => {
             for (reply, r) in replies.into_iter().zip(results) {
                 let _ = reply.send(r);
@@ -82,8 +87,7 @@ fn commit_batch(store: &Store, batch: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postern_store::Secret;
-    use std::sync::Arc;
+    use postern_store::{Secret, Store};
 
     async fn upload(store: &Store, text: &str) -> Upload {
         let mut w = store.create_blob().await.unwrap();
@@ -106,13 +110,14 @@ mod tests {
         let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
         let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
         let appends = Arc::new(Appends::default());
+        let mail: Arc<dyn MailStore> = Arc::new(store.clone());
         let mut all = Vec::new();
         for i in 0..12 {
-            let (store, appends) = (store.clone(), appends.clone());
+            let (mail, appends) = (mail.clone(), appends.clone());
             let target = if i == 5 { MailboxId(9999) } else { inbox };
             let u = upload(&store, &format!("Subject: {i}\r\n\r\nx\r\n")).await;
             all.push(tokio::spawn(async move {
-                appends.commit(&store, target, vec![u]).await
+                appends.commit(&mail, target, vec![u]).await
             }));
         }
         let mut uids = Vec::new();

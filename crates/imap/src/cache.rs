@@ -13,7 +13,7 @@
 use crate::message;
 use crate::search::Headers;
 use postern_store::mailbox::MessageInfo;
-use postern_store::Store;
+use postern_store::BodyFiles;
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -111,13 +111,14 @@ impl HeaderCache {
         entry
     }
 
-    /// The entry, reading the header from the body file when it is not
-    /// cached (blocking: for SEARCH's thread). None when the file is gone.
-    pub fn load(&self, store: &Store, m: &MessageInfo) -> Option<Arc<Entry>> {
+    /// The entry, reading the header from the body when it is not cached
+    /// (blocking: for SEARCH, on the store's pool). None when the body is gone.
+    pub fn load(&self, bodies: &dyn BodyFiles, m: &MessageInfo) -> Option<Arc<Entry>> {
         if let Some(e) = self.get(m) {
             return Some(e);
         }
-        let header = read_header(&store.blob_path(&m.blob)).ok()?;
+        let body = bodies.open(&m.blob).ok()??;
+        let header = read_header(body).ok()?;
         Some(self.insert(m, header))
     }
 }
@@ -140,9 +141,8 @@ fn evict(map: &mut Map, target: usize) {
     }
 }
 
-/// The header block of a body file, without reading its body.
-pub fn read_header(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
+/// The header block of a body, without reading the rest.
+pub fn read_header(mut file: impl Read) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 8 * 1024];
     loop {

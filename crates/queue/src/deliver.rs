@@ -18,7 +18,7 @@ use postern_smtp::client::{ClientError, Envelope, EnvelopeRecipient, RecipientRe
 use postern_store::{OutboundMessage, QueueReport};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Recipients of one message to try in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,11 +167,17 @@ async fn send_one(
             mta,
         )));
     }
-    let path = sh.store.blob_read_path(&msg.blob);
-    let has_8bit = has_8bit(&path).await;
+    let gone = || ClientError::Io(std::io::Error::from(std::io::ErrorKind::NotFound));
+    let mut body = match sh.queue.open_body(&msg.blob).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return Err(gone()),
+        Err(e) => return Err(ClientError::Io(std::io::Error::other(e.to_string()))),
+    };
+    let has_8bit = has_8bit(&mut body).await;
+    body.rewind().await.map_err(ClientError::Io)?;
     let eight_bit = caps.eight_bit_mime && has_8bit;
     // RFC 6152 §3: 8-bit content to a hop without 8BITMIME goes converted, or back.
-    let prepared = downgrade::prepare(&path, has_8bit, caps.eight_bit_mime)
+    let prepared = downgrade::prepare(&mut body, has_8bit, caps.eight_bit_mime)
         .await
         .map_err(ClientError::Io)?;
     if let downgrade::Prepared::Refused(why) = &prepared {
@@ -197,7 +203,7 @@ async fn send_one(
         env_id: msg.env_id.clone(),
         ret: msg.ret.clone(),
     };
-    let results = send_body(opened, &envelope, prepared, &path, &msg.prepend, msg.size).await?;
+    let results = send_body(opened, &envelope, prepared, body, &msg.prepend).await?;
     let took_dsn = caps.dsn;
     Ok(rcpts
         .iter()
@@ -206,7 +212,7 @@ async fn send_one(
         .collect())
 }
 
-/// The transaction with the stored file, or with its 7-bit conversion, each
+/// The transaction with the stored body, or with its 7-bit conversion, each
 /// without the Return-Path line written at receipt: only final delivery adds
 /// one (RFC 5321 §4.4), so a relayed copy must not carry it (issue 13). The
 /// DKIM signatures made at queueing (`prepend`) go first; local copies have none.
@@ -214,9 +220,8 @@ async fn send_body(
     opened: &mut Opened,
     envelope: &Envelope,
     prepared: downgrade::Prepared,
-    path: &std::path::Path,
+    mut body: postern_store::Body,
     prepend: &[u8],
-    size: u64,
 ) -> Result<Vec<RecipientResult>, ClientError> {
     let signatures = std::io::Cursor::new(prepend);
     if let downgrade::Prepared::Converted(bytes) = prepared {
@@ -226,25 +231,22 @@ async fn send_body(
         let mut body = signatures.chain(std::io::Cursor::new(rest));
         return opened.session.send(envelope, &mut body, size).await;
     }
-    let (file, skipped) = open_relay_copy(path).await.map_err(ClientError::Io)?;
-    let size = size.saturating_sub(skipped) + prepend.len() as u64;
-    let mut body = signatures.chain(file);
+    let skipped = skip_return_path(&mut body).await.map_err(ClientError::Io)?;
+    let size = body.len().saturating_sub(skipped) + prepend.len() as u64;
+    let mut body = signatures.chain(body);
     opened.session.send(envelope, &mut body, size).await
 }
 
-/// The stored message positioned after the Return-Path line; returns the
-/// file and the octets skipped.
-async fn open_relay_copy(path: &std::path::Path) -> std::io::Result<(tokio::fs::File, u64)> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut file = tokio::fs::File::open(path).await?;
+/// Positions the stored body after the Return-Path line; returns the octets skipped.
+async fn skip_return_path(body: &mut postern_store::Body) -> std::io::Result<u64> {
     let mut head = Vec::with_capacity(postern_smtp::trace::RETURN_PATH_HEAD);
-    (&mut file)
+    (&mut *body)
         .take(postern_smtp::trace::RETURN_PATH_HEAD as u64)
         .read_to_end(&mut head)
         .await?;
     let skip = postern_smtp::trace::return_path_len(&head) as u64;
-    file.seek(std::io::SeekFrom::Start(skip)).await?;
-    Ok((file, skip))
+    body.seek(std::io::SeekFrom::Start(skip)).await?;
+    Ok(skip)
 }
 
 fn reply_verdict(res: &RecipientResult, peer: &str, took_dsn: bool) -> Verdict {
@@ -303,12 +305,7 @@ async fn fail_all(sh: &Shared, jobs: Vec<Job>, verdict: Verdict, attempted: bool
 }
 
 async fn load(sh: &Shared, id: &str) -> Option<OutboundMessage> {
-    let store = sh.store.clone();
-    let id = id.to_string();
-    tokio::task::spawn_blocking(move || store.queue_message(&id))
-        .await
-        .ok()?
-        .ok()?
+    sh.queue.queue_message(id).await.ok()?
 }
 
 /// Decides, builds the notice, commits both, logs.
@@ -322,7 +319,8 @@ async fn record(
     let now = sh.clock.now();
     let decision = outcome::decide(msg, &verdicts, &sh.policy, now, attempted);
     let notice = match notice::build(
-        &sh.store,
+        &sh.directory,
+        &*sh.queue,
         &sh.cfg.server.hostname,
         msg,
         &decision.notices,
@@ -358,11 +356,7 @@ async fn record(
 }
 
 /// Whether a body has octets above 127 (then BODY=8BITMIME, RFC 6152).
-async fn has_8bit(path: &std::path::Path) -> bool {
-    use tokio::io::AsyncReadExt;
-    let Ok(mut f) = tokio::fs::File::open(path).await else {
-        return true;
-    };
+async fn has_8bit(f: &mut postern_store::Body) -> bool {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match f.read(&mut buf).await {

@@ -6,7 +6,7 @@
 
 use postern_smtp::client::seven_bit::{to_seven_bit, Unconvertible};
 use std::io;
-use std::path::Path;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The enhanced status of the bounce (RFC 3463 §3.7).
 pub const UNCONVERTIBLE_STATUS: &str = "5.6.3";
@@ -21,21 +21,28 @@ pub enum Prepared {
     Refused(Unconvertible),
 }
 
-/// Decides what to send of the message at `path` to a hop that does or
-/// does not offer 8BITMIME, converting when needed.
-pub async fn prepare(path: &Path, has_8bit: bool, hop_8bitmime: bool) -> io::Result<Prepared> {
+/// Decides what to send of the stored message `body` (read from its start)
+/// to a hop that does or does not offer 8BITMIME, converting when needed.
+/// `body` is read only when it must be converted.
+pub async fn prepare<R: AsyncRead + Unpin>(
+    body: &mut R,
+    has_8bit: bool,
+    hop_8bitmime: bool,
+) -> io::Result<Prepared> {
     if !has_8bit || hop_8bitmime {
         return Ok(Prepared::AsStored);
     }
-    Ok(match seven_bit(path).await? {
+    let mut raw = Vec::new();
+    body.read_to_end(&mut raw).await?;
+    Ok(match seven_bit(raw).await? {
         Ok(bytes) => Prepared::Converted(bytes),
         Err(why) => Prepared::Refused(why),
     })
 }
 
-/// The message at `path` made 7-bit; the inner error says why it cannot be.
-pub async fn seven_bit(path: &Path) -> io::Result<Result<Vec<u8>, Unconvertible>> {
-    let raw = tokio::fs::read(path).await?;
+/// The message made 7-bit; the inner error says why it cannot be. The
+/// conversion is CPU work on a whole message, so it runs off the runtime's threads.
+pub async fn seven_bit(raw: Vec<u8>) -> io::Result<Result<Vec<u8>, Unconvertible>> {
     tokio::task::spawn_blocking(move || to_seven_bit(&raw))
         .await
         .map_err(io::Error::other)
@@ -49,14 +56,15 @@ pub fn refusal(peer: &str, why: &Unconvertible) -> String {
 #[cfg(test)]
 mod tests {
     #[tokio::test]
-    async fn converts_from_the_file_and_explains_a_refusal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m");
-        std::fs::write(&path, "Subject: x\r\n\r\nGrüße\r\n").unwrap();
-        let out = super::seven_bit(&path).await.unwrap().unwrap();
+    async fn converts_the_body_and_explains_a_refusal() {
+        let mut body: &[u8] = "Subject: x\r\n\r\nGrüße\r\n".as_bytes();
+        let super::Prepared::Converted(out) = super::prepare(&mut body, true, false).await.unwrap() else {
+            panic!("not converted");
+        };
         assert!(out.is_ascii() && out.ends_with(b"Gr=C3=BC=C3=9Fe\r\n"));
-        std::fs::write(&path, "Subject: Grüße\r\n\r\nx\r\n").unwrap();
-        let why = super::seven_bit(&path).await.unwrap().unwrap_err();
+        let mut body: &[u8] = "Subject: x\r\n\r\nGrüße\r\n".as_bytes();
+        assert!(matches!(super::prepare(&mut body, true, true).await.unwrap(), super::Prepared::AsStored));
+        let why = super::seven_bit("Subject: Grüße\r\n\r\nx\r\n".into()).await.unwrap().unwrap_err();
         assert_eq!(
             super::refusal("mx.example.net", &why),
             "mx.example.net does not support 8BITMIME and the message cannot be converted to 7 bits: it has 8-bit octets in header fields"

@@ -26,7 +26,7 @@ use policy::RetryPolicy;
 use postern_config::Config;
 use postern_logs::Logs;
 use postern_net::tls_client::TlsClient;
-use postern_store::Store;
+use postern_store::{QueueStore, Store};
 use recorder::Recorder;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +39,11 @@ pub type Stop = watch::Receiver<Option<tokio::time::Instant>>;
 
 /// The outbound side of the server: owns the scheduler's handles.
 pub struct Outbound {
-    store: Store,
+    /// The queue and the bodies in it: the only way to stored mail.
+    queue: Arc<dyn QueueStore>,
+    /// Where senders of notices are looked up (the directory; the SQLite
+    /// store until it is split out, issue 14 item 2).
+    directory: Store,
     logs: Logs,
     config: watch::Receiver<Arc<Config>>,
     clock: Arc<dyn Clock>,
@@ -61,7 +65,8 @@ struct Cached {
 
 /// What one delivery run needs, fixed for the run.
 pub(crate) struct Shared {
-    pub store: Store,
+    pub queue: Arc<dyn QueueStore>,
+    pub directory: Store,
     pub logs: Logs,
     pub cfg: Arc<Config>,
     pub clock: Arc<dyn Clock>,
@@ -89,7 +94,8 @@ impl Outbound {
         data_dir: PathBuf,
     ) -> Outbound {
         Outbound {
-            store,
+            queue: Arc::new(store.clone()),
+            directory: store,
             logs,
             config,
             clock,
@@ -120,7 +126,8 @@ impl Outbound {
         }
         let c = cache.as_ref().ok_or("no resolver")?;
         Ok(Shared {
-            store: self.store.clone(),
+            queue: self.queue.clone(),
+            directory: self.directory.clone(),
             logs: self.logs.clone(),
             policy: RetryPolicy::from_config(d),
             clock: self.clock.clone(),
@@ -129,7 +136,7 @@ impl Outbound {
             conns: self.conns.clone(),
             recorder: self
                 .recorder
-                .get_or_init(|| Recorder::new(self.store.clone()))
+                .get_or_init(|| Recorder::new(self.queue.clone()))
                 .clone(),
             cfg,
             stop,

@@ -3,7 +3,10 @@
 
 use crate::dsn::{self, Action, DsnRecipient, DsnRequest};
 use crate::outcome::{Notice, NoticeKind};
-use postern_store::{Delivery, OutboundMessage, RemoteRecipient, Store, StoreError, UserId};
+use postern_store::{
+    scan_bodies, Delivery, MailStore, OutboundMessage, QueueStore, RemoteRecipient, Store,
+    StoreError, UserId,
+};
 
 /// Most of the original returned in a DSN; beyond it, headers only.
 pub const RETURN_LIMIT: usize = 256 * 1024;
@@ -23,7 +26,8 @@ pub enum NoticeError {
 
 /// Builds and spools the DSN for `notices` of `msg`; None when there is nothing to say.
 pub async fn build(
-    store: &Store,
+    directory: &Store,
+    store: &dyn QueueStore,
     hostname: &str,
     msg: &OutboundMessage,
     notices: &[Notice],
@@ -32,7 +36,7 @@ pub async fn build(
     if notices.is_empty() || msg.sender.is_empty() {
         return Ok(None);
     }
-    let (local, remote) = route_sender(store, &msg.sender)?;
+    let (local, remote) = route_sender(directory, &msg.sender)?;
     let bytes = render(store, hostname, msg, notices, now).await?;
     let mut blob = store.create_blob().await?;
     if remote.is_empty() {
@@ -43,7 +47,7 @@ pub async fn build(
     let blob = blob.finish().await?;
     let prepend = match remote.is_empty() {
         true => vec![],
-        false => sign(store, hostname, bytes).await?,
+        false => sign(directory, hostname, bytes).await?,
     };
     Ok(Some(Delivery {
         blob,
@@ -77,13 +81,13 @@ async fn sign(store: &Store, hostname: &str, bytes: Vec<u8>) -> Result<Vec<u8>, 
 }
 
 async fn render(
-    store: &Store,
+    store: &dyn MailStore,
     hostname: &str,
     msg: &OutboundMessage,
     notices: &[Notice],
     now: i64,
 ) -> Result<Vec<u8>, NoticeError> {
-    let path = store.blob_read_path(&msg.blob);
+    let blob = msg.blob.clone();
     let hostname = hostname.to_string();
     let sender = msg.sender.clone();
     let env_id = msg.env_id.clone();
@@ -94,7 +98,8 @@ async fn render(
             .is_some_and(|r| r.eq_ignore_ascii_case("FULL")),
     );
     let recipients: Vec<DsnRecipient> = notices.iter().map(|n| dsn_recipient(n, now)).collect();
-    let built = tokio::task::spawn_blocking(move || {
+    // On the store's pool: the DSN is built as the original is read.
+    let built = scan_bodies(store, move |bodies| {
         let req = DsnRequest {
             reporting_mta: &hostname,
             recipient: &sender,
@@ -104,11 +109,13 @@ async fn render(
             return_full,
             recipients,
         };
-        let mut file = std::fs::File::open(&path)?;
-        dsn::build(&req, &mut file, RETURN_LIMIT)
+        let Some(mut file) = bodies.open(&blob)? else {
+            let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
+            return Err(NoticeError::Io(gone));
+        };
+        Ok(dsn::build(&req, &mut file, RETURN_LIMIT)?)
     })
-    .await
-    .map_err(|e| std::io::Error::other(e.to_string()))??;
+    .await??;
     Ok(built)
 }
 

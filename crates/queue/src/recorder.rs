@@ -7,7 +7,9 @@
 //! finish messages at once. A failed commit fails every result in it, as
 //! a failed commit of each alone would have (they stay queued).
 
-use postern_store::{QueueReport, Store};
+use postern_store::{QueueReport, QueueStore};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -16,7 +18,8 @@ pub const MAX_BATCH: usize = 64;
 
 const GONE: &str = "the result recorder stopped";
 
-type Commit = Arc<dyn Fn(Vec<QueueReport>) -> Result<(), String> + Send + Sync>;
+type Committing = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Commit = Arc<dyn Fn(Vec<QueueReport>) -> Committing + Send + Sync>;
 
 struct Waiting {
     report: QueueReport,
@@ -28,13 +31,17 @@ struct Waiting {
 pub struct Recorder(mpsc::UnboundedSender<Waiting>);
 
 impl Recorder {
-    /// Commits into `store` (`Store::queue_record`).
-    pub fn new(store: Store) -> Recorder {
+    /// Commits into `store` (`QueueStore::queue_record`).
+    pub fn new(store: Arc<dyn QueueStore>) -> Recorder {
         Recorder::with(Arc::new(move |reports| {
-            store
-                .queue_record(reports)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            let store = store.clone();
+            Box::pin(async move {
+                store
+                    .queue_record(reports)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
         }))
     }
 
@@ -69,10 +76,7 @@ async fn committer(commit: Commit, mut rx: mpsc::UnboundedReceiver<Waiting>) {
         }
         let (reports, dones): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|w| (w.report, w.done)).unzip();
-        let commit = commit.clone();
-        let result = tokio::task::spawn_blocking(move || commit(reports))
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+        let result = commit(reports).await;
         for done in dones {
             let _ = done.send(result.clone());
         }
@@ -99,15 +103,22 @@ mod tests {
         fail: bool,
     ) -> Commit {
         Arc::new(move |reports: Vec<QueueReport>| {
-            let first = sizes.lock().unwrap().is_empty();
-            sizes.lock().unwrap().push(reports.len());
-            if first {
-                gate.wait();
-            }
-            match fail {
-                true => Err("disk full".into()),
-                false => Ok(()),
-            }
+            let (sizes, gate) = (sizes.clone(), gate.clone());
+            // Held at the gate as a blocking commit would be, off the runtime.
+            Box::pin(async move {
+                let held = tokio::task::spawn_blocking(move || {
+                    let first = sizes.lock().unwrap().is_empty();
+                    sizes.lock().unwrap().push(reports.len());
+                    if first {
+                        gate.wait();
+                    }
+                });
+                held.await.unwrap();
+                match fail {
+                    true => Err("disk full".into()),
+                    false => Ok(()),
+                }
+            })
         })
     }
 

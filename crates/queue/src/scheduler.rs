@@ -26,7 +26,7 @@ impl Outbound {
     /// `delivery-abandoned` line each): what they had not recorded is tried
     /// again after restart.
     pub async fn run(self, mut stop: Stop) {
-        let wake = self.store.queue_wakeup();
+        let wake = self.queue.queue_wakeup();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
         let mut busy = InFlight::default();
         let deadline = loop {
@@ -71,11 +71,11 @@ impl Outbound {
             return Ok(());
         }
         let shared = Arc::new(self.shared(cfg.clone(), stop.clone())?);
-        let store = self.store.clone();
         let now = self.clock.now();
-        let due = tokio::task::spawn_blocking(move || store.queue_due(now, BATCH))
+        let due = self
+            .queue
+            .queue_due(now, BATCH)
             .await
-            .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         if stop.borrow().is_some() {
             return Ok(());

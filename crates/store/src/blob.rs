@@ -195,24 +195,9 @@ impl Store {
         })
     }
 
-    /// Where a committed body can be read now: its place in `blobs/`, or
-    /// still `queue/incoming/` in the instant between the commit and the
-    /// move (the outbound scheduler can see the rows in that instant).
-    pub fn blob_read_path(&self, id: &BlobId) -> PathBuf {
-        let placed = self.blob_path(id);
-        if placed.exists() {
-            return placed;
-        }
-        let incoming = self.incoming_dir().join(id.as_str());
-        if incoming.exists() {
-            incoming
-        } else {
-            placed
-        }
-    }
-
-    /// Where a body lives on disk.
-    pub fn blob_path(&self, id: &BlobId) -> PathBuf {
+    /// Where a body lives on disk. Inside the store only: everyone else
+    /// opens bodies by id ([`crate::MailStore::open_body`]).
+    pub(crate) fn blob_path(&self, id: &BlobId) -> PathBuf {
         self.root().join("blobs").join(id.shard()).join(id.as_str())
     }
 

@@ -1,57 +1,66 @@
 //! Export of a folder as mbox (mboxrd: "From " lines quoted with '>', so the
 //! export reads back unchanged) — the first piece of M9.
 
+use crate::api::MailStore;
 use crate::mailbox::MessageInfo;
-use crate::{Store, StoreError, UserId};
-use std::io::{BufRead, BufReader, Write};
+use crate::{StoreError, UserId};
+use std::io::Write;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
-impl Store {
-    /// Writes a user's folder as mbox to `out`, oldest message first.
-    pub fn export_mbox(
-        &self,
-        user: UserId,
-        folder: &str,
-        out: &mut dyn Write,
-    ) -> Result<usize, StoreError> {
-        let mailbox = self
-            .mailbox(user, folder)?
-            .ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))?;
-        let messages = self.messages(mailbox)?;
-        for m in &messages {
-            self.export_one(m, out)?;
-        }
-        out.flush()
-            .map_err(|e| StoreError::io(std::path::Path::new("<stdout>"), e))?;
-        Ok(messages.len())
+/// Writes a user's folder as mbox to `out`, oldest message first; how many
+/// messages. Through [`MailStore`], so any backend exports the same.
+pub async fn export_mbox(
+    store: &dyn MailStore,
+    user: UserId,
+    folder: &str,
+    out: &mut dyn Write,
+) -> Result<usize, StoreError> {
+    let mailbox = store
+        .mailbox(user, folder)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))?;
+    let messages = store.messages(mailbox).await?;
+    for m in &messages {
+        export_one(store, m, out).await?;
     }
+    out.flush()
+        .map_err(|e| StoreError::io(std::path::Path::new("<stdout>"), e))?;
+    Ok(messages.len())
+}
 
-    fn export_one(&self, m: &MessageInfo, out: &mut dyn Write) -> Result<(), StoreError> {
-        let path = self.blob_path(&m.blob);
-        let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        let mut reader = BufReader::new(file);
-        let io = |e| StoreError::io(&path, e);
-        let mut line = Vec::new();
-        let mut first = true;
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line).map_err(io)? == 0 {
-                break;
-            }
-            if first {
-                let sender = return_path(&line).unwrap_or_else(|| "MAILER-DAEMON".into());
-                writeln!(out, "From {} {}", sender, asctime(m.internal_date)).map_err(io)?;
-                first = false;
-            }
-            let body = line.strip_suffix(b"\n").unwrap_or(&line);
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
-            if is_from_line(body) {
-                out.write_all(b">").map_err(io)?;
-            }
-            out.write_all(body).map_err(io)?;
-            out.write_all(b"\n").map_err(io)?;
+/// One message, line by line (memory stays bounded).
+async fn export_one(
+    store: &dyn MailStore,
+    m: &MessageInfo,
+    out: &mut dyn Write,
+) -> Result<(), StoreError> {
+    let Some(body) = store.open_body(&m.blob).await? else {
+        return Err(StoreError::NotFound(format!("the body of UID {}", m.uid)));
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, body);
+    let path = std::path::PathBuf::from(m.blob.as_str());
+    let io = |e| StoreError::io(&path, e);
+    let mut line = Vec::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await.map_err(io)? == 0 {
+            break;
         }
-        out.write_all(b"\n").map_err(io)
+        if first {
+            let sender = return_path(&line).unwrap_or_else(|| "MAILER-DAEMON".into());
+            writeln!(out, "From {} {}", sender, asctime(m.internal_date)).map_err(io)?;
+            first = false;
+        }
+        let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if is_from_line(body) {
+            out.write_all(b">").map_err(io)?;
+        }
+        out.write_all(body).map_err(io)?;
+        out.write_all(b"\n").map_err(io)?;
     }
+    out.write_all(b"\n").map_err(io)
 }
 
 /// mboxrd: a line of zero or more '>' then "From " gets one more '>'.

@@ -11,6 +11,8 @@
 //! transaction commit. Reads go through a small pool of read-only
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
+pub mod api;
+mod api_queue;
 pub mod append;
 mod blob;
 pub mod changes;
@@ -42,9 +44,12 @@ mod seal;
 mod secret;
 mod server_key;
 pub mod size_limits;
+mod sqlite_api;
 pub mod srs;
 pub mod subscriptions;
 
+pub use api::{scan_bodies, Body, BodyFiles, MailStore};
+pub use api_queue::QueueStore;
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
@@ -168,6 +173,8 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+mod api_suite;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -248,7 +248,8 @@ async fn export_is_mboxrd() {
     .await
     .unwrap();
     let mut out = Vec::new();
-    assert_eq!(store.export_mbox(a, "INBOX", &mut out).unwrap(), 1);
+    let exported = export::export_mbox(&store, a, "INBOX", &mut out).await;
+    assert_eq!(exported.unwrap(), 1);
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.starts_with("From s@x.test Thu Jan  1 00:00:00 1970\n"),

@@ -69,8 +69,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// NOOP and CHECK: report what changed in the selected mailbox (RFC 3501 §6.1.2).
-    pub(super) fn noop(&mut self) -> Reply {
-        if let Err(r) = self.sync(true) {
+    pub(super) async fn noop(&mut self) -> Reply {
+        if let Err(r) = self.sync(true).await {
             return r;
         }
         Reply::ok("NOOP completed")

@@ -156,10 +156,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             LiteralOrLiteral8::Literal(l) => (l.data(), false),
             LiteralOrLiteral8::Literal8(l) => (l.data.as_ref(), true),
         };
-        let target = match self.append_check(
-            args(mailbox, flags, date, literal8, self.utf8),
-            data.len() as u64,
-        ) {
+        let target = match self
+            .append_check(
+                args(mailbox, flags, date, literal8, self.utf8),
+                data.len() as u64,
+            )
+            .await
+        {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -181,7 +184,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// Everything that can be refused before the message is sent.
-    pub(super) fn append_check(&mut self, a: Args, len: u64) -> Result<Target, Reply> {
+    pub(super) async fn append_check(&mut self, a: Args, len: u64) -> Result<Target, Reply> {
         let user = self.need_auth()?.id;
         let name = a.mailbox?;
         // RFC 6855 §4: 8-bit headers (UTF8 data) only once UTF8=ACCEPT is enabled.
@@ -192,7 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Err(Reply::bad("\\Recent cannot be stored"));
         }
         let store = &self.ctx.store;
-        let mailbox = match store.mailbox(user, &name) {
+        let mailbox = match store.mailbox(user, &name).await {
             Ok(Some(id)) => id,
             // RFC 3501 §6.3.11: TRYCREATE tells the client it may CREATE and retry.
             Ok(None) => return Err(Reply::no("Mailbox does not exist").code("TRYCREATE")),
@@ -205,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if len == 0 {
             return Err(Reply::no("Empty message").code("CANNOT"));
         }
-        let (used, quota) = store.usage(user).map_err(|e| Reply::from_store(&e))?;
+        let (used, quota) = store.usage(user).await.map_err(|e| Reply::from_store(&e))?;
         if quota > 0 && used.saturating_add(len) > quota {
             return Err(Reply::no("Mailbox quota exceeded").code("OVERQUOTA"));
         }
@@ -374,7 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok((validity, uids)) => {
                 let uid = uids.first().copied().unwrap_or(0);
                 // RFC 3501 §6.3.11: the selected mailbox's new message is announced.
-                if let Err(r) = self.sync(true) {
+                if let Err(r) = self.sync(true).await {
                     return r;
                 }
                 Reply::ok("APPEND completed").code(format!("APPENDUID {validity} {uid}"))

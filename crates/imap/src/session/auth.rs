@@ -86,7 +86,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => return r,
         };
         let initial = initial.map(|d| d.declassify().to_vec());
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let cfg = self.ctx.config.borrow().clone();
         let config = sasl::server_config(&store, &cfg.server.hostname, "imap", &cfg.auth);
         let Ok(config) = config else {
@@ -176,7 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn check(&mut self, user: String, password: Secret<String>) -> Reply {
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let name = user.clone();
         // On the login threads: bounded in number and in memory (logins.rs).
         let result = self

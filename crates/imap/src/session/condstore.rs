@@ -139,11 +139,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// RFC 7162 §3.2.5: after a SELECT with QRESYNC whose UIDVALIDITY
     /// matches, the UIDs expunged since the client's MODSEQ (VANISHED
     /// (EARLIER), within its known UIDs) and the messages changed since.
-    pub(super) fn resync(&mut self, since: u64, known: Option<&SequenceSet>) {
+    pub(super) async fn resync(&mut self, since: u64, known: Option<&SequenceSet>) {
         let Some(sel) = self.selected.as_ref() else {
             return;
         };
-        let gone = match self.ctx.store.changes_since(sel.id, since) {
+        let gone = match self.ctx.store.changes_since(sel.id, since).await {
             Ok(c) => c.vanished,
             Err(_) => return,
         };
@@ -168,7 +168,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// `* VANISHED (EARLIER)` for UID FETCH … (CHANGEDSINCE n VANISHED)
     /// (RFC 7162 §3.2.6): UIDs in the set expunged after `since`.
-    pub(super) fn vanished_earlier(&mut self, set: &SequenceSet, since: u64) -> Result<(), Reply> {
+    pub(super) async fn vanished_earlier(
+        &mut self,
+        set: &SequenceSet,
+        since: u64,
+    ) -> Result<(), Reply> {
         let Some(sel) = self.selected.as_ref() else {
             return Err(Reply::wrong_state());
         };
@@ -176,6 +180,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .ctx
             .store
             .changes_since(sel.id, since)
+            .await
             .map_err(|e| Reply::from_store(&e))?
             .vanished;
         let hits: Vec<u32> = gone

@@ -53,7 +53,7 @@ fn copyuid(c: &Copied) -> String {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// COPY, or MOVE when `moving`.
-    pub(super) fn copy(
+    pub(super) async fn copy(
         &mut self,
         set: &SequenceSet,
         mailbox: &Mailbox<'_>,
@@ -75,7 +75,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if moving && sel.read_only {
             return Reply::no("Mailbox is read-only").code("READ-ONLY");
         }
-        let dst = match store.mailbox(user, &name) {
+        let dst = match store.mailbox(user, &name).await {
             Ok(Some(id)) => id,
             // RFC 3501 §6.4.7: TRYCREATE unless the mailbox cannot be created.
             Ok(None) => return Reply::no("Mailbox does not exist").code("TRYCREATE"),
@@ -86,9 +86,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
         let done = if moving {
-            store.move_messages(sel.id, dst, &uids)
+            store.move_messages(sel.id, dst, &uids).await
         } else {
-            store.copy(sel.id, dst, &uids)
+            store.copy(sel.id, dst, &uids).await
         };
         // Over quota: NO [OVERQUOTA] (RFC 9208 §4.3), nothing copied.
         let copied = match done {
@@ -96,9 +96,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(e) => return Reply::from_store(&e),
         };
         if moving {
-            return self.moved(&copied);
+            return self.moved(&copied).await;
         }
-        if let Err(r) = self.sync(true) {
+        if let Err(r) = self.sync(true).await {
             return r;
         }
         if copied.uids.is_empty() {
@@ -108,7 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges, then the tagged OK.
-    fn moved(&mut self, copied: &Copied) -> Reply {
+    async fn moved(&mut self, copied: &Copied) -> Reply {
         if !copied.uids.is_empty() {
             self.untagged(&format!("OK [{}] Moved", copyuid(copied)));
         }
@@ -122,7 +122,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         for l in lines {
             self.untagged(&l);
         }
-        if let Err(r) = self.sync(true) {
+        if let Err(r) = self.sync(true).await {
             return r;
         }
         // With CONDSTORE, as for EXPUNGE: the HIGHESTMODSEQ after the move.

@@ -63,7 +63,7 @@ pub(super) fn attributes(f: &Folder, all: &[Folder]) -> String {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub(super) fn list(
+    pub(super) async fn list(
         &mut self,
         reference: &Mailbox<'_>,
         pattern: &ListMailbox<'_>,
@@ -90,12 +90,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .chars()
             .collect();
         let store = &self.ctx.store;
-        let folders = match store.folders(user) {
+        let folders = match store.folders(user).await {
             Ok(f) => f,
             Err(e) => return Reply::from_store(&e),
         };
         let lines: Vec<(String, String)> = if lsub {
-            match store.subscriptions(user) {
+            match store.subscriptions(user).await {
                 Ok(subs) => subscribed::lsub(&pattern, &subs, &folders),
                 Err(e) => return Reply::from_store(&e),
             }
@@ -119,7 +119,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         })
     }
 
-    pub(super) fn create(&mut self, mailbox: &Mailbox<'_>) -> Reply {
+    pub(super) async fn create(&mut self, mailbox: &Mailbox<'_>) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
@@ -138,13 +138,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(n) => n,
             Err(r) => return r,
         };
-        match self.ctx.store.create_folder(user, &name) {
+        match self.ctx.store.create_folder(user, &name).await {
             Ok(_) => Reply::ok("CREATE completed"),
             Err(e) => Reply::from_store(&e),
         }
     }
 
-    pub(super) fn delete(&mut self, mailbox: &Mailbox<'_>) -> Reply {
+    pub(super) async fn delete(&mut self, mailbox: &Mailbox<'_>) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
@@ -155,14 +155,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             return Reply::no("Mailbox is selected").code("INUSE");
         }
-        match self.ctx.store.delete_folder(user, &name) {
+        match self.ctx.store.delete_folder(user, &name).await {
             Ok(()) => Reply::ok("DELETE completed"),
             Err(StoreError::Exists(_)) => Reply::no("Mailbox has children").code("HASCHILDREN"),
             Err(e) => Reply::from_store(&e),
         }
     }
 
-    pub(super) fn rename(&mut self, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Reply {
+    pub(super) async fn rename(&mut self, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
@@ -171,9 +171,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (Err(r), _) | (_, Err(r)) => return r,
         };
         if from == "INBOX" {
-            return self.rename_inbox(user, &to);
+            return self.rename_inbox(user, &to).await;
         }
-        match self.ctx.store.rename_folder(user, &from, &to) {
+        match self.ctx.store.rename_folder(user, &from, &to).await {
             Ok(()) => Reply::ok("RENAME completed"),
             Err(e) => Reply::from_store(&e),
         }
@@ -181,11 +181,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// RFC 3501 §6.3.5 / RFC 9051 §6.3.6: renaming INBOX moves all its
     /// messages to a new folder of that name; INBOX stays, empty. One store
-    /// transaction (`Store::rename_inbox`); messages keep flags and GUIDs.
-    fn rename_inbox(&mut self, user: postern_store::UserId, to: &str) -> Reply {
-        match self.ctx.store.rename_inbox(user, to) {
+    /// transaction (`MailStore::rename_inbox`); messages keep flags and GUIDs.
+    async fn rename_inbox(&mut self, user: postern_store::UserId, to: &str) -> Reply {
+        match self.ctx.store.rename_inbox(user, to).await {
             // The selected INBOX, if it is, learns its EXPUNGEs at once.
-            Ok(_) => match self.sync(true) {
+            Ok(_) => match self.sync(true).await {
                 Ok(()) => Reply::ok("RENAME completed"),
                 Err(r) => r,
             },
@@ -193,7 +193,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    pub(super) fn subscribe(&mut self, mailbox: &Mailbox<'_>, on: bool) -> Reply {
+    pub(super) async fn subscribe(&mut self, mailbox: &Mailbox<'_>, on: bool) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
@@ -201,7 +201,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(n) => n,
             Err(r) => return r,
         };
-        match self.ctx.store.set_subscribed(user, &name, on) {
+        match self.ctx.store.set_subscribed(user, &name, on).await {
             Ok(()) => Reply::ok(if on {
                 "SUBSCRIBE completed"
             } else {
@@ -213,7 +213,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// RFC 3501 §6.3.10. RECENT counts the messages no session has claimed yet;
     /// DELETED (RFC 9051 §6.3.11) the \\Deleted ones, SIZE (RFC 8438) their octets.
-    pub(super) fn status(&mut self, mailbox: &Mailbox<'_>, items: &[StatusDataItemName]) -> Reply {
+    pub(super) async fn status(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        items: &[StatusDataItemName],
+    ) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
@@ -221,19 +225,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(n) => n,
             Err(r) => return r,
         };
-        let id = match self.ctx.store.mailbox(user, &name) {
+        let id = match self.ctx.store.mailbox(user, &name).await {
             Ok(Some(id)) => id,
             Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
             Err(e) => return Reply::from_store(&e),
         };
-        match self.status_line(id, &name, items) {
+        match self.status_line(id, &name, items).await {
             Ok(()) => Reply::ok("STATUS completed"),
             Err(r) => r,
         }
     }
 
     /// Sends `* STATUS name (…)` for a folder (STATUS, and LIST-STATUS).
-    pub(super) fn status_line(
+    pub(super) async fn status_line(
         &mut self,
         id: postern_store::MailboxId,
         name: &str,
@@ -243,7 +247,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.condstore_on();
         }
         let store = &self.ctx.store;
-        let (state, msgs) = match (store.mailbox_state(id), store.messages(id)) {
+        let (state, msgs) = match (store.mailbox_state(id).await, store.messages(id).await) {
             (Ok(s), Ok(m)) => (s, m),
             (Err(e), _) | (_, Err(e)) => return Err(Reply::from_store(&e)),
         };
@@ -255,7 +259,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 StatusDataItemName::Messages => ("MESSAGES", msgs.len() as u64),
                 StatusDataItemName::Recent => (
                     "RECENT",
-                    store.recent_count(id).map_err(|e| Reply::from_store(&e))? as u64,
+                    store
+                        .recent_count(id)
+                        .await
+                        .map_err(|e| Reply::from_store(&e))? as u64,
                 ),
                 StatusDataItemName::UidNext => ("UIDNEXT", state.1 as u64),
                 StatusDataItemName::UidValidity => ("UIDVALIDITY", state.0 as u64),

@@ -20,7 +20,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut changes = self.ctx.store.subscribe();
         let mut stop = self.ctx.shutdown.clone();
         self.conn.push(b"+ idling\r\n");
-        if let Err(r) = self.sync(true) {
+        if let Err(r) = self.sync(true).await {
             return r;
         }
         let deadline = tokio::time::Instant::now() + self.ctx.idle_timeout;
@@ -35,11 +35,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 line = self.conn.read_line(MAX_DONE_LINE) => return self.idle_done(line),
                 change = changes.recv() => match change {
                     Ok(c) if Some(c.user) == me && Some(c.mailbox) == selected => {
-                        if let Err(r) = self.sync(true) { return r; }
+                        if let Err(r) = self.sync(true).await { return r; }
                     }
                     Ok(_) => {}
                     // Missed some: look anyway.
-                    Err(RecvError::Lagged(_)) => { if let Err(r) = self.sync(true) { return r; } }
+                    Err(RecvError::Lagged(_)) => { if let Err(r) = self.sync(true).await { return r; } }
                     Err(RecvError::Closed) => {}
                 },
                 _ = stop.changed() => { self.bye("Server shutting down"); return self.end(); }

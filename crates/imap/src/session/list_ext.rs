@@ -223,12 +223,12 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Result<(String, ListExt), Reply>> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub(super) fn list_extended(&mut self, l: ListExt) -> Reply {
+    pub(super) async fn list_extended(&mut self, l: ListExt) -> Reply {
         let Some(user) = self.user.as_ref().map(|u| u.id) else {
             return Reply::wrong_state();
         };
         let store = &self.ctx.store;
-        let (folders, subs) = match (store.folders(user), store.subscriptions(user)) {
+        let (folders, subs) = match (store.folders(user).await, store.subscriptions(user).await) {
             (Ok(f), Ok(s)) => (f, s),
             (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
         };
@@ -253,7 +253,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.conn.push(&line.bytes);
             // RFC 5819 §2: STATUS right after the folder's LIST line.
             if let (Some(items), Some(id)) = (&l.status, line.status_of) {
-                if let Err(r) = self.status_line(id, &line.name, items) {
+                if let Err(r) = self.status_line(id, &line.name, items).await {
                     return r;
                 }
             }

@@ -42,7 +42,7 @@ use imap_codec::CommandCodec;
 use postern_config::Config;
 use postern_logs::Logs;
 use postern_net::{Conn, MaybeTls};
-use postern_store::{Store, UserInfo};
+use postern_store::{MailStore, Store, UserInfo};
 use reply::Reply;
 use select::Selected;
 use std::net::SocketAddr;
@@ -54,7 +54,11 @@ use tokio_rustls::TlsAcceptor;
 
 /// What every session shares: the store, the logs, the live config, TLS.
 pub struct Context {
-    pub store: Store,
+    /// Mailboxes and bodies: the only way to stored mail (issue 14 item 1).
+    pub store: Arc<dyn MailStore>,
+    /// Users and passwords (the directory; still the SQLite store until it
+    /// is split out, issue 14 item 2).
+    pub directory: Store,
     pub logs: Logs,
     pub config: watch::Receiver<Arc<Config>>,
     pub tls: Option<TlsAcceptor>,
@@ -81,7 +85,8 @@ impl Context {
         shutdown: watch::Receiver<bool>,
     ) -> Context {
         Context {
-            store,
+            store: Arc::new(store.clone()),
+            directory: store,
             logs,
             config,
             tls,
@@ -251,7 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             _ => match list_ext::parse(bytes) {
                 Some(Ok((tag, list))) => {
                     self.current_tag = tag.clone();
-                    let reply = self.list_extended(list);
+                    let reply = self.list_extended(list).await;
                     self.tagged(&tag, &reply);
                 }
                 Some(Err(reply)) => self.error(&tag_text, reply.text()),
@@ -304,7 +309,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let tag = cmd.tag.inner().to_string();
         match cmd.body {
             C::Capability => self.capability(),
-            C::Noop | C::Check => self.noop(),
+            C::Noop | C::Check => self.noop().await,
             C::Logout => self.logout(),
             C::StartTLS => self.starttls().await,
             C::Login { username, password } => self.login(username, password).await,
@@ -318,32 +323,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             C::List {
                 reference,
                 mailbox_wildcard,
-            } => self.list(&reference, &mailbox_wildcard, false),
+            } => self.list(&reference, &mailbox_wildcard, false).await,
             C::Lsub {
                 reference,
                 mailbox_wildcard,
-            } => self.list(&reference, &mailbox_wildcard, true),
-            C::Create { mailbox } => self.create(&mailbox),
-            C::Delete { mailbox } => self.delete(&mailbox),
-            C::Rename { from, to } => self.rename(&from, &to),
-            C::Subscribe { mailbox } => self.subscribe(&mailbox, true),
-            C::Unsubscribe { mailbox } => self.subscribe(&mailbox, false),
+            } => self.list(&reference, &mailbox_wildcard, true).await,
+            C::Create { mailbox } => self.create(&mailbox).await,
+            C::Delete { mailbox } => self.delete(&mailbox).await,
+            C::Rename { from, to } => self.rename(&from, &to).await,
+            C::Subscribe { mailbox } => self.subscribe(&mailbox, true).await,
+            C::Unsubscribe { mailbox } => self.subscribe(&mailbox, false).await,
             C::Status {
                 mailbox,
                 item_names,
-            } => self.status(&mailbox, &item_names),
+            } => self.status(&mailbox, &item_names).await,
             C::Select {
                 mailbox,
                 parameters,
-            } => self.select(&mailbox, false, &parameters),
+            } => self.select(&mailbox, false, &parameters).await,
             C::Examine {
                 mailbox,
                 parameters,
-            } => self.select(&mailbox, true, &parameters),
-            C::Close => self.close(),
+            } => self.select(&mailbox, true, &parameters).await,
+            C::Close => self.close().await,
             C::Unselect => self.unselect(),
-            C::Expunge => self.expunge(None),
-            C::ExpungeUid { sequence_set } => self.expunge(Some(&sequence_set)),
+            C::Expunge => self.expunge(None).await,
+            C::ExpungeUid { sequence_set } => self.expunge(Some(&sequence_set)).await,
             C::Fetch {
                 sequence_set,
                 macro_or_item_names,
@@ -360,7 +365,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 flags,
                 uid,
                 modifiers,
-            } => self.store(&sequence_set, kind, response, &flags, uid, &modifiers),
+            } => {
+                self.store(&sequence_set, kind, response, &flags, uid, &modifiers)
+                    .await
+            }
             C::Idle => self.idle(&tag).await,
             C::Append {
                 mailbox,
@@ -375,12 +383,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 sequence_set,
                 mailbox,
                 uid,
-            } => self.copy(&sequence_set, &mailbox, uid, false),
+            } => self.copy(&sequence_set, &mailbox, uid, false).await,
             C::Move {
                 sequence_set,
                 mailbox,
                 uid,
-            } => self.copy(&sequence_set, &mailbox, uid, true),
+            } => self.copy(&sequence_set, &mailbox, uid, true).await,
             C::Search {
                 charset,
                 criteria,
@@ -389,8 +397,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 self.search(charset.as_ref(), criteria.as_ref(), uid, None)
                     .await
             }
-            C::GetQuota { root } => self.getquota(&root),
-            C::GetQuotaRoot { mailbox } => self.getquotaroot(&mailbox),
+            C::GetQuota { root } => self.getquota(&root).await,
+            C::GetQuotaRoot { mailbox } => self.getquotaroot(&mailbox).await,
             C::SetQuota { .. } => self.setquota(),
             _ => Reply::bad("Command not implemented"),
         }

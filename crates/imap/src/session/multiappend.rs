@@ -37,7 +37,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let first = match parse_head(&head, self.utf8) {
             Some(a) => {
                 let name = a.mailbox.as_ref().ok().cloned().unwrap_or_default();
-                self.append_check(a, len).map(|t| (name, t))
+                self.append_check(a, len).await.map(|t| (name, t))
             }
             None => Err(Reply::bad("Syntax error in APPEND")),
         };
@@ -117,7 +117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if rest.is_empty() {
                 break;
             }
-            match self.next_message(&b, rest) {
+            match self.next_message(&b, rest).await {
                 Ok((next, n, ns)) => (t, len, non_sync) = (next, n, ns),
                 Err(r) => return self.skip_rest(line).await.then_some(r),
             }
@@ -127,7 +127,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// The next message of a MULTIAPPEND, from the rest of the command line
     /// (` [flags] [date-time] {n}`), checked; a synchronising literal is invited.
-    fn next_message(&mut self, b: &Batch, line: &[u8]) -> Result<(Target, u64, bool), Reply> {
+    async fn next_message(&mut self, b: &Batch, line: &[u8]) -> Result<(Target, u64, bool), Reply> {
         if b.uploads.len() >= MAX_MULTIAPPEND {
             return Err(Reply::no("Too many messages in one APPEND").code("LIMIT"));
         }
@@ -141,7 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             mailbox: Ok(b.name.clone()),
             ..a
         };
-        let t = self.append_check(args, len)?;
+        let t = self.append_check(args, len).await?;
         Ok((t, len, non_sync))
     }
 
@@ -159,7 +159,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match done {
             Ok((validity, uids)) => {
                 // RFC 3501 §6.3.11: the selected mailbox's new messages are announced.
-                if let Err(r) = self.sync(true) {
+                if let Err(r) = self.sync(true).await {
                     return r;
                 }
                 let set = uid_set(uids);

@@ -21,33 +21,34 @@ pub(super) fn storage_list(used: u64, quota: u64) -> String {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    fn quota_line(&mut self) -> Result<(), Reply> {
+    async fn quota_line(&mut self) -> Result<(), Reply> {
         let user = self.need_auth()?.id;
         let (used, quota) = self
             .ctx
             .store
             .usage(user)
+            .await
             .map_err(|e| Reply::from_store(&e))?;
         self.untagged(&format!("QUOTA \"{ROOT}\" {}", storage_list(used, quota)));
         Ok(())
     }
 
     /// RFC 9208 §4.1.1.
-    pub(super) fn getquota(&mut self, root: &AString<'_>) -> Reply {
+    pub(super) async fn getquota(&mut self, root: &AString<'_>) -> Reply {
         if let Err(r) = self.need_auth() {
             return r;
         }
         if root.as_ref() != ROOT.as_bytes() {
             return Reply::no("No such quota root").code("NONEXISTENT");
         }
-        match self.quota_line() {
+        match self.quota_line().await {
             Ok(()) => Reply::ok("GETQUOTA completed"),
             Err(r) => r,
         }
     }
 
     /// RFC 9208 §4.1.2: the mailbox need not exist; every name has the one root.
-    pub(super) fn getquotaroot(&mut self, mailbox: &Mailbox<'_>) -> Reply {
+    pub(super) async fn getquotaroot(&mut self, mailbox: &Mailbox<'_>) -> Reply {
         if let Err(r) = self.need_auth() {
             return r;
         }
@@ -59,7 +60,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.put_mailbox(&mut line, &name);
         line.extend_from_slice(format!(" \"{ROOT}\"\r\n").as_bytes());
         self.conn.push(&line);
-        match self.quota_line() {
+        match self.quota_line().await {
             Ok(()) => Reply::ok("GETQUOTAROOT completed"),
             Err(r) => r,
         }

@@ -1,13 +1,13 @@
 //! \Recent in a session (RFC 3501 §2.3.2): which of the selected mailbox's
 //! messages this session is the first to be told about. SELECT, and every
 //! later report of new messages in a read-write session, claims them in the
-//! store (`postern_store::Store::claim_recent`); EXAMINE only looks (RFC 3501
+//! store (`postern_store::MailStore::claim_recent`); EXAMINE only looks (RFC 3501
 //! §6.3.2), so the messages stay recent for the next session that selects.
 
 use super::reply::Reply;
 use super::select::Selected;
 use postern_store::mailbox::MessageInfo;
-use postern_store::{MailboxId, Store};
+use postern_store::{MailStore, MailboxId};
 use std::collections::HashSet;
 
 /// The UIDs that are recent in this session.
@@ -29,9 +29,9 @@ impl Recent {
 
     /// Learns which of `fresh` (new to this session, UID order) are recent
     /// for it: claimed when `claim`, else only those no session has claimed.
-    pub fn learn(
+    pub async fn learn(
         &mut self,
-        store: &Store,
+        store: &dyn MailStore,
         mailbox: MailboxId,
         fresh: &[MessageInfo],
         claim: bool,
@@ -40,9 +40,9 @@ impl Recent {
             return Ok(());
         };
         let from = if claim {
-            store.claim_recent(mailbox, last.saturating_add(1))
+            store.claim_recent(mailbox, last.saturating_add(1)).await
         } else {
-            store.recent_from(mailbox)
+            store.recent_from(mailbox).await
         }
         .map_err(|e| Reply::from_store(&e))?;
         self.0

@@ -1,6 +1,6 @@
 //! SEARCH / UID SEARCH (RFC 3501 §6.4.4, §6.4.8). The criteria are compiled
-//! and run by [`crate::search`] on a blocking thread (bodies are read from
-//! disk); the answer is one untagged SEARCH line (ESEARCH in IMAP4rev2 or
+//! and run by [`crate::search`] on the store's blocking pool (bodies are
+//! read there, [`postern_store::scan_bodies`]); the answer is one untagged SEARCH line (ESEARCH in IMAP4rev2 or
 //! with RETURN options), and RETURN (SAVE) keeps the result (RFC 5182).
 
 use super::esearch::{self, Want};
@@ -13,24 +13,24 @@ use crate::search::{self, Headers, TooDeep};
 use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
 use postern_store::mailbox::MessageInfo;
-use postern_store::Store;
+use postern_store::{scan_bodies, BodyFiles};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Messages as SEARCH reads them: headers through the shared cache,
-/// bodies from their files.
-struct Cached {
-    store: Store,
+/// bodies from the store.
+struct Cached<'a> {
+    bodies: &'a dyn BodyFiles,
     cache: Arc<HeaderCache>,
 }
 
-impl search::Source for Cached {
+impl search::Source for Cached<'_> {
     fn headers(&self, m: &MessageInfo) -> Option<Arc<Headers>> {
-        self.cache.load(&self.store, m).map(|e| e.search())
+        self.cache.load(self.bodies, m).map(|e| e.search())
     }
 
     fn read(&self, m: &MessageInfo) -> Option<Vec<u8>> {
-        std::fs::read(self.store.blob_path(&m.blob)).ok()
+        self.bodies.read(&m.blob).ok().flatten()
     }
 }
 
@@ -99,13 +99,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             None => self.untagged(&search_line(&found.hits, found.modseq)),
         }
         // RFC 3501 §7.4.1: no EXPUNGE during SEARCH.
-        if let Err(r) = self.sync(false) {
+        if let Err(r) = self.sync(false).await {
             return r;
         }
         Reply::ok("SEARCH completed")
     }
 
-    /// Runs the criteria over the selected mailbox on a blocking thread.
+    /// Runs the criteria over the selected mailbox on the store's pool.
     async fn matches(
         &mut self,
         charset: Option<&Charset<'_>>,
@@ -127,11 +127,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let key = search::compile(criteria, msgs.len() as u32, max_uid)
             .map_err(|TooDeep| Reply::bad("Search keys nested too deeply").code("LIMIT"))?;
         let modseq = key.uses_modseq();
-        let src = Cached {
-            store: self.ctx.store.clone(),
-            cache: self.ctx.headers.clone(),
-        };
-        let job = tokio::task::spawn_blocking(move || {
+        let cache = self.ctx.headers.clone();
+        let job = scan_bodies(&*self.ctx.store, move |bodies| {
+            let src = Cached { bodies, cache };
             let idx = search::run_with(&key, &msgs, &src);
             let number = |i: usize| if by_uid { msgs[i].uid } else { i as u32 + 1 };
             Found {
@@ -140,7 +138,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 modseq,
             }
         });
-        job.await
-            .map_err(|_| Reply::no("Search failed").code("SERVERBUG"))
+        job.await.map_err(|e| Reply::from_store(&e))
     }
 }

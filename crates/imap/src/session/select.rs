@@ -82,7 +82,7 @@ pub(super) fn has_flag(flags: &str, flag: &str) -> bool {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub(super) fn select(
+    pub(super) async fn select(
         &mut self,
         mailbox: &Mailbox<'_>,
         read_only: bool,
@@ -110,14 +110,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => return r,
         };
         let store = &self.ctx.store;
-        let id = match store.mailbox(user, &name) {
+        let id = match store.mailbox(user, &name).await {
             Ok(Some(id)) => id,
             Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
             Err(e) => return Reply::from_store(&e),
         };
         // The snapshot first: UIDNEXT read after it is above every UID in it.
         let ((msgs, modseq), (validity, uidnext, _)) =
-            match (store.snapshot(id), store.mailbox_state(id)) {
+            match (store.snapshot(id).await, store.mailbox_state(id).await) {
                 (Ok(m), Ok(s)) => (m, s),
                 (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
             };
@@ -130,7 +130,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let rev1 = self.shows_recent();
         let mut recent = Recent::default();
         if rev1 {
-            if let Err(r) = recent.learn(store, id, &msgs, !read_only) {
+            if let Err(r) = recent.learn(&**store, id, &msgs, !read_only).await {
                 return r;
             }
         }
@@ -164,7 +164,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // RFC 7162 §3.2.5: a different UIDVALIDITY means a full resync.
         if let Some((v, since, known)) = &params.qresync {
             if *v == validity {
-                self.resync(*since, known.as_ref());
+                self.resync(*since, known.as_ref()).await;
             }
         }
         if read_only {
@@ -175,7 +175,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// RFC 3501 §6.4.2: removes \Deleted messages silently, unless read-only.
-    pub(super) fn close(&mut self) -> Reply {
+    pub(super) async fn close(&mut self) -> Reply {
         let Some(sel) = self.selected.take() else {
             return Reply::wrong_state();
         };
@@ -186,7 +186,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 .filter(|m| has_flag(&m.flags, "\\Deleted"))
                 .map(|m| m.uid)
                 .collect();
-            if let Err(e) = self.ctx.store.expunge(sel.id, &doomed) {
+            if let Err(e) = self.ctx.store.expunge(sel.id, &doomed).await {
                 return Reply::from_store(&e);
             }
         }
@@ -204,7 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// allowed; RFC 3501 §7.4.1 forbids them during FETCH, STORE, SEARCH),
     /// new messages, and flags changed by other sessions. Only what changed
     /// after the session's MODSEQ cursor is read (RFC 7162 changes query).
-    pub(super) fn sync(&mut self, expunges: bool) -> Result<(), Reply> {
+    pub(super) async fn sync(&mut self, expunges: bool) -> Result<(), Reply> {
         let (condstore, qresync) = (self.condstore, self.qresync);
         let rev1 = self.shows_recent();
         let store = self.ctx.store.clone();
@@ -215,6 +215,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .ctx
             .store
             .changes_since(sel.id, sel.modseq)
+            .await
             .map_err(|e| Reply::from_store(&e))?;
         sel.modseq = sel.modseq.max(ch.highest_modseq);
         sel.pending.extend(ch.vanished);
@@ -253,7 +254,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if rev1 {
                 let _ = sel
                     .recent
-                    .learn(&store, sel.id, &sel.msgs[before..], !sel.read_only);
+                    .learn(&*store, sel.id, &sel.msgs[before..], !sel.read_only)
+                    .await;
             }
             lines.push(format!("{} EXISTS", sel.msgs.len()));
             if rev1 {

@@ -13,7 +13,7 @@ use postern_store::FlagOp;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub(super) fn store(
+    pub(super) async fn store(
         &mut self,
         set: &SequenceSet,
         kind: StoreType,
@@ -52,15 +52,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             StoreType::Remove => FlagOp::Remove,
         };
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
-        let (updates, refused) =
-            match self
-                .ctx
-                .store
-                .store_flags(sel.id, &uids, op, &given, unchanged_since)
-            {
-                Ok(r) => r,
-                Err(e) => return Reply::from_store(&e),
-            };
+        let (updates, refused) = match self
+            .ctx
+            .store
+            .store_flags(sel.id, &uids, op, &given, unchanged_since)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Reply::from_store(&e),
+        };
         let mut lines = Vec::new();
         for u in updates {
             let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) else {
@@ -88,7 +88,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         for l in lines {
             self.untagged(&l);
         }
-        if let Err(r) = self.sync(false) {
+        if let Err(r) = self.sync(false).await {
             return r;
         }
         if refused.is_empty() {
@@ -100,8 +100,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// Removes \Deleted messages (all, or those of `only` for UID EXPUNGE).
-    pub(super) fn expunge(&mut self, only: Option<&SequenceSet>) -> Reply {
-        if let Err(r) = self.sync(true) {
+    pub(super) async fn expunge(&mut self, only: Option<&SequenceSet>) -> Reply {
+        if let Err(r) = self.sync(true).await {
             return r;
         }
         let sel = match self.selected.as_mut().ok_or_else(Reply::wrong_state) {
@@ -121,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .filter(|m| has_flag(&m.flags, "\\Deleted"))
             .map(|m| m.uid)
             .collect();
-        let removed = match self.ctx.store.expunge(sel.id, &doomed) {
+        let removed = match self.ctx.store.expunge(sel.id, &doomed).await {
             Ok(r) => r,
             Err(e) => return Reply::from_store(&e),
         };
@@ -136,7 +136,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Reply::ok("EXPUNGE completed");
         }
         // RFC 7162 (CONDSTORE and EXPUNGE): the tagged OK carries HIGHESTMODSEQ.
-        if let Err(r) = self.sync(true) {
+        if let Err(r) = self.sync(true).await {
             return r;
         }
         match self.selected.as_ref() {

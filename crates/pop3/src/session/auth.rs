@@ -86,7 +86,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Err(_) => return self.error(reply::AUTH_BAD_BASE64),
             },
         };
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let hostname = self.cfg.server.hostname.clone();
         let Ok(config) = sasl::server_config(&store, &hostname, "pop", &self.cfg.auth) else {
             return self.reply(reply::AUTH_TEMP);
@@ -126,7 +126,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(timestamp) = self.apop_timestamp.clone() else {
             return self.reply(reply::APOP_UNSUPPORTED);
         };
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let outcome = sasl::apop(self, &store, &timestamp, &name, &digest).await;
         self.auth_outcome(outcome).await
     }
@@ -162,7 +162,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// USER/PASS: checks the password (Argon2, on a blocking thread) and opens the maildrop.
     async fn login(&mut self, user: String, password: Secret<String>) -> Flow {
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let name = user.clone();
         let result =
             tokio::task::spawn_blocking(move || store.authenticate(&name, &password)).await;
@@ -216,14 +216,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         &self,
         user: &UserInfo,
     ) -> Result<Option<(MailboxId, Vec<MessageInfo>)>, StoreError> {
-        let (store, id) = (self.ctx.store.clone(), user.id);
-        let task = tokio::task::spawn_blocking(move || {
-            let Some(inbox) = store.mailbox(id, "INBOX")? else {
-                return Ok(None);
-            };
-            Ok(Some((inbox, store.messages(inbox)?)))
-        });
-        task.await.unwrap_or(Err(StoreError::Unavailable))
+        let store = &self.ctx.store;
+        let Some(inbox) = store.mailbox(user.id, "INBOX").await? else {
+            return Ok(None);
+        };
+        Ok(Some((inbox, store.messages(inbox).await?)))
     }
 }
 

@@ -19,7 +19,7 @@ use postern_config::Config;
 use postern_logs::Logs;
 use postern_net::cross_protocol::is_http_request;
 use postern_net::{Conn, Line, MaybeTls};
-use postern_store::{MailboxId, Store, UserInfo};
+use postern_store::{MailStore, MailboxId, Store, UserInfo};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,11 @@ use tokio_rustls::TlsAcceptor;
 
 /// What every POP3 session shares.
 pub struct Context {
-    pub store: Store,
+    /// The maildrops and their bodies: the only way to stored mail.
+    pub store: Arc<dyn MailStore>,
+    /// Users and passwords (the directory; still the SQLite store until it
+    /// is split out, issue 14 item 2).
+    pub directory: Store,
     pub logs: Logs,
     /// The live config (`server.hostname`); reloads apply to the next command.
     pub config: watch::Receiver<Arc<Config>>,

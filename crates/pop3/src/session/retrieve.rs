@@ -1,4 +1,4 @@
-//! RETR and TOP (RFC 1939 §5, §7): the message streamed from its file,
+//! RETR and TOP (RFC 1939 §5, §7): the message streamed from the store,
 //! byte-stuffed, with bounded memory whatever its size.
 
 use super::{Flow, Session};
@@ -18,13 +18,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(e) => (e.blob.clone(), e.size),
             Err(e) => return self.reply(e.into()),
         };
-        let path = self.ctx.store.blob_path(&blob);
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
+        let file = match self.ctx.store.open_body(&blob).await {
+            Ok(Some(body)) => body,
             // Expunged (by IMAP) since the snapshot was taken.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return self.reply(reply::MESSAGE_GONE)
-            }
+            Ok(None) => return self.reply(reply::MESSAGE_GONE),
             Err(_) => return self.reply(reply::READ_FAILED),
         };
         let (status, stuffer) = match top {
@@ -37,7 +34,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(()) => Flow::Continue,
             Err(SendError::Read(e)) => {
                 // After +OK there is no way to say so: end the session, delete nothing.
-                eprintln!("postern: pop3: reading {}: {e}", path.display());
+                eprintln!("postern: pop3: reading body {blob}: {e}");
                 Flow::Close
             }
             Err(SendError::Write(_)) => Flow::Close,

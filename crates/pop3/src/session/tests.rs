@@ -40,7 +40,8 @@ fn world(plaintext_auth: bool, idle: Duration) -> World {
     let (config_tx, config) = watch::channel(Arc::new(cfg));
     let (stop, shutdown) = watch::channel(false);
     let ctx = Arc::new(Context {
-        store,
+        store: Arc::new(store.clone()),
+        directory: store,
         logs,
         config,
         tls: None,
@@ -63,7 +64,7 @@ fn plain_world() -> World {
 
 impl World {
     async fn deliver(&self, body: &[u8]) {
-        let store = &self.ctx.store;
+        let store = &self.ctx.directory;
         let mut w = store.create_blob().await.unwrap();
         w.write(body).await.unwrap();
         let blob = w.finish().await.unwrap();
@@ -84,7 +85,7 @@ impl World {
     }
 
     fn inbox_uids(&self) -> Vec<u32> {
-        let store = &self.ctx.store;
+        let store = &self.ctx.directory;
         let inbox = store.mailbox(self.alice, "INBOX").unwrap().unwrap();
         store
             .messages(inbox)
@@ -95,7 +96,7 @@ impl World {
     }
 
     fn guids(&self) -> Vec<String> {
-        let store = &self.ctx.store;
+        let store = &self.ctx.directory;
         let inbox = store.mailbox(self.alice, "INBOX").unwrap().unwrap();
         store
             .messages(inbox)
@@ -470,8 +471,8 @@ async fn a_message_expunged_elsewhere_is_reported_not_fatal() {
     w.deliver(b"Subject: a\r\n\r\na\r\n").await;
     w.deliver(b"Subject: b\r\n\r\nb\r\n").await;
     let (mut c, _) = w.logged_in().await;
-    let inbox = w.ctx.store.mailbox(w.alice, "INBOX").unwrap().unwrap();
-    w.ctx.store.expunge(inbox, &[1]).unwrap();
+    let inbox = w.ctx.directory.mailbox(w.alice, "INBOX").unwrap().unwrap();
+    w.ctx.directory.expunge(inbox, &[1]).unwrap();
     assert_eq!(
         c.err("RETR 1").await,
         "-ERR Message was removed by another session"

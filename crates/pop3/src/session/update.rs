@@ -24,12 +24,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if uids.is_empty() {
             return self.signing_off(Some(left));
         }
-        let store = self.ctx.store.clone();
-        let inbox = open.inbox;
         let wanted = uids.len();
-        let task = tokio::task::spawn_blocking(move || store.expunge(inbox, &uids));
-        match task.await {
-            Ok(Ok(removed)) => {
+        match self.ctx.store.expunge(open.inbox, &uids).await {
+            Ok(removed) => {
                 self.ctx.logs.mail(&[
                     ("event", "pop3-deleted"),
                     ("user", &open.user.address),
@@ -39,11 +36,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 ]);
                 self.signing_off(Some(left))
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 eprintln!("postern: pop3: expunge for {}: {e}", open.user.address);
                 reply::UPDATE_FAILED
             }
-            Err(_) => reply::UPDATE_FAILED,
         }
     }
 

@@ -53,6 +53,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     }
 }
 
+/// Runs a command's store work on a runtime of its own: the store's async
+/// interface runs its blocking work on the runtime's pool.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            path: "the runtime".into(),
+            source,
+        })?;
+    Ok(rt.block_on(f))
+}
+
 fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     match given {
         Some(dir) if !dir.as_os_str().is_empty() => Ok(dir),

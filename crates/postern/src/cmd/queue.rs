@@ -4,7 +4,8 @@
 //! Each message is a line
 //! `ID  AGE  SIZE  <SENDER>  [held]` (`[held]` only when held), then one line
 //! per recipient `    ADDRESS  STATUS  attempts=N  next=IN  last_error=...`
-//! (`last_error` only when there is one; `next=now` when due).
+//! (`last_error` only when there is one; `next=now` when due). `show` ends
+//! with `body: N octets` (the body as the store finds it by id) or `body: missing`.
 
 use super::say;
 use crate::cli::QueueCmd;
@@ -12,39 +13,51 @@ use crate::error::{CliError, Result};
 use crate::serve::pidfile;
 use postern_config::Size;
 use postern_store::queue::{QueueEntry, QueuedRecipient};
-use postern_store::{BlobId, QueueSelect, Store};
+use postern_store::{BlobId, QueueSelect, QueueStore, Store};
 use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn run(store: &Store, data: &Path, cmd: QueueCmd, out: &mut dyn Write) -> Result<()> {
+    // Through the store's async interface, as the server's queue reads it.
+    super::block_on(commands(store, data, cmd, out))?
+}
+
+async fn commands(
+    store: &dyn QueueStore,
+    data: &Path,
+    cmd: QueueCmd,
+    out: &mut dyn Write,
+) -> Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     match cmd {
-        QueueCmd::List => list(store, now, out),
-        QueueCmd::Show { id } => show(store, &id, now, out),
+        QueueCmd::List => list(store, now, out).await,
+        QueueCmd::Show { id } => show(store, &id, now, out).await,
         QueueCmd::Retry { id: None, .. } => {
-            let n = store.queue_retry(QueueSelect::All)?;
+            let n = store.queue_retry(QueueSelect::All).await?;
             nudge(data);
             say(out, format_args!("{n} recipients will be tried now"))
         }
         QueueCmd::Retry { id: Some(id), .. } => {
-            let n = store.queue_retry(QueueSelect::One(queue_id(&id)?.as_str()))?;
+            let n = store
+                .queue_retry(QueueSelect::One(queue_id(&id)?.as_str()))
+                .await?;
             nudge(data);
             say(out, format_args!("{id}: {n} recipients will be tried now"))
         }
         QueueCmd::Delete { id } => {
-            store.queue_delete(queue_id(&id)?.as_str())?;
+            store.queue_delete(queue_id(&id)?.as_str()).await?;
             say(out, format_args!("{id} deleted"))
         }
         QueueCmd::Hold { id } => {
-            store.queue_hold(queue_id(&id)?.as_str(), true)?;
+            store.queue_hold(queue_id(&id)?.as_str(), true).await?;
             say(out, format_args!("{id} held"))
         }
         QueueCmd::Release { id } => {
-            store.queue_hold(queue_id(&id)?.as_str(), false)?;
+            store.queue_hold(queue_id(&id)?.as_str(), false).await?;
             nudge(data);
             say(out, format_args!("{id} released"))
         }
@@ -62,8 +75,8 @@ fn queue_id(id: &str) -> Result<BlobId> {
         .ok_or_else(|| CliError::Invalid(format!("`{id}` is not a queue id (hexadecimal)")))
 }
 
-fn list(store: &Store, now: i64, out: &mut dyn Write) -> Result<()> {
-    let entries = store.queue_list()?;
+async fn list(store: &dyn QueueStore, now: i64, out: &mut dyn Write) -> Result<()> {
+    let entries = store.queue_list().await?;
     if entries.is_empty() {
         return say(out, "queue is empty");
     }
@@ -72,18 +85,21 @@ fn list(store: &Store, now: i64, out: &mut dyn Write) -> Result<()> {
         .try_for_each(|e| entry_lines(e, now).iter().try_for_each(|l| say(out, l)))
 }
 
-fn show(store: &Store, id: &str, now: i64, out: &mut dyn Write) -> Result<()> {
+/// The entry, then its body as the store finds it by id: its size, or
+/// `missing` (a body is never shown by path: it may not be a file).
+async fn show(store: &dyn QueueStore, id: &str, now: i64, out: &mut dyn Write) -> Result<()> {
     let blob = queue_id(id)?;
     let entry = store
-        .queue_get(blob.as_str())?
+        .queue_get(blob.as_str())
+        .await?
         .ok_or_else(|| CliError::Invalid(format!("queue entry {id} does not exist")))?;
     entry_lines(&entry, now)
         .iter()
         .try_for_each(|l| say(out, l))?;
-    say(
-        out,
-        format_args!("body: {}", store.blob_path(&blob).display()),
-    )
+    match store.open_body(&blob).await? {
+        Some(body) => say(out, format_args!("body: {} octets", body.len())),
+        None => say(out, "body: missing"),
+    }
 }
 
 fn entry_lines(e: &QueueEntry, now: i64) -> Vec<String> {

@@ -74,7 +74,8 @@ async fn serve(
             .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pop3 = Arc::new(postern_pop3::Context {
-        store: store.clone(),
+        store: Arc::new(store.clone()),
+        directory: store.clone(),
         logs: logs.clone(),
         config: config_rx.clone(),
         tls: alpn(MailProtocol::Pop3),
@@ -97,7 +98,8 @@ async fn serve(
         data_dir.to_path_buf(),
     );
     let smtp = Arc::new(Context {
-        store,
+        store: Arc::new(store.clone()),
+        directory: store,
         logs: logs.clone(),
         config: config_rx,
         tls: alpn(MailProtocol::Smtp),

@@ -62,7 +62,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Err(_) => return self.error(reply::AUTH_BAD_BASE64),
             },
         };
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let hostname = self.cfg.server.hostname.clone();
         let config = match sasl::server_config(&store, &hostname, "smtp", &self.cfg.auth) {
             Ok(c) => c,

@@ -30,7 +30,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             from_checked: self.may_relay(),
             forwarded_by: tx.forwarded_by.clone(),
         };
-        let (store, path) = (self.ctx.store.clone(), blob.path().to_path_buf());
+        let (store, path) = (self.ctx.directory.clone(), blob.path().to_path_buf());
         let signed = tokio::task::spawn_blocking(move || {
             let mut file = std::fs::File::open(path)?;
             sign_message(&store, &origin, &mut file)

@@ -91,7 +91,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if local_part_too_long(&to.address) {
             return self.error(reply::LOCAL_PART_TOO_LONG);
         }
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let given = to.address.clone();
         let postmaster = self.cfg.smtp.postmaster.clone();
         // Directory lookups touch SQLite: keep them off the async workers.

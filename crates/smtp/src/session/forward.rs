@@ -20,7 +20,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             None => Ok(tx.sender.clone()),
             Some(domain) => self
                 .ctx
-                .store
+                .directory
                 .srs_forward(&tx.sender, domain)
                 .map_err(|_| reply::TEMP_FAILURE),
         }

@@ -70,7 +70,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// The first of `senders` in a local domain, if any.
     async fn local_claim(&self, senders: Vec<String>) -> Result<Option<String>, Reply> {
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let found = tokio::task::spawn_blocking(move || {
             for s in senders {
                 let domain = s
@@ -161,7 +161,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn check_one(&self, user: String, senders: Vec<String>, what: &str) -> Result<(), Reply> {
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         let (u, list) = (user.clone(), senders.clone());
         let verdict = tokio::task::spawn_blocking(move || {
             list.iter().find_map(|s| match store.may_send_as(&u, s) {

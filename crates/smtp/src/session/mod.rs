@@ -24,7 +24,7 @@ use postern_logs::Logs;
 use postern_net::cross_protocol::is_http_request;
 use postern_net::MaybeTls;
 use postern_net::{Conn, Line};
-use postern_store::{RemoteRecipient, Store, UserId, UserInfo};
+use postern_store::{MailStore, RemoteRecipient, Store, UserId, UserInfo};
 use smtp_proto::Request;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -56,7 +56,11 @@ impl Kind {
 
 /// What every session shares: the store, the logs, the live config, TLS.
 pub struct Context {
-    pub store: Store,
+    /// Where accepted mail goes (bodies and commits): the only way to stored mail.
+    pub store: Arc<dyn MailStore>,
+    /// Domains, users, aliases, limits (the directory; still the SQLite
+    /// store until it is split out, issue 14 item 2).
+    pub directory: Store,
     pub logs: Logs,
     pub config: watch::Receiver<Arc<Config>>,
     pub tls: Option<TlsAcceptor>,

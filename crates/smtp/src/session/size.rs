@@ -59,7 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(user) = self.auth.as_ref().map(|u| u.address.clone()) else {
             return Ok(limit);
         };
-        let store = self.ctx.store.clone();
+        let store = self.ctx.directory.clone();
         match tokio::task::spawn_blocking(move || store.max_message_size_of(&user)).await {
             Ok(Ok(own)) => {
                 limit.narrow(own, reply::TOO_BIG_FOR_SENDER);

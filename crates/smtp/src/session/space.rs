@@ -50,7 +50,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let config = self.ctx.config.borrow();
             (config.smtp.disk_reserve.0, config.smtp.disk_reserve_percent)
         };
-        let Ok((available, total)) = disk(self.ctx.store.root()) else {
+        let Ok((available, total)) = disk(self.ctx.directory.root()) else {
             return Ok(());
         };
         if room(available, total, bytes, percent) >= needed.max(1) {

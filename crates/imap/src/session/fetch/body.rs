@@ -14,11 +14,9 @@ use imap_codec::imap_types::fetch::{MessageDataItem, MessageDataItemName as Item
 use imap_codec::imap_types::response::{Data, Response};
 use imap_codec::ResponseCodec;
 use postern_store::mailbox::MessageInfo;
-use postern_store::Store;
+use postern_store::{BlobId, Body, MailStore, StoreError};
 use std::borrow::Cow;
-use std::io::ErrorKind;
 use std::num::NonZeroU32;
-use std::path::Path;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite};
 
 /// Where a message's contents come from for one FETCH response.
@@ -26,7 +24,7 @@ pub(in crate::session) struct Source {
     /// Read and parsed, when an item looks inside the message.
     pub parsed: Option<Parsed>,
     /// Open for streaming, when the items only want the whole message.
-    pub file: Option<tokio::fs::File>,
+    pub file: Option<Body>,
     /// False when the body file is gone (expunged meanwhile).
     pub present: bool,
 }
@@ -48,56 +46,41 @@ impl Source {
         }
     }
 
-    pub async fn open(
-        store: &Store,
-        msg: &MessageInfo,
-        items: &[Item<'_>],
-    ) -> Result<Source, Reply> {
-        let path = store.blob_path(&msg.blob);
-        let gone = Source {
+    /// The body is gone (expunged meanwhile): its items are NIL.
+    fn gone() -> Source {
+        Source {
             parsed: None,
             file: None,
             present: false,
-        };
+        }
+    }
+
+    pub async fn open(
+        store: &dyn MailStore,
+        msg: &MessageInfo,
+        items: &[Item<'_>],
+    ) -> Result<Source, Reply> {
         if items.iter().any(looks_inside) {
             let header_only = !items.iter().any(is_whole)
                 && items.iter().filter(|i| looks_inside(i)).all(in_header);
-            let read = if header_only {
-                read_header(&path).await
-            } else {
-                tokio::fs::read(&path).await
-            };
-            return match read {
-                Ok(raw) => Ok(Source {
-                    parsed: Some(Parsed::new(raw)),
-                    file: None,
-                    present: true,
-                }),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(gone),
-                Err(_) => Err(unavailable()),
-            };
+            if header_only {
+                return read(read_header(store, &msg.blob).await);
+            }
+            return read(store.read_body(&msg.blob).await);
         }
         // A small message is read at once (one trip to the blocking pool
         // instead of one per open, seek and read); a large one is streamed.
         if items.iter().any(is_whole) && msg.size <= READ_WHOLE {
-            return match tokio::fs::read(&path).await {
-                Ok(raw) => Ok(Source {
-                    parsed: Some(Parsed::new(raw)),
-                    file: None,
-                    present: true,
-                }),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(gone),
-                Err(_) => Err(unavailable()),
-            };
+            return read(store.read_body(&msg.blob).await);
         }
         if items.iter().any(is_whole) {
-            return match tokio::fs::File::open(&path).await {
-                Ok(f) => Ok(Source {
+            return match store.open_body(&msg.blob).await {
+                Ok(Some(body)) => Ok(Source {
                     parsed: None,
-                    file: Some(f),
+                    file: Some(body),
                     present: true,
                 }),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(gone),
+                Ok(None) => Ok(Source::gone()),
                 Err(_) => Err(unavailable()),
             };
         }
@@ -106,6 +89,19 @@ impl Source {
             file: None,
             present: true,
         })
+    }
+}
+
+/// A message read whole (or its header), or gone.
+fn read(raw: Result<Option<Vec<u8>>, StoreError>) -> Result<Source, Reply> {
+    match raw {
+        Ok(Some(raw)) => Ok(Source {
+            parsed: Some(Parsed::new(raw)),
+            file: None,
+            present: true,
+        }),
+        Ok(None) => Ok(Source::gone()),
+        Err(_) => Err(unavailable()),
     }
 }
 
@@ -128,20 +124,26 @@ fn in_header(item: &Item<'_>) -> bool {
 
 /// The message's header, without reading its body (ENVELOPE and header
 /// fields are what clients list mailboxes with; bodies may be large).
-async fn read_header(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = tokio::fs::File::open(path).await?;
+/// None when the body is gone.
+async fn read_header(store: &dyn MailStore, id: &BlobId) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(mut file) = store.open_body(id).await? else {
+        return Ok(None);
+    };
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        let n = file.read(&mut chunk).await?;
+        let n = file.read(&mut chunk).await.map_err(|e| StoreError::Io {
+            path: id.to_string(),
+            source: e,
+        })?;
         if n == 0 {
-            return Ok(buf);
+            return Ok(Some(buf));
         }
         buf.extend_from_slice(&chunk[..n]);
         let end = message::header_end(&buf);
         if end < buf.len() {
             buf.truncate(end);
-            return Ok(buf);
+            return Ok(Some(buf));
         }
     }
 }
@@ -202,7 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         &mut self,
         item: &Item<'_>,
         p: &Parsed,
-        file: &mut Option<tokio::fs::File>,
+        file: &mut Option<Body>,
         present: bool,
     ) -> Result<(), Reply> {
         let nil = || NString(None);
@@ -344,8 +346,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         Ok(())
     }
 
-    /// The whole message as a literal, read from its file and sent in chunks.
-    async fn stream_file(&mut self, name: &[u8], file: &mut tokio::fs::File) -> Result<(), Reply> {
+    /// The whole message as a literal, read from the store and sent in chunks.
+    async fn stream_file(&mut self, name: &[u8], file: &mut Body) -> Result<(), Reply> {
         // Past this point a failure leaves a response cut short: the session ends.
         let fail = |s: &mut Self| {
             s.closing = true;
@@ -354,10 +356,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if file.rewind().await.is_err() {
             return Err(fail(self));
         }
-        let Ok(meta) = file.metadata().await else {
-            return Err(fail(self));
-        };
-        let len = meta.len();
+        let len = file.len();
         self.conn.push(name);
         self.conn.push(format!("{{{len}}}\r\n").as_bytes());
         let mut left = len;

@@ -143,11 +143,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.condstore_on();
         }
         if let (true, Some(n)) = (vanished, changed_since) {
-            if let Err(r) = self.vanished_earlier(set, n) {
+            if let Err(r) = self.vanished_earlier(set, n).await {
                 return r;
             }
         }
-        let targets = match self.fetch_targets(set, by_uid, &items, changed_since) {
+        let targets = match self.fetch_targets(set, by_uid, &items, changed_since).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -158,7 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Err(r) => return r,
             }
         }
-        if let Err(r) = self.sync(false) {
+        if let Err(r) = self.sync(false).await {
             return r;
         }
         if expunged {
@@ -170,7 +170,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// The messages named, with \Seen set first where the items ask for it.
-    fn fetch_targets(
+    async fn fetch_targets(
         &mut self,
         set: &SequenceSet,
         by_uid: bool,
@@ -196,6 +196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let seen = vec!["\\Seen".to_string()];
             let (updates, _) = store
                 .store_flags(sel.id, &unseen, FlagOp::Add, &seen, None)
+                .await
                 .map_err(|e| Reply::from_store(&e))?;
             for u in updates {
                 if let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) {
@@ -237,7 +238,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             present,
         } = match ready {
             Some(_) => Source::nothing(),
-            None => Source::open(&self.ctx.store, msg, items).await?,
+            None => Source::open(&*self.ctx.store, msg, items).await?,
         };
         let entry = ready.or_else(|| match &parsed {
             Some(p) if present && items.iter().any(cached::by_cache) => {
@@ -290,7 +291,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         &mut self,
         item: &Item<'_>,
         p: &Parsed,
-        file: &mut Option<tokio::fs::File>,
+        file: &mut Option<postern_store::Body>,
         present: bool,
     ) -> Result<(), Reply> {
         let structure =
