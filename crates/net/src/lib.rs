@@ -7,6 +7,7 @@ pub mod bruteforce;
 pub mod client_key;
 pub mod clock;
 pub mod conn;
+pub mod dns;
 pub mod ipgroup;
 pub mod listen;
 pub mod policy;

@@ -1,12 +1,9 @@
-//! MX and address lookups through hickory-resolver. The server to ask is
-//! `delivery.resolver` (tests start their own on loopback) or the system's.
+//! MX and address lookups through the server's one resolver
+//! (`postern_net::dns`: `dns.resolver`, tests start their own on loopback).
 
-use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
-use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::ProtoError;
 use hickory_resolver::TokioResolver;
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::net::IpAddr;
 
 /// A failed lookup: the name does not exist (permanent) or DNS did not answer (temporary).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,26 +29,9 @@ pub struct Dns {
 }
 
 impl Dns {
-    /// A resolver asking `server`, or the system's configured servers when None.
-    pub fn new(server: Option<SocketAddr>) -> Result<Dns, String> {
-        let mut builder = match server {
-            Some(sa) => {
-                let group = NameServerConfigGroup::from_ips_clear(&[sa.ip()], sa.port(), true);
-                TokioResolver::builder_with_config(
-                    ResolverConfig::from_parts(None, vec![], group),
-                    TokioConnectionProvider::default(),
-                )
-            }
-            None => TokioResolver::builder_tokio()
-                .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?,
-        };
-        let opts = builder.options_mut();
-        opts.timeout = Duration::from_secs(5);
-        opts.attempts = 2;
-        opts.ndots = 0;
-        Ok(Dns {
-            resolver: builder.build(),
-        })
+    /// Lookups through `resolver` (the server's shared one).
+    pub fn new(resolver: TokioResolver) -> Dns {
+        Dns { resolver }
     }
 
     pub async fn mx(&self, domain: &str) -> Result<MxAnswer, DnsError> {
