@@ -48,6 +48,7 @@ pub async fn build(
         ret: None,
         smtputf8: !msg.sender.is_ascii(),
         internal_date: now,
+        junk: false,
     }))
 }
 

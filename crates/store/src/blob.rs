@@ -72,6 +72,18 @@ impl BlobWriter {
         Ok(())
     }
 
+    /// Everything written so far, read back (flushed, not fsync'd): the
+    /// filter reads the whole message once after the end of data.
+    pub async fn contents(&mut self) -> Result<Vec<u8>, StoreError> {
+        let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
+        file.flush()
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        tokio::fs::read(&self.path)
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
+
     /// Flushes and fsyncs the body. Its directory is fsync'd by the committer.
     pub async fn finish(mut self) -> Result<FinishedBlob, StoreError> {
         let mut file = self.file.take().ok_or(StoreError::Unavailable)?;

@@ -106,6 +106,7 @@ mod tests {
                     ret: None,
                     smtputf8: false,
                     internal_date: 1,
+                    junk: false,
                 })
                 .await
                 .unwrap();

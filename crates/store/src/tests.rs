@@ -45,6 +45,7 @@ pub(crate) async fn deliver(
             ret: None,
             smtputf8: false,
             internal_date: 0,
+            junk: false,
         })
         .await
 }
@@ -291,4 +292,39 @@ async fn expunge_frees_quota_and_bodies() {
     // UIDs are never reused (RFC 3501 §2.3.1.1).
     deliver(&store, b"next\r\n", vec![a], vec![]).await.unwrap();
     assert_eq!(store.messages(inbox).unwrap()[0].uid, 3);
+}
+
+#[tokio::test]
+async fn junk_deliveries_go_to_the_junk_folder() {
+    let (_d, store, a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"Subject: q\r\n\r\nx\r\n").await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let delivery = Delivery {
+        blob,
+        sender: "s@x.test".into(),
+        local: vec![a],
+        remote: vec![],
+        env_id: None,
+        ret: None,
+        smtputf8: false,
+        internal_date: 0,
+        junk: true,
+    };
+    store.commit(delivery).await.unwrap();
+    let junk = store.mailbox(a, "Junk").unwrap().unwrap();
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    assert_eq!(store.messages(junk).unwrap().len(), 1);
+    assert_eq!(store.messages(inbox).unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn blob_contents_are_read_back_before_finish() {
+    let (_d, store, _a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"Subject: r\r\n\r\n").await.unwrap();
+    w.write(b"body\r\n").await.unwrap();
+    assert_eq!(w.contents().await.unwrap(), b"Subject: r\r\n\r\nbody\r\n");
+    w.write(b"more").await.unwrap();
+    assert_eq!(w.finish().await.unwrap().size(), 24);
 }

@@ -28,6 +28,7 @@ pub(crate) async fn deliver(store: &Store, user: UserId, body: &[u8]) {
             ret: None,
             smtputf8: false,
             internal_date: 1,
+            junk: false,
         })
         .await
         .unwrap();

@@ -31,6 +31,7 @@ async fn notice(store: &Store, to: UserId) -> Delivery {
         ret: None,
         smtputf8: false,
         internal_date: 0,
+        junk: false,
     }
 }
 

@@ -77,6 +77,7 @@ impl World {
                 ret: None,
                 smtputf8: false,
                 internal_date: 0,
+                junk: false,
             })
             .await
             .unwrap();
