@@ -326,5 +326,11 @@ async fn blob_contents_are_read_back_before_finish() {
     w.write(b"body\r\n").await.unwrap();
     assert_eq!(w.contents().await.unwrap(), b"Subject: r\r\n\r\nbody\r\n");
     w.write(b"more").await.unwrap();
-    assert_eq!(w.finish().await.unwrap().size(), 24);
+    w.rewrite(b"X: 1\r\n\r\nnew").await.unwrap();
+    w.write(b"!").await.unwrap();
+    let id = w.id().clone();
+    let blob = w.finish().await.unwrap();
+    assert_eq!((blob.id(), blob.size()), (&id, 12));
+    let path = store.root().join("queue/incoming").join(id.as_str());
+    assert_eq!(std::fs::read(path).unwrap(), b"X: 1\r\n\r\nnew!");
 }

@@ -86,13 +86,16 @@ async fn serve(
         tls.clone(),
         stop_rx.clone(),
     ));
+    // One resolver (and one DNS cache) for delivery and message authentication.
+    let resolver = postern_net::dns::SharedResolver::default();
     let outbound = postern_queue::Outbound::new(
         store.clone(),
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_queue::clock::SystemClock),
         data_dir.to_path_buf(),
-    );
+    )
+    .with_resolver(resolver.clone());
     let smtp = Arc::new(Context {
         store,
         logs: logs.clone(),
@@ -100,6 +103,7 @@ async fn serve(
         tls: tls.clone(),
         shutdown: stop_rx.clone(),
         limits: Default::default(),
+        resolver,
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
