@@ -19,6 +19,16 @@ pub(crate) async fn run(ctx: &mut Context<'_>, lookups: &Lookups) {
     let Some(msg) = ctx.message.as_mut() else {
         return;
     };
+    if msg.dkim_headers.is_empty() {
+        // RFC 8601 §2.7.1: "none", the message was not signed.
+        ctx.results.dkim = vec![DkimOutcome {
+            result: AuthResult::None,
+            domain: String::new(),
+            selector: String::new(),
+            reason: None,
+        }];
+        return;
+    }
     let total = msg.dkim_headers.len();
     msg.dkim_headers.truncate(MAX_SIGNATURES);
     ctx.results.dkim_skipped = total.saturating_sub(MAX_SIGNATURES);

@@ -99,7 +99,10 @@ impl Results {
             let all: Vec<String> = self
                 .dkim
                 .iter()
-                .map(|d| format!("{}:{}", d.result.as_str(), d.domain))
+                .map(|d| match d.domain.as_str() {
+                    "" => d.result.as_str().to_string(),
+                    domain => format!("{}:{domain}", d.result.as_str()),
+                })
                 .collect();
             all.join(",")
         };

@@ -44,6 +44,9 @@ pub async fn check_spf(
 }
 
 async fn check(lookups: &Lookups, params: SpfParameters<'_>, domain: &str) -> AuthResult {
+    if let Some(early) = record_errors(lookups, domain).await {
+        return early;
+    }
     let counter = Counter::default();
     let caches = lookups.caches(&counter);
     let out = lookups.auth.check_host(caches.params(params)).await;
@@ -74,6 +77,59 @@ async fn dns_failed(lookups: &Lookups, domain: &str) -> bool {
             _ => true,
         },
     }
+}
+
+/// What mail-auth lets pass in the domain's own record: more than one SPF
+/// record (RFC 7208 §4.5) and malformed ip4/ip6 terms (§5.6) are permerrors.
+async fn record_errors(lookups: &Lookups, domain: &str) -> Option<AuthResult> {
+    let name = format!("{}.", domain.trim_end_matches('.'));
+    if domain.is_empty() || lookups.zone_has_txt(&name) {
+        return None;
+    }
+    let found = lookups.auth.0.txt_lookup(name).await.ok()?;
+    let records: Vec<String> = found
+        .iter()
+        .map(|t| {
+            t.txt_data()
+                .iter()
+                .map(|p| String::from_utf8_lossy(p))
+                .collect()
+        })
+        .filter(|t: &String| is_spf_record(t))
+        .collect();
+    match records.as_slice() {
+        [one] if !ip_terms_valid(one) => Some(AuthResult::PermError),
+        [_] | [] => None,
+        _ => Some(AuthResult::PermError),
+    }
+}
+
+/// RFC 7208 §4.5: "v=spf1" alone or followed by a space, any case.
+fn is_spf_record(t: &str) -> bool {
+    let t = t.as_bytes();
+    t.len() >= 6 && t[..6].eq_ignore_ascii_case(b"v=spf1") && (t.len() == 6 || t[6] == b' ')
+}
+
+/// Every ip4:/ip6: term is an address of its family with a prefix in range (§5.6).
+fn ip_terms_valid(record: &str) -> bool {
+    record.split(' ').all(|term| {
+        let term = term.trim_start_matches(['+', '-', '~', '?']);
+        let lower = term.to_ascii_lowercase();
+        let (v6, rest) = match (lower.strip_prefix("ip4:"), lower.strip_prefix("ip6:")) {
+            (Some(r), _) => (false, r.to_string()),
+            (_, Some(r)) => (true, r.to_string()),
+            _ => return true,
+        };
+        let (addr, len) = match rest.split_once('/') {
+            Some((a, l)) => (a.to_string(), l.parse::<u8>().ok()),
+            None => (rest.clone(), Some(if v6 { 128 } else { 32 })),
+        };
+        match (v6, len) {
+            (false, Some(l)) => l <= 32 && addr.parse::<std::net::Ipv4Addr>().is_ok(),
+            (true, Some(l)) => l <= 128 && addr.parse::<std::net::Ipv6Addr>().is_ok(),
+            _ => false,
+        }
+    })
 }
 
 fn convert(r: SpfResult) -> AuthResult {
@@ -136,6 +192,18 @@ mod tests {
         let r = check_spf(&l, ip, "helo.example", "", "mx.test").await;
         assert_eq!(r.mail_from, AuthResult::Pass);
         assert_eq!(r.mail_from_identity, "postmaster@helo.example");
+    }
+
+    #[test]
+    fn record_syntax_checks() {
+        assert!(is_spf_record("v=spf1") && is_spf_record("V=SPF1 -all"));
+        assert!(!is_spf_record("v=spf10 -all") && !is_spf_record("spf1"));
+        assert!(ip_terms_valid(
+            "v=spf1 ip4:192.0.2.0/24 -ip6:2001:db8::/32 a -all"
+        ));
+        assert!(!ip_terms_valid("v=spf1 ip4:300.1.1.1 -all"));
+        assert!(!ip_terms_valid("v=spf1 ip4:192.0.2.1/33 -all"));
+        assert!(!ip_terms_valid("v=spf1 ip6:192.0.2.1 -all"));
     }
 
     // The void-lookup limit needs NXDOMAIN answers from a DNS server: tests/test_auth_spf.py.
