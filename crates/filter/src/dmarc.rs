@@ -16,7 +16,9 @@ use mail_auth::Error;
 use postern_config::{DmarcAction, TempErrorAction};
 use std::sync::Arc;
 
-/// Distinct From: domains checked (RFC 7489 §6.6.1: several must not be a way around it).
+/// Distinct From: domains checked (RFC 7489 §6.6.1: several must not be a
+/// way around it). A message with more is refused when DMARC is enforced:
+/// checking only some would let the others hide a failing one.
 pub const MAX_FROM_DOMAINS: usize = 5;
 
 /// A policy record lookup's outcome.
@@ -35,7 +37,9 @@ pub(crate) async fn run(
     let mut domains = ctx.from_domains();
     domains.sort_unstable();
     domains.dedup();
-    domains.truncate(MAX_FROM_DOMAINS);
+    if domains.len() > MAX_FROM_DOMAINS {
+        return too_many_froms(ctx, domains.len(), s);
+    }
     let mut worst: Option<(DmarcOutcome, Option<(Action, String)>)> = None;
     for from in domains {
         let record = discover(lookups, &from).await;
@@ -53,6 +57,28 @@ pub(crate) async fn run(
     let (outcome, action) = worst?;
     ctx.results.dmarc = Some(outcome);
     action
+}
+
+fn too_many_froms(ctx: &mut Context<'_>, n: usize, s: &Settings<'_>) -> Option<(Action, String)> {
+    let disposition = if s.auth.dmarc_enforce {
+        "reject"
+    } else {
+        "off"
+    };
+    ctx.results.dmarc = Some(DmarcOutcome {
+        result: AuthResult::PermError,
+        from_domain: format!("{n} domains"),
+        policy: "none",
+        disposition: disposition.into(),
+    });
+    let reply = Reply {
+        code: 550,
+        enhanced: "5.7.1",
+        text: format!("Message rejected: {n} author domains in From: (RFC 7489 §6.6.1)"),
+    };
+    s.auth
+        .dmarc_enforce
+        .then(|| (Action::Reject(reply), format!("{n} From: domains")))
 }
 
 /// §6.6.3: the From: domain's record, else its organisational domain's.

@@ -386,3 +386,34 @@ async fn silent_dns_is_a_temperror_within_the_deadline() {
     assert_eq!((r.code, r.enhanced), (451, "4.7.5"));
     assert_eq!(v.results.spf.unwrap().mail_from, AuthResult::TempError);
 }
+
+#[tokio::test]
+async fn from_domain_limit_is_crossed() {
+    let (zone, _k) = world();
+    for i in 0..6 {
+        zone.txt::<Dmarc>(
+            &format!("_dmarc.f{i}.example"),
+            Err(mail_auth::Error::DnsRecordNotFound(
+                mail_auth::hickory_resolver::proto::op::ResponseCode::NXDomain,
+            )),
+        );
+    }
+    let l = lookups(zone);
+    // Several From: domains are all checked, the strictest verdict wins (RFC 7489 §6.6.1)...
+    let froms = |n: usize| {
+        let mut list: Vec<String> = (0..n).map(|i| format!("a@f{i}.example")).collect();
+        list.push("b@sender.example".into());
+        let head = format!("From: {}\r\nSubject: s\r\n\r\nx\r\n", list.join(", "));
+        head.into_bytes()
+    };
+    let limit = crate::dmarc::MAX_FROM_DOMAINS;
+    let v = run(&l, &Auth::default(), "a@other.example", &froms(limit - 1)).await;
+    assert!(matches!(v.action, Action::Reject(_)), "{v:?}");
+    // ...up to the limit: beyond it the message is refused (none is left unchecked).
+    let v = run(&l, &Auth::default(), "a@other.example", &froms(limit)).await;
+    let Action::Reject(r) = &v.action else {
+        panic!("{v:?}")
+    };
+    assert!(r.text.contains("6 author domains"), "{}", r.text);
+    assert_eq!(v.results.dmarc.unwrap().result, AuthResult::PermError);
+}
