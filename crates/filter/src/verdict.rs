@@ -40,17 +40,22 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// The message as it is to be stored: added headers, then `raw` without the removed ranges.
-    pub fn rewrite(&self, raw: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(raw.len() + self.add_headers.len());
-        out.extend_from_slice(self.add_headers.as_bytes());
+    /// The message as it is to be stored, in pieces (no copy of `raw`):
+    /// the added headers, then `raw` without the removed ranges.
+    pub fn pieces<'a>(&'a self, raw: &'a [u8]) -> Vec<&'a [u8]> {
+        let mut out = vec![self.add_headers.as_bytes()];
         let mut at = 0;
         for r in &self.remove {
-            out.extend_from_slice(&raw[at..r.start]);
+            out.push(&raw[at..r.start]);
             at = r.end;
         }
-        out.extend_from_slice(&raw[at..]);
+        out.push(&raw[at..]);
         out
+    }
+
+    /// The pieces joined.
+    pub fn rewrite(&self, raw: &[u8]) -> Vec<u8> {
+        self.pieces(raw).concat()
     }
 }
 

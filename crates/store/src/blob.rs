@@ -84,17 +84,20 @@ impl BlobWriter {
             .map_err(|e| StoreError::io(&self.path, e))
     }
 
-    /// Replaces everything written so far with `bytes`, keeping the id (the
-    /// filter's added and removed header fields).
-    pub async fn rewrite(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+    /// Replaces everything written so far with `parts` one after the other,
+    /// keeping the id (the filter's added and removed header fields).
+    pub async fn rewrite(&mut self, parts: &[&[u8]]) -> Result<(), StoreError> {
         use tokio::io::AsyncSeekExt;
         let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
         let io = |e| StoreError::io(&self.path, e);
         file.flush().await.map_err(io)?;
         file.get_mut().set_len(0).await.map_err(io)?;
         file.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
-        file.write_all(bytes).await.map_err(io)?;
-        self.written = bytes.len() as u64;
+        self.written = 0;
+        for p in parts {
+            file.write_all(p).await.map_err(io)?;
+            self.written += p.len() as u64;
+        }
         Ok(())
     }
 

@@ -326,7 +326,7 @@ async fn blob_contents_are_read_back_before_finish() {
     w.write(b"body\r\n").await.unwrap();
     assert_eq!(w.contents().await.unwrap(), b"Subject: r\r\n\r\nbody\r\n");
     w.write(b"more").await.unwrap();
-    w.rewrite(b"X: 1\r\n\r\nnew").await.unwrap();
+    w.rewrite(&[b"X: 1\r\n", b"\r\nnew"]).await.unwrap();
     w.write(b"!").await.unwrap();
     let id = w.id().clone();
     let blob = w.finish().await.unwrap();

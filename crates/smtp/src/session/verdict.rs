@@ -81,7 +81,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             );
         }
         if !verdict.add_headers.is_empty() || !verdict.remove.is_empty() {
-            blob.rewrite(&verdict.rewrite(&raw))
+            blob.rewrite(&verdict.pieces(&raw))
                 .await
                 .map_err(|_| reply::TEMP_FAILURE)?;
         }
