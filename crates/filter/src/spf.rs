@@ -44,6 +44,10 @@ pub async fn check_spf(
 }
 
 async fn check(lookups: &Lookups, params: SpfParameters<'_>, domain: &str) -> AuthResult {
+    // RFC 7208 §2.3: an address literal or other non-domain HELO is not checked.
+    if !is_domain(domain) {
+        return AuthResult::None;
+    }
     if let Some(early) = record_errors(lookups, domain).await {
         return early;
     }
@@ -102,6 +106,20 @@ async fn record_errors(lookups: &Lookups, domain: &str) -> Option<AuthResult> {
         [_] | [] => None,
         _ => Some(AuthResult::PermError),
     }
+}
+
+/// A name that can be looked up: dot-separated labels of letters, digits,
+/// '-' and '_' (not "[192.0.2.1]", not a bare word).
+fn is_domain(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    name.contains('.')
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// RFC 7208 §4.5: "v=spf1" alone or followed by a space, any case.
@@ -192,6 +210,16 @@ mod tests {
         let r = check_spf(&l, ip, "helo.example", "", "mx.test").await;
         assert_eq!(r.mail_from, AuthResult::Pass);
         assert_eq!(r.mail_from_identity, "postmaster@helo.example");
+    }
+
+    #[tokio::test]
+    async fn address_literal_helo_is_none() {
+        // Not looked up at all: the resolver here answers nothing (would be temperror).
+        let l = lookups(Zone::default());
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let r = check_spf(&l, ip, "[192.0.2.7]", "", "mx.test").await;
+        assert_eq!((r.helo, r.mail_from), (AuthResult::None, AuthResult::None));
+        assert!(!is_domain("localhost") && is_domain("a-b.example_x.org."));
     }
 
     #[test]
