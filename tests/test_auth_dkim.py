@@ -87,3 +87,11 @@ def test_hundred_signatures_bounded(signed_world):
     header = ours(server.wait_for_message(ALICE, tok))
     assert header.count("dkim=pass") == 10, header
     assert "dkim=neutral (90 more signatures not verified)" in header
+
+
+def test_key_lookup_servfail_is_temperror(signed_world, dns):
+    server, key = signed_world
+    dns.servfail(f"sel._domainkey.{SIGNER}")
+    tok = token()
+    assert transaction(server, sign(key, message(tok, f"a@{SIGNER}")), f"a@{SIGNER}").code == 250
+    assert "dkim=temperror" in ours(server.wait_for_message(ALICE, tok))
