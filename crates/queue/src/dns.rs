@@ -1,7 +1,8 @@
 //! MX and address lookups through the server's one resolver
 //! (`postern_net::dns`: `dns.resolver`, tests start their own on loopback).
 
-use hickory_resolver::proto::ProtoError;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 use hickory_resolver::TokioResolver;
 use std::net::IpAddr;
 
@@ -56,13 +57,18 @@ impl Dns {
 }
 
 /// "No records of this type" is an answer; NXDOMAIN and failures are errors.
+/// hickory reports SERVFAIL and REFUSED as "no records" too: those are
+/// temporary (issue 15: never read a DNS failure as an answer).
 fn no_records(name: &str, e: ProtoError) -> Result<(), DnsError> {
-    if e.is_nx_domain() {
-        Err(DnsError::NoSuchDomain(name.to_string()))
-    } else if e.is_no_records_found() {
-        Ok(())
-    } else {
-        Err(DnsError::Temporary(name.to_string(), e.to_string()))
+    let code = match e.kind() {
+        ProtoErrorKind::NoRecordsFound(n) => Some(n.response_code),
+        _ => None,
+    };
+    match code {
+        _ if e.is_nx_domain() => Err(DnsError::NoSuchDomain(name.to_string())),
+        Some(ResponseCode::NoError) => Ok(()),
+        Some(ResponseCode::NXDomain) => Err(DnsError::NoSuchDomain(name.to_string())),
+        _ => Err(DnsError::Temporary(name.to_string(), e.to_string())),
     }
 }
 
@@ -76,4 +82,46 @@ fn fqdn(name: &str) -> String {
 
 fn strip_dot(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A DNS server on loopback answering every query with `rcode`.
+    fn answering(rcode: u8) -> std::net::SocketAddr {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let mut reply = buf[..n].to_vec();
+                // QR, RD, RA and the response code; the question (and OPT) echoed.
+                reply[2] = 0x81;
+                reply[3] = 0x80 | rcode;
+                let _ = sock.send_to(&reply, from);
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn servfail_is_temporary_nxdomain_is_not() {
+        let shared = postern_net::dns::SharedResolver::default();
+        let dns = Dns::new(shared.get(Some(answering(2))).unwrap());
+        assert!(matches!(
+            dns.mx("x.example").await,
+            Err(DnsError::Temporary(..))
+        ));
+        assert!(matches!(
+            dns.addresses("x.example").await,
+            Err(DnsError::Temporary(..))
+        ));
+        let shared = postern_net::dns::SharedResolver::default();
+        let dns = Dns::new(shared.get(Some(answering(3))).unwrap());
+        assert!(matches!(
+            dns.mx("x.example").await,
+            Err(DnsError::NoSuchDomain(_))
+        ));
+    }
 }
