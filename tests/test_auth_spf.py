@@ -12,6 +12,9 @@ import spf as pyspf
 from auth import CLIENT_IP, HELO, checks_on, dns, mail_log_line, message, ours, timed, transaction  # noqa: F401
 from harness import ALICE, token
 
+# pyspf still calls dnspython's deprecated query().
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 DOMAIN_RECORDS = {
     "pass.example": "v=spf1 ip4:127.0.0.1 -all",
     "fail.example": "v=spf1 ip4:192.0.2.1 -all",
