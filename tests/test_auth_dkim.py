@@ -95,3 +95,13 @@ def test_key_lookup_servfail_is_temperror(signed_world, dns):
     tok = token()
     assert transaction(server, sign(key, message(tok, f"a@{SIGNER}")), f"a@{SIGNER}").code == 250
     assert "dkim=temperror" in ours(server.wait_for_message(ALICE, tok))
+
+
+def test_rsa_sha1_is_not_a_pass(signed_world):
+    # RFC 8301 §3.1: verifiers must not consider rsa-sha1 signatures valid.
+    server, key = signed_world
+    tok = token()
+    raw = sign(key, message(tok, f"a@{SIGNER}"), signature_algorithm=b"rsa-sha1")
+    assert transaction(server, raw, f"a@{SIGNER}").code == 250
+    header = ours(server.wait_for_message(ALICE, tok))
+    assert f"dkim=policy (rsa-sha1 is not accepted RFC 8301) header.d={SIGNER}" in header, header
