@@ -25,6 +25,8 @@
 #                      its mailbox
 #   SENDER [sender@peer.test]  envelope sender (not in the local domain: smtp.local_sender refuses those from outside)
 #   ONLY [both]        both (ABBA: four runs) | postern | postfix: run only one side, once
+#   AUTH_CHECKS [1]    1: Postern checks SPF, DKIM, ARC and DMARC of every message
+#                      (records from a loopback DNS server, bench/auth_dns.py); 0: off
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes) for inspection
@@ -40,6 +42,7 @@ SIZE_KB=${SIZE_KB:-5}
 RECIPIENTS=${RECIPIENTS:-1}
 DEADLINE=${DEADLINE:-600}
 ONLY=${ONLY:-both}
+AUTH_CHECKS=${AUTH_CHECKS:-1}
 KEEP_TMP=${KEEP_TMP:-0}
 WAIT_IDLE=${WAIT_IDLE:-0}
 BENCH_TMPDIR=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
@@ -55,6 +58,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 TMP=""                          # temp dir, set in main
 POSTERN_PID=""
+DNS_PID=""
 SAMPLER_PID=""
 ROOT=""                         # the run's temp dir; TMP is the current side's dir in it
 PF_CONF="" PF_QUEUE="" DV_CONF="" DV_RUN="" MAILROOT="" PN_DATA=""
@@ -71,6 +75,7 @@ check_params() {
     (( RECIPIENTS <= USERS )) || die "RECIPIENTS must be 1..$USERS"
     (( MESSAGES >= RECIPIENTS )) || die "MESSAGES must be at least RECIPIENTS"
     [[ $ONLY =~ ^(both|postern|postfix)$ ]] || die "ONLY must be both, postern or postfix"
+    [[ $AUTH_CHECKS =~ ^[01]$ ]] || die "AUTH_CHECKS must be 0 or 1"
     (( EUID == 0 )) || die "run as root (installs packages, starts Postfix and Dovecot)"
 }
 
@@ -278,6 +283,18 @@ setup_postern() {
     # banner on either side (Postern's port-25 default is 1 s, issue 13).
     "$POSTERN_BIN" --data "$PN_DATA" config set smtp.greeting_delay '"0s"' >/dev/null \
         || { log "error: postern config set smtp.greeting_delay failed"; return 1; }
+    # Every lookup goes to a DNS server on loopback (never the system's).
+    python3 "$REPO/bench/auth_dns.py" "${SENDER#*@}" >"$TMP/dns.out" 2>"$TMP/dns.err" &
+    DNS_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do [[ -s $TMP/dns.out ]] && break; sleep 0.1; done
+    [[ -s $TMP/dns.out ]] || { log "error: bench/auth_dns.py did not start"; cat "$TMP/dns.err" >&2; return 1; }
+    "$POSTERN_BIN" --data "$PN_DATA" config set dns.resolver "\"$(head -n1 "$TMP/dns.out")\"" >&2
+    local check on=$([[ $AUTH_CHECKS == 1 ]] && echo true || echo false)
+    for check in spf dkim arc dmarc; do
+        "$POSTERN_BIN" --data "$PN_DATA" config set "auth.$check" "$on" >&2
+    done
+    log "postern message authentication checks: $on"
 
     local out=$TMP/postern.out
     : >"$out"
@@ -306,6 +323,8 @@ setup_postern() {
 stop_postern() {
     stop_process "$POSTERN_PID" postern
     POSTERN_PID=""
+    stop_process "$DNS_PID" auth_dns
+    DNS_PID=""
 }
 
 postern_count() {

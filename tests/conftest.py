@@ -35,6 +35,12 @@ def needs_tool(request):
             pytest.skip(reason)
 
 
+# Message authentication (SPF, DKIM, ARC, DMARC) asks DNS for every message
+# from outside; with the dead resolver above each would wait for its timeout.
+# Tests of these checks turn them on with `auth_checks_on(dns.address)`.
+AUTH_CHECKS_OFF = {f"auth.{check}": "false" for check in ("spf", "dkim", "arc", "dmarc")}
+
+
 @pytest.fixture
 def make_server(tmp_path):
     made: list[Postern] = []
@@ -50,7 +56,7 @@ def make_server(tmp_path):
         # outbound queue asks a dead loopback port, so remote mail just waits.
         # Port 25 greets after smtp.greeting_delay (1s by default, to catch early
         # talkers); tests greet at once unless they set it.
-        config = {"delivery.resolver": f'"{NO_DNS}"', "smtp.greeting_delay": '"0s"', **(config or {})}
+        config = {"delivery.resolver": f'"{NO_DNS}"', "smtp.greeting_delay": '"0s"', **AUTH_CHECKS_OFF, **(config or {})}
         for key, value in config.items():
             p.config_set(key, value)
         if start:

@@ -8,9 +8,12 @@
     dns.txt("s1._domainkey.example.org", ["v=DKIM1; k=ed25519; p=..."])
     dns.srv("_imaps._tcp.example.org", 0, 1, 993, "mx.example.org")
     dns.servfail("broken.example")
+    dns.txt("example.net", "v=spf1 ip4:127.0.0.1 -all")   # split into 255-byte strings
+    dns.silent("slow.example")        # queries for it are never answered
 
 Names not in the zone get NXDOMAIN; names present without the asked type get
-an empty NOERROR answer (so an absent MX means "implicit MX"). UDP and TCP.
+an empty NOERROR answer (so an absent MX means "implicit MX"). UDP and TCP;
+a UDP answer over 1232 bytes is sent truncated (TC) so the client asks over TCP.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import socketserver
 import struct
 import threading
 
-from dnslib import AAAA, A, DNSRecord, MX, QTYPE, RCODE, RR, SRV, TXT
+from dnslib import AAAA, A, DNSRecord, MX, PTR, QTYPE, RCODE, RR, SRV, TXT
+
+# RFC 8085 / DNS flag day 2020: the largest UDP answer sent whole.
+MAX_UDP_ANSWER = 1232
 
 
 class DnsServer:
     def __init__(self) -> None:
         self.records: dict[str, list[RR]] = {}
         self.failing: set[str] = set()
+        self.silent_names: set[str] = set()
         self.queries: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self._udp = None
@@ -58,6 +65,16 @@ class DnsServer:
     def null_mx(self, domain: str) -> None:
         self._add(domain, QTYPE.MX, MX(".", 0))
 
+    def txt(self, name: str, text: str) -> None:
+        data = text.encode()
+        self._add(name, QTYPE.TXT, TXT([data[i:i + 255] for i in range(0, len(data), 255)] or [b""]))
+
+    def ptr(self, name: str, target: str) -> None:
+        self._add(name, QTYPE.PTR, PTR(target.rstrip(".") + "."))
+
+    def silent(self, name: str) -> None:
+        self.silent_names.add(name.rstrip(".").lower())
+
     def servfail(self, name: str) -> None:
         self.failing.add(name.rstrip(".").lower())
 
@@ -65,6 +82,7 @@ class DnsServer:
         with self.lock:
             self.records.pop(name.rstrip(".").lower(), None)
         self.failing.discard(name.rstrip(".").lower())
+        self.silent_names.discard(name.rstrip(".").lower())
 
     # --- answering ------------------------------------------------------
     def answer(self, data: bytes) -> bytes | None:
@@ -78,6 +96,8 @@ class DnsServer:
         with self.lock:
             self.queries.append((name, QTYPE.get(qtype)))
             rrs = list(self.records.get(name, []))
+        if name in self.silent_names:
+            return None
         if name in self.failing:
             reply.header.rcode = RCODE.SERVFAIL
         elif not rrs:
@@ -97,6 +117,10 @@ class DnsServer:
             def handle(self):
                 data, sock = self.request
                 out = server.answer(data)
+                if out and len(out) > MAX_UDP_ANSWER:
+                    cut = DNSRecord.parse(data).reply()
+                    cut.header.tc = 1
+                    out = cut.pack()
                 if out:
                     sock.sendto(out, self.client_address)
 

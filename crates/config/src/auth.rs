@@ -43,6 +43,26 @@ pub struct Auth {
     pub password_classes: u32,
     /// A password must not contain the user's local part or domain name.
     pub password_forbid_names: bool,
+    /// SPF (RFC 7208) of HELO and MAIL FROM for unauthenticated, untrusted mail.
+    pub spf: bool,
+    /// DKIM verification (RFC 6376, 8463) of every signature.
+    pub dkim: bool,
+    /// DMARC (RFC 7489): alignment and the sender domain's policy.
+    pub dmarc: bool,
+    /// ARC chain verification (RFC 8617).
+    pub arc: bool,
+    /// Apply DMARC policies (reject, quarantine); false: only record results.
+    pub dmarc_enforce: bool,
+    /// A DMARC temperror: accept, or defer with 451 4.7.5.
+    pub dmarc_temperror: crate::msgauth::TempErrorAction,
+    /// From: domain → the action taken on its DMARC failure instead of its policy.
+    pub dmarc_overrides: std::collections::BTreeMap<String, crate::msgauth::DmarcAction>,
+    /// ARC sealers (d= of ARC-Seal) whose chain may override a DMARC failure.
+    pub arc_trusted_sealers: Vec<String>,
+    /// authserv-id of our Authentication-Results (RFC 8601 §2.5); "" = server.hostname.
+    pub authserv_id: String,
+    /// Time allowed for all the DNS lookups of one message; past it: temperror.
+    pub check_timeout: crate::Duration,
 }
 
 impl Default for Auth {
@@ -56,6 +76,16 @@ impl Default for Auth {
             password_min_length: 10,
             password_classes: 3,
             password_forbid_names: true,
+            spf: true,
+            dkim: true,
+            dmarc: true,
+            arc: true,
+            dmarc_enforce: true,
+            dmarc_temperror: crate::msgauth::TempErrorAction::Accept,
+            dmarc_overrides: Default::default(),
+            arc_trusted_sealers: vec![],
+            authserv_id: String::new(),
+            check_timeout: crate::Duration(std::time::Duration::from_secs(20)),
         }
     }
 }
@@ -102,7 +132,7 @@ impl Auth {
         if self.password_classes > 4 {
             return Err("auth.password_classes: must be between 0 and 4".into());
         }
-        Ok(())
+        crate::msgauth::validate(self)
     }
 }
 

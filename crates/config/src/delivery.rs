@@ -59,6 +59,16 @@ pub struct Delivery {
     pub connect_timeout: Duration,
 }
 
+/// "ADDRESS[:PORT]" of a DNS server, port 53 when omitted.
+pub(crate) fn parse_resolver(r: &str) -> Result<SocketAddr, String> {
+    if let Ok(sa) = r.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    r.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("`{r}` is not ADDRESS[:PORT]"))
+}
+
 impl Default for Delivery {
     fn default() -> Self {
         let mins = |m: u64| Duration(StdDuration::from_secs(60 * m));
@@ -255,12 +265,9 @@ impl Delivery {
         let Some(r) = self.resolver.as_deref() else {
             return Ok(None);
         };
-        if let Ok(sa) = r.parse::<SocketAddr>() {
-            return Ok(Some(sa));
-        }
-        r.parse::<IpAddr>()
-            .map(|ip| Some(SocketAddr::new(ip, 53)))
-            .map_err(|_| format!("delivery.resolver: `{r}` is not ADDRESS[:PORT]"))
+        parse_resolver(r)
+            .map(Some)
+            .map_err(|e| format!("delivery.resolver: {e}"))
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {

@@ -14,6 +14,7 @@ pub struct Config {
     pub tls: Tls,
     pub smtp: Smtp,
     pub imap: crate::imap::Imap,
+    pub dns: Dns,
     pub delivery: crate::delivery::Delivery,
     pub auth: crate::auth::Auth,
     pub access: crate::access::Access,
@@ -209,6 +210,14 @@ impl Default for Smtp {
     }
 }
 
+/// `[dns]`: the one resolver every lookup of the server goes through (issue 15).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dns {
+    /// DNS server ("127.0.0.1:5353"); absent = `delivery.resolver`, else the system's.
+    pub resolver: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Log {
@@ -265,7 +274,19 @@ impl Config {
         if !pm.is_empty() && (!pm.contains('@') || pm.contains(char::is_whitespace)) {
             return Err("smtp.postmaster: must be an address (user@domain) or empty".into());
         }
+        self.dns_resolver()?;
         self.delivery.validate()
+    }
+
+    /// The resolver's address: `dns.resolver`, else its alias
+    /// `delivery.resolver`, else None (the system's).
+    pub fn dns_resolver(&self) -> Result<Option<SocketAddr>, String> {
+        match &self.dns.resolver {
+            Some(r) => crate::delivery::parse_resolver(r)
+                .map(Some)
+                .map_err(|e| format!("dns.resolver: {e}")),
+            None => self.delivery.resolver_addr(),
+        }
     }
 }
 
@@ -296,6 +317,24 @@ mod tests {
         assert!(Config::parse("[listeners]\nsmtp = \"nowhere\"\n")
             .unwrap_err()
             .contains("listeners.smtp"));
+    }
+
+    #[test]
+    fn dns_resolver_and_its_alias() {
+        let c = Config::parse("[delivery]\nresolver = \"127.0.0.1:5353\"\n").unwrap();
+        assert_eq!(c.dns_resolver().unwrap().unwrap().port(), 5353);
+        let c = Config::parse(
+            "[dns]\nresolver = \"127.0.0.2\"\n[delivery]\nresolver = \"127.0.0.1:5353\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.dns_resolver().unwrap().unwrap().to_string(),
+            "127.0.0.2:53"
+        );
+        assert!(Config::parse("[dns]\nresolver = \"x\"\n")
+            .unwrap_err()
+            .contains("dns.resolver"));
+        assert_eq!(Config::default().dns_resolver().unwrap(), None);
     }
 
     #[test]

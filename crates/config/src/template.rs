@@ -90,10 +90,15 @@ login_timeout = "60s"
 # login past it gets NO [LIMIT] (0: no limit).
 max_per_user_ip = 10
 
+[dns]
+# The one resolver of every lookup (delivery, SPF, DKIM, DMARC): answers are
+# cached for their TTL; timeouts and SERVFAIL count as temporary errors.
+# Absent = delivery.resolver (its old name, still accepted), else the system's.
+#resolver = "127.0.0.1:53"
+
 [delivery]
 # Mail for other domains: MX lookup (RFC 5321 §5.1), retries, bounces.
-# DNS server for MX/A/AAAA lookups; absent = the system's resolver.
-#resolver = "127.0.0.1:53"
+# The DNS server is dns.resolver (this section's `resolver` is its alias).
 # Send everything through a smarthost (smtp://, smtps://, smtp+starttls://, with user:password@ for AUTH).
 #relay = "smtp+starttls://user:password@smarthost.example.net:587"
 # Only these domains go through the relay (empty: all).
@@ -153,6 +158,34 @@ password_min_length = 10
 password_classes = 3
 # and whether the user's local part or domain name (any case) is refused in it.
 password_forbid_names = true
+# Authentication of inbound mail (port 25; not for authenticated users or
+# clients in smtp.trusted_group). Results go into an Authentication-Results
+# header and the mail.log line of each message.
+# SPF (RFC 7208) of the HELO name and MAIL FROM:
+spf = true
+# DKIM (RFC 6376; ed25519 RFC 8463; rsa-sha1 is not a pass, RFC 8301), every
+# signature; signatures with l= never pass (unsigned content could be appended):
+dkim = true
+# ARC chains (RFC 8617):
+arc = true
+# DMARC (RFC 7489), organisational domains from the Public Suffix List:
+dmarc = true
+# Apply the sender domain's DMARC policy: p=reject is 550 5.7.1 at the end of
+# DATA, p=quarantine delivers into the recipient's Junk folder (false: only record).
+dmarc_enforce = true
+# DMARC policy lookup failed (temperror): "accept" or "defer" (451 4.7.5).
+dmarc_temperror = "accept"
+# Per From: domain, the action on a DMARC failure instead of its published
+# policy: "none", "quarantine" or "reject".
+dmarc_overrides = {}
+# Sealers (ARC-Seal d=) whose valid ARC chain, saying DMARC passed when they
+# received the message, overrides a DMARC failure (mailing lists, forwarders).
+arc_trusted_sealers = []
+# authserv-id of our Authentication-Results header ("" = server.hostname);
+# incoming headers that claim it are removed (RFC 8601 §5).
+authserv_id = ""
+# Time allowed for the lookups of one message; what is not done by then is a temperror.
+check_timeout = "20s"
 
 [security]
 # Brute-force guard: failed logins are counted per client address across SMTP,
@@ -220,7 +253,7 @@ mod tests {
             (
                 c.smtp.disk_reserve,
                 c.smtp.disk_reserve_percent,
-                c.smtp.postmaster
+                c.smtp.postmaster.clone()
             ),
             (d.disk_reserve, d.disk_reserve_percent, d.postmaster)
         );
@@ -236,6 +269,14 @@ mod tests {
         );
         assert_eq!(c.auth.password_classes, d.password_classes);
         assert_eq!(c.auth.password_forbid_names, d.password_forbid_names);
+        assert_eq!(
+            (c.auth.spf, c.auth.dkim, c.auth.dmarc, c.auth.arc),
+            (d.spf, d.dkim, d.dmarc, d.arc)
+        );
+        assert_eq!(c.auth.dmarc_enforce, d.dmarc_enforce);
+        assert_eq!(c.auth.dmarc_temperror, d.dmarc_temperror);
+        assert_eq!(c.auth.check_timeout.0, d.check_timeout.0);
+        assert_eq!(c.dns_resolver().unwrap(), None);
         assert_eq!(c.security, crate::Security::default());
         assert_eq!(c.imap, crate::Imap::default());
         assert!(c.access.0.is_empty());

@@ -8,6 +8,7 @@ pub mod client_key;
 pub mod clock;
 pub mod conn;
 pub mod cross_protocol;
+pub mod dns;
 pub mod ipgroup;
 pub mod listen;
 pub mod policy;

@@ -1,14 +1,11 @@
-//! MX and address lookups through hickory-resolver. The server to ask is
-//! `delivery.resolver` (tests start their own on loopback) or the system's.
+//! MX and address lookups through the server's one resolver
+//! (`postern_net::dns`: `dns.resolver`, tests start their own on loopback).
 //! TXT and SRV lookups serve `postern dns --check`.
 
-use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
-use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::{ProtoError, ProtoErrorKind};
 use hickory_resolver::TokioResolver;
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::net::IpAddr;
 
 /// A failed lookup: the name does not exist (permanent) or DNS did not answer (temporary).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -34,26 +31,9 @@ pub struct Dns {
 }
 
 impl Dns {
-    /// A resolver asking `server`, or the system's configured servers when None.
-    pub fn new(server: Option<SocketAddr>) -> Result<Dns, String> {
-        let mut builder = match server {
-            Some(sa) => {
-                let group = NameServerConfigGroup::from_ips_clear(&[sa.ip()], sa.port(), true);
-                TokioResolver::builder_with_config(
-                    ResolverConfig::from_parts(None, vec![], group),
-                    TokioConnectionProvider::default(),
-                )
-            }
-            None => TokioResolver::builder_tokio()
-                .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?,
-        };
-        let opts = builder.options_mut();
-        opts.timeout = Duration::from_secs(5);
-        opts.attempts = 2;
-        opts.ndots = 0;
-        Ok(Dns {
-            resolver: builder.build(),
-        })
+    /// Lookups through `resolver` (the server's shared one).
+    pub fn new(resolver: TokioResolver) -> Dns {
+        Dns { resolver }
     }
 
     pub async fn mx(&self, domain: &str) -> Result<MxAnswer, DnsError> {
@@ -112,17 +92,19 @@ impl Dns {
     }
 }
 
-/// "No records of this type" (NOERROR, empty) is an answer; NXDOMAIN and
-/// failures are errors — a SERVFAIL or REFUSED, which hickory also reports
-/// as "no records", among them: it is not "no MX" (RFC 5321 §5.1).
+/// "No records of this type" is an answer; NXDOMAIN and failures are errors.
+/// hickory reports SERVFAIL and REFUSED as "no records" too: those are
+/// temporary (issue 15: never read a DNS failure as an answer).
 fn no_records(name: &str, e: ProtoError) -> Result<(), DnsError> {
-    let empty = matches!(e.kind(), ProtoErrorKind::NoRecordsFound(n) if n.response_code == ResponseCode::NoError);
-    if e.is_nx_domain() {
-        Err(DnsError::NoSuchDomain(name.to_string()))
-    } else if empty {
-        Ok(())
-    } else {
-        Err(DnsError::Temporary(name.to_string(), e.to_string()))
+    let code = match e.kind() {
+        ProtoErrorKind::NoRecordsFound(n) => Some(n.response_code),
+        _ => None,
+    };
+    match code {
+        _ if e.is_nx_domain() => Err(DnsError::NoSuchDomain(name.to_string())),
+        Some(ResponseCode::NoError) => Ok(()),
+        Some(ResponseCode::NXDomain) => Err(DnsError::NoSuchDomain(name.to_string())),
+        _ => Err(DnsError::Temporary(name.to_string(), e.to_string())),
     }
 }
 
@@ -136,4 +118,46 @@ fn fqdn(name: &str) -> String {
 
 fn strip_dot(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A DNS server on loopback answering every query with `rcode`.
+    fn answering(rcode: u8) -> std::net::SocketAddr {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let mut reply = buf[..n].to_vec();
+                // QR, RD, RA and the response code; the question (and OPT) echoed.
+                reply[2] = 0x81;
+                reply[3] = 0x80 | rcode;
+                let _ = sock.send_to(&reply, from);
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn servfail_is_temporary_nxdomain_is_not() {
+        let shared = postern_net::dns::SharedResolver::default();
+        let dns = Dns::new(shared.get(Some(answering(2))).unwrap());
+        assert!(matches!(
+            dns.mx("x.example").await,
+            Err(DnsError::Temporary(..))
+        ));
+        assert!(matches!(
+            dns.addresses("x.example").await,
+            Err(DnsError::Temporary(..))
+        ));
+        let shared = postern_net::dns::SharedResolver::default();
+        let dns = Dns::new(shared.get(Some(answering(3))).unwrap());
+        assert!(matches!(
+            dns.mx("x.example").await,
+            Err(DnsError::NoSuchDomain(_))
+        ));
+    }
 }

@@ -58,13 +58,20 @@ mod tests {
     #[tokio::test]
     async fn converts_the_body_and_explains_a_refusal() {
         let mut body: &[u8] = "Subject: x\r\n\r\nGrüße\r\n".as_bytes();
-        let super::Prepared::Converted(out) = super::prepare(&mut body, true, false).await.unwrap() else {
+        let super::Prepared::Converted(out) = super::prepare(&mut body, true, false).await.unwrap()
+        else {
             panic!("not converted");
         };
         assert!(out.is_ascii() && out.ends_with(b"Gr=C3=BC=C3=9Fe\r\n"));
         let mut body: &[u8] = "Subject: x\r\n\r\nGrüße\r\n".as_bytes();
-        assert!(matches!(super::prepare(&mut body, true, true).await.unwrap(), super::Prepared::AsStored));
-        let why = super::seven_bit("Subject: Grüße\r\n\r\nx\r\n".into()).await.unwrap().unwrap_err();
+        assert!(matches!(
+            super::prepare(&mut body, true, true).await.unwrap(),
+            super::Prepared::AsStored
+        ));
+        let why = super::seven_bit("Subject: Grüße\r\n\r\nx\r\n".into())
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(
             super::refusal("mx.example.net", &why),
             "mx.example.net does not support 8BITMIME and the message cannot be converted to 7 bits: it has 8-bit octets in header fields"

@@ -52,6 +52,8 @@ pub struct Outbound {
     cache: Mutex<Option<Cached>>,
     /// Connections left open between runs.
     conns: ConnCache,
+    /// The server's one resolver (shared with message authentication).
+    resolver: postern_net::dns::SharedResolver,
     /// Started with the first delivery run (it needs the runtime).
     recorder: std::sync::OnceLock<Recorder>,
 }
@@ -102,13 +104,20 @@ impl Outbound {
             data_dir,
             cache: Mutex::new(None),
             conns: ConnCache::default(),
+            resolver: Default::default(),
             recorder: std::sync::OnceLock::new(),
         }
     }
 
+    /// Uses the server's shared resolver instead of one of its own.
+    pub fn with_resolver(mut self, resolver: postern_net::dns::SharedResolver) -> Outbound {
+        self.resolver = resolver;
+        self
+    }
+
     fn shared(&self, cfg: Arc<Config>, stop: Stop) -> Result<Shared, String> {
         let d = &cfg.delivery;
-        let resolver = d.resolver_addr()?;
+        let resolver = cfg.dns_resolver()?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let stale = cache
             .as_ref()
@@ -120,7 +129,7 @@ impl Outbound {
             *cache = Some(Cached {
                 resolver,
                 ca_file: d.ca_file.clone(),
-                dns: Dns::new(resolver)?,
+                dns: Dns::new(self.resolver.get(resolver)?),
                 tls: Arc::new(tls),
             });
         }

@@ -59,6 +59,7 @@ pub async fn build(
         smtputf8: !msg.sender.is_ascii(),
         internal_date: now,
         prepend,
+        junk: false,
     }))
 }
 

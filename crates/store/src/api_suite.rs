@@ -231,6 +231,7 @@ async fn commit(store: &dyn MailStore, body: &[u8], local: Vec<UserId>, remote: 
         smtputf8: false,
         internal_date: 7,
         prepend: vec![],
+        junk: false,
     };
     store.commit(delivery).await.unwrap().id.to_string()
 }

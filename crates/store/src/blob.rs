@@ -72,6 +72,35 @@ impl BlobWriter {
         Ok(())
     }
 
+    /// Everything written so far, read back (flushed, not fsync'd): the
+    /// filter reads the whole message once after the end of data.
+    pub async fn contents(&mut self) -> Result<Vec<u8>, StoreError> {
+        let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
+        file.flush()
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        tokio::fs::read(&self.path)
+            .await
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
+
+    /// Replaces everything written so far with `parts` one after the other,
+    /// keeping the id (the filter's added and removed header fields).
+    pub async fn rewrite(&mut self, parts: &[&[u8]]) -> Result<(), StoreError> {
+        use tokio::io::AsyncSeekExt;
+        let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
+        let io = |e| StoreError::io(&self.path, e);
+        file.flush().await.map_err(io)?;
+        file.get_mut().set_len(0).await.map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
+        self.written = 0;
+        for p in parts {
+            file.write_all(p).await.map_err(io)?;
+            self.written += p.len() as u64;
+        }
+        Ok(())
+    }
+
     /// Flushes and fsyncs the body. Its directory is fsync'd by the committer.
     pub async fn finish(mut self) -> Result<FinishedBlob, StoreError> {
         let mut file = self.file.take().ok_or(StoreError::Unavailable)?;

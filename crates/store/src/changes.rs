@@ -107,6 +107,7 @@ mod tests {
                     smtputf8: false,
                     internal_date: 1,
                     prepend: vec![],
+                    junk: false,
                 })
                 .await
                 .unwrap();

@@ -9,7 +9,7 @@
 use crate::blob::{sync_dir, FinishedBlob};
 use crate::mailbox::{self, Change};
 use crate::{BlobId, Store, StoreError, UserId};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -42,6 +42,9 @@ pub struct Delivery {
     /// Header fields sent before the body to remote recipients only (the
     /// DKIM signatures made for the copy that leaves); empty for none.
     pub prepend: Vec<u8>,
+    /// Into each local recipient's Junk folder instead of INBOX (a DMARC
+    /// quarantine); INBOX when the user has no Junk folder.
+    pub junk: bool,
 }
 
 /// What a commit did.
@@ -168,6 +171,24 @@ fn commit_batch(
     queued
 }
 
+/// The folder a local delivery goes to: the special-use \\Junk folder
+/// (RFC 6154) when asked and present, else INBOX.
+fn target(
+    tx: &Transaction<'_>,
+    user: UserId,
+    junk: bool,
+) -> Result<Option<mailbox::MailboxId>, StoreError> {
+    if junk {
+        let mut st = tx.prepare_cached(
+            "SELECT id FROM mailboxes WHERE user_id = ?1 AND special_use = '\\Junk' LIMIT 1",
+        )?;
+        if let Some(id) = st.query_row([user.0], |r| r.get(0)).optional()? {
+            return Ok(Some(mailbox::MailboxId(id)));
+        }
+    }
+    mailbox::find(tx, user, "INBOX")
+}
+
 /// Applies one delivery under a savepoint, so its failure leaves the batch intact.
 fn apply_isolated(
     tx: &Transaction<'_>,
@@ -202,7 +223,7 @@ pub(crate) fn apply(
     let mut delivered = 0;
     for user in &d.local {
         // A user deleted since RCPT simply gets nothing.
-        if let Some(inbox) = mailbox::find(tx, *user, "INBOX")? {
+        if let Some(inbox) = target(tx, *user, d.junk)? {
             mailbox::append(tx, inbox, &id, d.blob.size(), d.internal_date, "")?;
             touched.push(Change {
                 user: *user,

@@ -46,6 +46,7 @@ pub(crate) async fn deliver(
             smtputf8: false,
             internal_date: 0,
             prepend: vec![],
+            junk: false,
         })
         .await
 }
@@ -293,4 +294,46 @@ async fn expunge_frees_quota_and_bodies() {
     // UIDs are never reused (RFC 3501 §2.3.1.1).
     deliver(&store, b"next\r\n", vec![a], vec![]).await.unwrap();
     assert_eq!(store.messages(inbox).unwrap()[0].uid, 3);
+}
+
+#[tokio::test]
+async fn junk_deliveries_go_to_the_junk_folder() {
+    let (_d, store, a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"Subject: q\r\n\r\nx\r\n").await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let delivery = Delivery {
+        blob,
+        sender: "s@x.test".into(),
+        local: vec![a],
+        remote: vec![],
+        env_id: None,
+        ret: None,
+        smtputf8: false,
+        internal_date: 0,
+        prepend: vec![],
+        junk: true,
+    };
+    store.commit(delivery).await.unwrap();
+    let junk = store.mailbox(a, "Junk").unwrap().unwrap();
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    assert_eq!(store.messages(junk).unwrap().len(), 1);
+    assert_eq!(store.messages(inbox).unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn blob_contents_are_read_back_before_finish() {
+    let (_d, store, _a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(b"Subject: r\r\n\r\n").await.unwrap();
+    w.write(b"body\r\n").await.unwrap();
+    assert_eq!(w.contents().await.unwrap(), b"Subject: r\r\n\r\nbody\r\n");
+    w.write(b"more").await.unwrap();
+    w.rewrite(&[b"X: 1\r\n", b"\r\nnew"]).await.unwrap();
+    w.write(b"!").await.unwrap();
+    let id = w.id().clone();
+    let blob = w.finish().await.unwrap();
+    assert_eq!((blob.id(), blob.size()), (&id, 12));
+    let path = store.root().join("queue/incoming").join(id.as_str());
+    assert_eq!(std::fs::read(path).unwrap(), b"X: 1\r\n\r\nnew!");
 }

@@ -29,6 +29,7 @@ pub(crate) async fn deliver(store: &Store, user: UserId, body: &[u8]) {
             smtputf8: false,
             internal_date: 1,
             prepend: vec![],
+            junk: false,
         })
         .await
         .unwrap();

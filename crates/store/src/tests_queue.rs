@@ -32,6 +32,7 @@ async fn notice(store: &Store, to: UserId) -> Delivery {
         smtputf8: false,
         internal_date: 0,
         prepend: vec![],
+        junk: false,
     }
 }
 
@@ -197,6 +198,7 @@ async fn the_prepended_fields_stay_with_the_queued_copy_only() {
             ret: None,
             smtputf8: false,
             internal_date: 0,
+            junk: false,
             prepend: b"DKIM-Signature: v=1\r\n".to_vec(),
         })
         .await

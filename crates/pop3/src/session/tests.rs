@@ -79,6 +79,7 @@ impl World {
                 smtputf8: false,
                 internal_date: 0,
                 prepend: vec![],
+                junk: false,
             })
             .await
             .unwrap();

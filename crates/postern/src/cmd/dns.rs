@@ -1,8 +1,8 @@
 //! `postern dns DOMAIN [--check]` (issue 15, item 10): the records a local
 //! domain publishes, from the store (DKIM keys, the DMARC report address)
 //! and the config (host name, listeners, delivery source and relay), made by
-//! postern-dkim's `records`. `--check` asks DNS through the resolver the
-//! outbound queue uses (`delivery.resolver`, else the system's) and prints
+//! postern-dkim's `records`. `--check` asks DNS through the server's resolver
+//! (`dns.resolver`, its alias `delivery.resolver`, else the system's) and prints
 //! one line per record: ok, missing, differs (with what was found), failed.
 
 use super::say;
@@ -34,7 +34,7 @@ pub fn run(store: &Store, config: &Config, args: &DnsArgs, out: &mut dyn Write) 
         }
         return Ok(());
     }
-    let resolver = config.delivery.resolver_addr().map_err(CliError::Invalid)?;
+    let resolver = config.dns_resolver().map_err(CliError::Invalid)?;
     let checks = lookup_all(resolver, &recs)?;
     let (mut differ, mut failed) = (0, 0);
     for (r, c) in recs.iter().zip(&checks) {
@@ -102,7 +102,8 @@ fn lookup_all(resolver: Option<std::net::SocketAddr>, recs: &[Record]) -> Result
         .build()
         .map_err(|e| CliError::Invalid(format!("cannot start the DNS client: {e}")))?;
     runtime.block_on(async {
-        let dns = Dns::new(resolver).map_err(CliError::Invalid)?;
+        let shared = postern_net::dns::SharedResolver::default();
+        let dns = Dns::new(shared.get(resolver).map_err(CliError::Invalid)?);
         let mut set = tokio::task::JoinSet::new();
         for (i, r) in recs.iter().enumerate() {
             let (dns, r) = (dns.clone(), r.clone());

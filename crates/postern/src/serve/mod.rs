@@ -90,13 +90,16 @@ async fn serve(
         alpn(MailProtocol::Imap),
         stop_rx.clone(),
     ));
+    // One resolver (and one DNS cache) for delivery and message authentication.
+    let resolver = postern_net::dns::SharedResolver::default();
     let outbound = postern_queue::Outbound::new(
         store.clone(),
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_queue::clock::SystemClock),
         data_dir.to_path_buf(),
-    );
+    )
+    .with_resolver(resolver.clone());
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,
@@ -105,6 +108,7 @@ async fn serve(
         tls: alpn(MailProtocol::Smtp),
         shutdown: stop_rx.clone(),
         limits: Default::default(),
+        resolver,
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;

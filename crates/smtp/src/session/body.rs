@@ -208,10 +208,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             None => self.check_from_header(&tx).await.err(),
             f => f,
         };
+        let mut auth_log = Vec::new();
         let result = match (failure, blob) {
             (Some(r), _) => Err(r),
             (None, None) => Err(reply::TEMP_FAILURE),
-            (None, Some(blob)) => self.commit(blob, &tx).await,
+            (None, Some(blob)) => match self.filter(blob, &tx, &mut auth_log).await {
+                Ok(f) => self.commit(f.blob, &tx, f.junk).await,
+                Err(r) => Err(r),
+            },
         };
         let ip = self.client_ip();
         let tls = self.conn.tls_description().unwrap_or_else(|| "none".into());
@@ -227,7 +231,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => ("refused", String::new(), r),
         };
         let (status, size_s, to) = (r.status(), size.to_string(), tx.recipients.join(","));
-        self.ctx.logs.mail(&[
+        let mut fields = vec![
             ("event", event),
             ("id", &id),
             ("service", self.kind.name()),
@@ -238,11 +242,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ("to", &to),
             ("size", &size_s),
             ("result", &status),
-        ]);
+        ];
+        fields.extend(auth_log.iter().map(|(k, v)| (*k, v.as_str())));
+        self.ctx.logs.mail(&fields);
         self.reply(r)
     }
 
-    async fn commit(&self, blob: BlobWriter, tx: &super::Transaction) -> Result<String, Reply> {
+    async fn commit(
+        &self,
+        blob: BlobWriter,
+        tx: &super::Transaction,
+        junk: bool,
+    ) -> Result<String, Reply> {
         let blob = blob.finish().await.map_err(|_| reply::TEMP_FAILURE)?;
         let prepend = self.dkim_sign(&blob, tx).await?;
         let delivery = Delivery {
@@ -255,6 +266,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             smtputf8: tx.smtputf8,
             internal_date: time::OffsetDateTime::now_utc().unix_timestamp(),
             prepend,
+            junk,
         };
         match self.ctx.store.commit(delivery).await {
             Ok(c) => Ok(c.id.to_string()),

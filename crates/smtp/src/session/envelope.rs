@@ -47,7 +47,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Err(r) = self.check_space(from.size as u64) {
             return self.error(r);
         }
-        let marked = match self.check_local_sender(&from.address).await {
+        let (marked, spf) = match self.check_local_sender(&from.address).await {
             Ok(m) => m,
             Err(r) => return self.error(r),
         };
@@ -61,6 +61,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         self.tx = Some(Transaction {
             marked,
+            spf,
             sender: from.address,
             smtputf8,
             env_id: from.env_id,

@@ -8,6 +8,7 @@
 use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
 use postern_config::LocalSender;
+use postern_filter::{AuthResult, SpfOutcome};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Header bytes kept for the From: check; a header block beyond this is not examined further.
@@ -39,6 +40,16 @@ impl HeaderCapture {
 
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Whether the header block may contain `needle` (lower case): true when
+    /// it does, or when the block was too long to be captured whole.
+    pub fn mentions(&self, needle: &[u8]) -> bool {
+        self.bytes.len() >= MAX_HEADER_CAPTURE
+            || self
+                .bytes
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
     }
 }
 
@@ -90,23 +101,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
-    /// At MAIL: refuses (or returns true = mark) a local envelope sender from outside.
-    pub(super) async fn check_local_sender(&self, sender: &str) -> Result<bool, Reply> {
+    /// At MAIL: refuses (or returns true = mark) a local envelope sender
+    /// from outside, unless SPF passes for its domain (issue 15 item 7); the
+    /// SPF result is returned for the end of data.
+    pub(super) async fn check_local_sender(
+        &self,
+        sender: &str,
+    ) -> Result<(bool, Option<SpfOutcome>), Reply> {
         let Some(policy) = self.local_sender_policy().filter(|_| !sender.is_empty()) else {
-            return Ok(false);
+            return Ok((false, None));
         };
-        match self.local_claim(vec![sender.to_string()]).await? {
-            None => Ok(false),
-            Some(s) => self.local_verdict(policy, &s, "envelope"),
+        let Some(s) = self.local_claim(vec![sender.to_string()]).await? else {
+            return Ok((false, None));
+        };
+        let spf = self.spf_now(sender).await;
+        if spf
+            .as_ref()
+            .is_some_and(|o| o.mail_from == AuthResult::Pass)
+        {
+            return Ok((false, spf));
         }
+        self.local_verdict(policy, &s, "envelope").map(|m| (m, spf))
     }
 
-    /// At the end of data: the From: addresses of unauthenticated mail.
+    /// SPF of this client for `sender`, when SPF checks are on.
+    async fn spf_now(&self, sender: &str) -> Option<SpfOutcome> {
+        if !self.cfg.auth.spf {
+            return None;
+        }
+        let lookups = self.lookups().ok()?;
+        let helo = self.helo.clone().unwrap_or_default();
+        let ip = self.peer.ip().to_canonical();
+        let host = &self.cfg.server.hostname;
+        let check = postern_filter::check_spf(&lookups, ip, &helo, sender, host);
+        tokio::time::timeout(self.cfg.auth.check_timeout.0, check)
+            .await
+            .ok()
+    }
+
+    /// At the end of data: the From: addresses of unauthenticated mail. A
+    /// From: in the domain SPF passed for at MAIL FROM is not a spoof.
     async fn check_local_from(&self, tx: &Transaction) -> Result<(), Reply> {
         let Some(policy) = self.local_sender_policy() else {
             return Ok(());
         };
-        match self.local_claim(from_addresses(tx.header.bytes())).await? {
+        let spf_domain = tx
+            .spf
+            .as_ref()
+            .filter(|o| o.mail_from == AuthResult::Pass)
+            .map(|o| o.mail_from_domain.clone());
+        let froms: Vec<String> = from_addresses(tx.header.bytes())
+            .into_iter()
+            .filter(|a| {
+                let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+                spf_domain
+                    .as_deref()
+                    .is_none_or(|d| !d.eq_ignore_ascii_case(domain))
+            })
+            .collect();
+        match self.local_claim(froms).await? {
             None => Ok(()),
             Some(s) => self.local_verdict(policy, &s, "from-header").map(|_| ()),
         }

@@ -16,6 +16,7 @@ mod relay;
 mod size;
 mod space;
 mod starttls;
+mod verdict;
 
 use crate::reply::{self, Reply};
 use crate::MAX_COMMAND_LINE;
@@ -68,6 +69,8 @@ pub struct Context {
     pub shutdown: watch::Receiver<bool>,
     /// Messages per hour per IP and user, shared by all sessions.
     pub limits: Arc<crate::rate::RateLimits>,
+    /// The server's one resolver (SPF, DKIM, DMARC lookups).
+    pub resolver: postern_net::dns::SharedResolver,
 }
 
 /// Whether the command loop goes on.
@@ -92,6 +95,8 @@ struct Transaction {
     header: identity::HeaderCapture,
     /// smtp.local_sender = "mark" applied: a warning header goes in.
     marked: bool,
+    /// SPF checked at MAIL FROM (a local sender from outside), reused at the end of data.
+    spf: Option<postern_filter::SpfOutcome>,
     /// MAIL FROM's SIZE= (RFC 1870), 0 when not declared.
     declared_size: u64,
     /// The smallest of the sender's and the accepted recipients' limits.
