@@ -55,17 +55,18 @@ class DnsServer:
         for pref, host in hosts:
             self._add(domain, QTYPE.MX, MX(host.rstrip(".") + ".", pref))
 
-    def txt(self, name: str, strings: list[str]) -> None:
-        """One TXT record of one or more character strings (RFC 1035 §3.3.14)."""
-        self._add(name, QTYPE.TXT, TXT([s.encode() for s in strings]))
-
     def srv(self, name: str, priority: int, weight: int, port: int, target: str) -> None:
         self._add(name, QTYPE.SRV, SRV(priority, weight, port, target.rstrip(".") + "."))
 
     def null_mx(self, domain: str) -> None:
         self._add(domain, QTYPE.MX, MX(".", 0))
 
-    def txt(self, name: str, text: str) -> None:
+    def txt(self, name: str, text: str | list[str]) -> None:
+        """One TXT record (RFC 1035 §3.3.14): a list gives its character strings
+        as they are; a text is cut into strings of 255 octets."""
+        if isinstance(text, list):
+            self._add(name, QTYPE.TXT, TXT([s.encode() for s in text]))
+            return
         data = text.encode()
         self._add(name, QTYPE.TXT, TXT([data[i:i + 255] for i in range(0, len(data), 255)] or [b""]))
 
