@@ -129,8 +129,10 @@ pub struct ConnCache(Arc<Mutex<Inner>>);
 
 impl ConnCache {
     /// A slot for a new connection. When `max` are open already, the oldest
-    /// parked connection is closed (QUIT in the background) to make room.
-    pub fn slot(&self, max: usize) -> Slot {
+    /// parked connection is closed with QUIT first, and only then is the slot
+    /// given: `max_connections` holds at the receivers too, never max + 1
+    /// for the moment a QUIT is under way (the QUIT is bounded by its timeout).
+    pub async fn slot(&self, max: usize) -> Slot {
         let evicted = {
             let mut inner = lock(&self.0);
             let full = inner.open >= max && !inner.parked.is_empty();
@@ -139,7 +141,7 @@ impl ConnCache {
             evicted
         };
         if let Some(p) = evicted {
-            tokio::spawn(p.conn.quit());
+            p.conn.quit().await;
         }
         Slot(self.0.clone())
     }

@@ -61,7 +61,7 @@ pub async fn run(sh: Arc<Shared>, domain: String, jobs: Vec<Job>) {
             if pending.is_empty() || sh.stopping() {
                 break 'hops;
             }
-            let slot = sh.conns.slot(max_connections);
+            let slot = sh.conns.slot(max_connections).await;
             match dialer.open(&plan, hop, *ip).await {
                 Ok(opened) => {
                     let dest = Dest::new(&plan, hop, *ip, helo, source);

@@ -64,7 +64,7 @@ fn plain() -> Dest {
 }
 
 async fn conn(cache: &ConnCache, max: usize, dying: bool) -> (Conn, Log) {
-    let slot = cache.slot(max);
+    let slot = cache.slot(max).await;
     let (opened, log) = session(dying).await;
     (Conn::new(opened, slot), log)
 }
