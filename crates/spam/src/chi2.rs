@@ -5,7 +5,7 @@
 /// The probability that a chi-squared variable with `dof` (even) degrees of
 /// freedom is at least `x2`: the upper tail, in closed form for even `dof`.
 pub fn chi2_q(x2: f64, dof: usize) -> f64 {
-    debug_assert!(dof % 2 == 0);
+    debug_assert!(dof.is_multiple_of(2));
     let m = x2 / 2.0;
     let mut term = (-m).exp();
     let mut sum = term;

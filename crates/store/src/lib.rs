@@ -39,6 +39,7 @@ mod rename_inbox;
 mod secret;
 mod server_key;
 pub mod size_limits;
+pub mod spam_model;
 pub mod subscriptions;
 
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
@@ -61,6 +62,7 @@ pub use queue_work::{
 pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
 pub use server_key::key_path;
+pub use spam_model::{SpamModel, SpamTraining};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
