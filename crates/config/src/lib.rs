@@ -11,6 +11,7 @@ pub mod edit;
 mod login_guard;
 mod model;
 mod password_policy;
+mod spam;
 mod template;
 mod units;
 
@@ -20,6 +21,7 @@ pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use login_guard::{Security, SecurityPolicy};
 pub use model::*;
 pub use password_policy::PolicyViolation;
+pub use spam::Spam;
 pub use template::render_template;
 pub use units::{parse_duration, parse_size, Duration, Size};
 

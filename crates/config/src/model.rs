@@ -17,6 +17,7 @@ pub struct Config {
     pub auth: crate::auth::Auth,
     pub access: crate::access::Access,
     pub security: crate::login_guard::Security,
+    pub spam: crate::spam::Spam,
     pub log: Log,
 }
 
@@ -229,6 +230,7 @@ impl Config {
         self.auth.validate()?;
         self.access.validate()?;
         self.security.validate()?;
+        self.spam.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         self.delivery.validate()
     }
