@@ -15,6 +15,8 @@ mod reload;
 mod security;
 mod serve;
 mod size_limit;
+mod spam;
+mod spam_sources;
 mod user;
 
 use crate::cli::{Cli, Command};
@@ -43,6 +45,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Queue(cmd) => queue::run(&open_store(&data)?, &data, cmd, out),
         Command::Ipgroup(cmd) => ipgroup::run(&open_store(&data)?, cmd, out),
         Command::Security(cmd) => security::run(&data, &open_store(&data)?, cmd, out),
+        Command::Spam(cmd) => {
+            let store = open_store(&data)?;
+            let config = postern_config::Config::load(&data)?;
+            spam::run(&store, &config, cmd, out)
+        }
     }
 }
 
