@@ -20,7 +20,7 @@ impl Default for Spam {
     fn default() -> Self {
         Spam {
             tag_score: 5.0,
-            reject_score: 15.0,
+            reject_score: 12.0,
             subject_tag: "**SPAM**".into(),
         }
     }

@@ -168,7 +168,7 @@ policy_exempt = ""
 # a message is spam: subject_tag goes before its Subject ("": none); from
 # reject_score it is refused.
 tag_score = 5.0
-reject_score = 15.0
+reject_score = 12.0
 subject_tag = "**SPAM**"
 
 [log]

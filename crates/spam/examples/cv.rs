@@ -9,6 +9,7 @@ use postern_spam::{check::check_tokens, header, Class, Classifier, Tokens};
 use std::path::Path;
 
 struct Msg {
+    name: String,
     spam: bool,
     tokens: Tokens,
     fields: Vec<(String, String)>,
@@ -21,9 +22,18 @@ fn load(dir: &Path, spam: bool, out: &mut Vec<Msg>) {
         .collect();
     paths.sort();
     for p in paths {
-        let raw = std::fs::read(&p).unwrap();
+        let mut raw = std::fs::read(&p).unwrap();
+        // The corpus files start with an mbox envelope line, as `spam check` drops it.
+        if raw.starts_with(b"From ") {
+            let nl = raw
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(raw.len(), |n| n + 1);
+            raw.drain(..nl);
+        }
         let head = &raw[..header::header_end(&raw)];
         out.push(Msg {
+            name: p.display().to_string(),
             spam,
             tokens: Tokens::from_message(&raw),
             fields: header::fields(head),
@@ -39,6 +49,14 @@ fn main() {
     load(&dir.join("spam"), true, &mut msgs);
     load(&dir.join("ham"), false, &mut msgs);
     let mut scored: Vec<(bool, f64, f64)> = Vec::new();
+    let names = [
+        "MISSING_DATE",
+        "MISSING_MID",
+        "REPLYTO_DIFFERS",
+        "SUBJ_ALL_CAPS",
+        "HTML_ONLY",
+    ];
+    let mut without: Vec<Vec<(bool, f64, f64)>> = vec![Vec::new(); names.len()];
     for fold in 0..5 {
         let mut c = Classifier::default();
         for (i, m) in msgs.iter().enumerate() {
@@ -49,13 +67,39 @@ fn main() {
         for (i, m) in msgs.iter().enumerate() {
             if i % 5 == fold {
                 let r = check_tokens(&c, &m.tokens, &m.fields);
-                let bayes_only = postern_spam::check::bayes_points(r.probability);
+                let bayes_only = r
+                    .tests
+                    .iter()
+                    .filter(|t| t.name.starts_with("BAYES"))
+                    .map(|t| t.points)
+                    .sum();
+                for (k, name) in names.iter().enumerate() {
+                    let minus: f64 = r
+                        .tests
+                        .iter()
+                        .filter(|t| t.name == *name)
+                        .map(|t| t.points)
+                        .sum();
+                    without[k].push((m.spam, r.score - minus, 0.0));
+                }
                 scored.push((m.spam, r.score, bayes_only));
+                if std::env::var("CV_SHOW").is_ok() && (m.spam != (r.score >= tag)) {
+                    println!("{}\t{:.2}\t{}", m.name, r.score, r.tests_line());
+                }
             }
         }
     }
     report("all tests", &scored, tag, |s| s.1);
     report("bayes only", &scored, tag, |s| s.2);
+    for (k, name) in names.iter().enumerate() {
+        report(&format!("all but {name}"), &without[k], tag, |s| s.1);
+    }
+    if std::env::var("CV_CURVE").is_ok() {
+        for p in [0.3, 0.4, 0.45, 0.48, 0.5, 0.52, 0.55, 0.6, 0.7, 0.8, 0.9] {
+            let t = postern_spam::check::bayes_points(p);
+            report(&format!("p>={p}"), &scored, t, |s| s.2);
+        }
+    }
 }
 
 fn report(what: &str, scored: &[(bool, f64, f64)], tag: f64, f: impl Fn(&(bool, f64, f64)) -> f64) {

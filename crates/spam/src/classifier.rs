@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Robinson's s: how much the prior weighs against a token's own evidence.
-const PRIOR_STRENGTH: f64 = 0.45;
+const PRIOR_STRENGTH: f64 = 0.2;
 /// Robinson's x: the probability assumed for a token never seen.
 const PRIOR_PROB: f64 = 0.5;
 /// Tokens whose probability is closer to 0.5 than this are ignored.
 const MIN_STRENGTH: f64 = 0.1;
 /// At most this many tokens (the farthest from 0.5) are combined.
-pub const MAX_DISCRIMINATORS: usize = 150;
+pub const MAX_DISCRIMINATORS: usize = 20;
 /// Below this many trained messages of either class the score is 0.5: not
 /// enough evidence to say anything.
 pub const MIN_TRAINED: u64 = 5;
@@ -93,8 +93,14 @@ impl Classifier {
 
     /// The probability that a message with these tokens is spam, in [0, 1].
     pub fn score(&self, tokens: &Tokens) -> f64 {
+        self.score_clues(tokens).0
+    }
+
+    /// The probability, and how many tokens it rests on (0: no evidence,
+    /// the probability is 0.5).
+    pub fn score_clues(&self, tokens: &Tokens) -> (f64, usize) {
         if self.spam_messages < MIN_TRAINED || self.ham_messages < MIN_TRAINED {
-            return 0.5;
+            return (0.5, 0);
         }
         let mut clues: Vec<(f64, f64)> = tokens
             .hashes()
@@ -109,7 +115,7 @@ impl Classifier {
             clues.truncate(MAX_DISCRIMINATORS);
         }
         let probs: Vec<f64> = clues.iter().map(|(_, p)| *p).collect();
-        combine(&probs)
+        (combine(&probs), probs.len())
     }
 
     /// Robinson's f(w): the token's spam probability, drawn towards
