@@ -156,7 +156,7 @@ def run_spamassassin(folds, work: Path):
 RSPAMD_OFF = ["rbl", "surbl", "fuzzy_check", "dcc", "asn", "emails", "whitelist", "dmarc", "spf", "dkim", "arc",
               "mx_check", "url_redirector", "phishing", "reputation", "neural", "greylist", "ratelimit", "replies",
               "history_redis", "rspamd_update", "external_services", "antivirus", "bimi", "p0f", "elastic", "clickhouse",
-              "metadata_exporter", "hfilter", "once_received"]
+              "metadata_exporter", "hfilter", "once_received", "dkim_signing"]
 
 
 def rspamd_config(home: Path, normal: int, controller: int, redis: int):
@@ -210,6 +210,9 @@ def run_rspamd(folds, work: Path):
             with concurrent.futures.ThreadPoolExecutor(JOBS * 2) as ex:
                 for _ in ex.map(lambda it: _quiet(learn, it), train):
                     pass
+            stat = http(f"http://127.0.0.1:{cport}/stat")
+            learned = [(f.get("symbol"), f.get("revision")) for f in stat.get("statfiles", [])]
+            log(f"rspamd fold {k}: Bayes learned {learned}")
             files = test_files(fold)
             t = time.monotonic()
 

@@ -252,3 +252,115 @@ fn html_tags(b: &mut Builder, html: &str) {
         b.push("tag:", "color");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(t: &Tokens, prefix: &str, word: &str) -> bool {
+        t.hashes().binary_search(&hash(prefix, word)).is_ok()
+    }
+
+    #[test]
+    fn header_body_and_url_tokens() {
+        let raw = b"From: Deals <deals@promo.example.com>\r\nSubject: FREE money!!\r\nContent-Type: text/html\r\n\r\n<p>Click <a href=\"http://win.bad.example/offer?id=1\">here</a> Now</p>";
+        let t = Tokens::from_message(raw);
+        assert!(has(&t, "s:", "free") && has(&t, "s:", "<!!>"));
+        assert!(has(&t, "f:", "deals@promo.example.com") && has(&t, "f:", "promo.example.com"));
+        assert!(has(&t, "u:", "win.bad.example") && has(&t, "u:", "bad.example"));
+        assert!(
+            has(&t, "", "click") && has(&t, "", "now"),
+            "HTML as text, lowercased"
+        );
+        assert!(has(&t, "tag:", "a") && has(&t, "h:", "subject"));
+        assert!(!has(&t, "", "href"), "markup is not text");
+    }
+
+    #[test]
+    fn only_the_nearest_received_fields_count() {
+        let hops: String = (0..=MAX_RECEIVED)
+            .map(|i| format!("Received: from hop{i}.example.net by mx\r\n"))
+            .collect();
+        let t = Tokens::from_message(format!("{hops}\r\nbody").as_bytes());
+        assert!(has(
+            &t,
+            "r:",
+            &format!("hop{}.example.net", MAX_RECEIVED - 1)
+        ));
+        assert!(!has(&t, "r:", &format!("hop{MAX_RECEIVED}.example.net")));
+    }
+
+    #[test]
+    fn filter_headers_are_ignored() {
+        let t = Tokens::from_message(b"X-Spam-Status: Yes\r\nX-Postern-Spam: 9\r\n\r\nhello there");
+        assert!(!has(&t, "h:", "x-spam-status") && !has(&t, "h:", "x-postern-spam"));
+    }
+
+    #[test]
+    fn long_words_become_skip_tokens() {
+        let word = "a".repeat(MAX_WORD + 1);
+        let t = Tokens::from_message(format!("\r\n{word} {}", "b".repeat(MAX_WORD)).as_bytes());
+        assert!(has(&t, "skip:", "a20") && !has(&t, "", &word));
+        assert!(has(&t, "", &"b".repeat(MAX_WORD)));
+    }
+
+    #[test]
+    fn distinct_tokens_are_capped() {
+        let body: String = (0..MAX_TOKENS * 2).map(|i| format!("word{i} ")).collect();
+        let t = Tokens::from_message(format!("Subject: s\r\n\r\n{body}").as_bytes());
+        assert_eq!(t.len(), MAX_TOKENS);
+        let few: String = (0..10).map(|i| format!("word{i} ")).collect();
+        assert!(Tokens::from_message(format!("\r\n{few}").as_bytes()).len() < MAX_TOKENS);
+    }
+
+    /// A message whose marker word follows `filler` bytes of text.
+    fn after(filler: usize) -> Tokens {
+        let pad = "xy ".repeat(filler / 3);
+        Tokens::from_message(format!("Subject: s\r\n\r\n{pad}markerword").as_bytes())
+    }
+
+    #[test]
+    fn text_scanned_is_bounded() {
+        assert!(has(&after(MAX_TEXT_BYTES - 100), "", "markerword"));
+        assert!(!has(&after(MAX_TEXT_BYTES + 100), "", "markerword"));
+        // Raw bytes of one part: quoted-printable soft line breaks decode to
+        // nothing, so only MAX_PART_BYTES keeps the marker out.
+        let qp = |raw_bytes: usize| {
+            let breaks = "=\r\n".repeat(raw_bytes / 3);
+            let raw =
+                format!("Content-Transfer-Encoding: quoted-printable\r\n\r\n{breaks}markerword");
+            Tokens::from_message(raw.as_bytes())
+        };
+        assert!(has(&qp(MAX_PART_BYTES - 100), "", "markerword"));
+        assert!(!has(&qp(MAX_PART_BYTES + 100), "", "markerword"));
+        // Over several parts, the text budget is shared.
+        let part = format!(
+            "--b\r\n\r\n{}\r\n",
+            "xy ".repeat(MAX_TEXT_BYTES / 3 / 2 + 10)
+        );
+        let raw = format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n{part}{part}--b\r\n\r\nmarkerword\r\n--b--\r\n"
+        );
+        assert!(!has(
+            &Tokens::from_message(raw.as_bytes()),
+            "",
+            "markerword"
+        ));
+    }
+
+    #[test]
+    fn huge_and_many_part_messages_stay_cheap() {
+        // 50 MB in one part: only MAX_PART_BYTES of it is read.
+        let mut raw = b"Content-Type: text/plain\r\n\r\n".to_vec();
+        raw.resize(50 << 20, b'a');
+        let started = std::time::Instant::now();
+        Tokens::from_message(&raw);
+        // A million tiny parts: MAX_PARTS of them are walked.
+        let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for _ in 0..1_000_000 {
+            raw.extend_from_slice(b"--b\r\n\r\nx\r\n");
+        }
+        Tokens::from_message(&raw);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+}
