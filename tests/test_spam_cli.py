@@ -142,3 +142,16 @@ def test_train_needs_a_class_and_an_existing_path(tmp_path):
     r = p.cli("spam", "train", "--spam", str(tmp_path / "missing.eml"), check=False)
     assert r.returncode == 1 and "missing.eml" in r.stderr, r
     assert p.cli("spam", "stats").stdout == "spam: 0\nham: 0\ntokens: 0\n"
+
+
+def test_check_keeps_order_past_one_batch(tmp_path):
+    """`spam check` scores CHECK_BATCH (512) messages at a time on every core;
+    the lines still come out one per message, in order."""
+    p = trained(tmp_path)
+    rng = random.Random(3)
+    box = tmp_path / "many.mbox"
+    kinds = [n % 3 == 0 for n in range(1200)]
+    box.write_text(mbox([spam(rng, n) if is_spam else ham(rng, n) for n, is_spam in enumerate(kinds)]))
+    rows = check(p, box)
+    assert [r["path"] for r in rows] == [f"{box}#{n + 1}" for n in range(1200)]
+    assert [r["verdict"] == "spam" for r in rows] == kinds
