@@ -13,6 +13,7 @@ mod login_guard;
 mod model;
 mod msgauth;
 mod password_policy;
+mod spam;
 mod template;
 mod units;
 
@@ -24,6 +25,7 @@ pub use login_guard::{Security, SecurityPolicy};
 pub use model::*;
 pub use msgauth::{DmarcAction, TempErrorAction, MAX_CHECK_TIMEOUT};
 pub use password_policy::PolicyViolation;
+pub use spam::Spam;
 pub use template::render_template;
 pub use units::{parse_duration, parse_size, Duration, Size};
 

@@ -19,6 +19,7 @@ pub struct Config {
     pub auth: crate::auth::Auth,
     pub access: crate::access::Access,
     pub security: crate::login_guard::Security,
+    pub spam: crate::spam::Spam,
     pub log: Log,
 }
 
@@ -266,6 +267,7 @@ impl Config {
         self.auth.validate()?;
         self.access.validate()?;
         self.security.validate()?;
+        self.spam.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

@@ -234,6 +234,15 @@ policy_exempt = ""
 #max_connections = 200
 #max_per_ip = 50
 
+[spam]
+# Spam score in points: the learning classifier (`postern spam train`), a few
+# header tests and GTUBE (`postern spam check FILE` shows them). From tag_score
+# a message is spam: subject_tag goes before its Subject ("": none); from
+# reject_score it is refused.
+tag_score = 5.0
+reject_score = 12.0
+subject_tag = "**SPAM**"
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false
@@ -279,6 +288,7 @@ mod tests {
         assert_eq!(c.dns_resolver().unwrap(), None);
         assert_eq!(c.security, crate::Security::default());
         assert_eq!(c.imap, crate::Imap::default());
+        assert_eq!(c.spam, crate::Spam::default());
         assert!(c.access.0.is_empty());
         for (name, _) in crate::SERVICES {
             assert!(

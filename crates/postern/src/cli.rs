@@ -59,6 +59,9 @@ pub enum Command {
     /// SPF, each DKIM key, DMARC, and the SRV records of RFC 6186 for the
     /// services that are on.
     Dns(DnsArgs),
+    /// The learning spam classifier: train it, score messages, show its counts.
+    #[command(subcommand)]
+    Spam(SpamCmd),
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +285,41 @@ pub enum DkimCmd {
     Del { domain: String, selector: String },
 }
 
+/// A PATH is a message file, an mbox (a file starting with `From `), a
+/// Maildir (a directory with `cur` or `new`) or a directory of any of these.
+#[derive(Debug, Subcommand)]
+pub enum SpamCmd {
+    /// Learn messages as spam or as ham; the model is kept in the store.
+    Train {
+        #[command(flatten)]
+        class: TrainClass,
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Score messages: one line each, PATH, SCORE, `spam` or `ham` (at
+    /// spam.tag_score) and the tests that fired, separated by tabs.
+    Check {
+        /// No tests that need the network (DNS).
+        #[arg(long)]
+        offline: bool,
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Messages trained per class and tokens known.
+    Stats,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct TrainClass {
+    /// The messages are spam.
+    #[arg(long)]
+    pub spam: bool,
+    /// The messages are ham (not spam).
+    #[arg(long)]
+    pub ham: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +372,17 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["postern", "ipgroup", "add", "lan"]).is_err());
         assert!(Cli::try_parse_from(["postern", "ipgroup", "del", "lan"]).is_ok());
+    }
+
+    #[test]
+    fn spam_train_needs_one_class() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["postern", "spam"], args].concat());
+        assert!(parse(&["train", "--spam", "a"]).is_ok());
+        assert!(parse(&["train", "--ham", "a", "b"]).is_ok());
+        assert!(parse(&["train", "a"]).is_err());
+        assert!(parse(&["train", "--spam", "--ham", "a"]).is_err());
+        assert!(parse(&["train", "--spam"]).is_err());
+        assert!(parse(&["check", "--offline", "a"]).is_ok());
     }
 
     #[test]

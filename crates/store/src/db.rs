@@ -51,6 +51,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 8 {
         conn.execute_batch(SCHEMA_V8)?;
     }
+    if version < 9 {
+        conn.execute_batch(SCHEMA_V9)?;
+    }
     Ok(())
 }
 
@@ -278,6 +281,25 @@ PRAGMA user_version = 8;
 COMMIT;
 "#;
 
+/// v9 (issue 16 item 6, SPEC P7): the learning spam classifier's model
+/// (spam_model.rs): per token (its 64-bit hash, as a signed integer) how many
+/// trained spam and ham messages held it, and the messages trained per class.
+const SCHEMA_V9: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS spam_tokens (
+    hash INTEGER PRIMARY KEY,
+    spam INTEGER NOT NULL DEFAULT 0,
+    ham INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spam_trained (
+    class TEXT PRIMARY KEY CHECK (class IN ('spam', 'ham')),
+    messages INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO spam_trained (class, messages) VALUES ('spam', 0), ('ham', 0);
+PRAGMA user_version = 9;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,7 +327,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 8);
+        assert_eq!(version, 9);
         let limits: (Option<i64>, Option<i64>) = conn
             .query_row(
                 "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
@@ -343,7 +365,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 8);
+        assert_eq!(version, 9);
         let prepend: Option<Vec<u8>> = conn
             .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
             .unwrap();
@@ -356,5 +378,30 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM dkim_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn v8_database_gains_the_spam_model() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for v in [
+                SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+                SCHEMA_V8,
+            ] {
+                conn.execute_batch(v).unwrap();
+            }
+        }
+        let conn = open(&path).unwrap();
+        migrate(&conn).unwrap(); // a second run changes nothing
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 9);
+        let trained: i64 = conn
+            .query_row("SELECT SUM(messages) FROM spam_trained", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(trained, 0);
     }
 }

@@ -44,6 +44,7 @@ mod seal;
 mod secret;
 mod server_key;
 pub mod size_limits;
+pub mod spam_model;
 mod sqlite_api;
 pub mod srs;
 pub mod subscriptions;
@@ -71,6 +72,7 @@ pub use queue_work::{
 pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
 pub use server_key::key_path;
+pub use spam_model::{SpamModel, SpamTraining};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -17,6 +17,8 @@ mod reload;
 mod security;
 mod serve;
 mod size_limit;
+mod spam;
+mod spam_sources;
 mod user;
 
 use crate::cli::{Cli, Command};
@@ -49,6 +51,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Dns(args) => {
             let config = postern_config::Config::load(existing(&data)?)?;
             dns::run(&open_store(&data)?, &config, &args, out)
+        }
+        Command::Spam(cmd) => {
+            let store = open_store(&data)?;
+            let config = postern_config::Config::load(&data)?;
+            spam::run(&store, &config, cmd, out)
         }
     }
 }

@@ -1,0 +1,57 @@
+//! `[spam]`: the spam score's thresholds (SPEC P2, P7). A message scoring at
+//! least `tag_score` is spam (tagged, and `postern spam check` says `spam`);
+//! at least `reject_score` it is refused. Other `spam.*` keys (the filter
+//! stages) join this section.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spam {
+    /// Points from which a message is spam.
+    pub tag_score: f64,
+    /// Points from which a message is refused.
+    pub reject_score: f64,
+    /// Put before the Subject of a message tagged as spam ("": leave it).
+    pub subject_tag: String,
+}
+
+impl Default for Spam {
+    fn default() -> Self {
+        Spam {
+            tag_score: 5.0,
+            reject_score: 12.0,
+            subject_tag: "**SPAM**".into(),
+        }
+    }
+}
+
+impl Spam {
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.tag_score.is_finite() || !self.reject_score.is_finite() {
+            return Err("spam.tag_score, spam.reject_score: must be numbers".into());
+        }
+        if self.reject_score < self.tag_score {
+            return Err(format!(
+                "spam.reject_score ({}) must not be below spam.tag_score ({})",
+                self.reject_score, self.tag_score
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    #[test]
+    fn thresholds_parse_and_are_ordered() {
+        let c = Config::parse("[spam]\ntag_score = 4.5\nreject_score = 9\n").unwrap();
+        assert_eq!((c.spam.tag_score, c.spam.reject_score), (4.5, 9.0));
+        assert_eq!(c.spam.subject_tag, "**SPAM**");
+        let e = Config::parse("[spam]\ntag_score = 10\nreject_score = 9.9\n").unwrap_err();
+        assert!(e.contains("spam.reject_score"), "{e}");
+        assert!(Config::parse("[spam]\ntag_scor = 1\n").is_err());
+    }
+}
