@@ -19,7 +19,7 @@ use crate::append::Upload;
 use crate::mailbox::MessageInfo;
 use crate::{
     BlobId, BlobWriter, Change, Changes, Committed, Copied, Delivery, FlagOp, FlagUpdate, Folder,
-    InboxRenamed, MailboxId, StoreError, UserId,
+    InboxRenamed, MailboxId, SpamTraining, StoreError, UserId,
 };
 use std::future::Future;
 use std::io::SeekFrom;
@@ -171,6 +171,12 @@ pub trait MailStore: Send + Sync + 'static {
     fn recent_from(&self, mailbox: MailboxId) -> StoreFuture<'_, u32>;
     fn claim_recent(&self, mailbox: MailboxId, upto: u32) -> StoreFuture<'_, u32>;
     fn recent_count(&self, mailbox: MailboxId) -> StoreFuture<'_, u32>;
+
+    // The learning spam classifier (SPEC P7): messages a user moves into or
+    // out of Junk.
+
+    /// Adds these counts to the model, all or nothing.
+    fn spam_train(&self, training: SpamTraining) -> StoreFuture<'_, ()>;
 }
 
 /// [`MailStore::scan`] with a result: runs `f` on the store's pool.

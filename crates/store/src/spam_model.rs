@@ -109,4 +109,18 @@ mod tests {
         m.tokens.sort();
         assert_eq!(m.tokens, vec![(7, 2, 2), (u64::MAX, 4, 0)]);
     }
+
+    /// What IMAP learns (a MOVE into Junk) goes through the async seam.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn training_through_the_mail_store_seam() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open(d.path()).unwrap();
+        let t = SpamTraining {
+            spam_messages: 1,
+            ham_messages: 0,
+            tokens: vec![(3, 1, 0)],
+        };
+        crate::MailStore::spam_train(&store, t).await.unwrap();
+        assert_eq!(store.spam_stats().unwrap(), (1, 0, 1));
+    }
 }

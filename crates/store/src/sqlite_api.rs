@@ -8,7 +8,7 @@ use crate::append::Upload;
 use crate::mailbox::MessageInfo;
 use crate::{
     BlobId, BlobWriter, Change, Changes, Committed, Copied, Delivery, FlagOp, FlagUpdate, Folder,
-    InboxRenamed, MailboxId, Store, StoreError, UserId,
+    InboxRenamed, MailboxId, SpamTraining, Store, StoreError, UserId,
 };
 use std::io::ErrorKind;
 use std::path::PathBuf;
@@ -226,6 +226,10 @@ impl MailStore for Store {
 
     fn recent_count(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {
         self.blocking(move |s| Store::recent_count(s, mailbox))
+    }
+
+    fn spam_train(&self, training: SpamTraining) -> StoreFuture<'_, ()> {
+        self.blocking(move |s| Store::spam_train(s, &training))
     }
 }
 
