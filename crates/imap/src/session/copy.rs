@@ -85,6 +85,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Reply::bad("Invalid message sequence number");
         };
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        let blobs: Vec<_> = idx.iter().map(|&i| sel.msgs[i].blob.clone()).collect();
+        let src = sel.id;
         let done = if moving {
             store.move_messages(sel.id, dst, &uids).await
         } else {
@@ -95,6 +97,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(c) => c,
             Err(e) => return Reply::from_store(&e),
         };
+        // Into or out of Junk: the user says what is spam (SPEC P7).
+        self.learn_from_copy(src, dst, blobs).await;
         if moving {
             return self.moved(&copied).await;
         }

@@ -15,6 +15,7 @@ pub(crate) use fetch::encode_envelope;
 pub use fuzz::feed_client_bytes;
 mod folders;
 mod idle;
+mod junk;
 mod limits;
 mod list_ext;
 mod multiappend;

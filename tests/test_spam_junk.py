@@ -1,0 +1,86 @@
+"""Learning from IMAP moves (issue 16 item 6, SPEC P7): a message a user moves
+or copies into Junk is trained as spam, one moved or copied out of Junk as ham
+(but not into Trash); the model the server learned is the one `spam check`
+judges by."""
+
+import random
+import re
+
+import pytest
+
+from test_imap import IMAP_LISTEN, RawImap, imaps
+from test_spam_cli import check, ham, spam
+
+
+@pytest.fixture
+def imap_server(make_server):
+    return make_server(listen=IMAP_LISTEN)
+
+
+def stats(server) -> tuple[int, int]:
+    lines = server.cli("spam", "stats").stdout.splitlines()
+    return int(lines[0].removeprefix("spam: ")), int(lines[1].removeprefix("ham: "))
+
+
+def learned_lines(server) -> list[str]:
+    return [l for l in server.log("mail.log").splitlines() if "event=spam-learned" in l]
+
+
+def append(c, mailbox: str, messages: list[str]) -> None:
+    for m in messages:
+        typ, data = c.append(mailbox, None, None, m.encode())
+        assert typ == "OK", data
+
+
+def test_moving_into_junk_teaches_spam_and_out_of_it_ham(imap_server, tmp_path):
+    rng = random.Random(6)
+    c = imaps(imap_server)
+    append(c, "INBOX", [spam(rng, n) for n in range(6)])
+    # Appending (delivery, or a client filing mail) teaches nothing.
+    append(c, "Junk", [ham(rng, 100 + n) for n in range(6)])
+    assert stats(imap_server) == (0, 0)
+
+    r = RawImap(imap_server.addr("imaps"), tls=True)
+    r.login()
+    r.cmd("s", "SELECT INBOX")
+    assert r.cmd("m", "MOVE 1:6 Junk")[-1] == "m OK MOVE completed"
+    # Learned before the tagged OK: no waiting.
+    assert stats(imap_server) == (6, 0)
+    assert re.search(r" user=alice@example\.org class=spam messages=6$", learned_lines(imap_server)[-1])
+
+    # The six ham (first in Junk): out of Junk into INBOX by MOVE, one into
+    # Archive by COPY; the last copied into Trash teaches nothing.
+    r.cmd("j", "SELECT Junk")
+    assert r.cmd("n", "UID MOVE 1:5 INBOX")[-1] == "n OK MOVE completed"
+    assert stats(imap_server) == (6, 5)
+    assert r.cmd("c", "UID COPY 6 Archive")[-1].startswith("c OK [COPYUID ")
+    assert stats(imap_server) == (6, 6)
+    assert r.cmd("t", "UID COPY 6 Trash")[-1].startswith("t OK [COPYUID ")
+    # Moving between ordinary folders teaches nothing either.
+    r.cmd("a", "SELECT Archive")
+    assert r.cmd("b", "MOVE 1 INBOX")[-1] == "b OK MOVE completed"
+    assert stats(imap_server) == (6, 6)
+    assert len(learned_lines(imap_server)) == 3
+    r.cmd("l", "LOGOUT")
+
+    # What the server learned judges new mail in another process.
+    fresh = random.Random(60)
+    (tmp_path / "s.eml").write_text(spam(fresh, 700))
+    (tmp_path / "h.eml").write_text(ham(fresh, 701))
+    rows = check(imap_server, tmp_path / "s.eml", tmp_path / "h.eml")
+    assert [row["verdict"] for row in rows] == ["spam", "ham"], rows
+    assert rows[0]["tests"].startswith("BAYES("), rows
+
+
+def test_a_copy_of_a_big_selection_learns_only_its_limit(imap_server):
+    """MAX_LEARNED_PER_COMMAND (crates/imap/src/session/junk.rs): 500."""
+    c = imaps(imap_server)
+    rng = random.Random(7)
+    append(c, "INBOX", [spam(rng, n) for n in range(501)])
+    c.select("INBOX")
+    typ, data = c.copy("1:*", "Junk")
+    assert typ == "OK", data
+    assert len(learned_lines(imap_server)) == 1
+    assert stats(imap_server) == (500, 0)
+    c.select("Junk")
+    assert len(c.search(None, "ALL")[1][0].split()) == 501, "all copied, though only 500 learned"
