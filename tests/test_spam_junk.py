@@ -84,3 +84,18 @@ def test_a_copy_of_a_big_selection_learns_only_its_limit(imap_server):
     assert stats(imap_server) == (500, 0)
     c.select("Junk")
     assert len(c.search(None, "ALL")[1][0].split()) == 501, "all copied, though only 500 learned"
+
+
+def test_a_renamed_junk_folder_still_teaches(imap_server):
+    """Junk is told by its special use (RFC 6154 \\Junk), not by its name."""
+    c = imaps(imap_server)
+    typ, data = c.rename("Junk", "Spam")
+    assert typ == "OK", data
+    typ, data = c.create("Junk")
+    assert typ == "OK", data
+    append(c, "INBOX", [spam(random.Random(8), n) for n in range(2)])
+    c.select("INBOX")
+    assert c.copy("1", "Junk")[0] == "OK"
+    assert stats(imap_server) == (0, 0), "a folder merely named Junk taught"
+    assert c.copy("2", "Spam")[0] == "OK"
+    assert stats(imap_server) == (1, 0)
