@@ -152,3 +152,14 @@ def test_authenticated_submission_is_not_scored(server):
     assert "X-Spam-" not in stored and "**SPAM**" not in stored
     line = mail_log_line(server, ALICE)
     assert "event=accepted" in line and "spam=" not in line, line
+
+
+def test_discard_answers_250_and_keeps_nothing(make_server):
+    server = make_server(config={"spam.reject_action": '"discard"'}, listen=IMAP_LISTEN)
+    tok, sender = token(), f"{token()}@promo.example"
+    send(server, tok, GTUBE, sender)  # smtplib raises unless 250
+    line = mail_log_line(server, sender)
+    assert "event=discarded" in line and 'result="250 2.0.0"' in line and "spam=1000.00" in line, line
+    assert imap_folder(server, "INBOX", tok) == [] and imap_folder(server, "Junk", tok) == []
+    assert "event=spam-discarded" in server.log("security.log")
+    assert "queued" not in server.cli("queue", "list").stdout

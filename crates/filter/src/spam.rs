@@ -143,7 +143,8 @@ impl Verdict {
                 self.tag_subject(ctx, &cfg.subject_tag);
             }
         }
-        if self.reason.is_none() {
+        // A refusal or discard is the spam score's doing alone.
+        if self.reason.is_none() || spam.class == Class::Reject {
             self.reason = Some(format!("spam score {score:.2}"));
         }
     }

@@ -77,28 +77,62 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !exempt {
             log.extend(verdict.results.log_fields());
         }
-        if self.cfg.spam.enabled {
-            // Issue 16: headers claiming a score from outside go first.
-            verdict.remove_fields(postern_filter::spam::forged_headers(&ctx));
-        }
         let decided = verdict.action.clone();
-        if scan {
-            let classifier = self.ctx.spam.borrow().clone();
-            let spam =
-                postern_filter::spam::score(&raw, &verdict.results, &classifier, &self.cfg.spam);
-            log.extend(spam.log_fields());
-            verdict.add_spam(&ctx, &spam, &self.cfg.spam);
-        }
+        self.spam_stage(&ctx, &mut verdict, scan, log);
         let by = if verdict.action == decided {
             "dmarc"
         } else {
             "spam"
         };
+        let (junk, discard) = self.disposition(&verdict, tx, by)?;
+        if !verdict.add_headers.is_empty() || !verdict.remove.is_empty() {
+            blob.rewrite(&verdict.pieces(&raw))
+                .await
+                .map_err(|_| reply::TEMP_FAILURE)?;
+        }
+        Ok(Filtered {
+            blob,
+            junk,
+            discard,
+        })
+    }
+
+    /// Incoming X-Spam-* fields removed, then (when `scan`) the spam score
+    /// added to the verdict and to the mail.log fields.
+    fn spam_stage(
+        &self,
+        ctx: &Context<'_>,
+        verdict: &mut postern_filter::Verdict,
+        scan: bool,
+        log: &mut Vec<(&'static str, String)>,
+    ) {
+        let cfg = &self.cfg.spam;
+        if !cfg.enabled {
+            return;
+        }
+        // Issue 16: headers claiming a score from outside go first.
+        verdict.remove_fields(postern_filter::spam::forged_headers(ctx));
+        if scan {
+            let classifier = self.ctx.spam.borrow().clone();
+            let spam = postern_filter::spam::score(ctx.raw, &verdict.results, &classifier, cfg);
+            log.extend(spam.log_fields());
+            verdict.add_spam(ctx, &spam, cfg);
+        }
+    }
+
+    /// Where the verdict sends the message, (junk, discard), or its refusal;
+    /// each but a plain acceptance is a security.log line (`by`: the stage).
+    fn disposition(
+        &self,
+        verdict: &postern_filter::Verdict,
+        tx: &Transaction,
+        by: &str,
+    ) -> Result<(bool, bool), Reply> {
         let why = verdict.reason.as_deref().unwrap_or("");
-        let (junk, discard) = match &verdict.action {
-            Action::Accept => (false, false),
-            Action::Junk => (true, false),
-            Action::Discard => (false, true),
+        let (what, junk, discard) = match &verdict.action {
+            Action::Accept => return Ok((false, false)),
+            Action::Junk => ("quarantined", true, false),
+            Action::Discard => ("discarded", false, true),
             Action::Reject(r) | Action::Defer(r) => {
                 let what = if r.code >= 500 {
                     "rejected"
@@ -110,20 +144,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Err(Reply::owned(r.code, r.enhanced, r.text.clone()));
             }
         };
-        if junk || discard {
-            let what = if discard { "discarded" } else { "quarantined" };
-            let event = format!("{by}-{what}");
-            self.security_log(&event, &[("from", &tx.sender), ("reason", why)]);
-        }
-        if !verdict.add_headers.is_empty() || !verdict.remove.is_empty() {
-            blob.rewrite(&verdict.pieces(&raw))
-                .await
-                .map_err(|_| reply::TEMP_FAILURE)?;
-        }
-        Ok(Filtered {
-            blob,
-            junk,
-            discard,
-        })
+        let event = format!("{by}-{what}");
+        self.security_log(&event, &[("from", &tx.sender), ("reason", why)]);
+        Ok((junk, discard))
     }
 }
