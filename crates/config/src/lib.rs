@@ -25,7 +25,7 @@ pub use login_guard::{Security, SecurityPolicy};
 pub use model::*;
 pub use msgauth::{DmarcAction, TempErrorAction, MAX_CHECK_TIMEOUT};
 pub use password_policy::PolicyViolation;
-pub use spam::Spam;
+pub use spam::{RejectAction, Spam};
 pub use template::render_template;
 pub use units::{parse_duration, parse_size, Duration, Size};
 

@@ -14,14 +14,35 @@ pub struct Spam {
     pub reject_score: f64,
     /// Put before the Subject of a message tagged as spam ("": leave it).
     pub subject_tag: String,
+    /// Whether mail is scored at all.
+    pub enabled: bool,
+    /// Whether authenticated submissions and trusted clients are scored too.
+    pub scan_authenticated: bool,
+    /// What happens from `reject_score`: refused with 550 5.7.1, or
+    /// accepted and thrown away.
+    pub reject_action: RejectAction,
+}
+
+/// `spam.reject_action`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RejectAction {
+    /// 550 5.7.1 at the end of DATA: the sender learns of it, no bounce later.
+    #[default]
+    Reject,
+    /// 250, then nothing is stored.
+    Discard,
 }
 
 impl Default for Spam {
     fn default() -> Self {
         Spam {
             tag_score: 5.0,
-            reject_score: 12.0,
+            reject_score: 20.0,
             subject_tag: "**SPAM**".into(),
+            enabled: true,
+            scan_authenticated: false,
+            reject_action: RejectAction::Reject,
         }
     }
 }
@@ -53,5 +74,9 @@ mod tests {
         let e = Config::parse("[spam]\ntag_score = 10\nreject_score = 9.9\n").unwrap_err();
         assert!(e.contains("spam.reject_score"), "{e}");
         assert!(Config::parse("[spam]\ntag_scor = 1\n").is_err());
+        assert!(c.spam.enabled && !c.spam.scan_authenticated);
+        let d = Config::parse("[spam]\nreject_action = \"discard\"\n").unwrap();
+        assert_eq!(d.spam.reject_action, super::RejectAction::Discard);
+        assert!(Config::parse("[spam]\nreject_action = \"bounce\"\n").is_err());
     }
 }

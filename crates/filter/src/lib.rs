@@ -19,6 +19,7 @@ mod header;
 mod orgdomain;
 pub mod pipeline;
 mod results;
+pub mod spam;
 mod spf;
 mod verdict;
 
@@ -28,5 +29,6 @@ pub use header::{claims_authserv_id, own_headers};
 pub use orgdomain::org_domain;
 pub use pipeline::{verdict, Settings, Stage};
 pub use results::{ArcOutcome, AuthResult, DkimOutcome, DmarcOutcome, Results, SpfOutcome};
+pub use spam::SpamOutcome;
 pub use spf::check_spf;
 pub use verdict::{Action, Reply, Verdict};

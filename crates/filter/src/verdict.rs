@@ -22,6 +22,8 @@ pub enum Action {
     Reject(Reply),
     /// Refused with this 4xx reply: the sender tries again.
     Defer(Reply),
+    /// Accepted (250), then stored nowhere (`spam.reject_action = "discard"`).
+    Discard,
 }
 
 /// A message's verdict: the action, the header fields to add on top, the

@@ -17,7 +17,7 @@ mod reload;
 mod security;
 mod serve;
 mod size_limit;
-mod spam;
+pub(crate) mod spam;
 mod spam_sources;
 mod user;
 

@@ -57,7 +57,7 @@ fn train(
     say(out, format_args!("trained {n} {what} messages"))
 }
 
-fn load(store: &Store) -> Result<Classifier> {
+pub(crate) fn load(store: &Store) -> Result<Classifier> {
     let m = store.spam_model()?;
     let tokens = m.tokens.into_iter().map(|(h, spam, ham)| {
         let counts = postern_spam::TokenCounts { spam, ham };

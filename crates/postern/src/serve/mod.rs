@@ -6,6 +6,7 @@ pub mod pidfile;
 mod prepare;
 mod reload;
 mod services;
+mod spam;
 
 use postern_config::{Config, Listen};
 use postern_smtp::Context;
@@ -100,6 +101,15 @@ async fn serve(
         data_dir.to_path_buf(),
     )
     .with_resolver(resolver.clone());
+    let (model, trained) =
+        spam::initial(&store).map_err(|e| format!("cannot read the spam model: {e}"))?;
+    let (spam_tx, spam_rx) = tokio::sync::watch::channel(Arc::new(model));
+    tokio::spawn(spam::watch_model(
+        store.clone(),
+        spam_tx,
+        trained,
+        stop_rx.clone(),
+    ));
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,
@@ -109,6 +119,7 @@ async fn serve(
         shutdown: stop_rx.clone(),
         limits: Default::default(),
         resolver,
+        spam: spam_rx,
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;

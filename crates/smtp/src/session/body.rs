@@ -213,7 +213,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (Some(r), _) => Err(r),
             (None, None) => Err(reply::TEMP_FAILURE),
             (None, Some(blob)) => match self.filter(blob, &tx, &mut auth_log).await {
-                Ok(f) => self.commit(f.blob, &tx, f.junk).await,
+                // spam.reject_action = "discard": 250, and nothing is kept.
+                Ok(f) if f.discard => Ok(None),
+                Ok(f) => self.commit(f.blob, &tx, f.junk).await.map(Some),
                 Err(r) => Err(r),
             },
         };
@@ -223,10 +225,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.count_message();
         }
         let (event, id, r) = match result {
-            Ok(id) => (
+            Ok(Some(id)) => (
                 "accepted",
                 id.clone(),
                 Reply::owned(250, "2.0.0", format!("OK: queued as {id}")),
+            ),
+            Ok(None) => (
+                "discarded",
+                String::new(),
+                Reply::owned(250, "2.0.0", "OK".into()),
             ),
             Err(r) => ("refused", String::new(), r),
         };

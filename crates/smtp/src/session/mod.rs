@@ -71,6 +71,9 @@ pub struct Context {
     pub limits: Arc<crate::rate::RateLimits>,
     /// The server's one resolver (SPF, DKIM, DMARC lookups).
     pub resolver: postern_net::dns::SharedResolver,
+    /// The learning spam classifier, replaced whole when the model in the
+    /// store changes (`postern spam train`).
+    pub spam: watch::Receiver<Arc<postern_spam::Classifier>>,
 }
 
 /// Whether the command loop goes on.
