@@ -44,6 +44,12 @@ impl Store {
     }
 
     /// Messages trained per class and distinct tokens: (spam, ham, tokens).
+    /// Messages trained as (spam, ham): two rows, cheap enough to poll (the
+    /// running server reloads its model when they change).
+    pub fn spam_trained(&self) -> Result<(u64, u64), StoreError> {
+        trained(&self.conn())
+    }
+
     pub fn spam_stats(&self) -> Result<(u64, u64, u64), StoreError> {
         let conn = self.conn();
         let (spam, ham) = trained(&conn)?;
