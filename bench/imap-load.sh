@@ -370,24 +370,7 @@ main() {
     install
     declare -gA "${RESULTS[@]}"
     FAILED=0
-    ROOT=$(mktemp -d "$BENCH_TMPDIR/postern-imap-bench.XXXXXX")
-    TMP=$ROOT
-    chmod 755 "$ROOT"
-    trap cleanup EXIT
-    trap 'exit 130' INT TERM
-    [[ $(stat -f -c %T "$ROOT") == tmpfs ]] && log "warning: $ROOT is on tmpfs; fsync costs nothing there"
-    local side round
-    while read -r side round; do
-        # Each run on a fresh setup in its own directory.
-        TMP=$ROOT/$side-$round
-        mkdir -m 755 "$TMP"
-        log "run: $side (round $round)"
-        "run_${side}_side"
-        save_run "$side" "$round" "${RESULTS[@]}"
-    done < <(abba_runs dovecot "$ONLY")
-    TMP=$ROOT
-    summary
-    (( FAILED == 0 ))
+    run_abba dovecot postern-imap-bench
 }
 
 main "$@"

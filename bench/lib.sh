@@ -154,3 +154,29 @@ pair_ratios() {
     awk -v a1="$a1" -v b1="$b1" -v a2="$a2" -v b2="$b2" \
         'BEGIN { r1 = a1 / b1; r2 = a2 / b2; printf "%.2f %.2f %.2f\n", r1, r2, (r1 + r2) / 2 }'
 }
+
+# The measured part of a two-sided benchmark: a new root directory under
+# $BENCH_TMPDIR named PREFIX.XXXXXX, then each run of abba_runs PEER $ONLY on a
+# fresh setup in its own subdirectory (written-back page cache first, so no run
+# pays for the last one's writeback), then the script's summary. Each script
+# defines run_SIDE_side, save_run, summary and cleanup, and sets FAILED.
+run_abba() {
+    local peer=$1 prefix=$2 side round
+    ROOT=$(mktemp -d "$BENCH_TMPDIR/$prefix.XXXXXX")
+    TMP=$ROOT
+    chmod 755 "$ROOT"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    [[ $(stat -f -c %T "$ROOT") == tmpfs ]] && log "warning: $ROOT is on tmpfs; fsync costs nothing there"
+    while read -r side round; do
+        TMP=$ROOT/$side-$round
+        mkdir -m 755 "$TMP"
+        sync
+        log "run: $side (round $round)"
+        "run_${side}_side"
+        save_run "$side" "$round" "${RESULTS[@]}"
+    done < <(abba_runs "$peer" "$ONLY")
+    TMP=$ROOT
+    summary
+    (( FAILED == 0 ))
+}
