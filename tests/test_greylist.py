@@ -100,6 +100,20 @@ def test_greylisting_cycle(make_server):
     assert 'network=127.0.1.0/24' in log and 'result="451 4.7.1"' in log, log
 
 
+def test_deferrals_do_not_count_as_client_errors(make_server):
+    # smtp.max_errors closes a session after that many error replies; a
+    # legitimate MTA delivering to many recipients must not be cut off by 451s.
+    server = make_server(config={**GREYLIST, "greylist.delay": '"1h"', "smtp.max_errors": "3"})
+    with smtp_from(server) as s:
+        s.ehlo()
+        assert s.mail(f"{token()}@list.example")[0] == 250
+        for n in range(6):
+            reply = s.rcpt(ALICE if n % 2 else BOB)
+            assert greylisted(reply) and reply[1].endswith(b" seconds"), (n, reply)
+        assert s.noop()[0] == 250
+    wait_until(lambda: server.log("mail.log").count("event=greylisted") == 6, 5, what="six greylisted lines")
+
+
 def test_greylisting_state_survives_a_restart(make_server):
     server = make_server(config=GREYLIST)
     sender = f"{token()}@remote.example"

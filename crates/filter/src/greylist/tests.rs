@@ -61,7 +61,9 @@ fn whitelisted_network_passes_until_it_expires() {
         decide(&POLICY, wl(until), T0 + 60),
         Decision::Pass(Update::None)
     );
-    // A day on, seen again: the whitelisting is renewed.
+    // A second short of a day: still no write; a day on: renewed.
+    let d = decide(&POLICY, wl(until), T0 + WHITELIST_REFRESH - 1);
+    assert_eq!(d, Decision::Pass(Update::None));
     let later = T0 + WHITELIST_REFRESH;
     let d = decide(&POLICY, wl(until), later);
     assert_eq!(
