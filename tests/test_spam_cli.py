@@ -141,7 +141,8 @@ def test_train_needs_a_class_and_an_existing_path(tmp_path):
     assert r.returncode == 2, r
     r = p.cli("spam", "train", "--spam", str(tmp_path / "missing.eml"), check=False)
     assert r.returncode == 1 and "missing.eml" in r.stderr, r
-    assert p.cli("spam", "stats").stdout == "spam: 0\nham: 0\ntokens: 0\n"
+    # Nothing trained (the counters follow, test_greylist.py).
+    assert p.cli("spam", "stats").stdout.splitlines()[:3] == ["spam: 0", "ham: 0", "tokens: 0"]
 
 
 def test_check_keeps_order_past_one_batch(tmp_path):

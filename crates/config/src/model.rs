@@ -20,6 +20,7 @@ pub struct Config {
     pub access: crate::access::Access,
     pub security: crate::login_guard::Security,
     pub spam: crate::spam::Spam,
+    pub greylist: crate::greylist::Greylist,
     pub log: Log,
 }
 
@@ -128,6 +129,8 @@ pub struct Smtp {
     /// On port 25 only: wait this long before the greeting; a client that
     /// talks first is refused (an early talker, P5). Other listeners greet at once.
     pub greeting_delay: Duration,
+    /// IP group greeted at once on port 25, without `greeting_delay` ("" = none).
+    pub greeting_delay_exempt: String,
     /// On port 25: refuse a client that pipelines commands without EHLO
     /// (after HELO): PIPELINING is an EHLO extension (RFC 2920 §3.1).
     pub forbid_unauth_pipelining: bool,
@@ -191,6 +194,7 @@ impl Default for Smtp {
             max_message_size: Size(50 << 20),
             max_recipients: 100,
             greeting_delay: Duration(DEFAULT_GREETING_DELAY),
+            greeting_delay_exempt: String::new(),
             forbid_unauth_pipelining: true,
             forbid_early_body: true,
             command_timeout: Duration(std::time::Duration::from_secs(300)),
@@ -268,6 +272,11 @@ impl Config {
         self.access.validate()?;
         self.security.validate()?;
         self.spam.validate()?;
+        self.greylist.validate()?;
+        crate::access::check_group(
+            "smtp.greeting_delay_exempt",
+            &self.smtp.greeting_delay_exempt,
+        )?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

@@ -41,6 +41,9 @@ max_recipients = 100
 # 554/5.x and a line in security.log). Pause before the greeting: a client
 # that talks before it is an early talker and refused ("0s": greet at once).
 greeting_delay = "1s"
+# IP group greeted at once, without that pause (`postern ipgroup add NAME …`;
+# "" = none): e.g. your own relays or partners who hang up on slow greetings.
+greeting_delay_exempt = ""
 # Refuse clients that pipeline commands after HELO (pipelining needs EHLO).
 forbid_unauth_pipelining = true
 # Refuse clients that send the message before the 354 that invites it.
@@ -255,6 +258,21 @@ reject_score = 20.0
 subject_tag = "**SPAM**"
 reject_action = "reject"
 
+[greylist]
+# Greylisting on port 25 (RFC 6647): the first attempt of each (client network,
+# sender, recipient) is refused at RCPT with "451 4.7.1 Greylisted, try again in
+# N seconds"; a real MTA retries, and a retry after `delay` and within `window`
+# of the first attempt is accepted. The client's network (its /24, or /64 for
+# IPv6) is then let through at once for `auto_whitelist` (renewed while it keeps
+# sending). Authenticated users, smtp.trusted_group and exempt_group are never
+# greylisted. State is kept in the database (survives restarts); deferrals are
+# counted in `postern spam stats`. Off by default: it delays new senders' mail.
+enabled = false
+delay = "5m"
+window = "4h"
+auto_whitelist = "36d"
+exempt_group = ""
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false
@@ -269,6 +287,8 @@ mod tests {
         assert_eq!(c.smtp.max_recipients, 100);
         let d = crate::Smtp::default();
         assert_eq!(c.smtp.greeting_delay, d.greeting_delay);
+        assert_eq!(c.smtp.greeting_delay_exempt, d.greeting_delay_exempt);
+        assert_eq!(c.greylist, crate::Greylist::default());
         assert!(c.smtp.forbid_unauth_pipelining && c.smtp.forbid_early_body);
         assert_eq!(
             (

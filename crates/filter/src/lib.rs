@@ -15,6 +15,7 @@ mod context;
 mod dkim;
 mod dmarc;
 mod dns;
+pub mod greylist;
 mod header;
 mod orgdomain;
 pub mod pipeline;

@@ -5,6 +5,7 @@
 pub mod client;
 mod command;
 pub mod dot;
+pub mod greylist;
 mod params;
 pub mod rate;
 pub mod reply;

@@ -54,6 +54,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 9 {
         conn.execute_batch(SCHEMA_V9)?;
     }
+    if version < 11 {
+        conn.execute_batch(SCHEMA_V11)?;
+    }
     Ok(())
 }
 
@@ -300,6 +303,31 @@ PRAGMA user_version = 9;
 COMMIT;
 "#;
 
+/// Greylisting's triplets and auto-whitelisted networks (greylist.rs), and
+/// the antispam counters (counters.rs). Issue 16 items 3 and 8.
+const SCHEMA_V11: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS greylist_triplets (
+    network TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    PRIMARY KEY (network, sender, recipient)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS greylist_triplets_first_seen ON greylist_triplets (first_seen);
+CREATE TABLE IF NOT EXISTS greylist_networks (
+    network TEXT PRIMARY KEY,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS greylist_networks_until ON greylist_networks (until);
+CREATE TABLE IF NOT EXISTS spam_counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+PRAGMA user_version = 11;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,7 +355,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 11);
         let limits: (Option<i64>, Option<i64>) = conn
             .query_row(
                 "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
@@ -365,7 +393,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 11);
         let prepend: Option<Vec<u8>> = conn
             .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
             .unwrap();
@@ -398,10 +426,33 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 11);
         let trained: i64 = conn
             .query_row("SELECT SUM(messages) FROM spam_trained", [], |r| r.get(0))
             .unwrap();
         assert_eq!(trained, 0);
+    }
+
+    #[test]
+    fn v9_database_gains_greylisting_and_counters() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for v in [
+                SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+                SCHEMA_V8, SCHEMA_V9,
+            ] {
+                conn.execute_batch(v).unwrap();
+            }
+        }
+        let conn = open(&path).unwrap();
+        migrate(&conn).unwrap(); // a second run changes nothing
+        for table in ["greylist_triplets", "greylist_networks", "spam_counters"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
     }
 }

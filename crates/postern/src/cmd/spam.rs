@@ -27,9 +27,21 @@ pub fn run(store: &Store, config: &Config, cmd: SpamCmd, out: &mut dyn Write) ->
             let (spam, ham, tokens) = store.spam_stats()?;
             say(out, format_args!("spam: {spam}"))?;
             say(out, format_args!("ham: {ham}"))?;
-            say(out, format_args!("tokens: {tokens}"))
+            say(out, format_args!("tokens: {tokens}"))?;
+            stats_counters(store, out)
         }
     }
+}
+
+/// The antispam counters (issue 16 item 8) and greylisting's table sizes;
+/// the running server writes its counts every few seconds.
+fn stats_counters(store: &Store, out: &mut dyn Write) -> Result<()> {
+    for (name, n) in store.counters()? {
+        say(out, format_args!("{name}: {n}"))?;
+    }
+    let (waiting, whitelisted) = store.greylist_sizes()?;
+    say(out, format_args!("greylist-waiting: {waiting}"))?;
+    say(out, format_args!("greylist-whitelisted: {whitelisted}"))
 }
 
 fn train(

@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+mod counters;
 pub mod pidfile;
 mod prepare;
 mod reload;
@@ -69,10 +70,14 @@ async fn serve(
     let alpn = |p| tls.as_ref().map(|t| postern_net::tls::with_alpn(t, p));
     use postern_net::cross_protocol::MailProtocol;
     let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
-    let security =
-        postern_net::security::Security::new(store.clone(), logs.clone(), config_rx.clone(), clock)
-            .await
-            .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
+    let security = postern_net::security::Security::new(
+        store.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        clock.clone(),
+    )
+    .await
+    .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pop3 = Arc::new(postern_pop3::Context {
         store: Arc::new(store.clone()),
@@ -110,6 +115,13 @@ async fn serve(
         trained,
         stop_rx.clone(),
     ));
+    let counter_store = store.clone();
+    let tally = Arc::new(postern_store::counters::Tally::default());
+    tokio::spawn(counters::flush_every(
+        store.clone(),
+        tally.clone(),
+        stop_rx.clone(),
+    ));
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,
@@ -120,6 +132,8 @@ async fn serve(
         limits: Default::default(),
         resolver,
         spam: spam_rx,
+        clock: clock.clone(),
+        counters: tally.clone(),
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
@@ -162,6 +176,7 @@ async fn serve(
     // Deliveries in flight record their results before the runtime goes.
     let scheduler = tokio::time::timeout_at(deadline + SCHEDULER_SLACK, outbound);
     let _ = tokio::join!(sessions.wait_idle(deadline), scheduler);
+    counters::flush(&counter_store, &tally).await;
     logs.flush_suppressed(true);
     Ok(())
 }

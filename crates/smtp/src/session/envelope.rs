@@ -102,6 +102,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::TEMP_FAILURE);
         };
         let address = found.address.clone();
+        if found.is_local && !found.expansion.is_empty() {
+            // A deferral is policy, not the client's error: not counted toward max_errors.
+            if let Err(r) = self.greylist(&address).await {
+                self.send(&r);
+                return Flow::Continue;
+            }
+        }
         match self.route(found, &to) {
             Ok(()) => {
                 if let Some(tx) = self.tx.as_mut() {

@@ -7,11 +7,14 @@ use tokio::io::{AsyncRead, AsyncWrite};
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Sends the 220 greeting, on port 25 after the configured delay. A
     /// client that talks before the greeting is not a real MTA (RFC 5321
-    /// §4.3.1): it is refused. Mail clients on the other ports are greeted at once.
+    /// §4.3.1): it is refused. Mail clients on the other ports, and clients
+    /// in `smtp.greeting_delay_exempt`, are greeted at once.
     pub(super) async fn greet(&mut self) -> Flow {
         let delay = match self.kind {
-            Kind::Mx => self.cfg.smtp.greeting_delay.0,
-            Kind::Submission | Kind::Smtps => std::time::Duration::ZERO,
+            Kind::Mx if !self.in_group(&self.cfg.smtp.greeting_delay_exempt) => {
+                self.cfg.smtp.greeting_delay.0
+            }
+            Kind::Mx | Kind::Submission | Kind::Smtps => std::time::Duration::ZERO,
         };
         if !delay.is_zero() {
             match tokio::time::timeout(delay, self.conn.fill()).await {

@@ -9,6 +9,7 @@ mod dkim;
 mod envelope;
 mod forward;
 mod greet;
+mod greylist;
 mod identity;
 mod limits;
 mod policy;
@@ -74,6 +75,10 @@ pub struct Context {
     /// The learning spam classifier, replaced whole when the model in the
     /// store changes (`postern spam train`).
     pub spam: watch::Receiver<Arc<postern_spam::Classifier>>,
+    /// The time greylisting runs on (tests move it by hand).
+    pub clock: Arc<dyn postern_net::clock::Clock>,
+    /// Antispam counts, flushed to the store by the server (`postern spam stats`).
+    pub counters: Arc<postern_store::counters::Tally>,
 }
 
 /// Whether the command loop goes on.

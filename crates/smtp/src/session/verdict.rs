@@ -8,6 +8,7 @@
 use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
 use postern_filter::{Action, Client, Context, Lookups, Settings};
+use postern_store::counters::Counter;
 use postern_store::BlobWriter;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -129,6 +130,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         by: &str,
     ) -> Result<(bool, bool), Reply> {
         let why = verdict.reason.as_deref().unwrap_or("");
+        if let Some(c) = counter(&verdict.action, by) {
+            self.ctx.counters.bump(c);
+        }
         let (what, junk, discard) = match &verdict.action {
             Action::Accept => return Ok((false, false)),
             Action::Junk => ("quarantined", true, false),
@@ -147,5 +151,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let event = format!("{by}-{what}");
         self.security_log(&event, &[("from", &tx.sender), ("reason", why)]);
         Ok((junk, discard))
+    }
+}
+
+/// The counter (issue 16 item 8, `postern spam stats`) a verdict's action
+/// bumps, by the stage that decided it; none for acceptances and deferrals.
+fn counter(action: &Action, by: &str) -> Option<Counter> {
+    let spam = by == "spam";
+    match action {
+        Action::Junk if spam => Some(Counter::Tagged),
+        Action::Junk => Some(Counter::DmarcQuarantined),
+        Action::Discard => Some(Counter::Discarded),
+        Action::Reject(_) if spam => Some(Counter::Rejected),
+        Action::Reject(_) => Some(Counter::DmarcRejected),
+        Action::Accept | Action::Defer(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_and_quarantine_has_its_counter() {
+        let r = postern_filter::Reply {
+            code: 550,
+            enhanced: "5.7.1",
+            text: String::new(),
+        };
+        assert_eq!(counter(&Action::Junk, "spam"), Some(Counter::Tagged));
+        assert_eq!(
+            counter(&Action::Junk, "dmarc"),
+            Some(Counter::DmarcQuarantined)
+        );
+        assert_eq!(
+            counter(&Action::Reject(r.clone()), "spam"),
+            Some(Counter::Rejected)
+        );
+        assert_eq!(
+            counter(&Action::Reject(r.clone()), "dmarc"),
+            Some(Counter::DmarcRejected)
+        );
+        assert_eq!(counter(&Action::Discard, "spam"), Some(Counter::Discarded));
+        assert_eq!(counter(&Action::Defer(r), "dmarc"), None);
+        assert_eq!(counter(&Action::Accept, "spam"), None);
     }
 }
