@@ -18,6 +18,7 @@ mod classifier;
 pub mod header;
 pub mod heuristics;
 pub mod mime;
+pub mod rules;
 pub mod tokenize;
 
 pub use check::{check, Report, Test, GTUBE};

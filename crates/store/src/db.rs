@@ -54,6 +54,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 9 {
         conn.execute_batch(SCHEMA_V9)?;
     }
+    if version < 12 {
+        conn.execute_batch(SCHEMA_V12)?;
+    }
     Ok(())
 }
 
@@ -300,6 +303,29 @@ PRAGMA user_version = 9;
 COMMIT;
 "#;
 
+/// v12 (issue 16 item 5, SPEC P3): custom spam rules (spam_rules.rs), run in
+/// `position` order, as the admin wrote them; `spam_rules_generation` counts
+/// every change, so the running server polls one row to know when to reload.
+const SCHEMA_V12: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS spam_rules (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    position INTEGER NOT NULL UNIQUE,
+    target TEXT NOT NULL,
+    condition TEXT NOT NULL CHECK (condition IN ('contains', 'equals', 'matches', 'empty', 'missing')),
+    argument TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL CHECK (action IN ('score', 'reject', 'accept')),
+    score REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS spam_rules_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    generation INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO spam_rules_generation (id, generation) VALUES (0, 0);
+PRAGMA user_version = 12;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,7 +353,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 12);
         let limits: (Option<i64>, Option<i64>) = conn
             .query_row(
                 "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
@@ -365,7 +391,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 12);
         let prepend: Option<Vec<u8>> = conn
             .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
             .unwrap();
@@ -398,7 +424,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 12);
         let trained: i64 = conn
             .query_row("SELECT SUM(messages) FROM spam_trained", [], |r| r.get(0))
             .unwrap();
