@@ -21,6 +21,6 @@ pub mod mime;
 pub mod rules;
 pub mod tokenize;
 
-pub use check::{check, Report, Test, GTUBE};
+pub use check::{check, check_with_rules, Report, Test, GTUBE};
 pub use classifier::{Class, Classifier, TokenCounts};
 pub use tokenize::Tokens;

@@ -19,7 +19,10 @@
 //! a condition reads at most [`MAX_TARGET_BYTES`] of its target; there are
 //! at most [`MAX_RULES`] rules.
 
+mod form;
 mod target;
+
+pub use form::quote;
 
 use crate::check::Test;
 use regex::{Regex, RegexBuilder};
