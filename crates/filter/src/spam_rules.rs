@@ -38,7 +38,8 @@ pub fn score_with_rules(
     if decision.is_none() {
         report.tests.extend(crate::spam::auth_tests(results));
     }
-    report.score = report.tests.iter().map(|t| t.points).sum();
+    // + 0.0: an empty f64 sum is -0.0, which would print as "-0.00".
+    report.score = report.tests.iter().map(|t| t.points).sum::<f64>() + 0.0;
     let class = match decision {
         Some(Decision::Reject) => Class::Reject,
         Some(Decision::Accept) => Class::Ham,

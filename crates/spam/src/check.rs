@@ -74,7 +74,8 @@ pub fn check_with_rules(
     };
     let mut tests = applied.tests;
     tests.append(&mut report.tests);
-    report.score = tests.iter().map(|t| t.points).sum();
+    // + 0.0: an empty f64 sum is -0.0, which would print as "-0.00".
+    report.score = tests.iter().map(|t| t.points).sum::<f64>() + 0.0;
     report.tests = tests;
     (report, applied.decision)
 }

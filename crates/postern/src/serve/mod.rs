@@ -7,6 +7,7 @@ mod prepare;
 mod reload;
 mod services;
 mod spam;
+mod spam_rules;
 
 use postern_config::{Config, Listen};
 use postern_smtp::Context;
@@ -110,6 +111,15 @@ async fn serve(
         trained,
         stop_rx.clone(),
     ));
+    let (rules, generation) =
+        spam_rules::initial(&store).map_err(|e| format!("cannot read the spam rules: {e}"))?;
+    let (rules_tx, rules_rx) = tokio::sync::watch::channel(rules);
+    tokio::spawn(spam_rules::watch_rules(
+        store.clone(),
+        rules_tx,
+        generation,
+        stop_rx.clone(),
+    ));
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,
@@ -120,6 +130,7 @@ async fn serve(
         limits: Default::default(),
         resolver,
         spam: spam_rx,
+        spam_rules: rules_rx,
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;

@@ -2,6 +2,7 @@
 //! family lives in its own file.
 
 mod auth;
+mod autolearn;
 mod body;
 mod cross;
 mod discipline;
@@ -74,6 +75,9 @@ pub struct Context {
     /// The learning spam classifier, replaced whole when the model in the
     /// store changes (`postern spam train`).
     pub spam: watch::Receiver<Arc<postern_spam::Classifier>>,
+    /// The custom spam rules in order, replaced whole when they change
+    /// (`postern spam rule add|del`).
+    pub spam_rules: watch::Receiver<Arc<Vec<postern_spam::rules::Rule>>>,
 }
 
 /// Whether the command loop goes on.

@@ -3,7 +3,8 @@
 //! reject, 451 4.7.5 for a deferral: never a bounce later), or accepted with
 //! its Authentication-Results on top, forged ones removed, into INBOX or Junk.
 //! The spam stage then scores it (issue 16): tagged into Junk from
-//! `spam.tag_score`, refused 550 5.7.1 (or discarded) from `spam.reject_score`.
+//! `spam.tag_score`, refused 550 5.7.1 (or discarded) from `spam.reject_score`,
+//! after the custom rules (item 5); and auto-learned (autolearn.rs).
 
 use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
@@ -114,9 +115,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         verdict.remove_fields(postern_filter::spam::forged_headers(ctx));
         if scan {
             let classifier = self.ctx.spam.borrow().clone();
-            let spam = postern_filter::spam::score(ctx.raw, &verdict.results, &classifier, cfg);
+            let rules = self.ctx.spam_rules.borrow().clone();
+            let (spam, decision) = postern_filter::spam_rules::score_with_rules(
+                ctx.raw,
+                &verdict.results,
+                &classifier,
+                &rules,
+                cfg,
+            );
             log.extend(spam.log_fields());
-            verdict.add_spam(ctx, &spam, cfg);
+            verdict.add_spam_ruled(ctx, &spam, decision, cfg);
+            let deferred = matches!(verdict.action, Action::Defer(_));
+            match postern_filter::spam_rules::auto_learn(&spam, cfg) {
+                Some(class) if !deferred => self.auto_learn(ctx.raw, class, &ctx.mail_from),
+                _ => {}
+            }
         }
     }
 
