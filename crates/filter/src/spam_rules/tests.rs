@@ -102,13 +102,15 @@ fn an_accept_rule_is_ham_despite_gtube_and_other_rules() {
 fn a_dmarc_refusal_stands_over_an_accept_rule() {
     let raw = message("hello", "hi");
     let rules = [subject_rule("friend", "hello", RuleAction::Accept)];
-    let mut results = Results::default();
-    results.dmarc = Some(DmarcOutcome {
-        result: AuthResult::Fail,
-        from_domain: "example.net".into(),
-        policy: "reject",
-        disposition: "reject".into(),
-    });
+    let results = Results {
+        dmarc: Some(DmarcOutcome {
+            result: AuthResult::Fail,
+            from_domain: "example.net".into(),
+            policy: "reject",
+            disposition: "reject".into(),
+        }),
+        ..Results::default()
+    };
     let cfg = Spam::default();
     let (out, decision) = score_with_rules(
         raw.as_bytes(),
