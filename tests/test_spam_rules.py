@@ -283,3 +283,35 @@ def test_auto_learning_from_rule_points(make_server):
     assert len(learned) == 2, learned
     assert any(f"service=smtp auto=yes from={spam_sender} class=spam messages=1" in l for l in learned), learned
     assert any(f"from={ham_sender} class=ham messages=1" in l for l in learned), learned
+
+
+def test_spam_check_runs_the_rules(ruled, tmp_path):
+    rule(ruled, "add", "pills", "--header", "Subject", "--contains", "pills", "--score", "3")
+    rule(ruled, "add", "friend", "--header", "From", "--contains", "@partner.example", "--accept")
+    rule(ruled, "add", "wire", "--body", "--contains", "wire money", "--reject")
+    files = {
+        "scored.eml": "From: a@example.net\r\nSubject: pills\r\n\r\nhi\r\n",
+        "accepted.eml": "From: b@partner.example\r\nSubject: pills\r\n\r\nwire money\r\n",
+        "rejected.eml": "From: a@example.net\r\nSubject: hello\r\n\r\nPlease WIRE MONEY\r\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    out = ruled.cli("spam", "check", "--offline", *[str(tmp_path / n) for n in files]).stdout
+    rows = [line.split("\t")[1:] for line in out.splitlines()]
+    assert rows == [
+        ["4.00", "ham", "RULE_PILLS=+3.00,MISSING_DATE=+0.50,MISSING_MID=+0.50"],
+        ["3.00", "ham", "RULE_PILLS=+3.00,RULE_FRIEND=+0.00"],
+        ["0.00", "spam", "RULE_WIRE=+0.00"],
+    ], out
+
+
+def test_at_most_max_rules(ruled):
+    """MAX_RULES (crates/spam/src/rules.rs): 100."""
+    for n in range(100):
+        rule(ruled, "add", f"r{n}", "--header", "Subject", "--equals", f"s{n}", "--score", "1")
+    r = rule(ruled, "add", "r100", "--body", "--empty", "--score", "1", check=False)
+    assert r.returncode == 1 and r.stderr == "postern: there are 100 spam rules already, the most there may be\n"
+    rule(ruled, "del", "r0")
+    rule(ruled, "add", "r100", "--body", "--empty", "--score", "1")
+    listed = rule(ruled, "list").stdout.splitlines()
+    assert len(listed) == 100 and listed[0].startswith("r1 ") and listed[-1].startswith("r100 ")

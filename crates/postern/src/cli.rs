@@ -297,7 +297,8 @@ pub enum SpamCmd {
         paths: Vec<PathBuf>,
     },
     /// Score messages: one line each, PATH, SCORE, `spam` or `ham` (at
-    /// spam.tag_score) and the tests that fired, separated by tabs.
+    /// spam.tag_score, or as a custom rule's reject or accept says) and the
+    /// tests that fired, separated by tabs.
     Check {
         /// No tests that need the network (DNS).
         #[arg(long)]
