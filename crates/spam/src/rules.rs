@@ -26,6 +26,7 @@ pub use form::quote;
 
 use crate::check::Test;
 use regex::{Regex, RegexBuilder};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Rules kept (`spam rule add` refuses more): with the two regex limits,
@@ -161,9 +162,14 @@ impl RuleSpec {
             }
         }
         let (regex, folded) = match &self.condition {
-            Condition::Contains(s) | Condition::Equals(s) => {
+            Condition::Contains(s) => {
                 too_long("the text", s)?;
                 (None, s.to_lowercase())
+            }
+            // Compared with the value's surrounding white space left out.
+            Condition::Equals(s) => {
+                too_long("the text", s)?;
+                (None, s.trim().to_lowercase())
             }
             Condition::Matches(p) => {
                 too_long("the regular expression", p)?;
@@ -226,20 +232,21 @@ impl Rule {
 
     /// Whether the rule's condition holds for the message.
     fn fires(&self, msg: &target::Message<'_>) -> bool {
+        let c = &self.spec.condition;
+        // `contains` and `equals` compare lowercased text.
+        let fold = matches!(c, Condition::Contains(_) | Condition::Equals(_));
         let texts = match &self.spec.target {
-            Target::Header(name) => msg.header(name),
-            Target::Body => msg.body(),
+            Target::Header(name) => msg.header(name, fold).map(Cow::Owned),
+            Target::Body => msg.body(fold).map(Cow::Borrowed),
         };
         let Some(texts) = texts else {
-            return self.spec.condition == Condition::Missing;
+            return *c == Condition::Missing;
         };
-        match &self.spec.condition {
+        match c {
             Condition::Missing => false,
             Condition::Empty => texts.iter().any(|t| t.trim().is_empty()),
-            Condition::Contains(_) => texts
-                .iter()
-                .any(|t| t.to_lowercase().contains(&self.folded)),
-            Condition::Equals(_) => texts.iter().any(|t| t.trim().to_lowercase() == self.folded),
+            Condition::Contains(_) => texts.iter().any(|t| t.contains(&self.folded)),
+            Condition::Equals(_) => texts.iter().any(|t| t.trim() == self.folded),
             Condition::Matches(_) => {
                 let re = self.regex.as_ref();
                 texts.iter().any(|t| re.is_some_and(|r| r.is_match(t)))

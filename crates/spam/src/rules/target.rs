@@ -13,6 +13,8 @@ pub(super) struct Message<'a> {
     raw: &'a [u8],
     fields: Vec<(String, String)>,
     body: OnceCell<Option<Vec<String>>>,
+    /// The body lowercased, once for every `contains` and `equals` rule.
+    folded: OnceCell<Option<Vec<String>>>,
 }
 
 impl<'a> Message<'a> {
@@ -22,24 +24,35 @@ impl<'a> Message<'a> {
             raw,
             fields: header::fields(&raw[..end]),
             body: OnceCell::new(),
+            folded: OnceCell::new(),
         }
     }
 
-    /// Every instance of field `name`, decoded; None when there is none.
-    pub fn header(&self, name: &str) -> Option<Vec<String>> {
+    /// Every instance of field `name`, decoded (and lowercased when
+    /// `fold`); None when there is none.
+    pub fn header(&self, name: &str, fold: bool) -> Option<Vec<String>> {
         let mut room = MAX_TARGET_BYTES;
         let values: Vec<String> = self
             .fields
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| cut(header::decode_words(v), &mut room))
+            .map(|v| if fold { v.to_lowercase() } else { v })
             .collect();
         (!values.is_empty()).then_some(values)
     }
 
-    /// The decoded text parts in order; None when there is no text part.
-    pub fn body(&self) -> Option<Vec<String>> {
-        self.body.get_or_init(|| body_text(self.raw)).clone()
+    /// The decoded text parts in order (lowercased when `fold`); None when
+    /// there is no text part.
+    pub fn body(&self, fold: bool) -> Option<&[String]> {
+        let body = self.body.get_or_init(|| body_text(self.raw));
+        if !fold {
+            return body.as_deref();
+        }
+        let lower = |b: &Vec<String>| b.iter().map(|t| t.to_lowercase()).collect();
+        self.folded
+            .get_or_init(|| body.as_ref().map(lower))
+            .as_deref()
     }
 }
 

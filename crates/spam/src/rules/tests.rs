@@ -37,6 +37,10 @@ fn header_conditions_see_unfolded_decoded_instances() {
         "decoded, unfolded, any case"
     );
     assert!(hit(Condition::Equals("cheap pills NOW".into())));
+    assert!(
+        hit(Condition::Equals(" Cheap pills now ".into())),
+        "white space around aside"
+    );
     assert!(!hit(Condition::Equals("cheap pills".into())));
     assert!(hit(Condition::Matches("^Cheap .* now$".into())));
     assert!(
@@ -236,4 +240,34 @@ fn a_condition_reads_only_its_bound() {
         apply(&[r("beyond")], &raw).tests.is_empty(),
         "past the bound"
     );
+}
+
+/// The cost of a full rule set (`cargo test --release -p postern-spam
+/// rules_cost -- --ignored --nocapture`): MAX_RULES rules, half `contains`
+/// and half regexes, all on the body, over a message whose text fills
+/// MAX_TARGET_BYTES.
+#[test]
+#[ignore]
+fn rules_cost() {
+    let rules: Vec<Rule> = (0..MAX_RULES)
+        .map(|n| {
+            let condition = if n % 2 == 0 {
+                Condition::Contains(format!("needle{n}"))
+            } else {
+                Condition::Matches(format!(r"(?i)\bneedle{n}\s+\w+"))
+            };
+            rule(&format!("r{n}"), Target::Body, condition, Action::Score(1.0))
+        })
+        .collect();
+    let mut raw = b"Subject: x\r\n\r\n".to_vec();
+    while raw.len() < MAX_TARGET_BYTES {
+        raw.extend_from_slice(b"lorem ipsum dolor sit amet, consectetur adipiscing elit\r\n");
+    }
+    let runs = 50;
+    let start = Instant::now();
+    for _ in 0..runs {
+        assert!(apply(&rules, &raw).tests.is_empty());
+    }
+    let each = start.elapsed() / runs;
+    eprintln!("{MAX_RULES} body rules over {} bytes: {each:?} per message", raw.len());
 }
