@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from harness import ALICE, BOB, wait_until
 from test_imap import IMAP_LISTEN, RawImap, imaps
 from test_spam_cli import check, ham, spam
 
@@ -32,12 +33,30 @@ def append(c, mailbox: str, messages: list[str]) -> None:
         assert typ == "OK", data
 
 
+def deliver_into_junk(server, messages: list[str]) -> None:
+    """Ham the filter misfiled into alice's Junk (a rule on its From): it
+    gets there without an APPEND into Junk, which would teach spam."""
+    server.cli("spam", "rule", "add", "misfiled", "--header", "From", "--contains", "colleague@work.example", "--score", "10")
+
+    def rule_applies():
+        with server.smtp() as s:
+            s.sendmail("colleague@work.example", [BOB], messages[0])
+        return bool(server.messages(BOB, "Junk"))
+
+    wait_until(rule_applies, what="the rule reached the running server (bob's Junk)")
+    with server.smtp() as s:
+        for m in messages:
+            s.sendmail("colleague@work.example", [ALICE], m)
+    # `spam check` (below) runs the rules too: this one is done.
+    server.cli("spam", "rule", "del", "misfiled")
+
+
 def test_moving_into_junk_teaches_spam_and_out_of_it_ham(imap_server, tmp_path):
     rng = random.Random(6)
     c = imaps(imap_server)
     append(c, "INBOX", [spam(rng, n) for n in range(6)])
-    # Appending (delivery, or a client filing mail) teaches nothing.
-    append(c, "Junk", [ham(rng, 100 + n) for n in range(6)])
+    # Appending into INBOX, or delivery into Junk, teaches nothing.
+    deliver_into_junk(imap_server, [ham(rng, 100 + n) for n in range(6)])
     assert stats(imap_server) == (0, 0)
 
     r = RawImap(imap_server.addr("imaps"), tls=True)
@@ -99,3 +118,38 @@ def test_a_renamed_junk_folder_still_teaches(imap_server):
     assert stats(imap_server) == (0, 0), "a folder merely named Junk taught"
     assert c.copy("2", "Spam")[0] == "OK"
     assert stats(imap_server) == (1, 0)
+
+
+def test_appending_into_junk_teaches_spam(imap_server):
+    """Clients that move by APPEND and EXPUNGE (or file into Junk
+    themselves) teach as a MOVE does; an APPEND elsewhere teaches nothing."""
+    rng = random.Random(9)
+    c = imaps(imap_server)
+    append(c, "INBOX", [spam(rng, n) for n in range(2)])
+    assert stats(imap_server) == (0, 0)
+    append(c, "Junk", [spam(rng, 10 + n) for n in range(3)])
+    # Learned before the tagged OK: no waiting.
+    assert stats(imap_server) == (3, 0)
+    lines = learned_lines(imap_server)
+    assert len(lines) == 3 and all(re.search(r" user=alice@example\.org class=spam messages=1$", l) for l in lines), lines
+    c.select("Junk")
+    assert len(c.search(None, "ALL")[1][0].split()) == 3
+
+
+def test_learn_from_junk_false_teaches_nothing(make_server):
+    server = make_server(config={"spam.learn_from_junk": "false"}, listen=IMAP_LISTEN)
+    rng = random.Random(10)
+    c = imaps(server)
+    append(c, "INBOX", [spam(rng, n) for n in range(2)])
+    append(c, "Junk", [spam(rng, 10)])
+    c.select("INBOX")
+    assert c.copy("1", "Junk")[0] == "OK"
+    r = RawImap(server.addr("imaps"), tls=True)
+    r.login()
+    r.cmd("s", "SELECT INBOX")
+    assert r.cmd("m", "MOVE 2 Junk")[-1] == "m OK MOVE completed"
+    r.cmd("j", "SELECT Junk")
+    assert r.cmd("n", "UID MOVE 1 INBOX")[-1] == "n OK MOVE completed"
+    r.cmd("l", "LOGOUT")
+    assert stats(server) == (0, 0)
+    assert learned_lines(server) == []

@@ -21,6 +21,15 @@ pub struct Spam {
     /// What happens from `reject_score`: refused with 550 5.7.1, or
     /// accepted and thrown away.
     pub reject_action: RejectAction,
+    /// Whether a message an IMAP client copies, moves or appends into the
+    /// `\Junk` folder is learned as spam (and out of it as ham).
+    pub learn_from_junk: bool,
+    /// Whether mail scored at the end of DATA is learned on its own when its
+    /// score without the classifier's points reaches `auto_learn_spam` (or
+    /// falls to `auto_learn_ham`).
+    pub auto_learn: bool,
+    pub auto_learn_spam: f64,
+    pub auto_learn_ham: f64,
 }
 
 /// `spam.reject_action`.
@@ -43,6 +52,10 @@ impl Default for Spam {
             enabled: true,
             scan_authenticated: false,
             reject_action: RejectAction::Reject,
+            learn_from_junk: true,
+            auto_learn: false,
+            auto_learn_spam: 12.0,
+            auto_learn_ham: -2.0,
         }
     }
 }
@@ -56,6 +69,15 @@ impl Spam {
             return Err(format!(
                 "spam.reject_score ({}) must not be below spam.tag_score ({})",
                 self.reject_score, self.tag_score
+            ));
+        }
+        if !self.auto_learn_spam.is_finite()
+            || !self.auto_learn_ham.is_finite()
+            || self.auto_learn_ham >= self.auto_learn_spam
+        {
+            return Err(format!(
+                "spam.auto_learn_ham ({}) must be a number below spam.auto_learn_spam ({})",
+                self.auto_learn_ham, self.auto_learn_spam
             ));
         }
         Ok(())
@@ -78,5 +100,17 @@ mod tests {
         let d = Config::parse("[spam]\nreject_action = \"discard\"\n").unwrap();
         assert_eq!(d.spam.reject_action, super::RejectAction::Discard);
         assert!(Config::parse("[spam]\nreject_action = \"bounce\"\n").is_err());
+    }
+
+    #[test]
+    fn learning_settings() {
+        let c = Config::parse("").unwrap();
+        assert!(c.spam.learn_from_junk && !c.spam.auto_learn);
+        assert_eq!(
+            (c.spam.auto_learn_spam, c.spam.auto_learn_ham),
+            (12.0, -2.0)
+        );
+        let e = Config::parse("[spam]\nauto_learn_spam = 1\nauto_learn_ham = 1\n").unwrap_err();
+        assert!(e.contains("spam.auto_learn_ham"), "{e}");
     }
 }

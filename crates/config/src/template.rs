@@ -257,6 +257,19 @@ tag_score = 5.0
 reject_score = 20.0
 subject_tag = "**SPAM**"
 reject_action = "reject"
+# Custom rules (`postern spam rule add|list|del`) run first, in order: their
+# points add up, and a rule's `reject` refuses the message (as reject_score
+# does) or its `accept` makes it ham with no other test.
+# Learning: a message an IMAP client copies, moves or appends into the Junk
+# folder is learned as spam, one copied or moved out of it (but into Trash) as
+# ham, when learn_from_junk is true. With auto_learn, mail scored at the end of
+# DATA is learned too when its score without the classifier's own points is at
+# least auto_learn_spam (spam) or at most auto_learn_ham (ham): the classifier
+# never teaches itself, only the rules, header and authentication tests do.
+learn_from_junk = true
+auto_learn = false
+auto_learn_spam = 12.0
+auto_learn_ham = -2.0
 
 [greylist]
 # Greylisting on port 25 (RFC 6647): the first attempt of each (client network,

@@ -21,6 +21,7 @@ mod orgdomain;
 pub mod pipeline;
 mod results;
 pub mod spam;
+pub mod spam_rules;
 mod spf;
 mod verdict;
 

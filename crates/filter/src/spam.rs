@@ -65,7 +65,7 @@ pub fn score(raw: &[u8], results: &Results, classifier: &Classifier, cfg: &Spam)
     SpamOutcome { report, class }
 }
 
-fn auth_tests(r: &Results) -> Vec<Test> {
+pub(crate) fn auth_tests(r: &Results) -> Vec<Test> {
     let mut tests = Vec::new();
     let mut add = |name: &str, points| {
         tests.push(Test {

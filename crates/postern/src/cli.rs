@@ -297,7 +297,8 @@ pub enum SpamCmd {
         paths: Vec<PathBuf>,
     },
     /// Score messages: one line each, PATH, SCORE, `spam` or `ham` (at
-    /// spam.tag_score) and the tests that fired, separated by tabs.
+    /// spam.tag_score, or as a custom rule's reject or accept says) and the
+    /// tests that fired, separated by tabs.
     Check {
         /// No tests that need the network (DNS).
         #[arg(long)]
@@ -307,6 +308,60 @@ pub enum SpamCmd {
     },
     /// Messages trained per class and tokens known.
     Stats,
+    /// Custom rules, run in order before the classifier.
+    #[command(subcommand)]
+    Rule(SpamRuleCmd),
+}
+
+/// `postern spam rule`: tests on a header field or the body text (issue 16 item 5).
+#[derive(Debug, Subcommand)]
+pub enum SpamRuleCmd {
+    /// Add a rule after the others.
+    Add(SpamRuleArgs),
+    /// The rules in order, one per line, each as `spam rule add` takes it.
+    List,
+    /// Delete a rule.
+    Del { name: String },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["header", "body"])))]
+#[command(group(ArgGroup::new("condition").required(true)
+    .args(["contains", "equals", "matches", "empty", "missing"])))]
+#[command(group(ArgGroup::new("action").required(true).args(["score", "reject", "accept"])))]
+pub struct SpamRuleArgs {
+    /// Letters, digits, `_` and `-`; the test is named RULE_NAME.
+    pub name: String,
+    /// Every instance of this header field, unfolded and RFC 2047-decoded.
+    #[arg(long, value_name = "FIELD")]
+    pub header: Option<String>,
+    /// The decoded text parts of the message (HTML as text).
+    #[arg(long)]
+    pub body: bool,
+    /// Contains this text, ignoring case.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub contains: Option<String>,
+    /// Is this text (surrounding white space aside), ignoring case.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub equals: Option<String>,
+    /// Matches this regular expression (Rust regex syntax, `(?i)` to ignore case).
+    #[arg(long, value_name = "REGEX", allow_hyphen_values = true)]
+    pub matches: Option<String>,
+    /// Present but empty (the body: no text).
+    #[arg(long)]
+    pub empty: bool,
+    /// Absent (the body: no text part).
+    #[arg(long)]
+    pub missing: bool,
+    /// Add N points (negative: take them away).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub score: Option<f64>,
+    /// Refuse the message (550 5.7.1).
+    #[arg(long)]
+    pub reject: bool,
+    /// Accept it as ham: no other test scores it.
+    #[arg(long)]
+    pub accept: bool,
 }
 
 #[derive(Debug, Args)]
@@ -383,6 +438,19 @@ mod tests {
         assert!(parse(&["train", "--spam", "--ham", "a"]).is_err());
         assert!(parse(&["train", "--spam"]).is_err());
         assert!(parse(&["check", "--offline", "a"]).is_ok());
+    }
+
+    #[test]
+    fn spam_rule_add_needs_one_of_each() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from([&["postern", "spam", "rule", "add", "r"], args].concat())
+        };
+        assert!(parse(&["--header", "Subject", "--contains", "x", "--score", "-2.5"]).is_ok());
+        assert!(parse(&["--body", "--matches", "-x", "--reject"]).is_ok());
+        assert!(parse(&["--body", "--header", "S", "--empty", "--accept"]).is_err());
+        assert!(parse(&["--body", "--empty", "--missing", "--accept"]).is_err());
+        assert!(parse(&["--body", "--empty", "--accept", "--reject"]).is_err());
+        assert!(parse(&["--body", "--empty"]).is_err());
     }
 
     #[test]

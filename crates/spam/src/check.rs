@@ -54,6 +54,32 @@ pub fn check(classifier: &Classifier, raw: &[u8]) -> Report {
     check_tokens(classifier, &tokens, &header::fields(head))
 }
 
+/// Scores a raw message after the custom rules (crates/spam/src/rules.rs),
+/// whose tests come first: an `accept` that fires ends it as ham and a
+/// `reject` as refused, neither asking the classifier or the header tests.
+pub fn check_with_rules(
+    classifier: &Classifier,
+    rules: &[crate::rules::Rule],
+    raw: &[u8],
+) -> (Report, Option<crate::rules::Decision>) {
+    let applied = crate::rules::apply(rules, raw);
+    let mut report = match applied.decision {
+        // Not asked: the classifier's neutral probability.
+        Some(_) => Report {
+            probability: 0.5,
+            score: 0.0,
+            tests: Vec::new(),
+        },
+        None => check(classifier, raw),
+    };
+    let mut tests = applied.tests;
+    tests.append(&mut report.tests);
+    // + 0.0: an empty f64 sum is -0.0, which would print as "-0.00".
+    report.score = tests.iter().map(|t| t.points).sum::<f64>() + 0.0;
+    report.tests = tests;
+    (report, applied.decision)
+}
+
 /// Scores a message already tokenized, with its top-level header fields.
 pub fn check_tokens(
     classifier: &Classifier,

@@ -18,8 +18,9 @@ mod classifier;
 pub mod header;
 pub mod heuristics;
 pub mod mime;
+pub mod rules;
 pub mod tokenize;
 
-pub use check::{check, Report, Test, GTUBE};
+pub use check::{check, check_with_rules, Report, Test, GTUBE};
 pub use classifier::{Class, Classifier, TokenCounts};
 pub use tokenize::Tokens;

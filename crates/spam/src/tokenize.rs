@@ -172,7 +172,7 @@ mod headers;
 
 /// Undoes the Content-Transfer-Encoding (RFC 2045 §6); bytes that do not
 /// decode are used as they are.
-fn decode(raw: &[u8], encoding: &str) -> Vec<u8> {
+pub(crate) fn decode(raw: &[u8], encoding: &str) -> Vec<u8> {
     let decoded = match encoding {
         "base64" => base64_decode(raw),
         "quoted-printable" => quoted_printable_decode(raw),

@@ -57,6 +57,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 10 {
         conn.execute_batch(SCHEMA_V10)?;
     }
+    if version < 11 {
+        conn.execute_batch(SCHEMA_V11)?;
+    }
     Ok(())
 }
 
@@ -328,12 +331,35 @@ PRAGMA user_version = 10;
 COMMIT;
 "#;
 
+/// v11 (issue 16 item 5, SPEC P3): custom spam rules (spam_rules.rs), run in
+/// `position` order, as the admin wrote them; `spam_rules_generation` counts
+/// every change, so the running server polls one row to know when to reload.
+const SCHEMA_V11: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS spam_rules (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    position INTEGER NOT NULL UNIQUE,
+    target TEXT NOT NULL,
+    condition TEXT NOT NULL CHECK (condition IN ('contains', 'equals', 'matches', 'empty', 'missing')),
+    argument TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL CHECK (action IN ('score', 'reject', 'accept')),
+    score REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS spam_rules_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    generation INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO spam_rules_generation (id, generation) VALUES (0, 0);
+PRAGMA user_version = 11;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 10;
+    const LATEST: i64 = 11;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

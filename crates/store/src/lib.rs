@@ -47,6 +47,7 @@ mod secret;
 mod server_key;
 pub mod size_limits;
 pub mod spam_model;
+pub mod spam_rules;
 mod sqlite_api;
 pub mod srs;
 pub mod subscriptions;
@@ -75,6 +76,7 @@ pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
 pub use server_key::key_path;
 pub use spam_model::{SpamModel, SpamTraining};
+pub use spam_rules::SpamRuleRow;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

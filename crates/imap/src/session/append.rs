@@ -369,12 +369,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             internal_date: t.date,
         };
         let ctx = self.ctx.clone();
+        let learn = vec![upload.body.id().clone()];
         let done = ctx
             .appends
             .commit(&ctx.store, t.mailbox, vec![upload])
             .await;
         match done {
             Ok((validity, uids)) => {
+                // Into Junk: learned as spam, before the tagged OK (junk.rs).
+                self.learn_from_append(t.mailbox, learn).await;
                 let uid = uids.first().copied().unwrap_or(0);
                 // RFC 3501 §6.3.11: the selected mailbox's new message is announced.
                 if let Err(r) = self.sync(true).await {

@@ -1,6 +1,6 @@
 //! Learning from the user's hand (SPEC P7, issue 16 item 6): a message
-//! copied or moved into the `\Junk` folder (RFC 6154 §2) is trained as
-//! spam; one copied or moved out of `\Junk` into another folder is trained
+//! copied, moved or appended into the `\Junk` folder (RFC 6154 §2) is
+//! trained as spam (unless `spam.learn_from_junk = false`); one copied or moved out of `\Junk` into another folder is trained
 //! as ham — except into `\Trash`, where a user puts spam they are done
 //! with, which says nothing about it being wanted.
 //!
@@ -60,10 +60,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Trains the classifier on `blobs` when copying `src` → `dst` teaches
     /// something; logs what was learned, or why not.
     pub(super) async fn learn_from_copy(&self, src: MailboxId, dst: MailboxId, blobs: Vec<BlobId>) {
+        self.learn_from(Some(src), dst, blobs).await
+    }
+
+    /// Trains the classifier on messages appended into `dst` when it is the
+    /// Junk folder: a client that moves mail by APPEND and EXPUNGE (or files
+    /// it there itself) says it is spam as a MOVE would.
+    pub(super) async fn learn_from_append(&self, dst: MailboxId, blobs: Vec<BlobId>) {
+        self.learn_from(None, dst, blobs).await
+    }
+
+    /// `src`: None for messages from outside the account (APPEND). Nothing
+    /// is learned with `spam.learn_from_junk = false`.
+    async fn learn_from(&self, src: Option<MailboxId>, dst: MailboxId, blobs: Vec<BlobId>) {
         let Some(user) = self.user.as_ref() else {
             return;
         };
-        if blobs.is_empty() {
+        if blobs.is_empty() || !self.ctx.config.borrow().spam.learn_from_junk {
             return;
         }
         let store = self.ctx.store.clone();
@@ -77,7 +90,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 .find(|f| f.id == id)
                 .and_then(|f| f.special_use.as_deref())
         };
-        let Some(class) = learned_class(use_of(src), use_of(dst)) else {
+        let Some(class) = learned_class(src.and_then(use_of), use_of(dst)) else {
             return;
         };
         let job = scan_bodies(&*store, move |files| {

@@ -155,9 +155,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Makes every message durable at once and answers with their UIDs.
     async fn commit_all(&mut self, b: Batch) -> Reply {
         let ctx = self.ctx.clone();
+        let learn: Vec<_> = b.uploads.iter().map(|u| u.body.id().clone()).collect();
         let done = ctx.appends.commit(&ctx.store, b.mailbox, b.uploads).await;
         match done {
             Ok((validity, uids)) => {
+                // Into Junk: learned as spam, before the tagged OK (junk.rs).
+                self.learn_from_append(b.mailbox, learn).await;
                 // RFC 3501 §6.3.11: the selected mailbox's new messages are announced.
                 if let Err(r) = self.sync(true).await {
                     return r;

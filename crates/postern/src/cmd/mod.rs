@@ -18,6 +18,7 @@ mod security;
 mod serve;
 mod size_limit;
 pub(crate) mod spam;
+pub(crate) mod spam_rule;
 mod spam_sources;
 mod user;
 

@@ -8,7 +8,8 @@ use super::spam_sources::each_message;
 use crate::cli::SpamCmd;
 use crate::error::Result;
 use postern_config::Config;
-use postern_spam::{check, Class, Classifier, Report, Tokens};
+use postern_spam::rules::{Decision, Rule};
+use postern_spam::{check_with_rules, Class, Classifier, Report, Tokens};
 use postern_store::{SpamTraining, Store};
 use std::io::Write;
 
@@ -23,6 +24,7 @@ pub fn run(store: &Store, config: &Config, cmd: SpamCmd, out: &mut dyn Write) ->
         }
         // No test needs the network yet; DNS-based stages will honour `offline`.
         SpamCmd::Check { offline: _, paths } => check_paths(store, config, &paths, out),
+        SpamCmd::Rule(cmd) => super::spam_rule::run(store, cmd, out),
         SpamCmd::Stats => {
             let (spam, ham, tokens) = store.spam_stats()?;
             say(out, format_args!("spam: {spam}"))?;
@@ -89,34 +91,42 @@ fn check_paths(
     out: &mut dyn Write,
 ) -> Result<()> {
     let classifier = load(store)?;
+    let rules = super::spam_rule::load_all(store)?;
+    let model = (&classifier, rules.as_slice());
     let mut batch: Vec<(String, Vec<u8>)> = Vec::new();
     for path in paths {
         each_message(path, &mut |name, raw| {
             batch.push((name, raw));
             if batch.len() >= CHECK_BATCH {
-                flush(&classifier, config, &mut batch, out)?;
+                flush(model, config, &mut batch, out)?;
             }
             Ok(())
         })?;
     }
-    flush(&classifier, config, &mut batch, out)
+    flush(model, config, &mut batch, out)
 }
+
+/// A message's report and what the rules decided.
+type Scored = (Report, Option<Decision>);
 
 /// Scores a batch on every core and prints it in order.
 fn flush(
-    classifier: &Classifier,
+    (classifier, rules): (&Classifier, &[Rule]),
     config: &Config,
     batch: &mut Vec<(String, Vec<u8>)>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = batch.len().div_ceil(threads).max(1);
-    let reports: Vec<Report> = std::thread::scope(|s| {
+    let reports: Vec<Scored> = std::thread::scope(|s| {
         let handles: Vec<_> = batch
             .chunks(chunk)
             .map(|c| {
                 s.spawn(move || {
-                    let r: Vec<Report> = c.iter().map(|(_, raw)| check(classifier, raw)).collect();
+                    let r: Vec<Scored> = c
+                        .iter()
+                        .map(|(_, raw)| check_with_rules(classifier, rules, raw))
+                        .collect();
                     r
                 })
             })
@@ -124,13 +134,15 @@ fn flush(
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<Vec<Report>>()
+            .collect::<Vec<Scored>>()
     });
-    for ((name, _), r) in batch.iter().zip(&reports) {
-        let verdict = if r.score >= config.spam.tag_score {
-            "spam"
-        } else {
-            "ham"
+    for ((name, _), (r, decision)) in batch.iter().zip(&reports) {
+        // A rule's `reject` is spam and its `accept` ham, whatever the points.
+        let verdict = match decision {
+            Some(Decision::Reject) => "spam",
+            Some(Decision::Accept) => "ham",
+            None if r.score >= config.spam.tag_score => "spam",
+            None => "ham",
         };
         let line = format!("{name}\t{:.2}\t{verdict}\t{}", r.score, r.tests_line());
         say(out, line)?;

@@ -8,6 +8,7 @@ mod prepare;
 mod reload;
 mod services;
 mod spam;
+mod spam_rules;
 
 use postern_config::{Config, Listen};
 use postern_smtp::Context;
@@ -122,6 +123,15 @@ async fn serve(
         tally.clone(),
         stop_rx.clone(),
     ));
+    let (rules, generation) =
+        spam_rules::initial(&store).map_err(|e| format!("cannot read the spam rules: {e}"))?;
+    let (rules_tx, rules_rx) = tokio::sync::watch::channel(rules);
+    tokio::spawn(spam_rules::watch_rules(
+        store.clone(),
+        rules_tx,
+        generation,
+        stop_rx.clone(),
+    ));
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,
@@ -134,6 +144,7 @@ async fn serve(
         spam: spam_rx,
         clock: clock.clone(),
         counters: tally.clone(),
+        spam_rules: rules_rx,
     });
     let shared = services::Shared { smtp, pop3, imap };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;

@@ -2,6 +2,7 @@
 //! family lives in its own file.
 
 mod auth;
+mod autolearn;
 mod body;
 mod cross;
 mod discipline;
@@ -79,6 +80,9 @@ pub struct Context {
     pub clock: Arc<dyn postern_net::clock::Clock>,
     /// Antispam counts, flushed to the store by the server (`postern spam stats`).
     pub counters: Arc<postern_store::counters::Tally>,
+    /// The custom spam rules in order, replaced whole when they change
+    /// (`postern spam rule add|del`).
+    pub spam_rules: watch::Receiver<Arc<Vec<postern_spam::rules::Rule>>>,
 }
 
 /// Whether the command loop goes on.
