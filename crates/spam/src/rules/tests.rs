@@ -256,7 +256,12 @@ fn rules_cost() {
             } else {
                 Condition::Matches(format!(r"(?i)\bneedle{n}\s+\w+"))
             };
-            rule(&format!("r{n}"), Target::Body, condition, Action::Score(1.0))
+            rule(
+                &format!("r{n}"),
+                Target::Body,
+                condition,
+                Action::Score(1.0),
+            )
         })
         .collect();
     let mut raw = b"Subject: x\r\n\r\n".to_vec();
@@ -269,5 +274,8 @@ fn rules_cost() {
         assert!(apply(&rules, &raw).tests.is_empty());
     }
     let each = start.elapsed() / runs;
-    eprintln!("{MAX_RULES} body rules over {} bytes: {each:?} per message", raw.len());
+    eprintln!(
+        "{MAX_RULES} body rules over {} bytes: {each:?} per message",
+        raw.len()
+    );
 }
