@@ -21,6 +21,16 @@ pub struct Spam {
     /// What happens from `reject_score`: refused with 550 5.7.1, or
     /// accepted and thrown away.
     pub reject_action: RejectAction,
+    /// DNS blacklists of client addresses (dnsbl.rs).
+    pub dnsbl: Vec<crate::dnsbl::Dnsbl>,
+    /// DNS lists of domains, asked for the links in a message (dnsbl.rs).
+    pub uribl: Vec<crate::dnsbl::Uribl>,
+    /// How long the DNS lists are waited for; past it a list counts as not listing.
+    pub dnsbl_timeout: crate::Duration,
+    /// IP group never refused by a DNS list, not scored ("": none).
+    pub ip_whitelist: String,
+    /// IP group refused with 554 5.7.1 instead of the greeting ("": none).
+    pub ip_blacklist: String,
 }
 
 /// `spam.reject_action`.
@@ -43,6 +53,11 @@ impl Default for Spam {
             enabled: true,
             scan_authenticated: false,
             reject_action: RejectAction::Reject,
+            dnsbl: Vec::new(),
+            uribl: Vec::new(),
+            dnsbl_timeout: crate::Duration(crate::dnsbl::DEFAULT_DNSBL_TIMEOUT),
+            ip_whitelist: String::new(),
+            ip_blacklist: String::new(),
         }
     }
 }
@@ -58,7 +73,7 @@ impl Spam {
                 self.reject_score, self.tag_score
             ));
         }
-        Ok(())
+        crate::dnsbl::validate(&self.dnsbl, &self.uribl, self.dnsbl_timeout.0)
     }
 }
 
