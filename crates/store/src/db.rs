@@ -54,6 +54,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 9 {
         conn.execute_batch(SCHEMA_V9)?;
     }
+    if version < 10 {
+        conn.execute_batch(SCHEMA_V10)?;
+    }
     Ok(())
 }
 
@@ -300,6 +303,26 @@ PRAGMA user_version = 9;
 COMMIT;
 "#;
 
+/// v10 (issue 16 item 1, SPEC P1): sender white- and blacklists
+/// (sender_lists.rs): an address or `@domain`, server-wide (user_id 0) or
+/// one user's; a user's entries go with the user.
+const SCHEMA_V10: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS sender_lists (
+    list TEXT NOT NULL CHECK (list IN ('white', 'black')),
+    user_id INTEGER NOT NULL DEFAULT 0,
+    pattern TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (list, user_id, pattern)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sender_lists_pattern ON sender_lists (pattern);
+CREATE TRIGGER IF NOT EXISTS sender_lists_user_gone AFTER DELETE ON users
+BEGIN
+    DELETE FROM sender_lists WHERE user_id = OLD.id;
+END;
+PRAGMA user_version = 10;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,7 +350,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 10);
         let limits: (Option<i64>, Option<i64>) = conn
             .query_row(
                 "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
@@ -365,7 +388,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 10);
         let prepend: Option<Vec<u8>> = conn
             .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
             .unwrap();
@@ -398,7 +421,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 10);
         let trained: i64 = conn
             .query_row("SELECT SUM(messages) FROM spam_trained", [], |r| r.get(0))
             .unwrap();
