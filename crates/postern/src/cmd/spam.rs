@@ -9,7 +9,7 @@ use crate::cli::SpamCmd;
 use crate::error::Result;
 use postern_config::Config;
 use postern_spam::{check, Class, Classifier, Report, Tokens};
-use postern_store::{SpamTraining, Store};
+use postern_store::{SenderList, SpamTraining, Store};
 use std::io::Write;
 
 /// Messages scored together (read, then scored in parallel, then printed).
@@ -21,8 +21,9 @@ pub fn run(store: &Store, config: &Config, cmd: SpamCmd, out: &mut dyn Write) ->
             let class = if class.spam { Class::Spam } else { Class::Ham };
             train(store, class, &paths, out)
         }
-        // No test needs the network yet; DNS-based stages will honour `offline`.
-        SpamCmd::Check { offline: _, paths } => check_paths(store, config, &paths, out),
+        SpamCmd::Check { offline, paths } => check_paths(store, config, offline, &paths, out),
+        SpamCmd::Whitelist { cmd } => super::spam_lists::run(store, SenderList::White, cmd, out),
+        SpamCmd::Blacklist { cmd } => super::spam_lists::run(store, SenderList::Black, cmd, out),
         SpamCmd::Stats => {
             let (spam, ham, tokens) = store.spam_stats()?;
             say(out, format_args!("spam: {spam}"))?;
@@ -73,6 +74,7 @@ pub(crate) fn load(store: &Store) -> Result<Classifier> {
 fn check_paths(
     store: &Store,
     config: &Config,
+    offline: bool,
     paths: &[std::path::PathBuf],
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -82,24 +84,25 @@ fn check_paths(
         each_message(path, &mut |name, raw| {
             batch.push((name, raw));
             if batch.len() >= CHECK_BATCH {
-                flush(&classifier, config, &mut batch, out)?;
+                flush(&classifier, config, offline, &mut batch, out)?;
             }
             Ok(())
         })?;
     }
-    flush(&classifier, config, &mut batch, out)
+    flush(&classifier, config, offline, &mut batch, out)
 }
 
 /// Scores a batch on every core and prints it in order.
 fn flush(
     classifier: &Classifier,
     config: &Config,
+    offline: bool,
     batch: &mut Vec<(String, Vec<u8>)>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = batch.len().div_ceil(threads).max(1);
-    let reports: Vec<Report> = std::thread::scope(|s| {
+    let mut reports: Vec<Report> = std::thread::scope(|s| {
         let handles: Vec<_> = batch
             .chunks(chunk)
             .map(|c| {
@@ -114,6 +117,10 @@ fn flush(
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect::<Vec<Report>>()
     });
+    if !offline {
+        let raws: Vec<&[u8]> = batch.iter().map(|(_, raw)| raw.as_slice()).collect();
+        super::spam_uribl::add_uribl(config, &raws, &mut reports)?;
+    }
     for ((name, _), r) in batch.iter().zip(&reports) {
         let verdict = if r.score >= config.spam.tag_score {
             "spam"
