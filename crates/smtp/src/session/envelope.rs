@@ -51,6 +51,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(m) => m,
             Err(r) => return self.error(r),
         };
+        let (lists, spf) = match self.sender_lists(&from.address, spf).await {
+            Ok(l) => l,
+            Err(r) => return self.error(r),
+        };
         let ret = match (
             from.flags & MAIL_RET_FULL != 0,
             from.flags & MAIL_RET_HDRS != 0,
@@ -60,6 +64,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             _ => None,
         };
         self.tx = Some(Transaction {
+            lists,
             marked,
             spf,
             sender: from.address,
@@ -102,6 +107,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::TEMP_FAILURE);
         };
         let address = found.address.clone();
+        let users: Vec<UserId> = found.expansion.local.iter().copied().collect();
+        if let Err(r) = self.rcpt_lists(&address, &users).await {
+            self.log_refused(&address, &r);
+            return self.error(r);
+        }
         match self.route(found, &to) {
             Ok(()) => {
                 if let Some(tx) = self.tx.as_mut() {

@@ -9,6 +9,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// client that talks before the greeting is not a real MTA (RFC 5321
     /// §4.3.1): it is refused. Mail clients on the other ports are greeted at once.
     pub(super) async fn greet(&mut self) -> Flow {
+        // SPEC P1: blacklisted clients refused, DNSBL lookups started (lists.rs).
+        if let Err(r) = self.start_client_lists() {
+            self.send(&r);
+            return Flow::Close;
+        }
         let delay = match self.kind {
             Kind::Mx => self.cfg.smtp.greeting_delay.0,
             Kind::Submission | Kind::Smtps => std::time::Duration::ZERO,
@@ -31,6 +36,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
                 Ok(_) => return Flow::Close,
             }
+        }
+        if let Err(r) = self.client_lists_at_connect().await {
+            self.send(&r);
+            return Flow::Close;
         }
         let text = format!("{} ESMTP Postern", self.cfg.server.hostname);
         self.send(&Reply::owned(220, "", text));

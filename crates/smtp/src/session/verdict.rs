@@ -78,12 +78,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             log.extend(verdict.results.log_fields());
         }
         let decided = verdict.action.clone();
-        self.spam_stage(&ctx, &mut verdict, scan, log);
-        let by = if verdict.action == decided {
+        // SPEC P1 (lists.rs): whitelisted mail is not scored; DNS lists add tests.
+        let scan = scan && !self.list_exempt(tx, &verdict.results);
+        let (tests, uribl_block) = match scan {
+            true => self.message_lists(ctx.raw, log).await,
+            false => (vec![], None),
+        };
+        self.spam_stage(&ctx, &mut verdict, scan, tests, log);
+        let mut by = if verdict.action == decided {
             "dmarc"
         } else {
             "spam"
         };
+        if let Some((r, why)) =
+            uribl_block.filter(|_| !matches!(verdict.action, Action::Reject(_) | Action::Defer(_)))
+        {
+            let (code, enhanced, text) = (r.code, r.enhanced, r.text.into_owned());
+            verdict.action = Action::Reject(postern_filter::Reply {
+                code,
+                enhanced,
+                text,
+            });
+            verdict.reason = Some(why);
+            by = "uribl";
+        }
         let (junk, discard) = self.disposition(&verdict, tx, by)?;
         if !verdict.add_headers.is_empty() || !verdict.remove.is_empty() {
             blob.rewrite(&verdict.pieces(&raw))
@@ -104,6 +122,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         ctx: &Context<'_>,
         verdict: &mut postern_filter::Verdict,
         scan: bool,
+        tests: Vec<postern_spam::Test>,
         log: &mut Vec<(&'static str, String)>,
     ) {
         let cfg = &self.cfg.spam;
@@ -114,7 +133,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         verdict.remove_fields(postern_filter::spam::forged_headers(ctx));
         if scan {
             let classifier = self.ctx.spam.borrow().clone();
-            let spam = postern_filter::spam::score(ctx.raw, &verdict.results, &classifier, cfg);
+            let mut spam = postern_filter::spam::score(ctx.raw, &verdict.results, &classifier, cfg);
+            spam.add_tests(tests, cfg);
             log.extend(spam.log_fields());
             verdict.add_spam(ctx, &spam, cfg);
         }
