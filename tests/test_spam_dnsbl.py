@@ -146,6 +146,18 @@ def test_silent_dnsbl_costs_bounded_time(dns, make_server):
     assert log_lines(server, "security.log", "event=dnsbl-unanswered", f"zone={ZONE}")
 
 
+def test_silent_dnsbl_at_connect_still_greets_in_bounded_time(dns, make_server):
+    dns.silent(LISTED)
+    lists = f'{{zone = "{ZONE}", action = "block", when = "connect"}}'
+    server = make_server(config=lists_config(dns, lists, **{"spam.dnsbl_timeout": '"1s"'}))
+    started = time.monotonic()
+    with Raw(server.addr("smtp")) as c:
+        c.greeting()
+        took = time.monotonic() - started
+    assert 0.9 < took < 3, took
+    wait_until(lambda: log_lines(server, "security.log", "event=dnsbl-unanswered", f"zone={ZONE}"))
+
+
 # ------------------------------------------------------------------ IP groups
 
 
@@ -223,6 +235,8 @@ def test_whitelisted_sender_passes_dnsbl_block_and_is_not_scored(dns, make_serve
     stored = server.wait_for_message(ALICE, tok)
     assert not header_values(stored, "X-Spam-Flag")
     assert log_lines(server, "security.log", "event=dnsbl-exempt", "reason=\"sender whitelisted\"")
+    line = mail_line(server, "from=friend@good.example")
+    assert "whitelisted=yes" in line and "spam=" not in line, line
     # Bob's own whitelist lets the sender reach Bob, not Alice.
     with Raw(server.addr("smtp")) as c:
         c.greeting()

@@ -36,6 +36,15 @@ pub(super) struct ClientLists {
     done: OnceCell<Arc<Listing>>,
 }
 
+/// A session that ends before its listing was needed stops its lookups.
+impl Drop for ClientLists {
+    fn drop(&mut self) {
+        if let Some(task) = self.pending.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
+}
+
 /// What the sender lists say about a transaction's sender.
 #[derive(Clone, Debug, Default)]
 pub(super) struct SenderState {
@@ -95,10 +104,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let (peer, timeout) = (self.peer.ip().to_canonical(), self.cfg.spam.dnsbl_timeout.0);
         let task = tokio::spawn(async move { check_client(&lookups, peer, &lists, timeout).await });
-        self.lists = ClientLists {
-            pending: Mutex::new(Some(task)),
-            ..ClientLists::default()
-        };
+        if let Ok(pending) = self.lists.pending.get_mut() {
+            *pending = Some(task);
+        }
         Ok(())
     }
 
@@ -272,8 +280,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.lists.whitelisted || (tx.lists.whitelisted_for(&users) && !dmarc_fail && !spf_fail)
     }
 
-    /// At the end of DATA, for mail that is scored: the DNSBL and URIBL
-    /// `score` tests, a URIBL block's refusal, and the mail.log fields.
+    /// At the end of DATA, for mail from outside that is not whitelisted:
+    /// the DNSBL and URIBL `score` tests, a URIBL block's refusal, and the
+    /// mail.log fields (`dnsbl=`, `uribl=`).
     pub(super) async fn message_lists(
         &self,
         raw: &[u8],

@@ -4,6 +4,8 @@
 //! its Authentication-Results on top, forged ones removed, into INBOX or Junk.
 //! The spam stage then scores it (issue 16): tagged into Junk from
 //! `spam.tag_score`, refused 550 5.7.1 (or discarded) from `spam.reject_score`.
+//! DNS lists (lists.rs) add their points first; a URIBL block refuses 554 5.7.1;
+//! whitelisted mail is not scored.
 
 use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
@@ -79,10 +81,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let decided = verdict.action.clone();
         // SPEC P1 (lists.rs): whitelisted mail is not scored; DNS lists add tests.
-        let scan = scan && !self.list_exempt(tx, &verdict.results);
-        let (tests, uribl_block) = match scan {
-            true => self.message_lists(ctx.raw, log).await,
-            false => (vec![], None),
+        let list_exempt = self.list_exempt(tx, &verdict.results);
+        let scan = scan && !list_exempt;
+        if list_exempt {
+            log.push(("whitelisted", "yes".into()));
+        }
+        let (tests, uribl_block) = match list_exempt {
+            false => self.message_lists(ctx.raw, log).await,
+            true => (vec![], None),
         };
         self.spam_stage(&ctx, &mut verdict, scan, tests, log);
         let mut by = if verdict.action == decided {
