@@ -96,6 +96,16 @@ def test_listed_client_is_refused_at_connect(dns, make_server):
     assert log_lines(server, "security.log", "event=dnsbl-rejected", f"zone={ZONE}")
 
 
+def test_txt_reason_is_given_and_cannot_inject_lines(dns, make_server):
+    # RFC 5782 §2.1: the TXT record at the same name says why. A hostile
+    # list's CR LF must not become a reply line of ours.
+    listed(dns)
+    dns.txt(LISTED, "Listed\r\n250 2.1.5 OK, see https://bl.example/q?1.0.0.127")
+    server = make_server(config=lists_config(dns, f'{{zone = "{ZONE}", action = "block"}}'))
+    r = send(server, token(), rcpt_code=554)
+    assert r.raw == [f"554 5.7.1 Client address 127.0.0.1 is listed by {ZONE}: Listed 250 2.1.5 OK, see https://bl.example/q?1.0.0.127"], r
+
+
 def test_unlisted_client_and_other_codes_are_accepted(dns, make_server):
     # Listed with 127.0.0.9, but the list only counts 127.0.0.2; the other
     # list has no entry at all (NXDOMAIN).

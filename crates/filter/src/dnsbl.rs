@@ -25,6 +25,8 @@ pub struct Hit {
     pub when: Option<ListWhen>,
     /// The A record that made it a listing (RFC 5782 §2.3: the reason code).
     pub answer: Ipv4Addr,
+    /// For a `block`: the list's TXT record, made safe for a reply (§2.1).
+    pub reason: Option<String>,
 }
 
 /// What the lists said.
@@ -133,9 +135,10 @@ async fn ask_all(
     let mut set = tokio::task::JoinSet::new();
     for (i, ask) in asks.iter().enumerate() {
         let (lookups, name) = (lookups.clone(), name(ask));
+        let (returns, block) = (ask.returns.clone(), ask.action == ListAction::Block);
         set.spawn(async move {
-            let got = tokio::time::timeout_at(deadline, lookups.list_a(&name)).await;
-            (i, got.unwrap_or_else(|_| Err("timed out".into())))
+            let got = tokio::time::timeout_at(deadline, ask_one(&lookups, &name, &returns, block));
+            (i, got.await.unwrap_or_else(|_| Err("timed out".into())))
         });
     }
     let mut answers = vec![Err(String::from("timed out")); asks.len()];
@@ -147,25 +150,72 @@ async fn ask_all(
     let mut out = Listing::default();
     for (ask, got) in asks.into_iter().zip(answers) {
         match got {
-            Ok(a) => {
-                if let Some(answer) = listing_answer(&a, &ask.returns) {
-                    out.hits.push(Hit {
-                        zone: ask.zone,
-                        item: ask.item,
-                        action: ask.action,
-                        score: ask.score,
-                        when: ask.when,
-                        answer,
-                    });
-                }
-            }
+            Ok(Some((answer, reason))) => out.hits.push(Hit {
+                zone: ask.zone,
+                item: ask.item,
+                action: ask.action,
+                score: ask.score,
+                when: ask.when,
+                answer,
+                reason,
+            }),
+            Ok(None) => {}
             Err(why) => out.unanswered.push((ask.zone, why)),
         }
     }
     out
 }
 
+/// One name: its listing answer, and for a block the TXT reason if it
+/// comes before the deadline the caller puts around the whole.
+async fn ask_one(
+    lookups: &Lookups,
+    name: &str,
+    returns: &[Ipv4Addr],
+    block: bool,
+) -> Result<Option<(Ipv4Addr, Option<String>)>, String> {
+    let Some(answer) = listing_answer(&lookups.list_a(name).await?, returns) else {
+        return Ok(None);
+    };
+    let reason = match block {
+        true => lookups.list_txt(name).await,
+        false => None,
+    };
+    Ok(Some((answer, reason)))
+}
+
+/// A list's TXT text as it may go into an SMTP reply: printable ASCII only
+/// (no CR/LF to inject reply lines), white space collapsed, at most
+/// [`MAX_REASON`] characters.
+pub fn safe_reason(text: &str) -> Option<String> {
+    let printable: String = text
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = printable.split_whitespace().collect();
+    let mut out = words.join(" ");
+    out.truncate(MAX_REASON);
+    (!out.is_empty()).then_some(out)
+}
+
+/// Longest TXT reason put into a reply.
+pub const MAX_REASON: usize = 200;
+
 impl Lookups {
+    /// The first TXT record of `name`, made safe; None when there is none
+    /// or the DNS fails (the listing stands without it).
+    async fn list_txt(&self, name: &str) -> Option<String> {
+        use mail_auth::common::resolver::ToFqdn;
+        let found = self.auth.0.txt_lookup(name.to_fqdn().as_ref()).await.ok()?;
+        let txt = found.iter().next()?;
+        let bytes: Vec<u8> = txt
+            .txt_data()
+            .iter()
+            .flat_map(|s| s.iter().copied())
+            .collect();
+        safe_reason(&String::from_utf8_lossy(&bytes))
+    }
+
     /// The A records of `name`: empty when it does not exist (not listed),
     /// Err when the DNS failed (SERVFAIL, no answer).
     pub(crate) async fn list_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, String> {

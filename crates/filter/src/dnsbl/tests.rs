@@ -48,6 +48,18 @@ fn only_127_answers_in_returns_are_listings() {
     );
 }
 
+#[test]
+fn txt_reasons_cannot_inject_reply_lines() {
+    assert_eq!(
+        safe_reason("Listed\r\n250 OK\tsee  https://bl.example/?ip=1").as_deref(),
+        Some("Listed 250 OK see https://bl.example/?ip=1")
+    );
+    assert_eq!(safe_reason("\u{7}\r\n"), None);
+    let long = safe_reason(&"x".repeat(MAX_REASON + 1)).unwrap();
+    assert_eq!(long.len(), MAX_REASON);
+    assert_eq!(safe_reason("é listed").as_deref(), Some("listed"));
+}
+
 #[tokio::test]
 async fn listed_unlisted_and_silent_zones() {
     let zone = Zone::default();

@@ -18,7 +18,7 @@
 use super::{Kind, Session, Transaction};
 use crate::reply::Reply;
 use postern_config::ListWhen;
-use postern_filter::dnsbl::{check_client, check_domains, Listing};
+use postern_filter::dnsbl::{check_client, check_domains, Hit, Listing};
 use postern_filter::{AuthResult, Results, SpfOutcome};
 use postern_spam::Test;
 use postern_store::{SenderListed, UserId};
@@ -121,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let listing = self.client_listing().await;
         match listing.block(Some(ListWhen::Connect)) {
-            Some(hit) => Err(self.dnsbl_refusal(&hit.zone, &hit.answer.to_string(), "", "")),
+            Some(hit) => Err(self.dnsbl_refusal(hit, "", "")),
             None => Ok(()),
         }
     }
@@ -153,19 +153,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         got.await.clone()
     }
 
-    /// The 554 5.7.1 naming the list, logged.
-    fn dnsbl_refusal(&self, zone: &str, answer: &str, from: &str, to: &str) -> Reply {
-        let ip = self.client_ip();
-        self.security_log(
-            "dnsbl-rejected",
-            &[
-                ("zone", zone),
-                ("answer", answer),
-                ("from", from),
-                ("to", to),
-            ],
-        );
-        refusal(554, format!("Client address {ip} is listed by {zone}"))
+    /// The 554 5.7.1 naming the list (with its TXT reason), logged.
+    fn dnsbl_refusal(&self, hit: &Hit, from: &str, to: &str) -> Reply {
+        let (ip, answer) = (self.client_ip(), hit.answer.to_string());
+        let reason = hit.reason.as_deref().unwrap_or("");
+        let fields = [
+            ("zone", hit.zone.as_str()),
+            ("answer", &answer),
+            ("from", from),
+            ("to", to),
+            ("reason", reason),
+        ];
+        self.security_log("dnsbl-rejected", &fields);
+        let text = format!("Client address {ip} is listed by {}", hit.zone);
+        match &hit.reason {
+            Some(why) => refusal(554, format!("{text}: {why}")),
+            None => refusal(554, text),
+        }
     }
 
     /// At MAIL FROM: the server-wide blacklist's refusal, or where the
@@ -261,7 +265,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             );
             return Ok(());
         }
-        Err(self.dnsbl_refusal(&hit.zone, &hit.answer.to_string(), &tx.sender, to))
+        Err(self.dnsbl_refusal(hit, &tx.sender, to))
     }
 
     /// Whether the message is exempt from scoring: the client is
