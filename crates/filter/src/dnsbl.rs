@@ -136,10 +136,7 @@ async fn ask_all(
     for (i, ask) in asks.iter().enumerate() {
         let (lookups, name) = (lookups.clone(), name(ask));
         let (returns, block) = (ask.returns.clone(), ask.action == ListAction::Block);
-        set.spawn(async move {
-            let got = tokio::time::timeout_at(deadline, ask_one(&lookups, &name, &returns, block));
-            (i, got.await.unwrap_or_else(|_| Err("timed out".into())))
-        });
+        set.spawn(async move { (i, ask_one(&lookups, &name, &returns, block, deadline).await) });
     }
     let mut answers = vec![Err(String::from("timed out")); asks.len()];
     while let Some(done) = set.join_next().await {
@@ -166,19 +163,25 @@ async fn ask_all(
     out
 }
 
-/// One name: its listing answer, and for a block the TXT reason if it
-/// comes before the deadline the caller puts around the whole.
+/// One name before `deadline`: its listing answer, and for a block the TXT
+/// reason if that comes in time too (a late reason leaves the listing).
 async fn ask_one(
     lookups: &Lookups,
     name: &str,
     returns: &[Ipv4Addr],
     block: bool,
+    deadline: tokio::time::Instant,
 ) -> Result<Option<(Ipv4Addr, Option<String>)>, String> {
-    let Some(answer) = listing_answer(&lookups.list_a(name).await?, returns) else {
+    let a = tokio::time::timeout_at(deadline, lookups.list_a(name)).await;
+    let a = a.map_err(|_| String::from("timed out"))??;
+    let Some(answer) = listing_answer(&a, returns) else {
         return Ok(None);
     };
     let reason = match block {
-        true => lookups.list_txt(name).await,
+        true => tokio::time::timeout_at(deadline, lookups.list_txt(name))
+            .await
+            .ok()
+            .flatten(),
         false => None,
     };
     Ok(Some((answer, reason)))
