@@ -96,6 +96,17 @@ def test_listed_client_is_refused_at_connect(dns, make_server):
     assert log_lines(server, "security.log", "event=dnsbl-rejected", f"zone={ZONE}")
 
 
+def test_ipv6_client_is_asked_by_nibbles(dns, make_server):
+    # RFC 5782 §2.4: ::1 is asked as 32 reversed nibbles under the zone.
+    name = ".".join(["1"] + ["0"] * 31) + "." + ZONE
+    listed(dns, name)
+    server = make_server(config=lists_config(dns, f'{{zone = "{ZONE}", action = "block", when = "connect"}}'), listen={"smtp": "[::1]:0"})
+    with Raw(server.addr("smtp")) as c:
+        r = c.reply()
+        assert (r.code, r.lines[-1]) == (554, f"5.7.1 Client address ::1 is listed by {ZONE}"), r
+    assert (name, "A") in dns.queries
+
+
 def test_txt_reason_is_given_and_cannot_inject_lines(dns, make_server):
     # RFC 5782 §2.1: the TXT record at the same name says why. A hostile
     # list's CR LF must not become a reply line of ours.
