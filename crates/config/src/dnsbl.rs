@@ -111,10 +111,17 @@ pub fn validate(
     Ok(())
 }
 
+/// Longest zone: an IPv6 query adds 64 octets of nibbles (RFC 5782 §2.4)
+/// and a name may have 253 (RFC 1035 §2.3.4).
+pub const MAX_ZONE: usize = 253 - 64;
+
 /// A DNS name of letters, digits, '-', '_' and dots, without empty labels.
 fn check_zone(zone: &str) -> Result<(), &'static str> {
     let z = zone.trim_end_matches('.');
-    if z.is_empty() || z.len() > 200 {
+    if z.len() > MAX_ZONE {
+        return Err("too long for a query name (at most 189 octets)");
+    }
+    if z.is_empty() {
         return Err("must be a DNS name");
     }
     let ok = z.split('.').all(|l| {
@@ -182,6 +189,20 @@ mod tests {
             assert!(e.contains(needle), "{text}: {e}");
         }
         assert!(Config::parse("[spam]\ndnsbl_timeout = \"60s\"\n").is_ok());
+        // The zone length limit, crossed.
+        let zone = |n: usize| {
+            let z = format!(
+                "{}.{}.{}",
+                "a".repeat(63),
+                "b".repeat(63),
+                "c".repeat(n - 128)
+            );
+            assert_eq!(z.len(), n);
+            format!("[[spam.dnsbl]]\nzone = \"{z}\"\n")
+        };
+        assert!(Config::parse(&zone(super::MAX_ZONE)).is_ok());
+        let e = Config::parse(&zone(super::MAX_ZONE + 1)).unwrap_err();
+        assert!(e.contains("too long"), "{e}");
     }
 
     #[test]
