@@ -308,12 +308,17 @@ def test_uribl_block_refuses_at_end_of_data(dns, make_server):
     assert not server.find(ALICE, tok)
 
 
-def test_spam_check_asks_uribl_unless_offline(dns, make_server, tmp_path):
+def test_spam_check_asks_the_lists_unless_offline(dns, make_server, tmp_path):
+    # URIBL for the link; DNSBL for the client the Received field names
+    # (5.2.0.192.ZONE for 192.0.2.5), the loopback hop above it skipped.
     listed(dns, f"spammy.example.{URI_ZONE}")
-    server = make_server(config=lists_config(dns, uribl=f'{{zone = "{URI_ZONE}", action = "score", score = 6.0}}'), start=False)
+    listed(dns, f"5.2.0.192.{ZONE}")
+    config = lists_config(dns, f'{{zone = "{ZONE}", action = "score", score = 2.0}}', f'{{zone = "{URI_ZONE}", action = "score", score = 6.0}}')
+    server = make_server(config=config, start=False)
     msg = tmp_path / "m.eml"
-    msg.write_bytes(make_message(token(), SENDER, ALICE, LINK_BODY))
+    received = "Received: from localhost ([127.0.0.1]) by mx.example.org\r\nReceived: from relay.test (relay.test [192.0.2.5]) by mx2.example.org\r\n"
+    msg.write_bytes(received.encode() + make_message(token(), SENDER, ALICE, LINK_BODY))
     online = server.cli("spam", "check", str(msg)).stdout
-    assert f"URIBL_{URI_ZONE}=+6.00" in online and "\tspam\t" in online, online
+    assert f"URIBL_{URI_ZONE}=+6.00" in online and f"DNSBL_{ZONE}=+2.00" in online and "\tspam\t" in online, online
     offline = server.cli("spam", "check", "--offline", str(msg)).stdout
-    assert "URIBL_" not in offline, offline
+    assert "URIBL_" not in offline and "DNSBL_" not in offline, offline

@@ -20,6 +20,7 @@ mod header;
 pub mod links;
 mod orgdomain;
 pub mod pipeline;
+pub mod received;
 mod results;
 pub mod spam;
 mod spf;

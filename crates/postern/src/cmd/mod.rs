@@ -18,9 +18,9 @@ mod security;
 mod serve;
 mod size_limit;
 pub(crate) mod spam;
+mod spam_dns;
 mod spam_lists;
 mod spam_sources;
-mod spam_uribl;
 mod user;
 
 use crate::cli::{Cli, Command};

@@ -119,7 +119,7 @@ fn flush(
     });
     if !offline {
         let raws: Vec<&[u8]> = batch.iter().map(|(_, raw)| raw.as_slice()).collect();
-        super::spam_uribl::add_uribl(config, &raws, &mut reports)?;
+        super::spam_dns::add_dns_tests(config, &raws, &mut reports)?;
     }
     for ((name, _), r) in batch.iter().zip(&reports) {
         let verdict = if r.score >= config.spam.tag_score {
