@@ -81,7 +81,7 @@ def test_listed_client_is_refused_at_rcpt_naming_the_list(dns, make_server):
     r = send(server, token(), rcpt_code=554)
     assert (r.code, r.lines[-1]) == (554, f"5.7.1 Client address 127.0.0.1 is listed by {ZONE}"), r
     assert log_lines(server, "security.log", "event=dnsbl-rejected", f"zone={ZONE}", "answer=127.0.0.2", f"to={ALICE}")
-    assert log_lines(server, "mail.log", "event=refused", f"to={ALICE}", 'result="554 5.7.1"')
+    assert log_lines(server, "mail.log", "event=refused", f"from={SENDER}", f"to={ALICE}", 'result="554 5.7.1"', f"dnsbl={ZONE}")
     assert (LISTED, "A") in dns.queries
 
 
@@ -94,6 +94,7 @@ def test_listed_client_is_refused_at_connect(dns, make_server):
         with pytest.raises(EOFError):
             c.line()
     assert log_lines(server, "security.log", "event=dnsbl-rejected", f"zone={ZONE}")
+    assert log_lines(server, "mail.log", "event=refused", "client=127.0.0.1", 'result="554 5.7.1"', f"dnsbl={ZONE}")
 
 
 def test_ipv6_client_is_asked_by_nibbles(dns, make_server):
@@ -201,6 +202,7 @@ def test_ip_blacklist_is_refused_at_connect(dns, make_server):
         r = c.reply()
         assert (r.code, r.lines[-1]) == (554, "5.7.1 Client address 127.0.0.1 is blacklisted"), r
     assert log_lines(server, "security.log", "event=ip-blacklisted", "group=enemies")
+    assert log_lines(server, "mail.log", "event=refused", "client=127.0.0.1", 'result="554 5.7.1"')
 
 
 # ------------------------------------------------------------------ sender lists
@@ -230,6 +232,7 @@ def test_server_wide_sender_blacklist_refuses_at_mail_from(dns, make_server):
         assert "blacklisted" in r.text, r
         c.expect("MAIL FROM:<someone@good.example>", 250)
     assert log_lines(server, "security.log", "event=sender-blacklisted", "scope=server")
+    assert log_lines(server, "mail.log", "event=refused", "from=anyone@BAD.example", 'result="554 5.7.1"')
 
 
 def test_user_blacklist_refuses_that_recipient_only(dns, make_server):
@@ -242,6 +245,7 @@ def test_user_blacklist_refuses_that_recipient_only(dns, make_server):
         c.expect(f"RCPT TO:<{ALICE}>", 550, "5.7.1")
         c.expect(f"RCPT TO:<{BOB}>", 250)
     assert log_lines(server, "security.log", "event=sender-blacklisted", "scope=user", f"to={ALICE}")
+    assert log_lines(server, "mail.log", "event=refused", f"to={ALICE}", 'result="550 5.7.1"')
 
 
 def test_whitelisted_sender_passes_dnsbl_block_and_is_not_scored(dns, make_server):

@@ -108,8 +108,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let address = found.address.clone();
         let users: Vec<UserId> = found.expansion.local.iter().copied().collect();
+        // Refusals by the lists are logged there (with the list).
         if let Err(r) = self.rcpt_lists(&address, &users).await {
-            self.log_refused(&address, &r);
             return self.error(r);
         }
         match self.route(found, &to) {

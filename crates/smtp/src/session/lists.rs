@@ -88,7 +88,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.in_ip_group(&self.cfg.spam.ip_blacklist) {
             let group = self.cfg.spam.ip_blacklist.clone();
             self.security_log("ip-blacklisted", &[("group", &group)]);
-            return Err(refusal(554, format!("Client address {ip} is blacklisted")));
+            let r = refusal(554, format!("Client address {ip} is blacklisted"));
+            self.log_list_refused("", "", &r, None);
+            return Err(r);
         }
         if self.in_ip_group(&self.cfg.spam.ip_whitelist) {
             self.lists.whitelisted = true;
@@ -166,10 +168,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         ];
         self.security_log("dnsbl-rejected", &fields);
         let text = format!("Client address {ip} is listed by {}", hit.zone);
-        match &hit.reason {
+        let r = match &hit.reason {
             Some(why) => refusal(554, format!("{text}: {why}")),
             None => refusal(554, text),
-        }
+        };
+        self.log_list_refused(from, to, &r, Some(&hit.zone));
+        r
     }
 
     /// At MAIL FROM: the server-wide blacklist's refusal, or where the
@@ -193,8 +197,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 "sender-blacklisted",
                 &[("from", sender), ("scope", "server")],
             );
-            self.log_sender_refused(sender, "554 5.7.1");
-            return Err(refusal(554, format!("Sender {sender} is blacklisted")));
+            let r = refusal(554, format!("Sender {sender} is blacklisted"));
+            self.log_list_refused(sender, "", &r, None);
+            return Err(r);
         }
         let mut spf = spf;
         if (listed.white || !listed.white_users.is_empty()) && spf.is_none() {
@@ -205,15 +210,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         Ok((SenderState { listed, white_ok }, spf))
     }
 
-    fn log_sender_refused(&self, sender: &str, status: &str) {
-        let ip = self.client_ip();
-        self.ctx.logs.mail(&[
+    /// The mail.log line of a list's refusal, `dnsbl=ZONE` when a DNSBL refused.
+    fn log_list_refused(&self, from: &str, to: &str, r: &Reply, zone: Option<&str>) {
+        let (ip, status) = (self.client_ip(), r.status());
+        let mut fields = vec![
             ("event", "refused"),
             ("service", self.kind.name()),
-            ("client", &ip),
-            ("from", sender),
-            ("result", status),
-        ]);
+            ("client", ip.as_str()),
+            ("from", from),
+            ("to", to),
+            ("result", status.as_str()),
+        ];
+        fields.extend(zone.map(|z| ("dnsbl", z)));
+        self.ctx.logs.mail(&fields);
     }
 
     /// At RCPT, for a recipient reaching the local `users`: the recipient's
@@ -232,10 +241,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 "sender-blacklisted",
                 &[("from", &tx.sender), ("to", to), ("scope", "user")],
             );
-            return Err(refusal(
+            let r = refusal(
                 550,
                 format!("Sender {} is blacklisted by the recipient", tx.sender),
-            ));
+            );
+            self.log_list_refused(&tx.sender, to, &r, None);
+            return Err(r);
         }
         if self.lists.whitelisted || self.cfg.spam.dnsbl.is_empty() {
             return Ok(());
