@@ -15,7 +15,7 @@
 //! - at the end of DATA (verdict.rs): `score` listings and URIBLs add points,
 //!   a URIBL `block` refuses 554 5.7.1, whitelisted mail is not scored.
 
-use super::{Kind, Session, Transaction};
+use super::{Session, Transaction};
 use crate::reply::Reply;
 use postern_config::ListWhen;
 use postern_filter::dnsbl::{check_client, check_domains, Hit, Listing};
@@ -67,9 +67,9 @@ fn refusal(code: u16, text: String) -> Reply {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    /// Whether the lists apply to this session at all.
+    /// Whether the lists apply: mail from outside (verdict.rs's `checks_apply`).
     fn lists_apply(&self) -> bool {
-        self.kind == Kind::Mx && self.auth.is_none() && !self.trusted_client()
+        self.checks_apply()
     }
 
     fn in_ip_group(&self, group: &str) -> bool {
