@@ -7,6 +7,7 @@
 mod access;
 mod auth;
 mod delivery;
+mod dnsbl;
 pub mod edit;
 mod greylist;
 mod imap;
@@ -21,6 +22,7 @@ mod units;
 pub use access::{Access, ListenerAccess};
 pub use auth::{Auth, MECHANISMS};
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
+pub use dnsbl::{Dnsbl, ListAction, ListWhen, Uribl, MAX_LISTS};
 pub use greylist::Greylist;
 pub use imap::Imap;
 pub use login_guard::{Security, SecurityPolicy};

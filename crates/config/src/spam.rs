@@ -30,6 +30,16 @@ pub struct Spam {
     pub auto_learn: bool,
     pub auto_learn_spam: f64,
     pub auto_learn_ham: f64,
+    /// DNS blacklists of client addresses (dnsbl.rs).
+    pub dnsbl: Vec<crate::dnsbl::Dnsbl>,
+    /// DNS lists of domains, asked for the links in a message (dnsbl.rs).
+    pub uribl: Vec<crate::dnsbl::Uribl>,
+    /// How long the DNS lists are waited for; past it a list counts as not listing.
+    pub dnsbl_timeout: crate::Duration,
+    /// IP group never refused by a DNS list, not scored ("": none).
+    pub ip_whitelist: String,
+    /// IP group refused with 554 5.7.1 instead of the greeting ("": none).
+    pub ip_blacklist: String,
 }
 
 /// `spam.reject_action`.
@@ -56,6 +66,11 @@ impl Default for Spam {
             auto_learn: false,
             auto_learn_spam: 12.0,
             auto_learn_ham: -2.0,
+            dnsbl: Vec::new(),
+            uribl: Vec::new(),
+            dnsbl_timeout: crate::Duration(crate::dnsbl::DEFAULT_DNSBL_TIMEOUT),
+            ip_whitelist: String::new(),
+            ip_blacklist: String::new(),
         }
     }
 }
@@ -80,7 +95,7 @@ impl Spam {
                 self.auto_learn_ham, self.auto_learn_spam
             ));
         }
-        Ok(())
+        crate::dnsbl::validate(&self.dnsbl, &self.uribl, self.dnsbl_timeout.0)
     }
 }
 

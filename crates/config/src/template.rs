@@ -271,6 +271,35 @@ auto_learn = false
 auto_learn_spam = 12.0
 auto_learn_ham = -2.0
 
+# DNS lists (RFC 5782). Each [[spam.dnsbl]] is asked about the client's
+# address (1.0.0.127.ZONE for 127.0.0.1) as it connects; a listing (an A record
+# in 127.0.0.0/8, or one of `returns` when given) does what `action` says:
+# "block" refuses with 554 5.7.1 naming the list (when = "connect": instead of
+# the greeting; "rcpt", the default: at each RCPT, so whitelisted senders still
+# get through), "score" adds `score` points to the spam score, "log" only logs.
+# Each [[spam.uribl]] is asked about the registered domains of the first 20
+# http(s) links of a message's text parts (DOMAIN.ZONE) at the end of DATA; a
+# block there is 554 5.7.1 too. At most 20 lists of each kind. A list that does
+# not answer within dnsbl_timeout counts as not listing (and is logged).
+# Listings are in security.log and in the mail.log line (dnsbl=, uribl=).
+dnsbl_timeout = "5s"
+# IP groups (`postern ipgroup add NAME ...`): clients in ip_whitelist are never
+# refused by a DNS list nor scored; clients in ip_blacklist are refused with
+# 554 5.7.1 instead of the greeting. "" for none. Sender addresses and domains
+# are white- and blacklisted with `postern spam whitelist|blacklist`.
+ip_whitelist = ""
+ip_blacklist = ""
+# (Lists go last in [spam]: keys after a [[...]] belong to that list.)
+#[[spam.dnsbl]]
+#zone = "zen.spamhaus.org"
+#action = "block"
+#when = "rcpt"
+#returns = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+#[[spam.uribl]]
+#zone = "multi.uribl.com"
+#action = "score"
+#score = 3.0
+
 [greylist]
 # Greylisting on port 25 (RFC 6647): the first attempt of each (client network,
 # sender, recipient) is refused at RCPT with "451 4.7.1 Greylisted, try again in

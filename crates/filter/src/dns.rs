@@ -222,6 +222,11 @@ impl Lookups {
         }
     }
 
+    /// The A records the zone holds for `name`, if it holds any (DNS lists).
+    pub(crate) fn zone_a(&self, name: &str) -> Option<Arc<[Ipv4Addr]>> {
+        self.zone.ipv4.get::<str>(&name.to_fqdn())
+    }
+
     /// Whether the zone answers `name`'s TXT itself (then nothing is asked).
     pub(crate) fn zone_has_txt(&self, name: &str) -> bool {
         self.zone.txt.get::<str>(&name.to_fqdn()).is_some()

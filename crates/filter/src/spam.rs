@@ -55,14 +55,31 @@ pub fn score(raw: &[u8], results: &Results, classifier: &Classifier, cfg: &Spam)
     let mut report = postern_spam::check(classifier, raw);
     report.tests.extend(auth_tests(results));
     report.score = report.tests.iter().map(|t| t.points).sum();
-    let class = if report.score >= cfg.reject_score {
+    let class = classify(report.score, cfg);
+    SpamOutcome { report, class }
+}
+
+/// Where `score` puts a message.
+pub fn classify(score: f64, cfg: &Spam) -> Class {
+    if score >= cfg.reject_score {
         Class::Reject
-    } else if report.score >= cfg.tag_score {
+    } else if score >= cfg.tag_score {
         Class::Spam
     } else {
         Class::Ham
-    };
-    SpamOutcome { report, class }
+    }
+}
+
+impl SpamOutcome {
+    /// Adds tests from other stages (DNS lists) and classes the new score.
+    pub fn add_tests(&mut self, tests: Vec<Test>, cfg: &Spam) {
+        if tests.is_empty() {
+            return;
+        }
+        self.report.tests.extend(tests);
+        self.report.score = self.report.tests.iter().map(|t| t.points).sum();
+        self.class = classify(self.report.score, cfg);
+    }
 }
 
 pub(crate) fn auth_tests(r: &Results) -> Vec<Test> {

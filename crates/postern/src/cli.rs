@@ -311,6 +311,41 @@ pub enum SpamCmd {
     /// Custom rules, run in order before the classifier.
     #[command(subcommand)]
     Rule(SpamRuleCmd),
+    /// Senders whose mail is never refused by a DNS list nor scored as spam
+    /// (only when SPF and DMARC did not fail: the envelope sender can be forged).
+    Whitelist {
+        #[command(subcommand)]
+        cmd: SenderListCmd,
+    },
+    /// Senders whose mail is refused: server-wide with 554 5.7.1 at MAIL
+    /// FROM, for one user with 550 5.7.1 at that user's RCPT.
+    Blacklist {
+        #[command(subcommand)]
+        cmd: SenderListCmd,
+    },
+}
+
+/// An ENTRY is an address (someone@example.org) or a domain (@example.org).
+#[derive(Debug, Subcommand)]
+pub enum SenderListCmd {
+    /// Add an entry.
+    Add {
+        entry: String,
+        /// The user's own list instead of the server-wide one.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// List the entries, one a line.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Remove an entry.
+    Del {
+        entry: String,
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 /// `postern spam rule`: tests on a header field or the body text (issue 16 item 5).

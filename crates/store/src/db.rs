@@ -60,6 +60,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 11 {
         conn.execute_batch(SCHEMA_V11)?;
     }
+    if version < 12 {
+        conn.execute_batch(SCHEMA_V12)?;
+    }
     Ok(())
 }
 
@@ -354,12 +357,32 @@ PRAGMA user_version = 11;
 COMMIT;
 "#;
 
+/// v12 (issue 16 item 1, SPEC P1): sender white- and blacklists
+/// (sender_lists.rs): an address or `@domain`, server-wide (user_id 0) or
+/// one user's; a user's entries go with the user.
+const SCHEMA_V12: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS sender_lists (
+    list TEXT NOT NULL CHECK (list IN ('white', 'black')),
+    user_id INTEGER NOT NULL DEFAULT 0,
+    pattern TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (list, user_id, pattern)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sender_lists_pattern ON sender_lists (pattern);
+CREATE TRIGGER IF NOT EXISTS sender_lists_user_gone AFTER DELETE ON users
+BEGIN
+    DELETE FROM sender_lists WHERE user_id = OLD.id;
+END;
+PRAGMA user_version = 12;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 11;
+    const LATEST: i64 = 12;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

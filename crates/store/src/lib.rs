@@ -44,6 +44,7 @@ mod recent;
 mod rename_inbox;
 mod seal;
 mod secret;
+pub mod sender_lists;
 mod server_key;
 pub mod size_limits;
 pub mod spam_model;
@@ -74,6 +75,7 @@ pub use queue_work::{
 };
 pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
+pub use sender_lists::{SenderList, SenderListed};
 pub use server_key::key_path;
 pub use spam_model::{SpamModel, SpamTraining};
 pub use spam_rules::SpamRuleRow;

@@ -18,6 +18,8 @@ mod security;
 mod serve;
 mod size_limit;
 pub(crate) mod spam;
+mod spam_dns;
+mod spam_lists;
 pub(crate) mod spam_rule;
 mod spam_sources;
 mod user;

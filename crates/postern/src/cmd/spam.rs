@@ -10,7 +10,7 @@ use crate::error::Result;
 use postern_config::Config;
 use postern_spam::rules::{Decision, Rule};
 use postern_spam::{check_with_rules, Class, Classifier, Report, Tokens};
-use postern_store::{SpamTraining, Store};
+use postern_store::{SenderList, SpamTraining, Store};
 use std::io::Write;
 
 /// Messages scored together (read, then scored in parallel, then printed).
@@ -22,9 +22,10 @@ pub fn run(store: &Store, config: &Config, cmd: SpamCmd, out: &mut dyn Write) ->
             let class = if class.spam { Class::Spam } else { Class::Ham };
             train(store, class, &paths, out)
         }
-        // No test needs the network yet; DNS-based stages will honour `offline`.
-        SpamCmd::Check { offline: _, paths } => check_paths(store, config, &paths, out),
+        SpamCmd::Check { offline, paths } => check_paths(store, config, offline, &paths, out),
         SpamCmd::Rule(cmd) => super::spam_rule::run(store, cmd, out),
+        SpamCmd::Whitelist { cmd } => super::spam_lists::run(store, SenderList::White, cmd, out),
+        SpamCmd::Blacklist { cmd } => super::spam_lists::run(store, SenderList::Black, cmd, out),
         SpamCmd::Stats => {
             let (spam, ham, tokens) = store.spam_stats()?;
             say(out, format_args!("spam: {spam}"))?;
@@ -87,6 +88,7 @@ pub(crate) fn load(store: &Store) -> Result<Classifier> {
 fn check_paths(
     store: &Store,
     config: &Config,
+    offline: bool,
     paths: &[std::path::PathBuf],
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -98,12 +100,12 @@ fn check_paths(
         each_message(path, &mut |name, raw| {
             batch.push((name, raw));
             if batch.len() >= CHECK_BATCH {
-                flush(model, config, &mut batch, out)?;
+                flush(model, config, offline, &mut batch, out)?;
             }
             Ok(())
         })?;
     }
-    flush(model, config, &mut batch, out)
+    flush(model, config, offline, &mut batch, out)
 }
 
 /// A message's report and what the rules decided.
@@ -113,12 +115,13 @@ type Scored = (Report, Option<Decision>);
 fn flush(
     (classifier, rules): (&Classifier, &[Rule]),
     config: &Config,
+    offline: bool,
     batch: &mut Vec<(String, Vec<u8>)>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = batch.len().div_ceil(threads).max(1);
-    let reports: Vec<Scored> = std::thread::scope(|s| {
+    let mut reports: Vec<Scored> = std::thread::scope(|s| {
         let handles: Vec<_> = batch
             .chunks(chunk)
             .map(|c| {
@@ -136,6 +139,18 @@ fn flush(
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect::<Vec<Scored>>()
     });
+    if !offline {
+        // The DNS lists' points join unless a rule already decided.
+        let undecided: Vec<usize> = (0..reports.len())
+            .filter(|&i| reports[i].1.is_none())
+            .collect();
+        let raws: Vec<&[u8]> = undecided.iter().map(|&i| batch[i].1.as_slice()).collect();
+        let mut listed: Vec<Report> = undecided.iter().map(|&i| reports[i].0.clone()).collect();
+        super::spam_dns::add_dns_tests(config, &raws, &mut listed)?;
+        for (i, r) in undecided.into_iter().zip(listed) {
+            reports[i].0 = r;
+        }
+    }
     for ((name, _), (r, decision)) in batch.iter().zip(&reports) {
         // A rule's `reject` is spam and its `accept` ham, whatever the points.
         let verdict = match decision {

@@ -51,6 +51,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(m) => m,
             Err(r) => return self.error(r),
         };
+        let (lists, spf) = match self.sender_lists(&from.address, spf).await {
+            Ok(l) => l,
+            Err(r) => return self.error(r),
+        };
         let ret = match (
             from.flags & MAIL_RET_FULL != 0,
             from.flags & MAIL_RET_HDRS != 0,
@@ -60,6 +64,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             _ => None,
         };
         self.tx = Some(Transaction {
+            lists,
             marked,
             spf,
             sender: from.address,
@@ -102,6 +107,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return self.error(reply::TEMP_FAILURE);
         };
         let address = found.address.clone();
+        let users: Vec<UserId> = found.expansion.local.iter().copied().collect();
+        // Refusals by the lists are logged there (with the list).
+        if let Err(r) = self.rcpt_lists(&address, &users).await {
+            return self.error(r);
+        }
         if found.is_local && !found.expansion.is_empty() {
             // A deferral is policy, not the client's error: not counted toward max_errors.
             if let Err(r) = self.greylist(&address).await {

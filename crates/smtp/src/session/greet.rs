@@ -10,6 +10,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// §4.3.1): it is refused. Mail clients on the other ports, and clients
     /// in `smtp.greeting_delay_exempt`, are greeted at once.
     pub(super) async fn greet(&mut self) -> Flow {
+        // SPEC P1: blacklisted clients refused, DNSBL lookups started (lists.rs).
+        if let Err(r) = self.start_client_lists() {
+            self.send(&r);
+            return Flow::Close;
+        }
         let delay = match self.kind {
             Kind::Mx if !self.in_group(&self.cfg.smtp.greeting_delay_exempt) => {
                 self.cfg.smtp.greeting_delay.0
@@ -34,6 +39,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
                 Ok(_) => return Flow::Close,
             }
+        }
+        if let Err(r) = self.client_lists_at_connect().await {
+            self.send(&r);
+            return Flow::Close;
         }
         let text = format!("{} ESMTP Postern", self.cfg.server.hostname);
         self.send(&Reply::owned(220, "", text));

@@ -1,6 +1,6 @@
 //! Greylisting at RCPT (issue 16 item 3; crate::greylist decides): mail
 //! from outside on port 25, unless the client is authenticated, in
-//! `smtp.trusted_group` or in `greylist.exempt_group`.
+//! `smtp.trusted_group`, in `greylist.exempt_group` or in `spam.ip_whitelist`.
 
 use super::Session;
 use crate::reply::{self, Reply};
@@ -12,7 +12,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Whether greylisting applies to this session.
     fn greylisted_session(&self) -> bool {
         let cfg = &self.cfg.greylist;
-        cfg.enabled && self.checks_apply() && !self.in_group(&cfg.exempt_group)
+        cfg.enabled
+            && self.checks_apply()
+            && !self.in_group(&cfg.exempt_group)
+            && !self.lists.whitelisted
     }
 
     /// Ok when the recipient may be taken now; the 451 4.7.1 otherwise (RFC

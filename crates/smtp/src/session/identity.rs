@@ -125,7 +125,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// SPF of this client for `sender`, when SPF checks are on.
-    async fn spf_now(&self, sender: &str) -> Option<SpfOutcome> {
+    pub(super) async fn spf_now(&self, sender: &str) -> Option<SpfOutcome> {
         if !self.cfg.auth.spf {
             return None;
         }

@@ -13,6 +13,7 @@ mod greet;
 mod greylist;
 mod identity;
 mod limits;
+mod lists;
 mod policy;
 mod relay;
 mod size;
@@ -115,6 +116,8 @@ struct Transaction {
     size_limit: size::SizeLimit,
     /// The local domain of the first recipient that forwards to other domains (DKIM, dkim.rs).
     forwarded_by: Option<String>,
+    /// Where the sender is white- or blacklisted (lists.rs).
+    lists: lists::SenderState,
 }
 
 pub struct Session<S> {
@@ -131,6 +134,8 @@ pub struct Session<S> {
     unknown_recipients: u32,
     tx: Option<Transaction>,
     errors: u32,
+    /// The client's DNSBL listing and IP whitelisting (lists.rs).
+    lists: lists::ClientLists,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -149,6 +154,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             unknown_recipients: 0,
             tx: None,
             errors: 0,
+            lists: lists::ClientLists::default(),
         }
     }
 

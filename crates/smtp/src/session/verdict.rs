@@ -5,6 +5,8 @@
 //! The spam stage then scores it (issue 16): tagged into Junk from
 //! `spam.tag_score`, refused 550 5.7.1 (or discarded) from `spam.reject_score`,
 //! after the custom rules (item 5); and auto-learned (autolearn.rs).
+//! DNS lists (lists.rs) add their points first; a URIBL block refuses 554 5.7.1;
+//! whitelisted mail is not scored.
 
 use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
@@ -84,12 +86,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             log.extend(verdict.results.log_fields());
         }
         let decided = verdict.action.clone();
-        self.spam_stage(&ctx, &raw, &mut verdict, scan, log).await;
-        let by = if verdict.action == decided {
+        // SPEC P1 (lists.rs): whitelisted mail is not scored; DNS lists add tests.
+        let list_exempt = self.list_exempt(tx, &verdict.results);
+        let scan = scan && !list_exempt;
+        if list_exempt {
+            log.push(("whitelisted", "yes".into()));
+        }
+        let (tests, uribl_block) = match list_exempt {
+            false => self.message_lists(ctx.raw, log).await,
+            true => (vec![], None),
+        };
+        self.spam_stage(&ctx, &raw, &mut verdict, scan, tests, log)
+            .await;
+        let mut by = if verdict.action == decided {
             "dmarc"
         } else {
             "spam"
         };
+        if let Some((r, why)) =
+            uribl_block.filter(|_| !matches!(verdict.action, Action::Reject(_) | Action::Defer(_)))
+        {
+            let (code, enhanced, text) = (r.code, r.enhanced, r.text.into_owned());
+            verdict.action = Action::Reject(postern_filter::Reply {
+                code,
+                enhanced,
+                text,
+            });
+            verdict.reason = Some(why);
+            by = "uribl";
+        }
         let (junk, discard) = self.disposition(&verdict, tx, by)?;
         if !verdict.add_headers.is_empty() || !verdict.remove.is_empty() {
             blob.rewrite(&verdict.pieces(&raw))
@@ -111,6 +136,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         raw: &Arc<Vec<u8>>,
         verdict: &mut postern_filter::Verdict,
         scan: bool,
+        tests: Vec<postern_spam::Test>,
         log: &mut Vec<(&'static str, String)>,
     ) {
         let cfg = &self.cfg.spam;
@@ -120,7 +146,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // Issue 16: headers claiming a score from outside go first.
         verdict.remove_fields(postern_filter::spam::forged_headers(ctx));
         if scan {
-            let (spam, decision) = self.spam_score(raw, &verdict.results).await;
+            let (mut spam, decision) = self.spam_score(raw, &verdict.results).await;
+            // A rule's accept or reject stands; otherwise the DNS lists' points add.
+            if decision.is_none() {
+                spam.add_tests(tests, cfg);
+            }
             log.extend(spam.log_fields());
             verdict.add_spam_ruled(ctx, &spam, decision, cfg);
             let deferred = matches!(verdict.action, Action::Defer(_));
