@@ -192,6 +192,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .map(|m| m.uid)
             .collect();
         let mut changed = Vec::new();
+        let mut announce = Vec::new();
         if !unseen.is_empty() {
             let seen = vec!["\\Seen".to_string()];
             let (updates, _) = store
@@ -200,13 +201,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 .map_err(|e| Reply::from_store(&e))?;
             for u in updates {
                 if let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) {
-                    sel.msgs[i].flags = u.flags;
-                    sel.msgs[i].modseq = u.modseq;
+                    // The store's flags may hold keywords another session
+                    // set: announced before the FETCH responses show them.
+                    sel.set_flags(i, u.flags, u.modseq, &mut announce);
                     changed.push(u.uid);
                 }
             }
         }
-        Ok(idx
+        let targets = idx
             .into_iter()
             .map(|i| Target {
                 seq: i + 1,
@@ -214,7 +216,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 seen_now: changed.contains(&sel.msgs[i].uid),
                 recent: sel.recent.contains(sel.msgs[i].uid),
             })
-            .collect())
+            .collect();
+        for l in announce {
+            self.untagged(&l);
+        }
+        Ok(targets)
     }
 
     /// One `* n FETCH (…)` response. What can fail (reading the body, an
