@@ -231,8 +231,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// RFC 2180 §4.1.2: a message whose body file is gone was expunged by
     /// another session since this one last heard. We answer it anyway: the
     /// items this session knows (UID, FLAGS, INTERNALDATE, RFC822.SIZE,
-    /// MODSEQ) from its snapshot, contents as NIL, and ENVELOPE and
-    /// BODYSTRUCTURE as those of an empty message (their syntax has no NIL).
+    /// MODSEQ) from its snapshot, ENVELOPE, BODY and BODYSTRUCTURE from the
+    /// header cache when it still has them (imaptest: "BODYSTRUCTURE
+    /// changed" otherwise), else as those of an empty message (their syntax
+    /// has no NIL), and contents as NIL.
     /// Returns false for such a message.
     async fn fetch_one(&mut self, t: &Target, items: &[Item<'_>]) -> Result<bool, Reply> {
         let (seq, msg) = (t.seq, &t.msg);
@@ -250,6 +252,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Some(p) if present && items.iter().any(cached::by_cache) => {
                 Some(cached::learn(&cache, msg, p, items))
             }
+            // Gone: what the cache learnt while it was here is still true,
+            // and a client that saw it then must see the same now.
+            _ if !present => cache.get(msg),
             _ => None,
         });
         let empty;
