@@ -86,7 +86,10 @@ for ((run = 1; run <= RUNS; run++)); do
     POSTERN_PID=""
     errors=$(grep -c 'Error: ' "$out" || true)
     total=$((total + errors))
-    log "run $run: clients=$CLIENTS secs=$SECS ${*:-(default mix)}: $errors errors"
+    unannounced=$(grep -c 'Keyword used without being in FLAGS' "$out" || true)
+    dropped=$(grep -c "dropped, but it still had" "$out" || true)
+    log "run $run: clients=$CLIENTS secs=$SECS ${*:-(default mix)}: $errors errors" \
+        "($unannounced 'Keyword used without being in FLAGS', $dropped 'Keyword dropped')"
     # Errors by kind: the message without its numbers and names.
     grep 'Error: ' "$out" | sed -E 's/^.*Error: //; s/[0-9]+/N/g; s/'"'"'[^'"'"']*'"'"'/K/g' \
         | cut -c1-100 | sort | uniq -c | sort -rn | head -5 >&2 || true
