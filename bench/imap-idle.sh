@@ -75,7 +75,7 @@ start_postern() {
         --listen smtps=off --listen pop3=off --listen pop3s=off --listen imap=off \
         --listen imaps=127.0.0.1:0 >"$TMP/postern.out" 2>"$TMP/postern.err" &
     POSTERN_PID=$!
-    for ((i = 0; i < 300; i++)); do grep -qx ready "$TMP/postern.out" && break; sleep 0.1; done
+    for ((i = 0; i < 300; i++)); do grep -qsx ready "$TMP/postern.out" && break; sleep 0.1; done
     grep -qx ready "$TMP/postern.out" || die "postern did not start: $(cat "$TMP/postern.out" "$TMP/postern.err")"
     PORT=$(sed -n 's/^listening imaps 127\.0\.0\.1:\([0-9]\+\)$/\1/p' "$TMP/postern.out" | head -n1)
     check_loopback_only "$POSTERN_PID"

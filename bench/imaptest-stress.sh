@@ -68,7 +68,7 @@ start_postern() {
         --listen imaps=127.0.0.1:0 >"$out" 2>"$data.err" &
     POSTERN_PID=$!
     for ((i = 0; i < 300; i++)); do
-        grep -qx 'ready' "$out" && break
+        grep -qsx 'ready' "$out" && break
         sleep 0.1
     done
     grep -qx 'ready' "$out" || die "postern did not start: $(cat "$out" "$data.err")"
