@@ -320,3 +320,20 @@ def test_structure_of_a_message_expunged_elsewhere_stays_the_same(imap_server):
 
     assert known(after) == known(before), (before, after)
     assert b"BODY[HEADER.FIELDS (SUBJECT)] NIL" in after, after
+
+
+def test_unknown_structure_of_a_message_expunged_elsewhere_is_not_made_up(imap_server):
+    """RFC 2180 §4.1.3, issue 18: a BODYSTRUCTURE nobody computed before the
+    body went is not answered as an empty message's; that message gets no
+    response and the FETCH ends NO [EXPUNGEISSUED] (Dovecot's words, which
+    imaptest accepts); the others are answered."""
+    c, d = imaps(imap_server), imaps(imap_server)
+    deliver_raw(imap_server, crlf(f"Subject: doomed {token()}\nTo: {ALICE}\n\nsome body\n"), 1, c)
+    deliver_raw(imap_server, crlf(f"Subject: kept {token()}\nTo: {ALICE}\n\nbody\n"), 2, c)
+    d.select("INBOX")
+    d.store("1", "+FLAGS", "(\\Deleted)")
+    assert d.expunge()[0] == "OK"
+    typ, data = c.fetch("1:2", "(UID BODYSTRUCTURE)")
+    assert typ == "NO" and data[0].startswith(b"[EXPUNGEISSUED]") and b"no longer exist" in data[0], data
+    fetched = c.untagged_responses.pop("FETCH", [])
+    assert len(fetched) == 1 and fetched[0].startswith(b'2 (UID 2 BODYSTRUCTURE ("TEXT"'), fetched

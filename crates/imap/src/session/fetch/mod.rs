@@ -76,6 +76,15 @@ pub(crate) fn encode_envelope(env: imap_codec::imap_types::envelope::Envelope<'_
     encode_item(MessageDataItem::Envelope(env))
 }
 
+/// What one message's FETCH response was.
+enum Answer {
+    Sent,
+    /// Sent for a message expunged meanwhile (RFC 2180 §4.1.2).
+    SentGone,
+    /// Not sent: expunged meanwhile, and a structure asked is unknown.
+    Withheld,
+}
+
 /// A message a FETCH answers for.
 struct Target {
     seq: usize,
@@ -151,15 +160,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(t) => t,
             Err(r) => return r,
         };
-        let mut expunged = false;
+        let (mut expunged, mut withheld) = (false, false);
         for t in targets {
             match self.fetch_one(&t, &items).await {
-                Ok(present) => expunged |= !present,
+                Ok(Answer::Sent) => {}
+                Ok(Answer::SentGone) => expunged = true,
+                Ok(Answer::Withheld) => withheld = true,
                 Err(r) => return r,
             }
         }
         if let Err(r) = self.sync(false).await {
             return r;
+        }
+        if withheld {
+            // RFC 2180 §4.1.3, RFC 5530 §3 (Dovecot's words, which imaptest knows).
+            return Reply::no("Some of the requested messages no longer exist")
+                .code("EXPUNGEISSUED");
         }
         if expunged {
             // RFC 5530 §3: the data of messages expunged meanwhile was partly NIL.
@@ -233,10 +249,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// items this session knows (UID, FLAGS, INTERNALDATE, RFC822.SIZE,
     /// MODSEQ) from its snapshot, ENVELOPE, BODY and BODYSTRUCTURE from the
     /// header cache when it still has them (imaptest: "BODYSTRUCTURE
-    /// changed" otherwise), else as those of an empty message (their syntax
-    /// has no NIL), and contents as NIL.
-    /// Returns false for such a message.
-    async fn fetch_one(&mut self, t: &Target, items: &[Item<'_>]) -> Result<bool, Reply> {
+    /// changed" otherwise), else ENVELOPE as that of an empty message (its
+    /// syntax has no NIL), and contents as NIL. A BODY or BODYSTRUCTURE the
+    /// cache does not have is not made up: the message gets no response
+    /// (RFC 2180 §4.1.3) and the FETCH ends NO.
+    async fn fetch_one(&mut self, t: &Target, items: &[Item<'_>]) -> Result<Answer, Reply> {
         let (seq, msg) = (t.seq, &t.msg);
         let cache = self.ctx.headers.clone();
         let ready = cached::ready(&cache, msg, items);
@@ -257,6 +274,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             _ if !present => cache.get(msg),
             _ => None,
         });
+        if !present
+            && cached::wants_structure(items)
+            && entry.as_ref().is_none_or(|e| e.structure(true).is_none())
+        {
+            return Ok(Answer::Withheld);
+        }
         let empty;
         let parsed = match &parsed {
             Some(p) => p,
@@ -294,7 +317,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         self.conn.push(b")\r\n");
         self.flush_if_full().await?;
-        Ok(present)
+        Ok(if present {
+            Answer::Sent
+        } else {
+            Answer::SentGone
+        })
     }
 
     /// ENVELOPE, BODY, BODYSTRUCTURE, and the contents.
