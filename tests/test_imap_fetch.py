@@ -296,3 +296,44 @@ def test_message_expunged_by_another_session(imap_server):
     assert typ == "OK" and b"RFC822 NIL" in flat(data), data
     c.noop()
     assert c.fetch("1:*", "(UID)")[1] == [b"1 (UID 2)"]
+
+
+def test_structure_of_a_message_expunged_elsewhere_stays_the_same(imap_server):
+    """RFC 2180 §4.1.2, issue 18: once a session has seen a message's
+    BODYSTRUCTURE and ENVELOPE, a FETCH after another session expunged it
+    (body gone) gives the same ones, from the header cache, not an empty
+    message's (imaptest: "BODYSTRUCTURE changed")."""
+    c, d = imaps(imap_server), imaps(imap_server)
+    deliver_raw(imap_server, crlf(f"Subject: doomed {token()}\nTo: {ALICE}\n\nsome body\n"), 1, c)
+    what = "(BODYSTRUCTURE BODY ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])"
+    before = flat(fetch_ok(c, what))
+    assert b"doomed" in before and b'"TEXT" "PLAIN"' in before, before
+    d.select("INBOX")
+    d.store("1", "+FLAGS", "(\\Deleted)")
+    assert d.expunge()[0] == "OK"
+    typ, data = c.fetch("1", what)
+    assert typ == "OK", data
+    after = flat(data)
+
+    def known(b):
+        return b[b.index(b"BODYSTRUCTURE") : b.index(b" BODY[HEADER")]
+
+    assert known(after) == known(before), (before, after)
+    assert b"BODY[HEADER.FIELDS (SUBJECT)] NIL" in after, after
+
+
+def test_unknown_structure_of_a_message_expunged_elsewhere_is_not_made_up(imap_server):
+    """RFC 2180 §4.1.3, issue 18: a BODYSTRUCTURE nobody computed before the
+    body went is not answered as an empty message's; that message gets no
+    response and the FETCH ends NO [EXPUNGEISSUED] (Dovecot's words, which
+    imaptest accepts); the others are answered."""
+    c, d = imaps(imap_server), imaps(imap_server)
+    deliver_raw(imap_server, crlf(f"Subject: doomed {token()}\nTo: {ALICE}\n\nsome body\n"), 1, c)
+    deliver_raw(imap_server, crlf(f"Subject: kept {token()}\nTo: {ALICE}\n\nbody\n"), 2, c)
+    d.select("INBOX")
+    d.store("1", "+FLAGS", "(\\Deleted)")
+    assert d.expunge()[0] == "OK"
+    typ, data = c.fetch("1:2", "(UID BODYSTRUCTURE)")
+    assert typ == "NO" and data[0].startswith(b"[EXPUNGEISSUED]") and b"no longer exist" in data[0], data
+    fetched = c.untagged_responses.pop("FETCH", [])
+    assert len(fetched) == 1 and fetched[0].startswith(b'2 (UID 2 BODYSTRUCTURE ("TEXT"'), fetched

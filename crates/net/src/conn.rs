@@ -10,6 +10,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes asked from the socket per read.
 const READ_CHUNK: usize = 16 * 1024;
+/// Bytes asked by the first read after [`Conn::release_idle_buffers`]: room
+/// for a command line such as IDLE's "DONE"; a longer input makes the next
+/// read a full [`READ_CHUNK`] again.
+pub const IDLE_READ_CHUNK: usize = 512;
 
 /// One line read from the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,13 +76,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 
     /// Reads more from the socket (flushing queued replies first). False at EOF.
+    ///
+    /// Reads straight into the buffer's spare room: no chunk on the stack,
+    /// which would be part of every waiting session's future.
     pub async fn fill(&mut self) -> io::Result<bool> {
         self.flush().await?;
-        self.rbuf.reserve(READ_CHUNK);
-        let mut chunk = [0u8; READ_CHUNK];
-        let n = self.stream()?.read(&mut chunk).await?;
-        self.rbuf.extend_from_slice(&chunk[..n]);
+        let want = if self.rbuf.capacity() == 0 {
+            IDLE_READ_CHUNK
+        } else {
+            READ_CHUNK
+        };
+        self.rbuf.reserve(want);
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "stream taken"))?;
+        let n = stream.read_buf(&mut self.rbuf).await?;
         Ok(n > 0)
+    }
+
+    /// Frees the read buffer when it holds nothing, before a wait that may
+    /// be long (IMAP IDLE): thousands of waiting sessions then keep no
+    /// [`READ_CHUNK`] each. The next read asks for [`IDLE_READ_CHUNK`].
+    pub fn release_idle_buffers(&mut self) {
+        if self.rbuf.is_empty() {
+            self.rbuf = BytesMut::new();
+        }
+        if self.wbuf.is_empty() {
+            self.wbuf = Vec::new();
+        }
     }
 
     /// Reads one line of at most `max` octets including its line ending.
@@ -230,6 +256,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn idle_buffers_are_released_and_grow_back() {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let mut conn = Conn::new(MaybeTls::Plain(server));
+        client.write_all(b"a IDLE\r\n").await.unwrap();
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"a IDLE".to_vec())
+        );
+        assert!(conn.rbuf.capacity() > READ_CHUNK / 2);
+        conn.release_idle_buffers();
+        assert_eq!(conn.rbuf.capacity(), 0);
+        // Longer than the first read after release: read whole all the same.
+        let long = format!("b APPEND INBOX {}\r\n", "x".repeat(IDLE_READ_CHUNK * 3));
+        client.write_all(long.as_bytes()).await.unwrap();
+        let Line::Text(got) = conn.read_line(8192).await.unwrap() else {
+            panic!("line lost");
+        };
+        assert_eq!(got.len() + 2, long.len());
+        assert!(conn.rbuf.capacity() > READ_CHUNK / 2, "back to full reads");
+        // Something buffered is kept.
+        client.write_all(b"c NOOP\r\nd NOOP\r\n").await.unwrap();
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"c NOOP".to_vec())
+        );
+        conn.release_idle_buffers();
+        assert_eq!(
+            conn.read_line(512).await.unwrap(),
+            Line::Text(b"d NOOP".to_vec())
+        );
+    }
 
     #[tokio::test]
     async fn lines_and_limits() {

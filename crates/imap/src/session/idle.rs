@@ -30,6 +30,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if self.conn.flush().await.is_err() {
                 return self.end();
             }
+            // Issue 18 item 3: thousands of sessions wait here; none keeps
+            // an empty read buffer meanwhile.
+            self.conn.release_idle_buffers();
             let selected = self.selected.as_ref().map(|s| s.id);
             tokio::select! {
                 line = self.conn.read_line(MAX_DONE_LINE) => return self.idle_done(line),

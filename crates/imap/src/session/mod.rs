@@ -16,6 +16,7 @@ pub use fuzz::feed_client_bytes;
 mod folders;
 mod idle;
 mod junk;
+mod keywords;
 mod limits;
 mod list_ext;
 mod multiappend;

@@ -3,6 +3,7 @@
 //! others' changes (RFC 3501 §7.4.1, §5.2).
 
 use super::condstore::{flags_line, remove_uids, SelectParams};
+use super::keywords::Announced;
 use super::recent::Recent;
 use super::reply::Reply;
 use super::Session;
@@ -10,10 +11,7 @@ use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
 use postern_store::mailbox::MessageInfo;
 use postern_store::MailboxId;
-use std::collections::BTreeSet;
 use tokio::io::{AsyncRead, AsyncWrite};
-
-pub(super) const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
 /// The selected mailbox as this session has told the client it is:
 /// message sequence number n is `msgs[n - 1]`.
@@ -28,9 +26,9 @@ pub(super) struct Selected {
     /// UIDs expunged elsewhere, read while expunges could not be reported
     /// (FETCH, STORE, SEARCH): told at the next chance, ascending.
     pub pending: Vec<u32>,
-    /// Keywords announced in FLAGS; a new one is announced before it is used
-    /// (RFC 3501 §7.2.6).
-    pub keywords: BTreeSet<String>,
+    /// Keywords announced in FLAGS; a new one is announced before it is
+    /// shown, and none is dropped while selected (RFC 3501 §7.2.6).
+    pub keywords: Announced,
     /// The messages that are \Recent in this session.
     pub recent: Recent,
     /// The UIDs a `SEARCH RETURN (SAVE)` kept, ascending: `$` (RFC 5182).
@@ -38,42 +36,27 @@ pub(super) struct Selected {
     pub saved: Vec<u32>,
 }
 
-/// Adds the keywords (flags without a backslash) of `flags` to `known`; true if one was new.
-pub(super) fn learn_keywords(known: &mut BTreeSet<String>, flags: &str) -> bool {
-    let mut new = false;
-    for f in flags
-        .split(' ')
-        .filter(|f| !f.is_empty() && !f.starts_with('\\'))
-    {
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
-            known.insert(f.to_string());
-            new = true;
-        }
-    }
-    new
-}
-
-/// The FLAGS and PERMANENTFLAGS lines for the system flags plus `keywords`.
-pub(super) fn flags_announcement(keywords: &BTreeSet<String>, read_only: bool) -> [String; 2] {
-    let mut all = SYSTEM_FLAGS.to_string();
-    for k in keywords {
-        all.push(' ');
-        all.push_str(k);
-    }
-    let permanent = if read_only {
-        "()".to_string()
-    } else {
-        format!("({all} \\*)")
-    };
-    [
-        format!("FLAGS ({all})"),
-        format!("OK [PERMANENTFLAGS {permanent}] Flags allowed"),
-    ]
-}
-
 impl Selected {
     pub fn uids(&self) -> Vec<u32> {
         self.msgs.iter().map(|m| m.uid).collect()
+    }
+
+    /// Message `i` (0-based) takes the flags and MODSEQ the store has for
+    /// it now, which may hold keywords another session created: they are
+    /// announced to `out` first, so a line pushed after may show them.
+    pub fn set_flags(&mut self, i: usize, flags: String, modseq: u64, out: &mut Vec<String>) {
+        self.keywords.before_showing(&flags, self.read_only, out);
+        let m = &mut self.msgs[i];
+        m.flags = flags;
+        m.modseq = modseq;
+    }
+
+    /// A message new to the session joins its view; its keywords (set by
+    /// APPEND, COPY, MOVE or delivery) are announced to `out` first.
+    pub fn push_new(&mut self, msg: MessageInfo, out: &mut Vec<String>) {
+        self.keywords
+            .before_showing(&msg.flags, self.read_only, out);
+        self.msgs.push(msg);
     }
 }
 
@@ -121,9 +104,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 (Ok(m), Ok(s)) => (m, s),
                 (Err(e), _) | (_, Err(e)) => return Reply::from_store(&e),
             };
-        let mut keywords = BTreeSet::new();
+        let mut keywords = Announced::default();
         for m in &msgs {
-            learn_keywords(&mut keywords, &m.flags);
+            keywords.learn(&m.flags);
         }
         // RFC 3501 §6.3.1: SELECT claims the recent messages; EXAMINE does not (§6.3.2).
         // RFC 9051 Appendix E: IMAP4rev2 has no \Recent, no RECENT and no UNSEEN code.
@@ -134,7 +117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return r;
             }
         }
-        let [flags, permanent] = flags_announcement(&keywords, read_only);
+        let [flags, permanent] = keywords.lines(read_only);
         self.untagged(&flags);
         self.untagged(&format!("{} EXISTS", msgs.len()));
         if rev1 {
@@ -231,19 +214,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         for fresh in ch.changed {
             match sel.msgs.binary_search_by_key(&fresh.uid, |m| m.uid) {
                 Ok(i) => {
-                    if learn_keywords(&mut sel.keywords, &fresh.flags) {
-                        lines.splice(0..0, flags_announcement(&sel.keywords, sel.read_only));
-                    }
-                    let recent = sel.recent.contains(fresh.uid);
-                    let m = &mut sel.msgs[i];
-                    let report = m.flags != fresh.flags;
-                    m.flags = fresh.flags;
-                    m.modseq = fresh.modseq;
+                    let report = sel.msgs[i].flags != fresh.flags;
+                    sel.set_flags(i, fresh.flags, fresh.modseq, &mut lines);
                     if report {
-                        lines.push(flags_line(i + 1, m, recent, condstore));
+                        let recent = sel.recent.contains(fresh.uid);
+                        lines.push(flags_line(i + 1, &sel.msgs[i], recent, condstore));
                     }
                 }
-                Err(_) if fresh.uid > last => sel.msgs.push(fresh),
+                Err(_) if fresh.uid > last => sel.push_new(fresh, &mut lines),
                 Err(_) => {}
             }
         }

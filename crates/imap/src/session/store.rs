@@ -3,7 +3,7 @@
 
 use super::condstore::{flags_line, remove_uids};
 use super::reply::Reply;
-use super::select::{flags_announcement, has_flag, learn_keywords};
+use super::select::has_flag;
 use super::Session;
 use crate::seqset;
 use imap_codec::imap_types::command::StoreModifier;
@@ -66,11 +66,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) else {
                 continue;
             };
-            if learn_keywords(&mut sel.keywords, &u.flags) {
-                lines.splice(0..0, flags_announcement(&sel.keywords, sel.read_only));
-            }
-            sel.msgs[i].flags = u.flags.clone();
-            sel.msgs[i].modseq = u.modseq;
+            // The flags as the store has them: with keywords other sessions
+            // set meanwhile, announced before this line shows them.
+            sel.set_flags(i, u.flags, u.modseq, &mut lines);
             // RFC 3501 §6.4.6: FLAGS unless .SILENT; UID too for UID STORE (RFC 3501 §6.4.8).
             // RFC 7162 §3.1.3: with CONDSTORE, MODSEQ; even .SILENT reports a new one.
             if response == StoreResponse::Answer {

@@ -15,7 +15,7 @@ pub(super) fn by_cache(item: &Item<'_>) -> bool {
     matches!(item, Item::Envelope | Item::Body | Item::BodyStructure)
 }
 
-fn wants_structure(items: &[Item<'_>]) -> bool {
+pub(super) fn wants_structure(items: &[Item<'_>]) -> bool {
     items
         .iter()
         .any(|i| matches!(i, Item::Body | Item::BodyStructure))

@@ -76,6 +76,15 @@ pub(crate) fn encode_envelope(env: imap_codec::imap_types::envelope::Envelope<'_
     encode_item(MessageDataItem::Envelope(env))
 }
 
+/// What one message's FETCH response was.
+enum Answer {
+    Sent,
+    /// Sent for a message expunged meanwhile (RFC 2180 §4.1.2).
+    SentGone,
+    /// Not sent: expunged meanwhile, and a structure asked is unknown.
+    Withheld,
+}
+
 /// A message a FETCH answers for.
 struct Target {
     seq: usize,
@@ -151,15 +160,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(t) => t,
             Err(r) => return r,
         };
-        let mut expunged = false;
+        let (mut expunged, mut withheld) = (false, false);
         for t in targets {
             match self.fetch_one(&t, &items).await {
-                Ok(present) => expunged |= !present,
+                Ok(Answer::Sent) => {}
+                Ok(Answer::SentGone) => expunged = true,
+                Ok(Answer::Withheld) => withheld = true,
                 Err(r) => return r,
             }
         }
         if let Err(r) = self.sync(false).await {
             return r;
+        }
+        if withheld {
+            // RFC 2180 §4.1.3, RFC 5530 §3 (Dovecot's words, which imaptest knows).
+            return Reply::no("Some of the requested messages no longer exist")
+                .code("EXPUNGEISSUED");
         }
         if expunged {
             // RFC 5530 §3: the data of messages expunged meanwhile was partly NIL.
@@ -192,6 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .map(|m| m.uid)
             .collect();
         let mut changed = Vec::new();
+        let mut announce = Vec::new();
         if !unseen.is_empty() {
             let seen = vec!["\\Seen".to_string()];
             let (updates, _) = store
@@ -200,13 +217,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 .map_err(|e| Reply::from_store(&e))?;
             for u in updates {
                 if let Ok(i) = sel.msgs.binary_search_by_key(&u.uid, |m| m.uid) {
-                    sel.msgs[i].flags = u.flags;
-                    sel.msgs[i].modseq = u.modseq;
+                    // The store's flags may hold keywords another session
+                    // set: announced before the FETCH responses show them.
+                    sel.set_flags(i, u.flags, u.modseq, &mut announce);
                     changed.push(u.uid);
                 }
             }
         }
-        Ok(idx
+        let targets = idx
             .into_iter()
             .map(|i| Target {
                 seq: i + 1,
@@ -214,7 +232,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 seen_now: changed.contains(&sel.msgs[i].uid),
                 recent: sel.recent.contains(sel.msgs[i].uid),
             })
-            .collect())
+            .collect();
+        for l in announce {
+            self.untagged(&l);
+        }
+        Ok(targets)
     }
 
     /// One `* n FETCH (…)` response. What can fail (reading the body, an
@@ -225,10 +247,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// RFC 2180 §4.1.2: a message whose body file is gone was expunged by
     /// another session since this one last heard. We answer it anyway: the
     /// items this session knows (UID, FLAGS, INTERNALDATE, RFC822.SIZE,
-    /// MODSEQ) from its snapshot, contents as NIL, and ENVELOPE and
-    /// BODYSTRUCTURE as those of an empty message (their syntax has no NIL).
-    /// Returns false for such a message.
-    async fn fetch_one(&mut self, t: &Target, items: &[Item<'_>]) -> Result<bool, Reply> {
+    /// MODSEQ) from its snapshot, ENVELOPE, BODY and BODYSTRUCTURE from the
+    /// header cache when it still has them (imaptest: "BODYSTRUCTURE
+    /// changed" otherwise), else ENVELOPE as that of an empty message (its
+    /// syntax has no NIL), and contents as NIL. A BODY or BODYSTRUCTURE the
+    /// cache does not have is not made up: the message gets no response
+    /// (RFC 2180 §4.1.3) and the FETCH ends NO.
+    async fn fetch_one(&mut self, t: &Target, items: &[Item<'_>]) -> Result<Answer, Reply> {
         let (seq, msg) = (t.seq, &t.msg);
         let cache = self.ctx.headers.clone();
         let ready = cached::ready(&cache, msg, items);
@@ -244,8 +269,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Some(p) if present && items.iter().any(cached::by_cache) => {
                 Some(cached::learn(&cache, msg, p, items))
             }
+            // Gone: what the cache learnt while it was here is still true,
+            // and a client that saw it then must see the same now.
+            _ if !present => cache.get(msg),
             _ => None,
         });
+        if !present
+            && cached::wants_structure(items)
+            && entry.as_ref().is_none_or(|e| e.structure(true).is_none())
+        {
+            return Ok(Answer::Withheld);
+        }
         let empty;
         let parsed = match &parsed {
             Some(p) => p,
@@ -283,7 +317,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         self.conn.push(b")\r\n");
         self.flush_if_full().await?;
-        Ok(present)
+        Ok(if present {
+            Answer::Sent
+        } else {
+            Answer::SentGone
+        })
     }
 
     /// ENVELOPE, BODY, BODYSTRUCTURE, and the contents.
