@@ -87,3 +87,31 @@ fn trim_line(mut bytes: Vec<u8>) -> Secret<Vec<u8>> {
     }
     Secret::new(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn private(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    #[test]
+    fn key_file_length_limit_and_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let at = private(d.path(), "at", &[b'a'; MAX_PASSPHRASE], 0o600);
+        assert_eq!(from_file(&at).unwrap().expose().len(), MAX_PASSPHRASE);
+        let over = private(d.path(), "over", &[b'a'; MAX_PASSPHRASE + 1], 0o600);
+        let e = from_file(&over).err().unwrap().to_string();
+        assert!(e.contains("not a key file"), "{e}");
+        let loose = private(d.path(), "loose", b"pass\n", 0o640);
+        let e = from_file(&loose).err().unwrap().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+        let line = private(d.path(), "line", b"pass phrase\r\n", 0o400);
+        assert_eq!(from_file(&line).unwrap().expose(), b"pass phrase");
+    }
+}

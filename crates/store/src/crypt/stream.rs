@@ -158,3 +158,25 @@ impl Opener {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chunk counter never wraps: one chunk past it is refused, not sealed
+    /// under a nonce already used.
+    #[test]
+    fn chunk_counter_limit_is_crossed_by_an_error() {
+        let mut s = Sealer::new(&[1u8; 32]);
+        s.index = MAX_CHUNKS - 1;
+        let mut out = Vec::new();
+        s.update(&[0u8; CHUNK], &mut out).unwrap();
+        s.update(&[0u8; 1], &mut out).unwrap();
+        assert_eq!(
+            out.len(),
+            SEALED_CHUNK as usize,
+            "the last numbered chunk is sealed"
+        );
+        assert!(s.finish(&mut out).is_err(), "the one past it is refused");
+    }
+}
