@@ -39,9 +39,10 @@ pub fn open_unfinished(keys: &AtRestKeys, on_disk: &[u8], pending: &[u8]) -> io:
     Ok(out)
 }
 
-/// Every body file of the store (`blobs/XX/ID`, `queue/incoming/ID`); the
-/// temporary files of an interrupted conversion are removed on the way.
-pub fn body_files(root: &Path) -> Result<Vec<PathBuf>, StoreError> {
+/// Every body file of the store (`blobs/XX/ID`, `queue/incoming/ID`). With
+/// `clean`, the temporary files of an interrupted conversion are removed on
+/// the way (never by `status`, which may run beside a conversion).
+pub fn body_files(root: &Path, clean: bool) -> Result<Vec<PathBuf>, StoreError> {
     let mut dirs = vec![root.join("queue").join("incoming")];
     let blobs = root.join("blobs");
     if let Ok(shards) = std::fs::read_dir(&blobs) {
@@ -61,6 +62,9 @@ pub fn body_files(root: &Path) -> Result<Vec<PathBuf>, StoreError> {
             let path = entry.map_err(|e| StoreError::io(&dir, e))?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if name.ends_with(TMP_SUFFIX) {
+                if !clean {
+                    continue;
+                }
                 std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
             } else if !name.starts_with('.') && path.is_file() {
                 files.push(path);
@@ -96,7 +100,7 @@ pub fn convert_bodies(
     encrypt: bool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(), StoreError> {
-    let files = body_files(root)?;
+    let files = body_files(root, true)?;
     let total = files.len();
     let mut touched_dirs = std::collections::BTreeSet::new();
     for (i, path) in files.iter().enumerate() {
@@ -163,7 +167,7 @@ fn seal_into(input: &mut impl Read, keys: &AtRestKeys, out: &mut impl Write) -> 
 
 /// (encrypted, total) body files, for `encryption status`.
 pub fn count_encrypted(root: &Path) -> Result<(usize, usize), StoreError> {
-    let files = body_files(root)?;
+    let files = body_files(root, false)?;
     let mut enc = 0;
     for f in &files {
         enc += file_is_encrypted(f)? as usize;

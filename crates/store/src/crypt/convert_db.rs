@@ -29,6 +29,8 @@ pub fn convert_db(root: &Path, keys: &AtRestKeys, encrypt: bool) -> Result<(), S
             apply_db_key(&conn, keys)?;
         }
         conn.busy_timeout(crate::db::BUSY_TIMEOUT)?;
+        // No plaintext page may spill into a temporary file outside the directory.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         let key = match encrypt {

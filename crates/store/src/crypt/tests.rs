@@ -224,6 +224,9 @@ fn bodies_convert_both_ways_and_leftover_temporaries_go() {
         .unwrap();
     }
     std::fs::write(shard.join(".000ab.crypt-tmp"), MARK).unwrap();
+    // `status` counts beside a running conversion: it removes nothing.
+    assert_eq!(count_encrypted(d.path()).unwrap(), (0, 5));
+    assert!(shard.join(".000ab.crypt-tmp").exists());
     let k = keys();
     let mut seen = Vec::new();
     convert_bodies(d.path(), &k, true, &mut |n, m| seen.push((n, m))).unwrap();
