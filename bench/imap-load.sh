@@ -16,6 +16,7 @@
 #   MESSAGES [1000]    messages loaded into each mailbox before the run
 #   SEED [42]          seed of the generated messages and of the clients' choices
 #   ONLY [both]        both (ABBA: four runs) | postern | dovecot: run only one side, once
+#   ENCRYPTED [0]      1: Postern's store is encrypted at rest (encryption enable)
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes, JSON results)
@@ -193,6 +194,7 @@ setup_postern() {
     PN_DATA=$TMP/postern
     "$POSTERN_BIN" --data "$PN_DATA" init --hostname "$DOMAIN" --domain "$DOMAIN" >&2 \
         || { log "error: postern init failed"; return 1; }
+    postern_encrypt "$PN_DATA" "$TMP" || return 1
     local n
     for ((n = 1; n <= CLIENTS; n++)); do
         printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" --data "$PN_DATA" user add "user$n@$DOMAIN" --password-stdin >/dev/null \

@@ -180,3 +180,15 @@ run_abba() {
     summary
     (( FAILED == 0 ))
 }
+
+# postern_encrypt DATA_DIR TMP: with ENCRYPTED=1, encrypts the fresh store
+# (`postern encryption enable`, issue 14 item 3) and exports
+# POSTERN_PASSPHRASE_FILE so every later command and `serve` unlock it.
+postern_encrypt() {
+    [[ ${ENCRYPTED:-0} == 1 ]] || return 0
+    local pass=$2/passphrase
+    ( umask 077; printf 'bench passphrase %s\n' "$RANDOM$RANDOM" >"$pass" )
+    export POSTERN_PASSPHRASE_FILE=$pass
+    "$POSTERN_BIN" --data "$1" encryption enable >&2 || { log "error: postern encryption enable failed"; return 1; }
+    log "postern store encrypted (ENCRYPTED=1)"
+}

@@ -27,6 +27,7 @@
 #   ONLY [both]        both (ABBA: four runs) | postern | postfix: run only one side, once
 #   AUTH_CHECKS [1]    1: Postern checks SPF, DKIM, ARC and DMARC of every message
 #                      (records from a loopback DNS server, bench/auth_dns.py); 0: off
+#   ENCRYPTED [0]      1: Postern's store is encrypted at rest (encryption enable)
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes) for inspection
@@ -272,6 +273,7 @@ setup_postern() {
     PN_DATA=$TMP/postern
     "$POSTERN_BIN" --data "$PN_DATA" init --hostname "$DOMAIN" --domain "$DOMAIN" >&2 \
         || { log "error: postern init failed"; return 1; }
+    postern_encrypt "$PN_DATA" "$TMP" || return 1
     local n
     log "adding $USERS postern users"
     for ((n = 1; n <= USERS; n++)); do
@@ -328,6 +330,8 @@ stop_postern() {
 }
 
 postern_count() {
+    # An encrypted database is not readable by sqlite3: one body file per message.
+    if [[ ${ENCRYPTED:-0} == 1 ]]; then find "$PN_DATA/blobs" -type f | wc -l; return; fi
     sqlite3 -cmd '.timeout 5000' "$PN_DATA/db/postern.db" 'select count(*) from messages' 2>/dev/null || echo 0
 }
 

@@ -14,6 +14,10 @@ pub struct Cli {
     /// The data directory (config, database, message bodies, TLS files).
     #[arg(long, global = true, env = "POSTERN_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The key of an encrypted store: a private file (mode 0600) holding its
+    /// passphrase. Else `POSTERN_PASSPHRASE_FILE`, else one line on stdin.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,6 +66,20 @@ pub enum Command {
     /// The learning spam classifier: train it, score messages, show its counts.
     #[command(subcommand)]
     Spam(SpamCmd),
+    /// Encryption at rest: bodies, queue and database (the server must be stopped).
+    #[command(subcommand)]
+    Encryption(EncryptionCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EncryptionCmd {
+    /// Encrypt the store (or finish an interrupted conversion); a new
+    /// store key is wrapped under the passphrase.
+    Enable,
+    /// Decrypt the store back to plaintext (or finish an interrupted run).
+    Disable,
+    /// Off, on, or converting (how far); the cipher and KDF parameters.
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -7,9 +7,12 @@
 //! `incoming` whose rows were committed are moved into place, the others
 //! (never acknowledged) are removed. So no body is lost and none leaks.
 
+use crate::crypt::stream::Sealer;
+use crate::crypt::AtRestKeys;
 use crate::{Store, StoreError};
 use rusqlite::Transaction;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 /// Buffer between the session and the body file.
@@ -47,11 +50,15 @@ impl std::fmt::Display for BlobId {
 }
 
 /// A body being received. Dropping it without [`BlobWriter::finish`] deletes the file.
+/// In an encrypted store the bytes are sealed as they arrive (crypt/stream.rs):
+/// at most one chunk of plaintext is held in memory, and none reaches the disk.
 pub struct BlobWriter {
     id: BlobId,
     path: PathBuf,
     file: Option<BufWriter<tokio::fs::File>>,
     written: u64,
+    keys: Option<Arc<AtRestKeys>>,
+    sealer: Option<Sealer>,
 }
 
 impl BlobWriter {
@@ -65,10 +72,31 @@ impl BlobWriter {
 
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
-        file.write_all(bytes)
+        let io = |e| StoreError::io(&self.path, e);
+        match self.sealer.as_mut() {
+            None => file.write_all(bytes).await.map_err(io)?,
+            Some(sealer) => {
+                let mut sealed = Vec::new();
+                sealer.update(bytes, &mut sealed).map_err(io)?;
+                file.write_all(&sealed).await.map_err(io)?;
+            }
+        }
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// A new sealer for the file from its start, its header written; a
+    /// rewrite takes a fresh nonce prefix, so no nonce is used twice.
+    async fn start_sealing(&mut self) -> Result<(), StoreError> {
+        let Some(keys) = self.keys.as_ref() else {
+            return Ok(());
+        };
+        let sealer = Sealer::new(keys.blobs.expose());
+        let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
+        file.write_all(sealer.header())
             .await
             .map_err(|e| StoreError::io(&self.path, e))?;
-        self.written += bytes.len() as u64;
+        self.sealer = Some(sealer);
         Ok(())
     }
 
@@ -79,9 +107,16 @@ impl BlobWriter {
         file.flush()
             .await
             .map_err(|e| StoreError::io(&self.path, e))?;
-        tokio::fs::read(&self.path)
+        let on_disk = tokio::fs::read(&self.path)
             .await
-            .map_err(|e| StoreError::io(&self.path, e))
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        match (&self.sealer, &self.keys) {
+            (Some(sealer), Some(keys)) => {
+                crate::crypt::convert::open_unfinished(keys, &on_disk, sealer.pending())
+                    .map_err(|e| StoreError::io(&self.path, e))
+            }
+            _ => Ok(on_disk),
+        }
     }
 
     /// Replaces everything written so far with `parts` one after the other,
@@ -94,15 +129,25 @@ impl BlobWriter {
         file.get_mut().set_len(0).await.map_err(io)?;
         file.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
         self.written = 0;
+        self.start_sealing().await?;
         for p in parts {
-            file.write_all(p).await.map_err(io)?;
-            self.written += p.len() as u64;
+            self.write(p).await?;
         }
         Ok(())
     }
 
     /// Flushes and fsyncs the body. Its directory is fsync'd by the committer.
     pub async fn finish(mut self) -> Result<FinishedBlob, StoreError> {
+        if let Some(sealer) = self.sealer.take() {
+            let mut last = Vec::new();
+            sealer
+                .finish(&mut last)
+                .map_err(|e| StoreError::io(&self.path, e))?;
+            let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
+            file.write_all(&last)
+                .await
+                .map_err(|e| StoreError::io(&self.path, e))?;
+        }
         let mut file = self.file.take().ok_or(StoreError::Unavailable)?;
         file.flush()
             .await
@@ -115,6 +160,7 @@ impl BlobWriter {
             id: self.id.clone(),
             path: std::mem::take(&mut self.path),
             size: self.written,
+            keys: self.keys.clone(),
         })
     }
 }
@@ -133,6 +179,7 @@ pub struct FinishedBlob {
     pub(crate) id: BlobId,
     pub(crate) path: PathBuf,
     pub(crate) size: u64,
+    keys: Option<Arc<AtRestKeys>>,
 }
 
 impl FinishedBlob {
@@ -144,9 +191,14 @@ impl FinishedBlob {
         self.size
     }
 
-    /// Where the body is until committed, for reading it back (DKIM signing).
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The body read back as plaintext, encrypted or not (DKIM signing);
+    /// blocking, so call it on a blocking thread.
+    pub fn reader(&self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        let file = std::fs::File::open(&self.path)?;
+        Ok(Box::new(crate::crypt::BodyFile::new(
+            file,
+            self.keys.as_deref(),
+        )?))
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -216,12 +268,16 @@ impl Store {
             .open(&path)
             .await
             .map_err(|e| StoreError::io(&path, e))?;
-        Ok(BlobWriter {
+        let mut writer = BlobWriter {
             id,
             path,
             file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
             written: 0,
-        })
+            keys: self.blob_key_arc(),
+            sealer: None,
+        };
+        writer.start_sealing().await?;
+        Ok(writer)
     }
 
     /// Where a body lives on disk. Inside the store only: everyone else

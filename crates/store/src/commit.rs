@@ -70,8 +70,9 @@ impl Committer {
         blobs: PathBuf,
         changes: broadcast::Sender<Change>,
         queued: Arc<Notify>,
+        keys: Option<&crate::crypt::AtRestKeys>,
     ) -> Result<Committer, StoreError> {
-        let conn = crate::db::open(&path)?;
+        let conn = crate::db::open(&path, keys)?;
         let (jobs, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("postern-commit".into())
@@ -92,6 +93,7 @@ impl Store {
                     self.root().join("blobs"),
                     self.inner.changes.clone(),
                     self.inner.queue_wakeup.clone(),
+                    self.read_keys(),
                 )?;
                 self.inner.committer.get_or_init(|| c)
             }

@@ -8,8 +8,12 @@ use std::time::Duration;
 /// How long a writer waits for another (the server, a CLI command) to finish.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open(
+    path: &Path,
+    keys: Option<&crate::crypt::AtRestKeys>,
+) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
+    crate::crypt::key_if_encrypted(&conn, path, keys)?;
     // Every write transaction takes the write lock at BEGIN: a deferred one
     // that read first fails at once with "database is locked" when another
     // connection (the committer, the CLI) commits in between — busy_timeout
@@ -402,7 +406,7 @@ mod tests {
             )
             .unwrap();
         }
-        let conn = open(&path).unwrap();
+        let conn = open(&path, None).unwrap();
         migrate(&conn).unwrap(); // a second run changes nothing
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -440,7 +444,7 @@ mod tests {
             )
             .unwrap();
         }
-        let conn = open(&path).unwrap();
+        let conn = open(&path, None).unwrap();
         migrate(&conn).unwrap(); // a second run changes nothing
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -473,7 +477,7 @@ mod tests {
                 conn.execute_batch(v).unwrap();
             }
         }
-        let conn = open(&path).unwrap();
+        let conn = open(&path, None).unwrap();
         migrate(&conn).unwrap(); // a second run changes nothing
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -498,7 +502,7 @@ mod tests {
                 conn.execute_batch(v).unwrap();
             }
         }
-        let conn = open(&path).unwrap();
+        let conn = open(&path, None).unwrap();
         migrate(&conn).unwrap(); // a second run changes nothing
         for table in ["greylist_triplets", "greylist_networks", "spam_counters"] {
             let n: i64 = conn

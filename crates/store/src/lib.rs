@@ -19,6 +19,7 @@ pub mod changes;
 mod commit;
 mod copy;
 pub mod counters;
+pub mod crypt;
 mod db;
 pub mod delegation;
 pub mod directory;
@@ -106,29 +107,62 @@ struct Inner {
     queue_wakeup: Arc<Notify>,
     /// DIR/keys/server.key, read at first need (server_key.rs).
     keys: OnceLock<server_key::ServerKeys>,
+    /// Encryption at rest (crypt/): the keys when the store is encrypted.
+    crypt: Option<(Arc<crypt::AtRestKeys>, crypt::Mode)>,
 }
 
 impl Store {
     /// Opens (creating when missing) the store under `data_dir`: `db/`, `blobs/`, `queue/`.
+    /// When the store is encrypted, the passphrase is read first (crypt/passphrase.rs)
+    /// and a wrong one is refused before anything is touched.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_keys(data_dir, crypt::unlock(data_dir)?)
+    }
+
+    /// [`Store::open`] with keys already unwrapped (the conversion's own).
+    pub fn open_with_keys(
+        data_dir: &Path,
+        crypt: Option<(Arc<crypt::AtRestKeys>, crypt::Mode)>,
+    ) -> Result<Store, StoreError> {
         for sub in ["db", "blobs", "queue"] {
             let p = data_dir.join(sub);
             std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
         }
         let db_path = data_dir.join("db").join("postern.db");
-        let conn = db::open(&db_path)?;
+        let keys = crypt.as_ref().map(|(k, _)| k.clone());
+        let conn = db::open(&db_path, keys.as_deref())?;
         let (changes, _) = broadcast::channel(1024);
         Ok(Store {
             inner: Arc::new(Inner {
                 root: data_dir.to_path_buf(),
                 conn: Mutex::new(conn),
-                readers: readers::Readers::new(&db_path),
+                readers: readers::Readers::new(&db_path, keys),
                 committer: OnceLock::new(),
                 changes,
                 queue_wakeup: Arc::new(Notify::new()),
                 keys: OnceLock::new(),
+                crypt,
             }),
         })
+    }
+
+    /// The keys new bodies are encrypted with: None when the store is not
+    /// encrypted or is being decrypted.
+    pub(crate) fn blob_key(&self) -> Option<&crypt::AtRestKeys> {
+        match &self.inner.crypt {
+            Some((k, m)) if *m != crypt::Mode::Disabling => Some(k),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn blob_key_arc(&self) -> Option<Arc<crypt::AtRestKeys>> {
+        self.blob_key()
+            .map(|_| self.inner.crypt.as_ref().expect("keys").0.clone())
+    }
+
+    /// The keys for reading, whatever the mode.
+    pub(crate) fn read_keys(&self) -> Option<&crypt::AtRestKeys> {
+        self.inner.crypt.as_ref().map(|(k, _)| &**k)
     }
 
     /// The data directory this store lives in.

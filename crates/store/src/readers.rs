@@ -23,12 +23,13 @@
 //! one (closed again after use). The pool never waits for the shared
 //! connection, and the shared connection's holders never wait for the pool.
 
+use crate::crypt::AtRestKeys;
 use crate::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Read-only connections kept open (opened on first need).
@@ -39,6 +40,8 @@ pub(crate) const READER_CACHE_KIB: i64 = 2048;
 pub(crate) const POOL_WAIT: Duration = Duration::from_millis(100);
 
 pub(crate) struct Readers {
+    /// The database's key when it is encrypted (crypt/db_key.rs).
+    keys: Option<Arc<AtRestKeys>>,
     path: PathBuf,
     slots: Mutex<Slots>,
     returned: Condvar,
@@ -70,9 +73,10 @@ pub(crate) enum ReadConn<'a> {
 }
 
 impl Readers {
-    pub(crate) fn new(path: &Path) -> Readers {
+    pub(crate) fn new(path: &Path, keys: Option<Arc<AtRestKeys>>) -> Readers {
         Readers {
             path: path.to_path_buf(),
+            keys,
             slots: Mutex::new(Slots::default()),
             returned: Condvar::new(),
             enabled: AtomicBool::new(true),
@@ -111,7 +115,7 @@ impl Readers {
             if slots.open < POOL_SIZE {
                 slots.open += 1;
                 drop(slots);
-                return match open(&self.path) {
+                return match open(&self.path, self.keys.as_deref()) {
                     Ok(conn) => Ok(self.lend(conn)),
                     Err(e) => {
                         self.slots().open -= 1;
@@ -132,7 +136,7 @@ impl Readers {
         drop(slots);
         self.spares.fetch_add(1, Ordering::Relaxed);
         Ok(Reader {
-            conn: Some(open(&self.path)?),
+            conn: Some(open(&self.path, self.keys.as_deref())?),
             pool: None,
         })
     }
@@ -156,9 +160,10 @@ impl Readers {
 }
 
 /// Opens one read-only connection with its small page cache.
-fn open(path: &Path) -> Result<Connection, StoreError> {
+fn open(path: &Path, keys: Option<&AtRestKeys>) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
+    crate::crypt::key_if_encrypted(&conn, path, keys)?;
     // A WAL reader can meet SQLITE_BUSY briefly (a checkpoint restarting the log).
     conn.busy_timeout(crate::db::BUSY_TIMEOUT)?;
     conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;

@@ -5,6 +5,7 @@
 
 use crate::api::{AppendResult, Body, BodyFiles, MailStore, ScanJob, StoreFuture};
 use crate::append::Upload;
+use crate::crypt::{AsyncBodyFile, BodyFile};
 use crate::mailbox::MessageInfo;
 use crate::{
     BlobId, BlobWriter, Change, Changes, Committed, Copied, Delivery, FlagOp, FlagUpdate, Folder,
@@ -31,12 +32,17 @@ impl Store {
 
     /// Opens a committed body: from `blobs/`, or from `queue/incoming/` in
     /// the instant between a commit and the move into place (blob.rs).
-    fn open_blob_file(&self, id: &BlobId) -> Result<Option<(std::fs::File, PathBuf)>, StoreError> {
+    /// Encrypted or not, it reads as plaintext (crypt/body_file.rs).
+    fn open_blob_file(&self, id: &BlobId) -> Result<Option<(BodyFile, PathBuf)>, StoreError> {
         let placed = self.blob_path(id);
         let incoming = self.root().join("queue").join("incoming").join(id.as_str());
         for path in [placed, incoming] {
             match std::fs::File::open(&path) {
-                Ok(f) => return Ok(Some((f, path))),
+                Ok(f) => {
+                    let body =
+                        BodyFile::new(f, self.read_keys()).map_err(|e| StoreError::io(&path, e))?;
+                    return Ok(Some((body, path)));
+                }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(StoreError::io(&path, e)),
             }
@@ -73,13 +79,14 @@ impl MailStore for Store {
             let Some((file, path)) = s.open_blob_file(&id)? else {
                 return Ok(None);
             };
-            let len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
+            let len = file.len().map_err(|e| StoreError::io(&path, e))?;
             Ok(Some((file, len)))
         });
         Box::pin(async move {
-            Ok(opened
-                .await?
-                .map(|(file, len)| Body::new(Box::new(tokio::fs::File::from_std(file)), len)))
+            Ok(opened.await?.map(|(file, len)| match file {
+                BodyFile::Plain(f) => Body::new(Box::new(tokio::fs::File::from_std(f)), len),
+                encrypted => Body::new(Box::new(AsyncBodyFile::new(encrypted, len)), len),
+            }))
         })
     }
 

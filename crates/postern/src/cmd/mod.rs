@@ -7,6 +7,7 @@ mod delegation;
 mod dkim;
 mod dns;
 mod domain;
+mod encryption;
 mod export;
 mod group;
 mod init;
@@ -33,7 +34,11 @@ use std::path::{Path, PathBuf};
 /// Runs `cli`, writing its normal output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let data = data_dir(cli.data)?;
+    if let Some(key_file) = cli.key_file {
+        postern_store::crypt::set_key_file(key_file);
+    }
     match cli.command {
+        Command::Encryption(cmd) => encryption::run(existing(&data)?, cmd, out),
         Command::Init(args) => init::run(&data, &args, out),
         Command::Serve(args) => serve::run(&data, &args),
         Command::Reload => reload::run(existing(&data)?, out),

@@ -27,6 +27,8 @@ const SCHEDULER_SLACK: Duration = Duration::from_secs(1);
 /// pairs already split at '='. Creates the data directory, config and a
 /// self-signed certificate when missing. Errors are printed by the caller.
 pub fn run(data_dir: &Path, overrides: &[(String, String)]) -> Result<(), String> {
+    // The key first: a wrong passphrase must stop us before anything is touched.
+    let keys = unlock(data_dir)?;
     prepare::ensure_data_dir(data_dir)?;
     let mut config = Config::load(data_dir).map_err(|e| e.to_string())?;
     for (name, value) in overrides {
@@ -41,15 +43,37 @@ pub fn run(data_dir: &Path, overrides: &[(String, String)]) -> Result<(), String
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
-    runtime.block_on(serve(data_dir, config, overrides.to_vec()))
+    runtime.block_on(serve(data_dir, keys, config, overrides.to_vec()))
+}
+
+type Keys = Option<(
+    Arc<postern_store::crypt::AtRestKeys>,
+    postern_store::crypt::Mode,
+)>;
+
+/// The store's keys when it is encrypted (SPEC X9); refuses a store whose
+/// conversion was interrupted, and a wrong passphrase or key file.
+fn unlock(data_dir: &Path) -> Result<Keys, String> {
+    use postern_store::crypt::{self, KeyFile, Mode};
+    let refuse = |e: postern_store::StoreError| format!("cannot open the encrypted store: {e}");
+    match KeyFile::load(data_dir).map_err(refuse)?.map(|f| f.mode) {
+        Some(Mode::Enabling) => Err("an `encryption enable` was interrupted: run it again to \
+             finish before serving"
+            .into()),
+        Some(Mode::Disabling) => Err("an `encryption disable` was interrupted: run it again to \
+             finish before serving"
+            .into()),
+        _ => crypt::unlock(data_dir).map_err(refuse),
+    }
 }
 
 async fn serve(
     data_dir: &Path,
+    keys: Keys,
     config: Config,
     overrides: Vec<(String, String)>,
 ) -> Result<(), String> {
-    let store = postern_store::Store::open(data_dir).map_err(|e| e.to_string())?;
+    let store = postern_store::Store::open_with_keys(data_dir, keys).map_err(|e| e.to_string())?;
     let (placed, removed) = store.recover().map_err(|e| format!("recovery: {e}"))?;
     let wake_queue = store.queue_wakeup();
     if placed + removed > 0 {

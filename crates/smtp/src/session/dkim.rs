@@ -30,9 +30,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             from_checked: self.may_relay(),
             forwarded_by: tx.forwarded_by.clone(),
         };
-        let (store, path) = (self.ctx.directory.clone(), blob.path().to_path_buf());
+        let store = self.ctx.directory.clone();
+        // The store's reader: the spool file may be encrypted (issue 14 item 3).
+        let file = blob.reader();
         let signed = tokio::task::spawn_blocking(move || {
-            let mut file = std::fs::File::open(path)?;
+            let mut file = file?;
             sign_message(&store, &origin, &mut file)
         })
         .await
