@@ -1,0 +1,66 @@
+//! The routes under `/api/v1`, one file per resource. Every route is in the
+//! OpenAPI document ([`crate::openapi`]), which a test checks against this table.
+
+mod directory;
+mod domains;
+mod status;
+mod users;
+
+use crate::problem::ApiError;
+use crate::Ctx;
+use axum::routing::{delete, get};
+use axum::Router;
+
+pub use directory::{AddressList, NewList};
+pub use domains::{Domain, NewDomain};
+pub use status::{Listener, Status};
+pub use users::{NewUser, User, UserChange};
+
+pub(crate) use directory::{
+    __path_add_alias, __path_add_group, __path_aliases, __path_del_alias, __path_del_group,
+    __path_groups,
+};
+pub(crate) use domains::{__path_add_domain, __path_del_domain, __path_domains};
+pub(crate) use status::__path_status;
+pub(crate) use users::{
+    __path_add_user, __path_change_user, __path_del_user, __path_get_user, __path_users,
+};
+
+pub fn router(ctx: Ctx) -> Router {
+    use crate::session;
+    Router::new()
+        .route(
+            "/api/v1/session",
+            get(session::whoami)
+                .post(session::login)
+                .delete(session::logout),
+        )
+        .route("/api/v1/status", get(status::status))
+        .route(
+            "/api/v1/domains",
+            get(domains::domains).post(domains::add_domain),
+        )
+        .route("/api/v1/domains/{name}", delete(domains::del_domain))
+        .route("/api/v1/users", get(users::users).post(users::add_user))
+        .route(
+            "/api/v1/users/{address}",
+            get(users::get_user)
+                .patch(users::change_user)
+                .delete(users::del_user),
+        )
+        .route(
+            "/api/v1/aliases",
+            get(directory::aliases).post(directory::add_alias),
+        )
+        .route("/api/v1/aliases/{address}", delete(directory::del_alias))
+        .route(
+            "/api/v1/groups",
+            get(directory::groups).post(directory::add_group),
+        )
+        .route("/api/v1/groups/{address}", delete(directory::del_group))
+        .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(crate::headers::secure))
+        .with_state(ctx)
+}
