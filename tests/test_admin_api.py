@@ -6,8 +6,10 @@ import http.client
 import imaplib
 import json
 import re
+import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -264,3 +266,34 @@ def test_clients_outside_the_allowed_group_are_closed(make_server):
         Api(server).request("GET", "/api/v1/openapi.json")
     log = wait_until(lambda: "connection-refused" in server.log("security.log") and server.log("security.log"), 5)
     assert "service=admin" in log
+
+
+def test_slow_connections_are_capped_and_cut(make_server):
+    server = make_server(config={"access.admin.max_per_ip": "3"}, listen=ADMIN)
+    host, port = server.addr("admin")
+
+    def tls_conn():
+        raw = socket.create_connection((host, port), timeout=IO_TIMEOUT)
+        return insecure_tls().wrap_socket(raw)
+
+    # One sends nothing, two trickle in a request that never ends.
+    slow = [tls_conn() for _ in range(3)]
+    for s in slow[1:]:
+        s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n")
+    # Over the per-IP cap: closed right after the handshake.
+    with pytest.raises((ConnectionError, ssl.SSLError, http.client.HTTPException, OSError)):
+        Api(server).request("GET", "/api/v1/openapi.json")
+    log = wait_until(lambda: "address has 3 connections" in server.log("security.log") and server.log("security.log"), 5)
+    assert "service=admin" in log
+    # Each slow one is cut after the header timeout (10 s), freeing its place.
+    start = time.monotonic()
+    for s in slow:
+        s.settimeout(20)
+        try:
+            while s.recv(1024):
+                pass
+        except (ConnectionError, ssl.SSLError):
+            pass
+        s.close()
+    assert time.monotonic() - start < 15
+    assert Api(server).request("GET", "/api/v1/openapi.json").status == 200

@@ -14,8 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-/// A client must send a request's headers within this (slowloris).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::idle::{Activity, HEADER_READ_TIMEOUT};
 /// HTTP/2 streams one connection may have open at once.
 pub const MAX_H2_STREAMS: u32 = 32;
 
@@ -53,8 +52,11 @@ where
         },
     };
     let stop = ctx.shutdown.clone();
+    let activity = Activity::default();
+    let seen = activity.clone();
     let router = crate::api::router(ctx).map_request(
         move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            seen.request();
             req.extensions_mut().insert(peer.clone());
             req
         },
@@ -73,6 +75,7 @@ where
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
+        _ = activity.idle() => {}
         _ = stopped(stop) => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;

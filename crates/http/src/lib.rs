@@ -8,13 +8,15 @@ mod auth;
 mod body;
 mod conn;
 mod headers;
+mod idle;
 mod openapi;
 mod problem;
 mod roles;
 mod session;
 pub mod token;
 
-pub use conn::{serve_connection, tls_acceptor, HEADER_READ_TIMEOUT};
+pub use conn::{serve_connection, tls_acceptor};
+pub use idle::{HEADER_READ_TIMEOUT, IDLE_TIMEOUT};
 pub use openapi::document as openapi_document;
 
 use postern_config::Config;
