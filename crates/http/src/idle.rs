@@ -55,10 +55,15 @@ mod tests {
         a.request();
         let start = tokio::time::Instant::now();
         a.idle().await;
-        assert_eq!(
-            start.elapsed(),
-            HEADER_READ_TIMEOUT + IDLE_TIMEOUT,
-            "one request, then silence"
-        );
+        assert_eq!(start.elapsed(), IDLE_TIMEOUT, "after a request");
+        // A request during the wait starts another period.
+        let start = tokio::time::Instant::now();
+        let b = a.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(IDLE_TIMEOUT / 2).await;
+            b.request();
+        });
+        a.idle().await;
+        assert_eq!(start.elapsed(), 2 * IDLE_TIMEOUT);
     }
 }
