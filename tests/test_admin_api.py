@@ -297,3 +297,29 @@ def test_slow_connections_are_capped_and_cut(make_server):
         s.close()
     assert time.monotonic() - start < 15
     assert Api(server).request("GET", "/api/v1/openapi.json").status == 200
+
+
+def test_the_queue_is_listed_held_released_retried_and_deleted(admin):
+    with admin.submission() as s:
+        s.sendmail(ALICE, ["far@example.net"], f"From: {ALICE}\r\nTo: far@example.net\r\nSubject: q\r\n\r\nHi.\r\n")
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    queued = wait_until(lambda: api.request("GET", "/api/v1/queue").body, 5)
+    assert len(queued) == 1 and queued[0]["sender"] == ALICE
+    qid = queued[0]["id"]
+    assert [r["address"] for r in queued[0]["recipients"]] == ["far@example.net"]
+    assert api.request("POST", f"/api/v1/queue/{qid}/hold").status == 204
+    assert api.request("GET", f"/api/v1/queue/{qid}").body["held"] is True
+    assert api.request("POST", f"/api/v1/queue/{qid}/release").status == 204
+    assert api.request("GET", f"/api/v1/queue/{qid}").body["held"] is False
+    assert api.request("POST", f"/api/v1/queue/{qid}/retry").status == 204
+    admin.cli("user", "set", BOB, "--role", "domain-admin:example.org")
+    _, bob_tok = token(admin, BOB)
+    assert Api(admin, token=bob_tok).request("GET", "/api/v1/queue").status == 403
+    admin.cli("user", "set", BOB, "--role", "auditor")
+    assert Api(admin, token=bob_tok).request("GET", "/api/v1/queue").status == 200
+    assert Api(admin, token=bob_tok).request("DELETE", f"/api/v1/queue/{qid}").status == 403
+    assert api.request("DELETE", f"/api/v1/queue/{qid}").status == 204
+    assert api.request("GET", f"/api/v1/queue/{qid}").status == 404
+    assert api.request("POST", f"/api/v1/queue/{qid}/retry").status == 404
+    assert qid not in admin.cli("queue", "list").stdout

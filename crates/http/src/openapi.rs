@@ -13,9 +13,10 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Postern admin API", description = "Administration of a Postern mail server (issue 19)."),
     paths(login, whoami, logout, status, domains, add_domain, del_domain, users, add_user, get_user,
-        change_user, del_user, aliases, add_alias, del_alias, groups, add_group, del_group),
+        change_user, del_user, aliases, add_alias, del_alias, groups, add_group, del_group,
+        list, show, retry, hold, release, delete),
     components(schemas(Problem, Login, Whoami, Status, Listener, Domain, NewDomain, User, NewUser,
-        UserChange, AddressList, NewList)),
+        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient)),
     modifiers(&Auth),
     security(("bearer" = []), ("session" = []))
 )]

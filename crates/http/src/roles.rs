@@ -39,6 +39,16 @@ impl Caller {
         }
     }
 
+    /// Admins and auditors: server-wide facts (the queue), not for domain admins.
+    pub fn require_server_wide(&self) -> Result<(), ApiError> {
+        match self.role {
+            Role::DomainAdmin(_) => Err(ApiError::Forbidden(
+                "a domain admin may not see the whole server".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Only full admins: server-wide changes (domains, roles).
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.role {

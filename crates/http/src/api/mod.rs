@@ -3,16 +3,18 @@
 
 mod directory;
 mod domains;
+mod queue;
 mod status;
 mod users;
 
 use crate::problem::ApiError;
 use crate::Ctx;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, NewDomain};
+pub use queue::{QueuedMessage, QueuedRecipient};
 pub use status::{Listener, Status};
 pub use users::{NewUser, User, UserChange};
 
@@ -21,6 +23,9 @@ pub(crate) use directory::{
     __path_groups,
 };
 pub(crate) use domains::{__path_add_domain, __path_del_domain, __path_domains};
+pub(crate) use queue::{
+    __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
+};
 pub(crate) use status::__path_status;
 pub(crate) use users::{
     __path_add_user, __path_change_user, __path_del_user, __path_get_user, __path_users,
@@ -58,6 +63,11 @@ pub fn router(ctx: Ctx) -> Router {
             get(directory::groups).post(directory::add_group),
         )
         .route("/api/v1/groups/{address}", delete(directory::del_group))
+        .route("/api/v1/queue", get(queue::list))
+        .route("/api/v1/queue/{id}", get(queue::show).delete(queue::delete))
+        .route("/api/v1/queue/{id}/retry", post(queue::retry))
+        .route("/api/v1/queue/{id}/hold", post(queue::hold))
+        .route("/api/v1/queue/{id}/release", post(queue::release))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
