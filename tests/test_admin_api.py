@@ -323,3 +323,23 @@ def test_the_queue_is_listed_held_released_retried_and_deleted(admin):
     assert api.request("GET", f"/api/v1/queue/{qid}").status == 404
     assert api.request("POST", f"/api/v1/queue/{qid}/retry").status == 404
     assert qid not in admin.cli("queue", "list").stdout
+
+
+def test_blocks_are_listed_set_and_lifted(admin):
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    assert api.request("GET", "/api/v1/security/blocked").body == []
+    r = api.request("POST", "/api/v1/security/blocked", {"ip": "192.0.2.7", "duration": "1h"})
+    assert r.status == 201, r.body
+    assert re.search(r"^192\.0\.2\.7\t.*\tmanual$", admin.cli("security", "blocked").stdout, re.M)
+    [b] = api.request("GET", "/api/v1/security/blocked").body
+    assert b["ip"] == "192.0.2.7" and b["reason"] == "manual"
+    log = wait_until(lambda: "event=blocked" in admin.log("security.log") and admin.log("security.log"), 5)
+    assert "blocked=192.0.2.7" in log and f"by={ALICE}" in log
+    assert api.request("POST", "/api/v1/security/blocked", {"ip": "not-an-ip"}).status == 400
+    admin.cli("user", "set", BOB, "--role", "domain-admin:example.org")
+    _, bob_tok = token(admin, BOB)
+    assert Api(admin, token=bob_tok).request("GET", "/api/v1/security/blocked").status == 403
+    assert api.request("DELETE", "/api/v1/security/blocked/192.0.2.7").status == 204
+    assert "192.0.2.7" not in admin.cli("security", "blocked").stdout
+    assert api.request("DELETE", "/api/v1/security/blocked/192.0.2.7").status == 404

@@ -4,6 +4,7 @@
 mod directory;
 mod domains;
 mod queue;
+mod security;
 mod status;
 mod users;
 
@@ -15,6 +16,7 @@ use axum::Router;
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, NewDomain};
 pub use queue::{QueuedMessage, QueuedRecipient};
+pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
 pub use users::{NewUser, User, UserChange};
 
@@ -26,6 +28,7 @@ pub(crate) use domains::{__path_add_domain, __path_del_domain, __path_domains};
 pub(crate) use queue::{
     __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
 };
+pub(crate) use security::{__path_block, __path_blocked, __path_unblock};
 pub(crate) use status::__path_status;
 pub(crate) use users::{
     __path_add_user, __path_change_user, __path_del_user, __path_get_user, __path_users,
@@ -68,6 +71,11 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/api/v1/queue/{id}/retry", post(queue::retry))
         .route("/api/v1/queue/{id}/hold", post(queue::hold))
         .route("/api/v1/queue/{id}/release", post(queue::release))
+        .route(
+            "/api/v1/security/blocked",
+            get(security::blocked).post(security::block),
+        )
+        .route("/api/v1/security/blocked/{ip}", delete(security::unblock))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
