@@ -343,3 +343,17 @@ def test_blocks_are_listed_set_and_lifted(admin):
     assert api.request("DELETE", "/api/v1/security/blocked/192.0.2.7").status == 204
     assert "192.0.2.7" not in admin.cli("security", "blocked").stdout
     assert api.request("DELETE", "/api/v1/security/blocked/192.0.2.7").status == 404
+
+
+def test_ip_groups_are_kept_canonical(admin):
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    r = api.request("POST", "/api/v1/ipgroups/office", {"entries": ["10.0.0.0/255.0.0.0", "192.0.2.1"]})
+    assert r.status == 200 and r.body == {"name": "office", "entries": ["10.0.0.0/8", "192.0.2.1"]}, r.body
+    assert "office: 10.0.0.0/8, 192.0.2.1" in admin.cli("ipgroup", "list").stdout
+    r = api.request("POST", "/api/v1/ipgroups/office", {"entries": ["10.0.0.300"]})
+    assert r.status == 400 and "10.0.0.300" in r.body["detail"], r.body
+    assert api.request("GET", "/api/v1/ipgroups").body == [{"name": "office", "entries": ["10.0.0.0/8", "192.0.2.1"]}]
+    r = api.request("DELETE", "/api/v1/ipgroups/office", {"entries": ["10.0.0.0/8", "192.0.2.1"]})
+    assert r.status == 200 and r.body["entries"] == []
+    assert "office" not in admin.cli("ipgroup", "list").stdout

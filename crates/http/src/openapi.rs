@@ -14,9 +14,10 @@ use utoipa::{Modify, OpenApi};
     info(title = "Postern admin API", description = "Administration of a Postern mail server (issue 19)."),
     paths(login, whoami, logout, status, domains, add_domain, del_domain, users, add_user, get_user,
         change_user, del_user, aliases, add_alias, del_alias, groups, add_group, del_group,
-        list, show, retry, hold, release, delete, blocked, block, unblock),
+        list, show, retry, hold, release, delete, blocked, block, unblock,
+        ipgroups, add, remove),
     components(schemas(Problem, Login, Whoami, Status, Listener, Domain, NewDomain, User, NewUser,
-        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient, Blocked, NewBlock)),
+        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient, Blocked, NewBlock, IpGroup, IpGroupEntries)),
     modifiers(&Auth),
     security(("bearer" = []), ("session" = []))
 )]

@@ -3,6 +3,7 @@
 
 mod directory;
 mod domains;
+mod ipgroups;
 mod queue;
 mod security;
 mod status;
@@ -15,6 +16,7 @@ use axum::Router;
 
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, NewDomain};
+pub use ipgroups::{IpGroup, IpGroupEntries};
 pub use queue::{QueuedMessage, QueuedRecipient};
 pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
@@ -25,6 +27,7 @@ pub(crate) use directory::{
     __path_groups,
 };
 pub(crate) use domains::{__path_add_domain, __path_del_domain, __path_domains};
+pub(crate) use ipgroups::{__path_add, __path_ipgroups, __path_remove};
 pub(crate) use queue::{
     __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
 };
@@ -76,6 +79,11 @@ pub fn router(ctx: Ctx) -> Router {
             get(security::blocked).post(security::block),
         )
         .route("/api/v1/security/blocked/{ip}", delete(security::unblock))
+        .route("/api/v1/ipgroups", get(ipgroups::ipgroups))
+        .route(
+            "/api/v1/ipgroups/{name}",
+            post(ipgroups::add).delete(ipgroups::remove),
+        )
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
