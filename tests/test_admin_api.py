@@ -357,3 +357,21 @@ def test_ip_groups_are_kept_canonical(admin):
     r = api.request("DELETE", "/api/v1/ipgroups/office", {"entries": ["10.0.0.0/8", "192.0.2.1"]})
     assert r.status == 200 and r.body["entries"] == []
     assert "office" not in admin.cli("ipgroup", "list").stdout
+
+
+def test_config_keys_are_read_and_set_with_validation(admin):
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    r = api.request("GET", "/api/v1/config/smtp.max_message_size")
+    assert r.status == 200 and r.body["key"] == "smtp.max_message_size", r.body
+    r = api.request("PUT", "/api/v1/config/smtp.max_message_size", {"value": "25M"})
+    assert r.status == 200 and r.body["value"] == admin.cli("config", "get", "smtp.max_message_size").stdout.strip(), r.body
+    r = api.request("PUT", "/api/v1/config/smtp.max_message_size", {"value": "lots"})
+    assert r.status == 400 and "smtp.max_message_size" in r.body["detail"], r.body
+    r = api.request("PUT", "/api/v1/config/smtp.no_such_key", {"value": "1"})
+    assert r.status in (400, 404) and "no_such_key" in r.body["detail"], r.body
+    admin.cli("user", "set", BOB, "--role", "auditor")
+    _, bob_tok = token(admin, BOB)
+    bob = Api(admin, token=bob_tok)
+    assert bob.request("GET", "/api/v1/config/smtp.max_message_size").status == 200
+    assert bob.request("PUT", "/api/v1/config/smtp.max_message_size", {"value": "1M"}).status == 403

@@ -27,6 +27,8 @@ use tokio::sync::watch;
 /// What every request handler may reach.
 pub struct Admin {
     pub store: Store,
+    /// The data directory (postern.toml for `/api/v1/config`).
+    pub data_dir: std::path::PathBuf,
     pub config: watch::Receiver<Arc<Config>>,
     pub clock: Arc<dyn postern_net::clock::Clock>,
     /// When the server started (status: uptime).

@@ -1,6 +1,7 @@
 //! The routes under `/api/v1`, one file per resource. Every route is in the
 //! OpenAPI document ([`crate::openapi`]), which a test checks against this table.
 
+mod config;
 mod directory;
 mod domains;
 mod ipgroups;
@@ -14,6 +15,7 @@ use crate::Ctx;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
+pub use config::{ConfigValue, NewConfigValue};
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, NewDomain};
 pub use ipgroups::{IpGroup, IpGroupEntries};
@@ -22,6 +24,7 @@ pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
 pub use users::{NewUser, User, UserChange};
 
+pub(crate) use config::{__path_get, __path_set};
 pub(crate) use directory::{
     __path_add_alias, __path_add_group, __path_aliases, __path_del_alias, __path_del_group,
     __path_groups,
@@ -84,6 +87,7 @@ pub fn router(ctx: Ctx) -> Router {
             "/api/v1/ipgroups/{name}",
             post(ipgroups::add).delete(ipgroups::remove),
         )
+        .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -149,6 +149,7 @@ async fn serve(
     });
     let admin = Arc::new(postern_http::Admin {
         store: admin_store,
+        data_dir: data_dir.to_path_buf(),
         config: admin_config,
         clock: clock.clone(),
         started: std::time::Instant::now(),
