@@ -375,3 +375,28 @@ def test_config_keys_are_read_and_set_with_validation(admin):
     bob = Api(admin, token=bob_tok)
     assert bob.request("GET", "/api/v1/config/smtp.max_message_size").status == 200
     assert bob.request("PUT", "/api/v1/config/smtp.max_message_size", {"value": "1M"}).status == 403
+
+
+def test_logs_are_read_newest_first_filtered_and_paged(admin):
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    for ip in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        assert api.request("POST", "/api/v1/security/blocked", {"ip": ip, "duration": "1h"}).status == 201
+    wait_until(lambda: admin.log("security.log").count("event=blocked") == 3, 5)
+    r = api.request("GET", "/api/v1/logs/security?text=event%3Dblocked")
+    assert r.status == 200, r.body
+    assert [re.search(r"blocked=(\S+)", l).group(1) for l in r.body["lines"]] == ["192.0.2.3", "192.0.2.2", "192.0.2.1"]
+    assert r.body["next"] is None
+    first = api.request("GET", "/api/v1/logs/security?text=event%3Dblocked&limit=2").body
+    assert len(first["lines"]) == 2 and first["next"] is not None
+    rest = api.request("GET", f"/api/v1/logs/security?text=event%3Dblocked&limit=2&before={first['next']}").body
+    assert [re.search(r"blocked=(\S+)", l).group(1) for l in rest["lines"]] == ["192.0.2.1"]
+    only = api.request("GET", "/api/v1/logs/security?ip=192.0.2.2").body["lines"]
+    assert len(only) == 1 and "blocked=192.0.2.2" in only[0]
+    assert api.request("GET", f"/api/v1/logs/security?address={ALICE.upper()}").body["lines"]
+    assert api.request("GET", "/api/v1/logs/security?since=2999-01-01T00:00:00Z").body["lines"] == []
+    r = api.request("GET", "/api/v1/logs/security?colour=red")
+    assert r.status == 400 and "colour" in r.body["detail"], r.body
+    assert api.request("GET", "/api/v1/logs/security?limit=0").status == 400
+    assert api.request("GET", "/api/v1/logs/other").status == 404
+    assert api.request("GET", "/api/v1/logs/mail").status == 200

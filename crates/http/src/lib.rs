@@ -9,6 +9,7 @@ mod body;
 mod conn;
 mod headers;
 mod idle;
+mod logread;
 mod openapi;
 mod problem;
 mod roles;

@@ -5,6 +5,7 @@ mod config;
 mod directory;
 mod domains;
 mod ipgroups;
+mod logs;
 mod queue;
 mod security;
 mod status;
@@ -19,6 +20,7 @@ pub use config::{ConfigValue, NewConfigValue};
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, NewDomain};
 pub use ipgroups::{IpGroup, IpGroupEntries};
+pub use logs::LogPage;
 pub use queue::{QueuedMessage, QueuedRecipient};
 pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
@@ -31,6 +33,7 @@ pub(crate) use directory::{
 };
 pub(crate) use domains::{__path_add_domain, __path_del_domain, __path_domains};
 pub(crate) use ipgroups::{__path_add, __path_ipgroups, __path_remove};
+pub(crate) use logs::__path_logs;
 pub(crate) use queue::{
     __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
 };
@@ -88,6 +91,7 @@ pub fn router(ctx: Ctx) -> Router {
             post(ipgroups::add).delete(ipgroups::remove),
         )
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
+        .route("/api/v1/logs/{log}", get(logs::logs))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
