@@ -400,3 +400,19 @@ def test_logs_are_read_newest_first_filtered_and_paged(admin):
     assert api.request("GET", "/api/v1/logs/security?limit=0").status == 400
     assert api.request("GET", "/api/v1/logs/other").status == 404
     assert api.request("GET", "/api/v1/logs/mail").status == 200
+
+
+def test_delegations_within_the_callers_domains(admin):
+    admin.cli("domain", "add", "other.test")
+    admin.cli("user", "add", "carol@other.test", "--password-stdin", input="Kestrel-5-Secret-x\n")
+    admin.cli("user", "set", BOB, "--role", "domain-admin:example.org")
+    _, tok = token(admin, BOB)
+    bob = Api(admin, token=tok)
+    r = bob.request("POST", f"/api/v1/users/{ALICE}/delegates", {"delegate": BOB})
+    assert r.status == 201, r.body
+    assert f"{ALICE} -> {BOB}" in admin.cli("user", "delegations").stdout
+    assert bob.request("GET", f"/api/v1/users/{ALICE}/delegates").body == [BOB]
+    assert bob.request("POST", f"/api/v1/users/{ALICE}/delegates", {"delegate": "carol@other.test"}).status == 404
+    assert bob.request("GET", "/api/v1/users/carol@other.test/delegates").status == 404
+    assert bob.request("DELETE", f"/api/v1/users/{ALICE}/delegates/{BOB}").status == 204
+    assert BOB not in admin.cli("user", "delegations").stdout

@@ -15,9 +15,10 @@ use utoipa::{Modify, OpenApi};
     paths(login, whoami, logout, status, domains, add_domain, del_domain, users, add_user, get_user,
         change_user, del_user, aliases, add_alias, del_alias, groups, add_group, del_group,
         list, show, retry, hold, release, delete, blocked, block, unblock,
-        ipgroups, add, remove, get, set, logs),
+        ipgroups, add, remove, get, set, logs,
+        delegates, delegate, undelegate),
     components(schemas(Problem, Login, Whoami, Status, Listener, Domain, NewDomain, User, NewUser,
-        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient, Blocked, NewBlock, IpGroup, IpGroupEntries, ConfigValue, NewConfigValue, LogPage)),
+        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient, Blocked, NewBlock, IpGroup, IpGroupEntries, ConfigValue, NewConfigValue, LogPage, NewDelegate)),
     modifiers(&Auth),
     security(("bearer" = []), ("session" = []))
 )]

@@ -2,6 +2,7 @@
 //! OpenAPI document ([`crate::openapi`]), which a test checks against this table.
 
 mod config;
+mod delegates;
 mod directory;
 mod domains;
 mod ipgroups;
@@ -17,6 +18,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use config::{ConfigValue, NewConfigValue};
+pub use delegates::NewDelegate;
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, NewDomain};
 pub use ipgroups::{IpGroup, IpGroupEntries};
@@ -27,6 +29,7 @@ pub use status::{Listener, Status};
 pub use users::{NewUser, User, UserChange};
 
 pub(crate) use config::{__path_get, __path_set};
+pub(crate) use delegates::{__path_delegate, __path_delegates, __path_undelegate};
 pub(crate) use directory::{
     __path_add_alias, __path_add_group, __path_aliases, __path_del_alias, __path_del_group,
     __path_groups,
@@ -64,6 +67,14 @@ pub fn router(ctx: Ctx) -> Router {
             get(users::get_user)
                 .patch(users::change_user)
                 .delete(users::del_user),
+        )
+        .route(
+            "/api/v1/users/{address}/delegates",
+            get(delegates::delegates).post(delegates::delegate),
+        )
+        .route(
+            "/api/v1/users/{address}/delegates/{delegate}",
+            delete(delegates::undelegate),
         )
         .route(
             "/api/v1/aliases",
