@@ -416,3 +416,17 @@ def test_delegations_within_the_callers_domains(admin):
     assert bob.request("GET", "/api/v1/users/carol@other.test/delegates").status == 404
     assert bob.request("DELETE", f"/api/v1/users/{ALICE}/delegates/{BOB}").status == 204
     assert BOB not in admin.cli("user", "delegations").stdout
+
+
+def test_domain_settings(admin):
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    r = api.request("PATCH", "/api/v1/domains/example.org", {"max_message_size": 1048576, "dmarc_rua": ALICE})
+    assert r.status == 204, r.body
+    assert "max-message-size=1" in admin.cli("domain", "list").stdout
+    assert f"rua=mailto:{ALICE}" in admin.cli("dns", "example.org").stdout
+    r = api.request("PATCH", "/api/v1/domains/example.org", {"max_message_size": None})
+    assert r.status == 204 and "max-message-size" not in admin.cli("domain", "list").stdout
+    r = api.request("PATCH", "/api/v1/domains/example.org", {"dmarc_rua": "someone@far.example"})
+    assert r.status == 400, r.body
+    assert api.request("PATCH", "/api/v1/domains/nowhere.test", {"max_message_size": 1}).status == 404

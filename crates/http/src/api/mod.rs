@@ -20,7 +20,7 @@ use axum::Router;
 pub use config::{ConfigValue, NewConfigValue};
 pub use delegates::NewDelegate;
 pub use directory::{AddressList, NewList};
-pub use domains::{Domain, NewDomain};
+pub use domains::{Domain, DomainChange, NewDomain};
 pub use ipgroups::{IpGroup, IpGroupEntries};
 pub use logs::LogPage;
 pub use queue::{QueuedMessage, QueuedRecipient};
@@ -34,7 +34,9 @@ pub(crate) use directory::{
     __path_add_alias, __path_add_group, __path_aliases, __path_del_alias, __path_del_group,
     __path_groups,
 };
-pub(crate) use domains::{__path_add_domain, __path_del_domain, __path_domains};
+pub(crate) use domains::{
+    __path_add_domain, __path_change_domain, __path_del_domain, __path_domains,
+};
 pub(crate) use ipgroups::{__path_add, __path_ipgroups, __path_remove};
 pub(crate) use logs::__path_logs;
 pub(crate) use queue::{
@@ -60,7 +62,10 @@ pub fn router(ctx: Ctx) -> Router {
             "/api/v1/domains",
             get(domains::domains).post(domains::add_domain),
         )
-        .route("/api/v1/domains/{name}", delete(domains::del_domain))
+        .route(
+            "/api/v1/domains/{name}",
+            delete(domains::del_domain).patch(domains::change_domain),
+        )
         .route("/api/v1/users", get(users::users).post(users::add_user))
         .route(
             "/api/v1/users/{address}",
