@@ -250,6 +250,7 @@ def test_openapi_validates_and_every_route_answers(admin):
     assert api.request("GET", "/api/v1/nothing").status == 404
 
 
+@pytest.mark.needs_tool("curl", "curl speaks HTTP/2 (Python's standard library does not)")
 def test_http2_is_offered(admin):
     _, tok = token(admin, ALICE)
     host, port = admin.addr("admin")
