@@ -39,6 +39,8 @@ IO_TIMEOUT = 15.0
 DIRECTORY_PROPAGATION = 10.0  # a deadline for loaded CI machines; it takes ~1 s
 # `make_server(listen=POP3_LISTEN)` (or `server.start(POP3_LISTEN)`) also serves POP3 and POP3S.
 POP3_LISTEN = {"pop3": "127.0.0.1:0", "pop3s": "127.0.0.1:0"}
+# `make_server(listen=ADMIN_LISTEN)` also serves the admin API over HTTPS.
+ADMIN_LISTEN = {"admin": "127.0.0.1:0"}
 
 
 def postern_bin() -> str:
@@ -369,6 +371,7 @@ class Postern:
         "imaps": "off",
         "pop3": "off",
         "pop3s": "off",
+        "admin": "off",  # tests of the admin API pass ADMIN_LISTEN
     }
 
     def __init__(self, workdir: Path):

@@ -12,6 +12,12 @@ use std::collections::BTreeMap;
 /// behind one NAT address still gets in.
 pub const DEFAULT_MAX_PER_IP: u32 = 50;
 
+/// The web administration listener.
+pub const ADMIN_LISTENER: &str = "admin";
+/// The built-in IP group of loopback addresses (127.0.0.0/8, ::1), used
+/// unless an IP group of that name is defined.
+pub const LOOPBACK_GROUP: &str = "loopback";
+
 /// One listener's admission rules; every field may be left out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -44,7 +50,16 @@ pub struct Access(pub BTreeMap<String, ListenerAccess>);
 impl Access {
     /// The rules of listener `name` (the defaults when it has none).
     pub fn get(&self, name: &str) -> ListenerAccess {
-        self.0.get(name).cloned().unwrap_or_default()
+        match self.0.get(name) {
+            Some(rules) => rules.clone(),
+            // Issue 19: the admin listener answers loopback clients only
+            // until `access.admin.allow` names a group.
+            None if name == ADMIN_LISTENER => ListenerAccess {
+                allow: LOOPBACK_GROUP.into(),
+                ..Default::default()
+            },
+            None => ListenerAccess::default(),
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -82,7 +97,7 @@ mod tests {
     #[test]
     fn absent_means_open_but_capped_per_address() {
         let c = Config::default();
-        for (name, _) in crate::SERVICES {
+        for (name, _) in crate::SERVICES.iter().filter(|(n, _)| *n != "admin") {
             assert_eq!(c.access.get(name).allow, "");
             assert_eq!(c.access.get(name).max_connections, 0);
             assert_eq!(c.access.get(name).max_per_ip, super::DEFAULT_MAX_PER_IP);
@@ -92,6 +107,15 @@ mod tests {
             Config::parse("[access.imap]\nallow = \"x\"\n[access.smtp]\nmax_per_ip = 0\n").unwrap();
         assert_eq!(c.access.get("imap").max_per_ip, super::DEFAULT_MAX_PER_IP);
         assert_eq!(c.access.get("smtp").max_per_ip, 0);
+    }
+
+    #[test]
+    fn admin_is_loopback_only_unless_told() {
+        let c = Config::default();
+        assert_eq!(c.access.get("admin").allow, super::LOOPBACK_GROUP);
+        assert_eq!(c.access.get("admin").max_per_ip, super::DEFAULT_MAX_PER_IP);
+        let c = Config::parse("[access.admin]\nallow = \"office\"\n").unwrap();
+        assert_eq!(c.access.get("admin").allow, "office");
     }
 
     #[test]

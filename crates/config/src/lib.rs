@@ -19,7 +19,7 @@ mod spam;
 mod template;
 mod units;
 
-pub use access::{Access, ListenerAccess};
+pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP};
 pub use auth::{Auth, MECHANISMS};
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use dnsbl::{Dnsbl, ListAction, ListWhen, Uribl, MAX_LISTS};

@@ -40,7 +40,7 @@ impl Default for Server {
 }
 
 /// The services Postern can listen for, in the order they are shown.
-pub const SERVICES: [(&str, u16); 7] = [
+pub const SERVICES: [(&str, u16); 8] = [
     ("smtp", 25),
     ("submission", 587),
     ("smtps", 465),
@@ -48,6 +48,8 @@ pub const SERVICES: [(&str, u16); 7] = [
     ("imaps", 993),
     ("pop3", 110),
     ("pop3s", 995),
+    // Web administration over HTTPS (issue 19): the REST API under /api/v1.
+    ("admin", 4040),
 ];
 
 /// One address, a list of addresses, or "off".

@@ -25,6 +25,7 @@ imap = "0.0.0.0:143"         # IMAP with STARTTLS
 imaps = "0.0.0.0:993"        # IMAP over implicit TLS
 pop3 = "0.0.0.0:110"         # POP3 with STLS
 pop3s = "0.0.0.0:995"        # POP3 over implicit TLS
+admin = "0.0.0.0:4040"       # web administration: HTTPS, the API under /api/v1 (loopback clients only unless [access.admin] allow says otherwise)
 
 [tls]
 # Certificate chain and key in PEM, relative to the data directory. `postern init`

@@ -69,6 +69,9 @@ pub enum Command {
     /// Encryption at rest: bodies, queue and database (the server must be stopped).
     #[command(subcommand)]
     Encryption(EncryptionCmd),
+    /// API tokens for the admin API (`Authorization: Bearer TOKEN`).
+    #[command(subcommand)]
+    Token(TokenCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +83,23 @@ pub enum EncryptionCmd {
     Disable,
     /// Off, on, or converting (how far); the cipher and KDF parameters.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Make a token for USER (who needs a role: `user set --role`); it is
+    /// printed once and stored only as its SHA-256.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Lifetime, e.g. 90d or 12h (default: no expiry).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List tokens: ID, USER, CREATED, EXPIRES, LAST-USED separated by tabs.
+    List,
+    /// Revoke a token by its ID.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -163,12 +183,18 @@ pub enum UserCmd {
     /// Delete an account with all its mail.
     Del { address: String },
     /// Change an account's settings.
+    #[command(group = ArgGroup::new("setting").required(true).multiple(true))]
     Set {
         address: String,
         /// Largest message the user sends or receives, e.g. 10M or 512K
         /// (`none` clears it: the domain's applies); never above smtp.max_message_size.
-        #[arg(long, value_name = "SIZE|none", required = true)]
-        max_message_size: String,
+        #[arg(long, value_name = "SIZE|none", group = "setting")]
+        max_message_size: Option<String>,
+        /// Administrative role in the admin API: admin (everything),
+        /// domain-admin:DOMAIN[,DOMAIN] (those domains' users, aliases and
+        /// groups), auditor (read-only), or none.
+        #[arg(long, value_name = "ROLE", group = "setting")]
+        role: Option<String>,
     },
     /// List accounts: ADDRESS, NAME, QUOTA, USED, MECHANISMS separated by tabs,
     /// then `max-message-size=SIZE` when the user has a limit of their own.

@@ -67,6 +67,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 12 {
         conn.execute_batch(SCHEMA_V12)?;
     }
+    if version < 13 {
+        conn.execute_batch(SCHEMA_V13)?;
+    }
     Ok(())
 }
 
@@ -381,12 +384,41 @@ PRAGMA user_version = 12;
 COMMIT;
 "#;
 
+/// Web administration (issue 19, admin_access.rs): a role per user, the
+/// server-side sessions of the admin API and its API tokens. Session ids and
+/// tokens are stored as SHA-256 digests only.
+const SCHEMA_V13: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS admin_roles (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'domain-admin', 'auditor')),
+    domains TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS admin_sessions (
+    digest BLOB PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    password_tag BLOB NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created INTEGER NOT NULL,
+    expires INTEGER,
+    last_used INTEGER
+);
+PRAGMA user_version = 13;
+COMMIT;
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 12;
+    const LATEST: i64 = 13;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

@@ -11,6 +11,7 @@
 //! transaction commit. Reads go through a small pool of read-only
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
+pub mod admin_access;
 pub mod api;
 mod api_queue;
 pub mod append;

@@ -59,10 +59,12 @@ impl Live {
     }
 
     pub fn in_group(&self, name: &str, ip: IpAddr) -> bool {
-        self.read()
-            .groups
-            .get(&name.to_ascii_lowercase())
-            .is_some_and(|g| g.contains(ip))
+        let name = name.to_ascii_lowercase();
+        match self.read().groups.get(&name) {
+            Some(g) => g.contains(ip),
+            // Built in until an IP group of that name is defined (issue 19).
+            None => name == postern_config::LOOPBACK_GROUP && ip.to_canonical().is_loopback(),
+        }
     }
 
     /// When the block of `ip` ends and why, if one is in force.

@@ -46,6 +46,26 @@ fn ip(s: &str) -> IpAddr {
 const LOCAL: &str = "127.0.0.1";
 
 #[tokio::test]
+async fn the_admin_listener_is_loopback_only_by_default() {
+    let f = Fixture::new("").await;
+    assert!(f.security.admit("admin", ip(LOCAL)).is_ok());
+    assert!(f.security.admit("admin", ip("::1")).is_ok());
+    assert!(f.security.admit("admin", ip("::ffff:127.0.0.3")).is_ok());
+    let refused = f.security.admit("admin", ip("192.0.2.5")).err().unwrap();
+    assert_eq!(
+        refused,
+        Refusal::NotAllowed {
+            group: "loopback".into()
+        }
+    );
+    // A group named `loopback` replaces the built-in one.
+    f.group("loopback", &["192.0.2.0/24"]);
+    f.security.refresh().await.unwrap();
+    assert!(f.security.admit("admin", ip("192.0.2.5")).is_ok());
+    assert!(f.security.admit("admin", ip(LOCAL)).is_err());
+}
+
+#[tokio::test]
 async fn allow_group_is_read_on_refresh() {
     let f = Fixture::new("[access.imap]\nallow = \"office\"\n").await;
     let refused = f.security.admit("imap", ip(LOCAL)).err().unwrap();

@@ -23,7 +23,8 @@ mod spam_dns;
 mod spam_lists;
 pub(crate) mod spam_rule;
 mod spam_sources;
-mod user;
+mod token;
+pub(crate) mod user;
 
 use crate::cli::{Cli, Command};
 use crate::error::{CliError, Result};
@@ -60,6 +61,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let config = postern_config::Config::load(existing(&data)?)?;
             dns::run(&open_store(&data)?, &config, &args, out)
         }
+        Command::Token(cmd) => token::run(&open_store(&data)?, cmd, out),
         Command::Spam(cmd) => {
             let store = open_store(&data)?;
             let config = postern_config::Config::load(&data)?;

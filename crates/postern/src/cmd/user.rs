@@ -47,7 +47,14 @@ pub fn run(
         UserCmd::Set {
             address,
             max_message_size,
+            role,
         } => {
+            if let Some(role) = role {
+                super::token::set_role(store, &address, &role, out)?;
+            }
+            let Some(max_message_size) = max_message_size else {
+                return Ok(());
+            };
             let limit = size_limit::parse(&max_message_size)?;
             store.user_set_max_message_size(&address, limit)?;
             let shown = size_limit::describe(limit);
@@ -91,7 +98,7 @@ fn new_password(config: &Config, address: &str, stdin: &mut dyn BufRead) -> Resu
 }
 
 /// What to make when a password is set: the enabled mechanisms' secrets.
-fn spec(config: &Config) -> SecretSpec {
+pub fn spec(config: &Config) -> SecretSpec {
     let names = config.auth.enabled_mechanisms();
     SecretSpec {
         mechanisms: names

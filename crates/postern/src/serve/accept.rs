@@ -75,6 +75,20 @@ pub fn announce(listeners: &[Bound]) {
     let _ = out.flush();
 }
 
+/// `(name, address)` of each bound listener.
+pub fn addresses(listeners: &[Bound]) -> Vec<(String, String)> {
+    let addr = |b: &Bound| {
+        b.listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    };
+    listeners
+        .iter()
+        .map(|b| (b.name.to_string(), addr(b)))
+        .collect()
+}
+
 /// Counts live sessions so shutdown can wait for them.
 #[derive(Clone, Default)]
 pub struct Sessions {
@@ -147,6 +161,8 @@ pub async fn accept_loop(
             };
             match admitted {
                 Ok(ticket) => ticket.serve(handler(stream, peer)).await,
+                // HTTPS has no greeting to refuse in: closed after the handshake.
+                Err(_) if name == postern_config::ADMIN_LISTENER => drop(stream),
                 Err(refusal) => security.refuse(name, &refusal, stream).await,
             }
         });

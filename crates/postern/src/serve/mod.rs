@@ -156,6 +156,7 @@ async fn serve(
         generation,
         stop_rx.clone(),
     ));
+    let (admin_store, admin_config) = (store.clone(), config_rx.clone());
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,
@@ -170,7 +171,22 @@ async fn serve(
         counters: tally.clone(),
         spam_rules: rules_rx,
     });
-    let shared = services::Shared { smtp, pop3, imap };
+    let admin = Arc::new(postern_http::Admin {
+        store: admin_store,
+        data_dir: data_dir.to_path_buf(),
+        config: admin_config,
+        clock: clock.clone(),
+        started: std::time::Instant::now(),
+        listeners: Default::default(),
+        secret_spec: crate::cmd::user::spec,
+        shutdown: stop_rx.clone(),
+    });
+    let shared = services::Shared {
+        smtp,
+        pop3,
+        imap,
+        admin: admin.clone(),
+    };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
@@ -181,9 +197,13 @@ async fn serve(
     let config_state = reload::modified(&postern_config::path_in(data_dir));
     let _pid = pidfile::PidFile::create(data_dir)?;
     accept::announce(&listeners);
+    let _ = admin.listeners.set(accept::addresses(&listeners));
     let sessions = accept::Sessions::default();
     for bound in listeners {
-        let tls = alpn(services::protocol(bound.name));
+        let tls = match bound.name {
+            postern_config::ADMIN_LISTENER => tls.as_ref().map(postern_http::tls_acceptor),
+            name => alpn(services::protocol(name)),
+        };
         tokio::spawn(accept::accept_loop(
             bound,
             tls,

@@ -12,6 +12,7 @@ pub struct Shared {
     pub smtp: Arc<postern_smtp::Context>,
     pub imap: Arc<postern_imap::Context>,
     pub pop3: Arc<postern_pop3::Context>,
+    pub admin: Arc<postern_http::Admin>,
 }
 
 /// A listener's protocol: implicit TLS or not, and its handler. `None` for
@@ -25,6 +26,7 @@ pub fn service(name: &str, shared: &Shared) -> Option<(bool, Handler)> {
         "pop3s" => Some((true, pop3(shared))),
         "imap" => Some((false, imap(shared))),
         "imaps" => Some((true, imap(shared))),
+        "admin" => Some((true, admin(shared))),
         _ => None,
     }
 }
@@ -55,6 +57,13 @@ fn pop3(shared: &Shared) -> Handler {
     Arc::new(move |stream, peer| {
         let ctx = ctx.clone();
         Box::pin(async move { postern_pop3::Session::new(ctx, stream, peer).run().await })
+    })
+}
+
+fn admin(shared: &Shared) -> Handler {
+    let ctx = shared.admin.clone();
+    Arc::new(move |stream, peer| {
+        Box::pin(postern_http::serve_connection(ctx.clone(), stream, peer))
     })
 }
 
