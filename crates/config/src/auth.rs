@@ -51,6 +51,10 @@ pub struct Auth {
     pub dmarc: bool,
     /// ARC chain verification (RFC 8617).
     pub arc: bool,
+    /// ARC sealing (RFC 8617 §5.1) of mail from outside that a local alias or
+    /// forward sends to another domain, by the forwarding domain's RSA DKIM key
+    /// (needs `arc`: the seal's cv= is the incoming chain's result).
+    pub arc_seal: bool,
     /// Apply DMARC policies (reject, quarantine); false: only record results.
     pub dmarc_enforce: bool,
     /// A DMARC temperror: accept, or defer with 451 4.7.5.
@@ -80,6 +84,7 @@ impl Default for Auth {
             dkim: true,
             dmarc: true,
             arc: true,
+            arc_seal: true,
             dmarc_enforce: true,
             dmarc_temperror: crate::msgauth::TempErrorAction::Accept,
             dmarc_overrides: Default::default(),

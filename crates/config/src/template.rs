@@ -168,6 +168,9 @@ spf = true
 dkim = true
 # ARC chains (RFC 8617):
 arc = true
+# ARC-seal mail from outside that a local alias or forward sends on to another
+# domain, with the forwarding domain's RSA DKIM key (RFC 8617 §5.1):
+arc_seal = true
 # DMARC (RFC 7489), organisational domains from the Public Suffix List:
 dmarc = true
 # Apply the sender domain's DMARC policy: p=reject is 550 5.7.1 at the end of

@@ -23,6 +23,7 @@ pub mod spam;
 mod spf;
 mod verdict;
 
+pub use arc::verify_chain as verify_arc_chain;
 pub use context::{Client, Context};
 pub use dns::{Lookups, Zone};
 pub use header::{claims_authserv_id, own_headers};

@@ -1,6 +1,7 @@
 //! One SMTP session: the command loop and the state it keeps. Each command
 //! family lives in its own file.
 
+mod arc_seal;
 mod auth;
 mod body;
 mod cross;
