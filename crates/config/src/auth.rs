@@ -67,6 +67,16 @@ pub struct Auth {
     pub authserv_id: String,
     /// Time allowed for all the DNS lookups of one message; past it: temperror.
     pub check_timeout: crate::Duration,
+    /// DMARC aggregate reports (RFC 7489 §7.2) to the `rua` of the domains
+    /// whose mail we checked; off by default.
+    pub dmarc_reports: bool,
+    /// The reporting period: results are collected per period and each
+    /// period's report is sent after it ends.
+    pub dmarc_report_interval: crate::Duration,
+    /// The reporting organisation (report_metadata org_name); "" = server.hostname.
+    pub dmarc_report_org: String,
+    /// The From: address of the reports; "" = postmaster@server.hostname.
+    pub dmarc_report_from: String,
 }
 
 impl Default for Auth {
@@ -91,6 +101,10 @@ impl Default for Auth {
             arc_trusted_sealers: vec![],
             authserv_id: String::new(),
             check_timeout: crate::Duration(std::time::Duration::from_secs(20)),
+            dmarc_reports: false,
+            dmarc_report_interval: crate::Duration(std::time::Duration::from_secs(86400)),
+            dmarc_report_org: String::new(),
+            dmarc_report_from: String::new(),
         }
     }
 }

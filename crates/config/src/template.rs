@@ -189,6 +189,17 @@ arc_trusted_sealers = []
 authserv_id = ""
 # Time allowed for the lookups of one message; what is not done by then is a temperror.
 check_timeout = "20s"
+# DMARC aggregate reports (RFC 7489 §7.2) of the mail we checked, sent as a
+# gzip'd XML attachment to the rua= of each sender domain's DMARC record (an
+# address on another domain only when it publishes the §7.1 authorisation).
+# `postern dmarc report [--now]` sends what is due by hand.
+dmarc_reports = false
+# Reporting period (1h to 7d); each period's report is sent after it ends.
+dmarc_report_interval = "24h"
+# report_metadata org_name ("" = server.hostname).
+dmarc_report_org = ""
+# From: of the reports ("" = postmaster@server.hostname).
+dmarc_report_from = ""
 
 [security]
 # Brute-force guard: failed logins are counted per client address across SMTP,
@@ -300,6 +311,14 @@ mod tests {
         assert_eq!(c.auth.dmarc_enforce, d.dmarc_enforce);
         assert_eq!(c.auth.dmarc_temperror, d.dmarc_temperror);
         assert_eq!(c.auth.check_timeout.0, d.check_timeout.0);
+        assert_eq!(
+            (
+                c.auth.arc_seal,
+                c.auth.dmarc_reports,
+                c.auth.dmarc_report_interval.0
+            ),
+            (d.arc_seal, d.dmarc_reports, d.dmarc_report_interval.0)
+        );
         assert_eq!(c.dns_resolver().unwrap(), None);
         assert_eq!(c.security, crate::Security::default());
         assert_eq!(c.imap, crate::Imap::default());

@@ -29,7 +29,9 @@ pub use dns::{Lookups, Zone};
 pub use header::{claims_authserv_id, own_headers};
 pub use orgdomain::org_domain;
 pub use pipeline::{verdict, Settings, Stage};
-pub use results::{ArcOutcome, AuthResult, DkimOutcome, DmarcOutcome, Results, SpfOutcome};
+pub use results::{
+    ArcOutcome, AuthResult, DkimOutcome, DmarcOutcome, Published, Results, SpfOutcome,
+};
 pub use spam::SpamOutcome;
 pub use spf::check_spf;
 pub use verdict::{Action, Reply, Verdict};

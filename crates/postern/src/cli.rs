@@ -62,6 +62,19 @@ pub enum Command {
     /// The learning spam classifier: train it, score messages, show its counts.
     #[command(subcommand)]
     Spam(SpamCmd),
+    /// DMARC aggregate reports (RFC 7489 §7.2) of the mail this server checked.
+    #[command(subcommand)]
+    Dmarc(DmarcCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DmarcCmd {
+    /// Send the reports of reporting periods that have ended (`--now`: also
+    /// the running period's), as the server does when auth.dmarc_reports is on.
+    Report {
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Debug, Args)]

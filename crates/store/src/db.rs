@@ -54,6 +54,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 9 {
         conn.execute_batch(SCHEMA_V9)?;
     }
+    if version < 13 {
+        conn.execute_batch(crate::dmarc_reports::SCHEMA_V13)?;
+    }
     Ok(())
 }
 
@@ -327,7 +330,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 13);
         let limits: (Option<i64>, Option<i64>) = conn
             .query_row(
                 "SELECT u.max_message_size, d.max_message_size FROM users u JOIN domains d ON d.id = u.domain_id",
@@ -365,7 +368,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 13);
         let prepend: Option<Vec<u8>> = conn
             .query_row("SELECT prepend FROM queue_messages", [], |r| r.get(0))
             .unwrap();
@@ -398,7 +401,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 9);
+        assert_eq!(version, 13);
         let trained: i64 = conn
             .query_row("SELECT SUM(messages) FROM spam_trained", [], |r| r.get(0))
             .unwrap();

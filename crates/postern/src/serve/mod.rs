@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+pub(crate) mod dmarc_reports;
 pub mod pidfile;
 mod prepare;
 mod reload;
@@ -108,6 +109,14 @@ async fn serve(
         store.clone(),
         spam_tx,
         trained,
+        stop_rx.clone(),
+    ));
+    tokio::spawn(dmarc_reports::send_every(
+        store.clone(),
+        resolver.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        Arc::new(postern_net::clock::SystemClock),
         stop_rx.clone(),
     ));
     let smtp = Arc::new(Context {

@@ -7,6 +7,7 @@ mod body;
 mod cross;
 mod discipline;
 mod dkim;
+mod dmarc_row;
 mod envelope;
 mod forward;
 mod greet;

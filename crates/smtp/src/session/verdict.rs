@@ -76,6 +76,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut verdict = postern_filter::verdict(&mut ctx, &lookups, &settings).await;
         if !exempt {
             log.extend(verdict.results.log_fields());
+            self.dmarc_report_row(&verdict.results, tx).await;
         }
         let decided = verdict.action.clone();
         self.spam_stage(&ctx, &mut verdict, scan, log);
