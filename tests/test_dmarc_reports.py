@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -122,3 +123,34 @@ def test_reports_are_off_by_default(make_server, dns, sink):
     server = make_server(config=config)
     assert transaction(server, message(token(), "ceo@reject.example"), "ceo@reject.example").code == 250
     assert server.cli("dmarc", "report", "--now").stdout.strip() == "no reports due"
+
+
+def test_a_64k_dmarc_record_reaches_at_most_five_destinations(world, dns, sink):
+    # ~2,500 rua URIs in one record of 64 KB (answered over TCP): the message is
+    # checked in bounded time, and its report goes to the first five only.
+    uris = ",".join(f"mailto:r{i}@{REMOTE}" for i in range(2500))
+    record = f"v=DMARC1; p=none; rua={uris}"
+    assert 60_000 < len(record) < 65_000
+    dns.txt("_dmarc.huge.example", record)
+    dns.txt("huge.example", "v=spf1 ip4:127.0.0.1 -all")
+    dns.txt(f"huge.example._report._dmarc.{REMOTE}", "v=DMARC1")
+    start = time.monotonic()
+    assert send(world, "a@huge.example", "a@huge.example") == 250
+    assert time.monotonic() - start < 5
+    out = world.cli("dmarc", "report", "--now").stdout
+    assert out.count("sent huge.example") == 5, out
+    got = sink.wait_for(5)
+    assert sorted(m.rcpts[0] for m in got) == [f"r{i}@{REMOTE}" for i in range(5)]
+
+
+def test_an_authorisation_lookup_that_never_answers_is_bounded(world, dns, sink):
+    dns.txt("_dmarc.slow.example", f"v=DMARC1; p=none; rua=mailto:{RUA}")
+    dns.txt("slow.example", "v=spf1 ip4:127.0.0.1 -all")
+    dns.silent(f"slow.example._report._dmarc.{REMOTE}")
+    assert send(world, "a@slow.example", "a@slow.example") == 250
+    start = time.monotonic()
+    out = world.cli("dmarc", "report", "--now").stdout
+    assert time.monotonic() - start < 8, "postern-reports' LOOKUP_TIMEOUT (5 s), then it gives up"
+    assert re.search(rf"^skipped slow\.example to {RUA}: looking up the authorisation at "
+                     rf"slow\.example\._report\._dmarc\.{re.escape(REMOTE)}\. failed: no answer in time$", out, re.M), out
+    assert sink.messages == []

@@ -21,6 +21,10 @@ pub enum Refused {
     Lookup(String, String),
 }
 
+/// Longest wait for the authorisation record: a DNS server that never
+/// answers costs the report run this much per destination, no more.
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The name §7.1 looks up.
 pub fn authorisation_name(policy_domain: &str, rua_domain: &str) -> String {
     format!("{policy_domain}._report._dmarc.{rua_domain}.")
@@ -47,7 +51,10 @@ pub async fn check(
         policy_domain: policy_domain.to_string(),
         rua_domain: rua_domain.to_string(),
     };
-    match resolver.txt_lookup(name.clone()).await {
+    let answer = tokio::time::timeout(LOOKUP_TIMEOUT, resolver.txt_lookup(name.clone()))
+        .await
+        .map_err(|_| Refused::Lookup(name.clone(), "no answer in time".into()))?;
+    match answer {
         Ok(answer) => {
             let found = answer.iter().any(|txt| {
                 let text: Vec<u8> = txt
