@@ -123,3 +123,21 @@ def test_local_delivery_and_submissions_are_not_sealed(world, sink):
     submit(world, f"dave@{REMOTE}")
     got = sink.wait_for(1)[0]
     assert arc_fields(got.body, "ARC-Seal") == [], "our own user's mail is signed, not sealed"
+
+
+def test_a_broken_incoming_chain_is_sealed_cv_fail(world, sink):
+    # RFC 8617 §5.1.2: the sealer records that the chain it received had failed.
+    tok = token()
+    original = message(tok, f"ceo@{SENDER}", f"fwd@{DOMAIN}")
+    seen = f"Authentication-Results: {LISTS}; spf=pass smtp.mailfrom={SENDER}\r\n".encode() + original
+    sealed = dkimpy.arc_sign(seen, b"sel", LISTS.encode(), world.lists_key, LISTS.encode(),
+                             include_headers=[b"from", b"to", b"subject"])
+    altered = b"".join(sealed) + seen.replace(b"Hello.", b"Hullo.")
+    forward(world, altered, f"list-bounces@{LISTS}")
+    got = sink.wait_for(1)[0]
+    seals = arc_fields(got.body, "ARC-Seal")
+    assert sorted((tag(s, "i"), tag(s, "cv")) for s in seals) == [("1", "none"), ("2", "fail")]
+    (aar2,) = [a for a in arc_fields(got.body, "ARC-Authentication-Results") if tag(a, "i") == "2"]
+    assert b"arc=fail" in aar2, aar2
+    cv, _ = arc_verify(world, got.body)
+    assert cv != b"pass", "dkimpy does not validate a chain that failed"
