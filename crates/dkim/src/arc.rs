@@ -75,6 +75,76 @@ fn one_line(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::keys::{generate, txt_record};
+    use mail_auth::common::parse::TxtRecordParser;
+    use mail_auth::common::verify::DomainKey;
+    use mail_auth::hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
+    use mail_auth::hickory_resolver::name_server::TokioConnectionProvider;
+    use mail_auth::hickory_resolver::TokioResolver;
+    use postern_filter::{verify_arc_chain, Lookups, Zone};
+
+    /// Lookups answered from a zone holding the key; nothing else is asked.
+    fn lookups(record: &str) -> Lookups {
+        let zone = Zone::default();
+        zone.txt(
+            "s1._domainkey.example.org",
+            DomainKey::parse(record.as_bytes()),
+        );
+        let group = NameServerConfigGroup::from_ips_clear(&["127.0.0.1".parse().unwrap()], 9, true);
+        let resolver = TokioResolver::builder_with_config(
+            ResolverConfig::from_parts(None, vec![], group),
+            TokioConnectionProvider::default(),
+        )
+        .build();
+        Lookups::with_zone(resolver, zone)
+    }
+
+    async fn seal_once(
+        lookups: &Lookups,
+        key: &DkimPrivateKey,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, DkimError> {
+        let parsed = AuthenticatedMessage::parse(msg).unwrap();
+        verify_arc_chain(lookups, &parsed, |chain| {
+            let cv = chain.result().clone();
+            assert!(
+                matches!(
+                    cv,
+                    mail_auth::DkimResult::Pass | mail_auth::DkimResult::None
+                ),
+                "{cv:?}"
+            );
+            seal(
+                "example.org",
+                key,
+                &parsed,
+                "mx.example.org; arc=pass",
+                chain,
+            )
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_chain_of_fifty_sets_is_not_extended() {
+        let g = generate(Algorithm::Rsa).unwrap();
+        let key = DkimPrivateKey {
+            selector: "s1".into(),
+            algorithm: "rsa".into(),
+            private_key: postern_store::Secret::new(g.private_key.to_vec()),
+        };
+        let lookups = lookups(&txt_record(Algorithm::Rsa, &g.public_key));
+        let mut msg =
+            b"From: a@example.org\r\nTo: b@example.net\r\nSubject: x\r\n\r\nbody\r\n".to_vec();
+        for _ in 0..MAX_ARC_INSTANCE {
+            let set = seal_once(&lookups, &key, &msg).await.unwrap();
+            msg = [set, msg].concat();
+        }
+        let err = seal_once(&lookups, &key, &msg).await.unwrap_err();
+        assert!(err.to_string().contains("already has 50 sets"), "{err}");
+    }
+
     #[test]
     fn results_are_unfolded_to_single_spaces() {
         assert_eq!(
