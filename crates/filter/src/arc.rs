@@ -44,7 +44,7 @@ pub async fn verify_chain<R>(
 }
 
 /// Whether an ARC-Authentication-Results value has "dmarc=pass".
-fn says_dmarc_pass(value: &[u8]) -> bool {
+pub(crate) fn says_dmarc_pass(value: &[u8]) -> bool {
     let text = String::from_utf8_lossy(value).to_ascii_lowercase();
     text.split(|c: char| c == ';' || c.is_whitespace())
         .any(|t| t == "dmarc=pass")

@@ -15,6 +15,8 @@ mod context;
 mod dkim;
 mod dmarc;
 mod dns;
+#[doc(hidden)]
+pub mod fuzzing;
 mod header;
 mod orgdomain;
 pub mod pipeline;
