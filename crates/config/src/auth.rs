@@ -51,6 +51,10 @@ pub struct Auth {
     pub dmarc: bool,
     /// ARC chain verification (RFC 8617).
     pub arc: bool,
+    /// ARC sealing (RFC 8617 §5.1) of mail from outside that a local alias or
+    /// forward sends to another domain, by the forwarding domain's RSA DKIM key
+    /// (needs `arc`: the seal's cv= is the incoming chain's result).
+    pub arc_seal: bool,
     /// Apply DMARC policies (reject, quarantine); false: only record results.
     pub dmarc_enforce: bool,
     /// A DMARC temperror: accept, or defer with 451 4.7.5.
@@ -63,6 +67,16 @@ pub struct Auth {
     pub authserv_id: String,
     /// Time allowed for all the DNS lookups of one message; past it: temperror.
     pub check_timeout: crate::Duration,
+    /// DMARC aggregate reports (RFC 7489 §7.2) to the `rua` of the domains
+    /// whose mail we checked; off by default.
+    pub dmarc_reports: bool,
+    /// The reporting period: results are collected per period and each
+    /// period's report is sent after it ends.
+    pub dmarc_report_interval: crate::Duration,
+    /// The reporting organisation (report_metadata org_name); "" = server.hostname.
+    pub dmarc_report_org: String,
+    /// The From: address of the reports; "" = postmaster@server.hostname.
+    pub dmarc_report_from: String,
 }
 
 impl Default for Auth {
@@ -80,12 +94,17 @@ impl Default for Auth {
             dkim: true,
             dmarc: true,
             arc: true,
+            arc_seal: true,
             dmarc_enforce: true,
             dmarc_temperror: crate::msgauth::TempErrorAction::Accept,
             dmarc_overrides: Default::default(),
             arc_trusted_sealers: vec![],
             authserv_id: String::new(),
             check_timeout: crate::Duration(std::time::Duration::from_secs(20)),
+            dmarc_reports: false,
+            dmarc_report_interval: crate::Duration(std::time::Duration::from_secs(86400)),
+            dmarc_report_org: String::new(),
+            dmarc_report_from: String::new(),
         }
     }
 }

@@ -27,7 +27,10 @@ pub use greylist::Greylist;
 pub use imap::Imap;
 pub use login_guard::{Security, SecurityPolicy};
 pub use model::*;
-pub use msgauth::{DmarcAction, TempErrorAction, MAX_CHECK_TIMEOUT};
+pub use msgauth::{
+    DmarcAction, TempErrorAction, MAX_CHECK_TIMEOUT, MAX_DMARC_REPORT_INTERVAL,
+    MIN_DMARC_REPORT_INTERVAL,
+};
 pub use password_policy::PolicyViolation;
 pub use spam::{RejectAction, Spam};
 pub use template::render_template;

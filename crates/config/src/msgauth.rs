@@ -29,6 +29,13 @@ pub enum TempErrorAction {
 /// Longest `auth.check_timeout` accepted: past it a sender's DATA times out anyway.
 pub const MAX_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Shortest `auth.dmarc_report_interval`: RFC 7489 §7.2 expects about a
+/// day; an hour is the least a receiver should have to cope with.
+pub const MIN_DMARC_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Longest `auth.dmarc_report_interval`: a week of rows is plenty to keep.
+pub const MAX_DMARC_REPORT_INTERVAL: std::time::Duration =
+    std::time::Duration::from_secs(7 * 86400);
+
 /// Checks the message-authentication keys of `[auth]`.
 pub(crate) fn validate(a: &crate::Auth) -> Result<(), String> {
     if a.check_timeout.0.is_zero() || a.check_timeout.0 > MAX_CHECK_TIMEOUT {
@@ -38,6 +45,13 @@ pub(crate) fn validate(a: &crate::Auth) -> Result<(), String> {
         .contains(|c: char| c.is_whitespace() || c == ';')
     {
         return Err("auth.authserv_id: a host name without spaces or ';'".into());
+    }
+    let every = a.dmarc_report_interval.0;
+    if !(MIN_DMARC_REPORT_INTERVAL..=MAX_DMARC_REPORT_INTERVAL).contains(&every) {
+        return Err("auth.dmarc_report_interval: must be between 1h and 7d".into());
+    }
+    if !a.dmarc_report_from.is_empty() && !a.dmarc_report_from.contains('@') {
+        return Err("auth.dmarc_report_from: an address (local@domain)".into());
     }
     for d in a.dmarc_overrides.keys().chain(a.arc_trusted_sealers.iter()) {
         if d.is_empty() || d.contains(|c: char| c.is_whitespace() || c == '@') {
@@ -71,6 +85,21 @@ mod tests {
         );
         assert!(Config::parse("[auth]\ndmarc_overrides = { \"a.example\" = \"drop\" }\n").is_err());
         assert!(Config::parse("[auth]\narc_trusted_sealers = [\"a b\"]\n").is_err());
+    }
+
+    #[test]
+    fn dmarc_report_interval_limits_are_crossed() {
+        assert!(!Config::default().auth.dmarc_reports, "off by default");
+        for ok in ["1h", "7d", "24h"] {
+            let c = format!("[auth]\ndmarc_report_interval = \"{ok}\"\n");
+            assert!(Config::parse(&c).is_ok(), "{ok}");
+        }
+        for bad in ["59m", "169h"] {
+            let c = format!("[auth]\ndmarc_report_interval = \"{bad}\"\n");
+            let e = Config::parse(&c).unwrap_err();
+            assert!(e.contains("auth.dmarc_report_interval"), "{bad}: {e}");
+        }
+        assert!(Config::parse("[auth]\ndmarc_report_from = \"nobody\"\n").is_err());
     }
 
     #[test]

@@ -172,6 +172,9 @@ spf = true
 dkim = true
 # ARC chains (RFC 8617):
 arc = true
+# ARC-seal mail from outside that a local alias or forward sends on to another
+# domain, with the forwarding domain's RSA DKIM key (RFC 8617 §5.1):
+arc_seal = true
 # DMARC (RFC 7489), organisational domains from the Public Suffix List:
 dmarc = true
 # Apply the sender domain's DMARC policy: p=reject is 550 5.7.1 at the end of
@@ -190,6 +193,17 @@ arc_trusted_sealers = []
 authserv_id = ""
 # Time allowed for the lookups of one message; what is not done by then is a temperror.
 check_timeout = "20s"
+# DMARC aggregate reports (RFC 7489 §7.2) of the mail we checked, sent as a
+# gzip'd XML attachment to the rua= of each sender domain's DMARC record (an
+# address on another domain only when it publishes the §7.1 authorisation).
+# `postern dmarc report [--now]` sends what is due by hand.
+dmarc_reports = false
+# Reporting period (1h to 7d); each period's report is sent after it ends.
+dmarc_report_interval = "24h"
+# report_metadata org_name ("" = server.hostname).
+dmarc_report_org = ""
+# From: of the reports ("" = postmaster@server.hostname).
+dmarc_report_from = ""
 
 [security]
 # Brute-force guard: failed logins are counted per client address across SMTP,
@@ -360,6 +374,14 @@ mod tests {
         assert_eq!(c.auth.dmarc_enforce, d.dmarc_enforce);
         assert_eq!(c.auth.dmarc_temperror, d.dmarc_temperror);
         assert_eq!(c.auth.check_timeout.0, d.check_timeout.0);
+        assert_eq!(
+            (
+                c.auth.arc_seal,
+                c.auth.dmarc_reports,
+                c.auth.dmarc_report_interval.0
+            ),
+            (d.arc_seal, d.dmarc_reports, d.dmarc_report_interval.0)
+        );
         assert_eq!(c.dns_resolver().unwrap(), None);
         assert_eq!(c.security, crate::Security::default());
         assert_eq!(c.imap, crate::Imap::default());

@@ -2,6 +2,7 @@
 //! (RFC 6376 RSA, RFC 8463 Ed25519), signing mail that leaves for other
 //! domains, and the DNS records a domain publishes.
 //!
+//! - [`arc`]: the ARC set a forwarding domain adds (RFC 8617 §5.1).
 //! - [`keys`]: making a key pair and the TXT record of its public key.
 //! - [`sign`]: the signer over a message read once (relaxed/relaxed, From
 //!   over-signed), one DKIM-Signature per key of the signing domain.
@@ -10,6 +11,7 @@
 //! - [`outbound`]: the one call the SMTP session and the DSN builder make,
 //!   with the keys the store keeps.
 
+pub mod arc;
 pub mod keys;
 pub mod origin;
 pub mod outbound;

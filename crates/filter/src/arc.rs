@@ -30,8 +30,21 @@ pub(crate) async fn run(ctx: &mut Context<'_>, lookups: &Lookups) {
     });
 }
 
+/// The incoming chain of `msg` verified and handed to `then`, for a sealer
+/// that extends it (RFC 8617 §5.1.1: cv= of the new set is this chain's result).
+pub async fn verify_chain<R>(
+    lookups: &Lookups,
+    msg: &mail_auth::AuthenticatedMessage<'_>,
+    then: impl FnOnce(&mail_auth::ArcOutput<'_>) -> R,
+) -> R {
+    let counter = Counter::default();
+    let caches = lookups.caches(&counter);
+    let out = lookups.auth.verify_arc(caches.params(msg)).await;
+    then(&out)
+}
+
 /// Whether an ARC-Authentication-Results value has "dmarc=pass".
-fn says_dmarc_pass(value: &[u8]) -> bool {
+pub(crate) fn says_dmarc_pass(value: &[u8]) -> bool {
     let text = String::from_utf8_lossy(value).to_ascii_lowercase();
     text.split(|c: char| c == ';' || c.is_whitespace())
         .any(|t| t == "dmarc=pass")

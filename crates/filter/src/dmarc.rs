@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::dns::{Counter, Lookups};
 use crate::orgdomain::org_domain;
 use crate::pipeline::Settings;
-use crate::results::{AuthResult, DmarcOutcome};
+use crate::results::{AuthResult, DmarcOutcome, Published};
 use crate::verdict::{Action, Reply};
 use mail_auth::dmarc::{Alignment, Dmarc, Policy};
 use mail_auth::hickory_resolver::proto::op::ResponseCode;
@@ -40,7 +40,7 @@ pub(crate) async fn run(
     if domains.len() > MAX_FROM_DOMAINS {
         return too_many_froms(ctx, domains.len(), s);
     }
-    let mut worst: Option<(DmarcOutcome, Option<(Action, String)>)> = None;
+    let mut worst: Option<Evaluated> = None;
     for from in domains {
         let record = discover(lookups, &from).await;
         let outcome = evaluate(ctx, &from, record, s);
@@ -54,10 +54,14 @@ pub(crate) async fn run(
             worst = Some(outcome);
         }
     }
-    let (outcome, action) = worst?;
+    let (outcome, action, published) = worst?;
     ctx.results.dmarc = Some(outcome);
+    ctx.results.dmarc_published = published;
     action
 }
+
+/// One From: domain's result, the action it asks for, and the record behind it.
+type Evaluated = (DmarcOutcome, Option<(Action, String)>, Option<Published>);
 
 fn too_many_froms(ctx: &mut Context<'_>, n: usize, s: &Settings<'_>) -> Option<(Action, String)> {
     let disposition = if s.auth.dmarc_enforce {
@@ -123,12 +127,7 @@ fn aligned(a: &str, from: &str, mode: &Alignment) -> bool {
 }
 
 /// The result for one From: domain and the action it asks for (None: deliver).
-fn evaluate(
-    ctx: &Context<'_>,
-    from: &str,
-    record: Record,
-    s: &Settings<'_>,
-) -> (DmarcOutcome, Option<(Action, String)>) {
+fn evaluate(ctx: &Context<'_>, from: &str, record: Record, s: &Settings<'_>) -> Evaluated {
     let outcome = |result, policy, disposition: &str| DmarcOutcome {
         result,
         from_domain: from.to_string(),
@@ -137,10 +136,11 @@ fn evaluate(
     };
     let (record, at_org) = match record {
         Record::Found { record, at_org } => (record, at_org),
-        Record::Absent => return (outcome(AuthResult::None, "none", "none"), None),
-        Record::PermError => return (outcome(AuthResult::PermError, "none", "none"), None),
+        Record::Absent => return (outcome(AuthResult::None, "none", "none"), None, None),
+        Record::PermError => return (outcome(AuthResult::PermError, "none", "none"), None, None),
         Record::TempError => {
-            return temperror(from, s, outcome(AuthResult::TempError, "none", "none"))
+            let (o, a) = temperror(from, s, outcome(AuthResult::TempError, "none", "none"));
+            return (o, a, None);
         }
     };
     let r = &ctx.results;
@@ -153,8 +153,14 @@ fn evaluate(
         .any(|d| d.result == AuthResult::Pass && aligned(&d.domain, from, &record.adkim));
     let policy = effective_policy(&record, at_org);
     let name = policy_name(policy);
+    let domain = if at_org {
+        org_domain(from)
+    } else {
+        from.to_string()
+    };
+    let published = Some(published(&record, domain, dkim_ok, spf_ok));
     if spf_ok || dkim_ok {
-        return (outcome(AuthResult::Pass, name, "none"), None);
+        return (outcome(AuthResult::Pass, name, "none"), None, published);
     }
     // An identifier that could not be checked is not a failure (§6.6.2).
     let unsure = r
@@ -163,15 +169,41 @@ fn evaluate(
         .is_some_and(|x| x.mail_from == AuthResult::TempError)
         || r.dkim.iter().any(|d| d.result == AuthResult::TempError);
     if unsure {
-        return temperror(from, s, outcome(AuthResult::TempError, name, "none"));
+        let (o, a) = temperror(from, s, outcome(AuthResult::TempError, name, "none"));
+        return (o, a, published);
     }
     let (action, why) = disposition(ctx, from, policy, record.pct, s);
     let reply = action_for(action, from, &why);
-    (outcome(AuthResult::Fail, name, &why), reply)
+    (outcome(AuthResult::Fail, name, &why), reply, published)
+}
+
+/// The record as Appendix C's policy_published, with the alignment found.
+pub(crate) fn published(record: &Dmarc, domain: String, dkim_ok: bool, spf_ok: bool) -> Published {
+    let mode = |a: &Alignment| if *a == Alignment::Strict { 's' } else { 'r' };
+    let sp = match record.sp {
+        Policy::Unspecified => record.p,
+        sp => sp,
+    };
+    Published {
+        domain,
+        adkim: mode(&record.adkim),
+        aspf: mode(&record.aspf),
+        p: policy_name(record.p),
+        sp: policy_name(sp),
+        pct: record.pct,
+        rua: record
+            .rua
+            .iter()
+            // mail-auth keeps mailto: URIs only, as the bare address.
+            .map(|u| (format!("mailto:{}", u.uri()), u.max_size() as u64))
+            .collect(),
+        dkim_aligned: dkim_ok,
+        spf_aligned: spf_ok,
+    }
 }
 
 /// §6.6.3: p= for the domain itself, sp= (else p=) when found at the organisational domain.
-fn effective_policy(record: &Dmarc, at_org: bool) -> Policy {
+pub(crate) fn effective_policy(record: &Dmarc, at_org: bool) -> Policy {
     match (at_org, record.sp, record.p) {
         (true, sp, _) if sp != Policy::Unspecified => sp,
         (_, _, p) if p != Policy::Unspecified => p,
@@ -179,7 +211,7 @@ fn effective_policy(record: &Dmarc, at_org: bool) -> Policy {
     }
 }
 
-fn policy_name(p: Policy) -> &'static str {
+pub(crate) fn policy_name(p: Policy) -> &'static str {
     match p {
         Policy::Reject => "reject",
         Policy::Quarantine => "quarantine",

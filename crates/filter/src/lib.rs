@@ -16,6 +16,8 @@ mod dkim;
 mod dmarc;
 mod dns;
 pub mod dnsbl;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod greylist;
 mod header;
 pub mod links;
@@ -28,12 +30,15 @@ pub mod spam_rules;
 mod spf;
 mod verdict;
 
+pub use arc::verify_chain as verify_arc_chain;
 pub use context::{Client, Context};
 pub use dns::{Lookups, Zone};
 pub use header::{claims_authserv_id, own_headers};
 pub use orgdomain::org_domain;
 pub use pipeline::{verdict, Settings, Stage};
-pub use results::{ArcOutcome, AuthResult, DkimOutcome, DmarcOutcome, Results, SpfOutcome};
+pub use results::{
+    ArcOutcome, AuthResult, DkimOutcome, DmarcOutcome, Published, Results, SpfOutcome,
+};
 pub use spam::SpamOutcome;
 pub use spf::check_spf;
 pub use verdict::{Action, Reply, Verdict};

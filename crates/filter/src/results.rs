@@ -75,6 +75,25 @@ pub struct DmarcOutcome {
     pub disposition: String,
 }
 
+/// The DMARC record that applied and the alignment found, for the aggregate
+/// report (RFC 7489 §7.2, Appendix C policy_published and policy_evaluated).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The domain whose record it is: the From: domain or its organisational domain.
+    pub domain: String,
+    /// 'r' or 's'.
+    pub adkim: char,
+    pub aspf: char,
+    pub p: &'static str,
+    pub sp: &'static str,
+    pub pct: u8,
+    /// rua URIs and their `!size` limits in octets (0: none).
+    pub rua: Vec<(String, u64)>,
+    /// DKIM and SPF aligned and passing (§3.1).
+    pub dkim_aligned: bool,
+    pub spf_aligned: bool,
+}
+
 /// Everything the authentication stages found about one message.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Results {
@@ -84,6 +103,8 @@ pub struct Results {
     pub dkim_skipped: usize,
     pub arc: Option<ArcOutcome>,
     pub dmarc: Option<DmarcOutcome>,
+    /// The record behind `dmarc`, when one was found.
+    pub dmarc_published: Option<Published>,
 }
 
 impl Results {

@@ -91,16 +91,20 @@ async fn record_errors(lookups: &Lookups, domain: &str) -> Option<AuthResult> {
         return None;
     }
     let found = lookups.auth.0.txt_lookup(name).await.ok()?;
-    let records: Vec<String> = found
-        .iter()
-        .map(|t| {
-            t.txt_data()
-                .iter()
-                .map(|p| String::from_utf8_lossy(p))
-                .collect()
-        })
-        .filter(|t: &String| is_spf_record(t))
-        .collect();
+    let texts = found.iter().map(|t| {
+        t.txt_data()
+            .iter()
+            .map(|p| String::from_utf8_lossy(p))
+            .collect()
+    });
+    records_verdict(texts)
+}
+
+/// The verdict on a domain's TXT records (each one's strings joined): the
+/// non-SPF ones are ignored (§4.5); two SPF records, or one with a bad
+/// ip4/ip6 term, are a permerror.
+pub(crate) fn records_verdict(texts: impl Iterator<Item = String>) -> Option<AuthResult> {
+    let records: Vec<String> = texts.filter(|t| is_spf_record(t)).collect();
     match records.as_slice() {
         [one] if !ip_terms_valid(one) => Some(AuthResult::PermError),
         [_] | [] => None,
@@ -123,7 +127,7 @@ fn is_domain(name: &str) -> bool {
 }
 
 /// RFC 7208 §4.5: "v=spf1" alone or followed by a space, any case.
-fn is_spf_record(t: &str) -> bool {
+pub(crate) fn is_spf_record(t: &str) -> bool {
     let t = t.as_bytes();
     t.len() >= 6 && t[..6].eq_ignore_ascii_case(b"v=spf1") && (t.len() == 6 || t[6] == b' ')
 }

@@ -72,6 +72,9 @@ pub enum Command {
     /// API tokens for the admin API (`Authorization: Bearer TOKEN`).
     #[command(subcommand)]
     Token(TokenCmd),
+    /// DMARC aggregate reports (RFC 7489 §7.2) of the mail this server checked.
+    #[command(subcommand)]
+    Dmarc(DmarcCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +103,16 @@ pub enum TokenCmd {
     List,
     /// Revoke a token by its ID.
     Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DmarcCmd {
+    /// Send the reports of reporting periods that have ended (`--now`: also
+    /// the running period's), as the server does when auth.dmarc_reports is on.
+    Report {
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -70,6 +70,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 13 {
         conn.execute_batch(SCHEMA_V13)?;
     }
+    if version < 14 {
+        conn.execute_batch(crate::dmarc_reports::SCHEMA_V14)?;
+    }
     Ok(())
 }
 
@@ -418,7 +421,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 13;
+    const LATEST: i64 = 14;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

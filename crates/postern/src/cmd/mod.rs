@@ -5,6 +5,7 @@ mod alias;
 mod config;
 mod delegation;
 mod dkim;
+mod dmarc;
 mod dns;
 mod domain;
 mod encryption;
@@ -66,6 +67,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let store = open_store(&data)?;
             let config = postern_config::Config::load(&data)?;
             spam::run(&store, &config, cmd, out)
+        }
+        Command::Dmarc(cmd) => {
+            let config = postern_config::Config::load(&data)?;
+            dmarc::run(&open_store(&data)?, &config, cmd, out)
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod accept;
 mod counters;
+pub(crate) mod dmarc_reports;
 pub mod pidfile;
 mod prepare;
 mod reload;
@@ -157,6 +158,14 @@ async fn serve(
         stop_rx.clone(),
     ));
     let (admin_store, admin_config) = (store.clone(), config_rx.clone());
+    tokio::spawn(dmarc_reports::send_every(
+        store.clone(),
+        resolver.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        Arc::new(postern_net::clock::SystemClock),
+        stop_rx.clone(),
+    ));
     let smtp = Arc::new(Context {
         store: Arc::new(store.clone()),
         directory: store,

@@ -262,7 +262,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         junk: bool,
     ) -> Result<String, Reply> {
         let blob = blob.finish().await.map_err(|_| reply::TEMP_FAILURE)?;
-        let prepend = self.dkim_sign(&blob, tx).await?;
+        // The ARC set on top of our DKIM signature; neither covers the other.
+        let mut prepend = self.arc_seal(&blob, tx).await;
+        prepend.extend(self.dkim_sign(&blob, tx).await?);
         let delivery = Delivery {
             blob,
             sender: self.queued_sender(tx)?,

@@ -1,12 +1,14 @@
 //! One SMTP session: the command loop and the state it keeps. Each command
 //! family lives in its own file.
 
+mod arc_seal;
 mod auth;
 mod autolearn;
 mod body;
 mod cross;
 mod discipline;
 mod dkim;
+mod dmarc_row;
 mod envelope;
 mod forward;
 mod greet;

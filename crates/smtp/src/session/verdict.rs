@@ -84,6 +84,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut verdict = postern_filter::verdict(&mut ctx, &lookups, &settings).await;
         if !exempt {
             log.extend(verdict.results.log_fields());
+            self.dmarc_report_row(&verdict.results, tx).await;
         }
         let decided = verdict.action.clone();
         // SPEC P1 (lists.rs): whitelisted mail is not scored; DNS lists add tests.
