@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod av;
 mod delivery;
 pub mod edit;
 mod imap;
@@ -19,6 +20,7 @@ mod units;
 
 pub use access::{Access, ListenerAccess};
 pub use auth::{Auth, MECHANISMS};
+pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use imap::Imap;
 pub use login_guard::{Security, SecurityPolicy};

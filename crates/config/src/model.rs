@@ -20,6 +20,7 @@ pub struct Config {
     pub access: crate::access::Access,
     pub security: crate::login_guard::Security,
     pub spam: crate::spam::Spam,
+    pub av: crate::av::Av,
     pub log: Log,
 }
 
@@ -268,6 +269,7 @@ impl Config {
         self.access.validate()?;
         self.security.validate()?;
         self.spam.validate()?;
+        self.av.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());
