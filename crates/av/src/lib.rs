@@ -21,6 +21,7 @@ pub mod cvd;
 pub mod database;
 pub mod decode;
 mod engine;
+pub mod fetch;
 pub mod hashsig;
 pub mod hexsig;
 mod limits;
