@@ -62,6 +62,9 @@ pub enum Command {
     /// The learning spam classifier: train it, score messages, show its counts.
     #[command(subcommand)]
     Spam(SpamCmd),
+    /// The integrated antivirus engine: scan files, install signatures, show them.
+    #[command(subcommand)]
+    Av(AvCmd),
 }
 
 #[derive(Debug, Args)]
@@ -307,6 +310,30 @@ pub enum SpamCmd {
     },
     /// Messages trained per class and tokens known.
     Stats,
+}
+
+/// Signatures live in DIR/av (ClamAV formats); with none, EICAR is still detected.
+#[derive(Debug, Subcommand)]
+pub enum AvCmd {
+    /// Scan files (a `.eml` as a message, anything else as a file) and
+    /// directories (recursively): one line each, `PATH: OK`,
+    /// `PATH: NAME FOUND` or `PATH: UNSCANNABLE REASON`; exit 1 when
+    /// something was found.
+    Scan {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Install signature databases into DIR/av, all or nothing: a set that
+    /// does not load (a malformed line) is refused and the old one kept.
+    Update {
+        /// A directory, one database file, or an http URL of a mirror
+        /// directory (main.cvd, daily.cvd); default: av.mirror.
+        #[arg(long, value_name = "DIR_OR_URL")]
+        from: Option<String>,
+    },
+    /// The engine, each database file (version, build date, signatures,
+    /// age) and the totals.
+    Status,
 }
 
 #[derive(Debug, Args)]
