@@ -14,7 +14,7 @@ import time
 import zipfile
 from email.message import EmailMessage
 
-from harness import Postern
+from harness import Postern, wait_until
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 FOUND = "Eicar-Test-Signature FOUND"
@@ -206,8 +206,8 @@ def test_malformed_database_refused_with_file_and_line_old_set_kept(tmp_path):
     assert p.cli("av", "status").stdout == before
 
 
-def test_update_from_http_mirror(tmp_path):
-    p = fresh(tmp_path)
+def http_mirror(tmp_path):
+    """A directory served over http on loopback, as a ClamAV mirror is."""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "main.cvd").write_bytes(cvd(62, int(time.time()) - 600, {"main.hdb": HELLO_HDB}))
@@ -222,9 +222,14 @@ def test_update_from_http_mirror(tmp_path):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def test_update_from_http_mirror(tmp_path):
+    p = fresh(tmp_path)
+    server, url = http_mirror(tmp_path)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
-        p.config_set("av.mirror", url)
+        p.config_set("av.mirror", f'"{url}"')
         out = p.cli("av", "update").stdout.splitlines()
         assert out[-1] == "signatures: 3", out
     finally:
@@ -232,3 +237,36 @@ def test_update_from_http_mirror(tmp_path):
     status = p.cli("av", "status").stdout.splitlines()
     assert [l.split(",")[0] for l in status[2:4]] == ["daily.cvd: version 27001", "main.cvd: version 62"]
     assert status[2].endswith("age 1m") and status[3].endswith("age 10m"), status
+
+
+def av_events(p: Postern) -> list[str]:
+    return [l for l in p.log("mail.log").splitlines() if "event=av-" in l]
+
+
+def test_running_server_reloads_after_update_and_keeps_set_on_broken_file(make_server, tmp_path):
+    p = make_server()
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "local.hdb").write_bytes(HELLO_HDB)
+    p.cli("av", "update", "--from", str(src))
+    wait_until(lambda: any("event=av-reloaded signatures=2" in l for l in av_events(p)), what="the reload")
+
+    # A file dropped in by hand that does not load: the server says so and
+    # keeps the set it has.
+    (p.data / "av" / "broken.ndb").write_bytes(b"Fine:0:*:41424344\nBad:0:EOF-x:4142\n")
+    wait_until(lambda: any("event=av-reload-failed" in l for l in av_events(p)), what="the refused reload")
+    failed = [l for l in av_events(p) if "event=av-reload-failed" in l][0]
+    assert "broken.ndb:2: bad hex signature: bad number" in failed, failed
+
+
+def test_server_fetches_from_its_mirror_at_start(make_server, tmp_path):
+    server, url = http_mirror(tmp_path)
+    try:
+        p = make_server({"av.mirror": f'"{url}"'})
+        wait_until(lambda: any("event=av-updated" in l for l in av_events(p)), what="the update from the mirror")
+    finally:
+        server.shutdown()
+    updated = [l for l in av_events(p) if "event=av-updated" in l][0]
+    assert f"from={url}" in updated and "signatures=3" in updated, updated
+    assert sorted(x.name for x in (p.data / "av").iterdir()) == ["daily.cvd", "main.cvd"]
+    wait_until(lambda: any("event=av-reloaded signatures=3" in l for l in av_events(p)), what="the reload")

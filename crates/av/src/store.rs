@@ -132,11 +132,21 @@ pub struct Handle {
 impl Handle {
     pub fn open(dir: &Path) -> Result<Handle, LoadError> {
         let seen = fingerprint(dir);
-        Ok(Handle {
+        Ok(Handle::new(dir, Engine::load(dir)?, seen))
+    }
+
+    /// A handle on `engine`, as loaded from `dir` when it looked like `seen`
+    /// (e.g. the built-in set, when the directory's set would not load).
+    pub fn new(dir: &Path, engine: Engine, seen: Vec<(String, u64, u128)>) -> Handle {
+        Handle {
             dir: dir.to_path_buf(),
-            current: RwLock::new(Arc::new(Engine::load(dir)?)),
+            current: RwLock::new(Arc::new(engine)),
             seen: Mutex::new(seen),
-        })
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn engine(&self) -> Arc<Engine> {

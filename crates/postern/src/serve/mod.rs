@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+mod av;
 pub mod pidfile;
 mod prepare;
 mod reload;
@@ -108,6 +109,14 @@ async fn serve(
         store.clone(),
         spam_tx,
         trained,
+        stop_rx.clone(),
+    ));
+    let av = av::initial(data_dir, &logs);
+    tokio::spawn(av::watch_dir(av.clone(), logs.clone(), stop_rx.clone()));
+    tokio::spawn(av::update_every(
+        av,
+        logs.clone(),
+        config_rx.clone(),
         stop_rx.clone(),
     ));
     let smtp = Arc::new(Context {
