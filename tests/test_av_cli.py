@@ -84,6 +84,7 @@ def test_eicar_found_plain_in_mime_in_zip_in_zip_and_gzipped(tmp_path):
     zipped_in_mail = eml_with(zip_of({"eicar.com": eicar_file()}), "invoice.zip", ("application", "zip"))
     (files / "e-zip-in-mail.eml").write_bytes(zipped_in_mail)
     (files / "f-clean.txt").write_bytes(b"nothing to see\n")
+    (files / "g-loop").symlink_to(files)  # not followed inside a directory
 
     code, lines, err = scan(p, files)
     assert lines == [

@@ -154,6 +154,19 @@ mod tests {
     }
 
     #[test]
+    fn cld_with_a_plain_tar() {
+        let gz = build(9, 5, &[("z.hdb", b"line\n")]);
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&gz[HEADER_LEN..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        let mut cld = gz[..HEADER_LEN].to_vec();
+        cld.extend_from_slice(&tar);
+        let (h, files) = unpack(&cld, false).unwrap();
+        assert_eq!((h.version, files[0].0.as_str()), (9, "z.hdb"));
+    }
+
+    #[test]
     fn damage_is_refused() {
         let mut cvd = build(1, 0, &[("x.hdb", b"a\n")]);
         assert!(parse_header(b"ClamAV-VDB:x").is_err());

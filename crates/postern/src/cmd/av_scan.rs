@@ -64,9 +64,13 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
         files.push(path.to_path_buf());
         return Ok(());
     }
+    // Symbolic links inside a directory are not followed (a link to a
+    // parent would never end); the paths given are.
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| CliError::io(path, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
+        .map(|e| e.path())
         .collect();
     entries.sort();
     for e in entries {
