@@ -225,6 +225,29 @@ mod tests {
     }
 
     #[test]
+    fn every_extension_is_read() {
+        let sha1 = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"; // "hello"
+        let sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        let mut b = Builder::default();
+        b.add("a.hsb", format!("{sha1}:5:Sha1.Hello\n").as_bytes())
+            .unwrap();
+        b.add("b.HDB", b"0123456789abcdef0123456789abcdef:*:Any.Size\n")
+            .unwrap();
+        b.add("c.sfp", format!("{sha256}:*:Allowed\n").as_bytes())
+            .unwrap();
+        b.add("d.ndb", b"World:0:*:776f726c64\n").unwrap();
+        let engine = b.build().unwrap();
+        assert_eq!(
+            engine.counts(),
+            (2, 2, 1),
+            "EICAR is the second body signature"
+        );
+        assert_eq!(engine.detect(b"hello"), None, "allowed by the .sfp");
+        assert_eq!(engine.detect(b"world"), Some("World"));
+        assert_eq!(engine.databases().len(), 4);
+    }
+
+    #[test]
     fn allow_list_wins() {
         let mut b = Builder::default();
         b.add("a.ndb", b"Hello.Body:0:*:68656c6c6f\n").unwrap();
