@@ -118,15 +118,13 @@ impl<'e> Scanner<'e> {
             part: index,
             path: Vec::new(),
         };
-        let data: Cow<[u8]> = match encoding {
-            "base64" => Cow::Owned(decode::base64(body)),
-            "quoted-printable" => Cow::Owned(decode::quoted_printable(body)),
-            _ => Cow::Borrowed(body),
-        };
-        if matches!(data, Cow::Owned(_)) && !self.charge(data.len()) {
+        let data = transfer_decode(encoding, body);
+        let encoded = matches!(data, Cow::Owned(_));
+        if encoded && !self.charge(data.len()) {
             return self.note(Unscannable::TooManyBytes, &at);
         }
         let text = ct.mime.starts_with("text/");
+        let message = ct.is_message();
         self.parts.push(PartInfo {
             index,
             filename: filename(fields).or(ct.name.clone()),
@@ -134,11 +132,44 @@ impl<'e> Scanner<'e> {
             inside: Vec::new(),
         });
         self.object(&data, &at, 0);
+        if message && encoded && !self.infected() {
+            self.embedded(&data, &at, 0);
+        }
         if text && !self.infected() {
             for (name, bytes) in decode::uuencoded(&data) {
                 if self.member(&at, 0, name, bytes) == Ok(false) {
                     break;
                 }
+            }
+        }
+    }
+
+    /// An encoded message/rfc822 part, which the MIME walk sees as one
+    /// leaf: its own leaves, decoded, as members named `part N`, nested as
+    /// archives are.
+    fn embedded(&mut self, raw: &[u8], at: &Location, depth: usize) {
+        if depth >= self.limits.max_depth {
+            return self.note(Unscannable::TooDeep, at);
+        }
+        let mut leaves = Vec::new();
+        mime::walk(raw, |p| {
+            if let Some(body) = p.body {
+                leaves.push((p.encoding(), p.content_type.is_message(), body));
+            }
+        });
+        for (j, (encoding, message, body)) in leaves.into_iter().enumerate() {
+            let data = transfer_decode(&encoding, body);
+            let nested = (message && matches!(data, Cow::Owned(_))).then(|| data.to_vec());
+            let name = format!("part {}", j + 1);
+            match self.member(at, depth, name.clone(), data.into_owned()) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(why) => return self.note(why, at),
+            }
+            if let Some(inner) = nested {
+                let mut inner_at = at.clone();
+                inner_at.path.push(name);
+                self.embedded(&inner, &inner_at, depth + 1);
             }
         }
     }
@@ -224,6 +255,15 @@ impl Sink for Nested<'_, '_> {
 
     fn member(&mut self, name: String, bytes: Vec<u8>) -> Result<bool, Unscannable> {
         self.scanner.member(self.at, self.depth, name, bytes)
+    }
+}
+
+/// A part's content after its Content-Transfer-Encoding (RFC 2045 §6).
+fn transfer_decode<'a>(encoding: &str, body: &'a [u8]) -> Cow<'a, [u8]> {
+    match encoding {
+        "base64" => Cow::Owned(decode::base64(body)),
+        "quoted-printable" => Cow::Owned(decode::quoted_printable(body)),
+        _ => Cow::Borrowed(body),
     }
 }
 

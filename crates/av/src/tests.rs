@@ -319,3 +319,29 @@ fn clean_message_is_clean() {
     assert_eq!(r.verdict, Verdict::Clean);
     assert_eq!(r.parts.len(), 1);
 }
+
+#[test]
+fn encoded_forwarded_message_is_walked_into() {
+    let inner = message(&[(
+        "Content-Type: application/octet-stream",
+        "base64",
+        &b64(EICAR),
+    )]);
+    let raw = message(&[
+        ("Content-Type: text/plain", "7bit", b"fwd"),
+        ("Content-Type: message/rfc822", "base64", &b64(&inner)),
+    ]);
+    assert!(!raw.windows(EICAR.len()).any(|w| w == EICAR));
+    let r = Engine::builtin().scan_message(&raw, &Limits::default());
+    assert!(
+        matches!(&r.verdict, Verdict::Infected { at, .. } if at.part == 2 && at.path == ["part 1"]),
+        "{r:?}"
+    );
+    // Each level of encoded forwarding is one level of depth.
+    let mut m = inner;
+    for _ in 0..6 {
+        m = message(&[("Content-Type: message/rfc822", "base64", &b64(&m))]);
+    }
+    let r = Engine::builtin().scan_message(&m, &Limits::default());
+    assert_eq!(unscannable(&r), Unscannable::TooDeep);
+}
