@@ -327,7 +327,7 @@ fn walk(
             .any(|run| cur.run_at(k, run) && walk(elems, e + 1, cur, k + run.len(), steps, done)),
         Elem::Gap { min, max } => {
             let last = cur.len().min(k.saturating_add(*max));
-            (k + min..=last).any(|n| walk(elems, e + 1, cur, n, steps, done))
+            (k.saturating_add(*min)..=last).any(|n| walk(elems, e + 1, cur, n, steps, done))
         }
     }
 }
@@ -413,6 +413,15 @@ mod tests {
         assert!(matches!(bad("4142!(43|44)"), HexError::Unsupported(_)));
         assert!(matches!(bad("4142[1-2]43"), HexError::Unsupported(_)));
         assert!(matches!(bad("(B)4142"), HexError::Unsupported(_)));
+    }
+
+    #[test]
+    fn huge_gaps_do_not_overflow() {
+        let max = usize::MAX;
+        assert_eq!(find(&format!("4142{{{max}}}43"), b"ABC"), None);
+        assert_eq!(find(&format!("4142{{{max}-}}43"), b"ABC"), None);
+        assert_eq!(find(&format!("41{{{max}}}4243"), b"ABC"), None);
+        assert_eq!(find(&format!("4142{{1}}43{{{max}}}44"), b"AB.CD"), None);
     }
 
     #[test]
