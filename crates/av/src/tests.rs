@@ -345,3 +345,43 @@ fn encoded_forwarded_message_is_walked_into() {
     let r = Engine::builtin().scan_message(&m, &Limits::default());
     assert_eq!(unscannable(&r), Unscannable::TooDeep);
 }
+
+#[test]
+fn mangled_archives_and_messages_never_panic() {
+    // A poor man's fuzzer (the real targets are fuzz/av_scan and
+    // fuzz/av_signatures): flipped bytes and cut ends of valid inputs.
+    let inner = zip_of(&[("a.txt", b"hello hello hello"), ("b.bin", &[7u8; 3000])]);
+    let tgz = gzip_of(&tar_of(&[("x", &[1u8; 2000]), ("y", b"yy")]));
+    let seeds = [
+        zip_of(&[("in.zip", &inner), ("t.tgz", &tgz)]),
+        tgz.clone(),
+        message(&[("Content-Type: application/zip", "base64", &b64(&inner))]),
+    ];
+    let small = Limits {
+        max_depth: 3,
+        max_files: 20,
+        max_scan_bytes: 1 << 20,
+        max_ratio: 100,
+    };
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let engine = Engine::builtin();
+    for round in 0..3000 {
+        let mut data = seeds[round % seeds.len()].clone();
+        for _ in 0..1 + next() % 8 {
+            let i = (next() as usize) % data.len();
+            data[i] = next() as u8;
+        }
+        if next() % 4 == 0 {
+            data.truncate((next() as usize) % data.len());
+        }
+        let r = engine.scan_file(&data, &small);
+        assert!(r.bytes_scanned <= small.max_scan_bytes + 1);
+        engine.scan_message(&data, &small);
+    }
+}
