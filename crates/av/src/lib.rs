@@ -22,6 +22,7 @@ pub mod database;
 pub mod decode;
 mod engine;
 pub mod fetch;
+mod grams;
 pub mod hashsig;
 pub mod hexsig;
 mod limits;

@@ -1,27 +1,39 @@
-//! Every body signature at once: one Aho-Corasick automaton over their
-//! anchors finds candidate positions in a single pass over the object; only
-//! the signatures whose anchor was hit are verified there.
+//! Every body signature at once, in one pass over the object: anchors of at
+//! least [`GRAM`] bytes through the hashed 4-gram index ([`crate::grams`]),
+//! shorter ones through one Aho-Corasick automaton; only the signatures
+//! whose anchor was hit are verified there.
 
+use crate::grams::{GramIndex, GRAM};
 use crate::ndb::BodySig;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 pub struct BodyMatcher {
     sigs: Vec<BodySig>,
-    automaton: Option<AhoCorasick>,
+    grams: GramIndex,
+    /// The automaton over the short anchors, and their signatures.
+    short: Option<(AhoCorasick, Vec<usize>)>,
 }
 
 impl BodyMatcher {
     pub fn new(sigs: Vec<BodySig>) -> Result<BodyMatcher, String> {
-        let automaton = if sigs.is_empty() {
+        let long = |s: &&BodySig| s.pattern.anchor.len() >= GRAM;
+        let grams = GramIndex::new(
+            sigs.iter()
+                .enumerate()
+                .filter(|(_, s)| long(s))
+                .map(|(i, s)| (i, s.pattern.anchor.as_slice())),
+        );
+        let ids: Vec<usize> = (0..sigs.len()).filter(|&i| !long(&&sigs[i])).collect();
+        let short = if ids.is_empty() {
             None
         } else {
             let built = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
-                .build(sigs.iter().map(|s| &s.pattern.anchor))
+                .build(ids.iter().map(|&i| &sigs[i].pattern.anchor))
                 .map_err(|e| format!("cannot build the signature automaton: {e}"))?;
-            Some(built)
+            Some((built, ids))
         };
-        Ok(BodyMatcher { sigs, automaton })
+        Ok(BodyMatcher { sigs, grams, short })
     }
 
     pub fn len(&self) -> usize {
@@ -32,17 +44,40 @@ impl BodyMatcher {
         self.sigs.is_empty()
     }
 
-    /// The first signature (by position of its anchor) that matches `data`.
-    pub fn find(&self, data: &[u8]) -> Option<&str> {
-        let ac = self.automaton.as_ref()?;
+    /// Whether signature `i` matches with its anchor at `at`.
+    fn verify(&self, i: usize, data: &[u8], at: usize) -> bool {
+        let sig = &self.sigs[i];
+        let anchor = &sig.pattern.anchor;
         let len = data.len();
-        ac.find_overlapping_iter(data).find_map(|m| {
-            let sig = &self.sigs[m.pattern().as_usize()];
-            let ok = |start: usize| sig.offset.allows(start, len);
-            sig.pattern
-                .verify(data, m.start(), &ok)
-                .map(|_| sig.name.as_str())
-        })
+        data[at..].starts_with(anchor)
+            && sig
+                .pattern
+                .verify(data, at, &|start| sig.offset.allows(start, len))
+                .is_some()
+    }
+
+    /// The name of a signature that matches `data`, if any.
+    pub fn find(&self, data: &[u8]) -> Option<&str> {
+        let mut found = None;
+        self.grams.scan(data, &mut |i, at| {
+            let ok = self.verify(i, data, at);
+            if ok {
+                found = Some(i);
+            }
+            ok
+        });
+        if found.is_none() {
+            if let Some((ac, ids)) = &self.short {
+                for m in ac.find_overlapping_iter(data) {
+                    let i = ids[m.pattern().as_usize()];
+                    if self.verify(i, data, m.start()) {
+                        found = Some(i);
+                        break;
+                    }
+                }
+            }
+        }
+        found.map(|i| self.sigs[i].name.as_str())
     }
 }
 

@@ -167,7 +167,8 @@ fn recursive_bomb_like_42_zip() {
     let r = scan(&z);
     assert_eq!(unscannable(&r), Unscannable::Ratio);
     assert!(r.bytes_scanned <= MAX_SCAN_BYTES);
-    assert!(t.elapsed().as_secs() < 10);
+    // Bounded by bytes, not by time; this only catches a runaway.
+    assert!(t.elapsed().as_secs() < 60);
     // With no ratio limit, the byte budget stops it instead.
     let lax = Limits {
         max_ratio: u64::MAX / 2,
