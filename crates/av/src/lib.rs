@@ -4,8 +4,10 @@
 //! hashes, `.ndb` body patterns, `.fp`/`.sfp` allow-lists, and the
 //! `.cvd`/`.cld` containers they ship in ([`database`]). The EICAR test file
 //! is detected with no database at all ([`EICAR_NAME`]). Every body pattern's
-//! longest literal run goes into one Aho-Corasick automaton, so an object is
-//! read once whatever the number of signatures ([`matcher`]).
+//! longest literal run is its anchor, looked for in one pass over an object
+//! whatever the number of signatures: a hashed 4-gram index for anchors of
+//! four bytes or more, one Aho-Corasick automaton for shorter ones
+//! ([`matcher`]).
 //!
 //! The core is sans-I/O: [`Builder`] takes database files as bytes, and
 //! [`Engine::scan_message`] / [`Engine::scan_file`] take the bytes to scan
