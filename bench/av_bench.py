@@ -146,6 +146,7 @@ MaxFiles 1000
 ScanMail yes
 ScanArchive yes
 Bytecode no
+DisableCache yes
 """
 
 

@@ -17,13 +17,20 @@ pub enum Kind {
 pub fn kind(data: &[u8]) -> Option<Kind> {
     if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
         Some(Kind::Zip)
-    } else if data.starts_with(&[0x1f, 0x8b]) {
+    } else if gzip_header(data) {
         Some(Kind::Gzip)
     } else if data.get(257..262) == Some(b"ustar") {
         Some(Kind::Tar)
     } else {
         None
     }
+}
+
+/// RFC 1952 §2.3.1: ID1 ID2, CM 8 (deflate, the only one defined), and the
+/// reserved FLG bits zero. Two magic bytes alone would take one random
+/// binary attachment in 65,536 for a corrupt (unscannable) archive.
+fn gzip_header(data: &[u8]) -> bool {
+    matches!(data, [0x1f, 0x8b, 8, flags, ..] if flags & 0xe0 == 0)
 }
 
 /// Where members go, and the bounds they are read under.
@@ -122,4 +129,22 @@ fn tar(data: &[u8], sink: &mut dyn Sink) -> Result<(), Unscannable> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(kind(b"PK\x03\x04rest"), Some(Kind::Zip));
+        assert_eq!(kind(&[0x1f, 0x8b, 8, 0, 0]), Some(Kind::Gzip));
+        // Random binary that happens to start like gzip is not an archive.
+        assert_eq!(kind(&[0x1f, 0x8b, 0x61, 0, 0]), None);
+        assert_eq!(kind(&[0x1f, 0x8b, 8, 0x20, 0]), None);
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(kind(&tar), Some(Kind::Tar));
+        assert_eq!(kind(b"plain text"), None);
+    }
 }
