@@ -21,6 +21,7 @@ pub struct Config {
     pub security: crate::login_guard::Security,
     pub spam: crate::spam::Spam,
     pub greylist: crate::greylist::Greylist,
+    pub av: crate::av::Av,
     pub log: Log,
 }
 
@@ -279,6 +280,7 @@ impl Config {
             "smtp.greeting_delay_exempt",
             &self.smtp.greeting_delay_exempt,
         )?;
+        self.av.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

@@ -330,6 +330,29 @@ window = "4h"
 auto_whitelist = "36d"
 exempt_group = ""
 
+[av]
+# The integrated antivirus engine: signatures in ClamAV's formats (.cvd, .cld,
+# .hdb, .hsb, .ndb, .fp, .sfp) in DIR/av; the EICAR test file is detected with
+# none. `postern av update --from DIR_OR_URL` installs new ones (refused whole
+# if any line is malformed), `postern av status` shows them, `postern av scan
+# PATH...` scans files. Every MIME part is decoded and zip, gzip and tar
+# archives unpacked, within these limits: archives nested deeper than
+# max_depth, more than max_files members, more than max_scan_bytes decoded, or
+# a member expanding more than max_ratio times its compressed size (above
+# 1 MiB) make the message unscannable, as do encrypted or corrupt archives.
+max_depth = 5
+max_files = 1000
+max_scan_bytes = "100M"
+max_ratio = 100
+# An unscannable message is delivered with a warning ("deliver") or treated as
+# a virus ("infected").
+unscannable = "deliver"
+# Where updates come from: a directory, or the http(s) URL of a mirror
+# directory holding main.cvd and daily.cvd; "" for none. The server fetches
+# from it every update_interval (at least 10m).
+mirror = ""
+update_interval = "4h"
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false
@@ -386,6 +409,7 @@ mod tests {
         assert_eq!(c.security, crate::Security::default());
         assert_eq!(c.imap, crate::Imap::default());
         assert_eq!(c.spam, crate::Spam::default());
+        assert_eq!(c.av, crate::Av::default());
         assert!(c.access.0.is_empty());
         for (name, _) in crate::SERVICES {
             assert!(

@@ -75,6 +75,9 @@ pub enum Command {
     /// DMARC aggregate reports (RFC 7489 §7.2) of the mail this server checked.
     #[command(subcommand)]
     Dmarc(DmarcCmd),
+    /// The integrated antivirus engine: scan files, install signatures, show them.
+    #[command(subcommand)]
+    Av(AvCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -454,6 +457,30 @@ pub struct SpamRuleArgs {
     /// Accept it as ham: no other test scores it.
     #[arg(long)]
     pub accept: bool,
+}
+
+/// Signatures live in DIR/av (ClamAV formats); with none, EICAR is still detected.
+#[derive(Debug, Subcommand)]
+pub enum AvCmd {
+    /// Scan files (a `.eml` as a message, anything else as a file) and
+    /// directories (recursively): one line each, `PATH: OK`,
+    /// `PATH: NAME FOUND` or `PATH: UNSCANNABLE REASON`; exit 1 when
+    /// something was found.
+    Scan {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Install signature databases into DIR/av, all or nothing: a set that
+    /// does not load (a malformed line) is refused and the old one kept.
+    Update {
+        /// A directory, one database file, or an http URL of a mirror
+        /// directory (main.cvd, daily.cvd); default: av.mirror.
+        #[arg(long, value_name = "DIR_OR_URL")]
+        from: Option<String>,
+    },
+    /// The engine, each database file (version, build date, signatures,
+    /// age) and the totals.
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -53,7 +53,9 @@ pub fn walk<'a>(raw: &'a [u8], mut visit: impl FnMut(Part<'a>)) -> usize {
                 .into_iter()
                 .map(|r| body.start + r.start..body.start + r.end)
                 .collect(),
-            _ if open && content_type.is_message() => vec![body.clone()],
+            // RFC 2046 §5.2.1 allows message/rfc822 only unencoded; an
+            // encoded one (it happens) is a leaf for the reader to decode.
+            _ if open && content_type.is_message() && !encoded(&fields) => vec![body.clone()],
             _ => Vec::new(),
         };
         let container = !children.is_empty();
@@ -66,6 +68,14 @@ pub fn walk<'a>(raw: &'a [u8], mut visit: impl FnMut(Part<'a>)) -> usize {
         stack.extend(children.into_iter().rev().map(|r| (r, depth + 1)));
     }
     seen
+}
+
+/// Whether a part's Content-Transfer-Encoding is base64 or quoted-printable.
+fn encoded(fields: &[(String, String)]) -> bool {
+    header::get(fields, "content-transfer-encoding").is_some_and(|v| {
+        let v = v.trim();
+        v.eq_ignore_ascii_case("base64") || v.eq_ignore_ascii_case("quoted-printable")
+    })
 }
 
 /// The parts between the `--boundary` delimiter lines of a multipart body
@@ -153,6 +163,21 @@ mod tests {
         );
         let shallow = leaves(&nested_messages(MAX_MIME_DEPTH - 1));
         assert_eq!(shallow[0].2, b"innermost", "just under the bound is walked");
+    }
+
+    #[test]
+    fn encoded_message_part_is_a_leaf() {
+        let raw = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaQ0KDQpoaQ==\r\n--x--\r\n";
+        let got = leaves(raw);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0],
+            (
+                1,
+                "message/rfc822".into(),
+                b"U3ViamVjdDogaQ0KDQpoaQ==".to_vec()
+            )
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! finds the data directory and opens the store for the families that need it.
 
 mod alias;
+mod av;
+mod av_scan;
 mod config;
 mod delegation;
 mod dkim;
@@ -71,6 +73,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Dmarc(cmd) => {
             let config = postern_config::Config::load(&data)?;
             dmarc::run(&open_store(&data)?, &config, cmd, out)
+        }
+        Command::Av(cmd) => {
+            let config = postern_config::Config::load(existing(&data)?)?;
+            av::run(&data, &config, cmd, out)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+mod av;
 mod counters;
 pub(crate) mod dmarc_reports;
 pub mod pidfile;
@@ -164,6 +165,14 @@ async fn serve(
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_net::clock::SystemClock),
+        stop_rx.clone(),
+    ));
+    let av = av::initial(data_dir, &logs);
+    tokio::spawn(av::watch_dir(av.clone(), logs.clone(), stop_rx.clone()));
+    tokio::spawn(av::update_every(
+        av,
+        logs.clone(),
+        config_rx.clone(),
         stop_rx.clone(),
     ));
     let smtp = Arc::new(Context {

@@ -1,0 +1,110 @@
+//! `[av]`: the integrated antivirus engine (SPEC V1, V3, V5; issue 17). The
+//! scan limits (each crossing makes a message unscannable), what an
+//! unscannable message counts as, and where signature updates come from.
+//! The defaults equal `postern_av::Limits::default()`.
+
+use crate::units::{Duration, Size};
+use serde::{Deserialize, Serialize};
+
+/// Hard ceiling on `av.max_depth`: archive recursion is bounded by it.
+pub const MAX_AV_DEPTH: usize = 64;
+/// Shortest `av.update_interval`: mirrors ask not to be polled more often.
+pub const MIN_UPDATE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Av {
+    /// Archives nested deeper than this are unscannable.
+    pub max_depth: usize,
+    /// Archive members looked at in one message.
+    pub max_files: usize,
+    /// Bytes produced by decoding and unpacking one message.
+    pub max_scan_bytes: Size,
+    /// Expansion allowed per compressed byte (above 1 MiB of output).
+    pub max_ratio: u64,
+    /// What a message that cannot be fully scanned counts as.
+    pub unscannable: UnscannableAction,
+    /// Where `av update` (and the server, every `update_interval`) fetches
+    /// signatures: a directory or an http(s) URL of a mirror directory; ""
+    /// for none.
+    pub mirror: String,
+    pub update_interval: Duration,
+}
+
+/// `av.unscannable`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnscannableAction {
+    /// Delivered, with a warning.
+    #[default]
+    Deliver,
+    /// Treated as a virus.
+    Infected,
+}
+
+impl Default for Av {
+    fn default() -> Self {
+        Av {
+            max_depth: 5,
+            max_files: 1000,
+            max_scan_bytes: Size(100 << 20),
+            max_ratio: 100,
+            unscannable: UnscannableAction::Deliver,
+            mirror: String::new(),
+            update_interval: Duration(std::time::Duration::from_secs(4 * 3600)),
+        }
+    }
+}
+
+impl Av {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_AV_DEPTH).contains(&self.max_depth) {
+            return Err(format!("av.max_depth: must be 1 to {MAX_AV_DEPTH}"));
+        }
+        if self.max_files == 0 || self.max_scan_bytes.0 == 0 {
+            return Err("av.max_files, av.max_scan_bytes: must be at least 1".into());
+        }
+        if self.max_ratio < 2 {
+            return Err("av.max_ratio: must be at least 2".into());
+        }
+        let m = &self.mirror;
+        let url = m.starts_with("http://") || m.starts_with("https://");
+        if !m.is_empty() && !url && !m.starts_with('/') {
+            return Err("av.mirror: must be an http(s) URL or an absolute directory".into());
+        }
+        if self.update_interval.0 < MIN_UPDATE_INTERVAL {
+            return Err("av.update_interval: must be at least 10m".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn defaults_and_parsing() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.av, Av::default());
+        let c = Config::parse("[av]\nmax_depth = 3\nmax_scan_bytes = \"20M\"\nunscannable = \"infected\"\nmirror = \"http://127.0.0.1:8000/db\"\n").unwrap();
+        assert_eq!((c.av.max_depth, c.av.max_scan_bytes.0), (3, 20 << 20));
+        assert_eq!(c.av.unscannable, UnscannableAction::Infected);
+        assert!(Config::parse("[av]\nunscannable = \"drop\"\n").is_err());
+        assert!(Config::parse("[av]\nmax_dept = 3\n").is_err());
+    }
+
+    #[test]
+    fn limits_crossed() {
+        let bad = |t: &str| Config::parse(&format!("[av]\n{t}\n")).unwrap_err();
+        assert!(bad("max_depth = 0").contains("av.max_depth"));
+        assert!(bad("max_depth = 65").contains("av.max_depth"));
+        assert!(Config::parse("[av]\nmax_depth = 64\n").is_ok());
+        assert!(bad("max_files = 0").contains("av.max_files"));
+        assert!(bad("max_ratio = 1").contains("av.max_ratio"));
+        assert!(bad("mirror = \"db.example\"").contains("av.mirror"));
+        assert!(bad("update_interval = \"9m\"").contains("av.update_interval"));
+        assert!(Config::parse("[av]\nupdate_interval = \"10m\"\n").is_ok());
+    }
+}
