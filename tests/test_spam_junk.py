@@ -55,6 +55,11 @@ def test_moving_into_junk_teaches_spam_and_out_of_it_ham(imap_server, tmp_path):
     rng = random.Random(6)
     c = imaps(imap_server)
     append(c, "INBOX", [spam(rng, n) for n in range(6)])
+    # Before any learning, the running server has no evidence: spam of the
+    # same kind delivered over SMTP lands in INBOX.
+    with imap_server.smtp() as s:
+        s.sendmail("deals@promo.example", [ALICE], "X-Probe: before\r\n" + spam(rng, 50))
+    imap_server.wait_for_message(ALICE, "X-Probe: before")
     # Appending into INBOX, or delivery into Junk, teaches nothing.
     deliver_into_junk(imap_server, [ham(rng, 100 + n) for n in range(6)])
     assert stats(imap_server) == (0, 0)
@@ -81,6 +86,19 @@ def test_moving_into_junk_teaches_spam_and_out_of_it_ham(imap_server, tmp_path):
     assert stats(imap_server) == (6, 6)
     assert len(learned_lines(imap_server)) == 3
     r.cmd("l", "LOGOUT")
+
+    # The running server judges the next message by what it learned (it
+    # reloads the model within a second): the same kind of spam now goes to Junk.
+    probe = random.Random(61)
+
+    def next_spam_in_junk():
+        n = probe.randrange(10**6)
+        with imap_server.smtp() as s:
+            s.sendmail("deals@promo.example", [ALICE], f"X-Probe: after-{n}\r\n" + spam(probe, 800))
+        return [m for m in imap_server.messages(ALICE, "Junk") if "X-Probe: after-" in m]
+
+    junked = wait_until(next_spam_in_junk, what="new spam over SMTP judged by the learned model")
+    assert "X-Spam-Flag: YES" in junked[0] and "BAYES(" in junked[0], junked[0][:600]
 
     # What the server learned judges new mail in another process.
     fresh = random.Random(60)
