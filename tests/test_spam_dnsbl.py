@@ -248,6 +248,28 @@ def test_user_blacklist_refuses_that_recipient_only(dns, make_server):
     assert log_lines(server, "mail.log", "event=refused", f"to={ALICE}", 'result="550 5.7.1"')
 
 
+def test_refusals_by_the_lists_are_counted_for_the_console(dns, make_server):
+    # Issue 16 item 8: blacklisted and DNSBL-blocked counts in `spam stats`.
+    listed(dns)
+    server = make_server(config=lists_config(dns, f'{{zone = "{ZONE}", action = "block"}}'))
+    server.cli("spam", "blacklist", "add", "@bad.example")
+    with Raw(server.addr("smtp")) as c:
+        c.greeting()
+        c.ehlo("client.test")
+        c.expect("MAIL FROM:<anyone@bad.example>", 554, "5.7.1")
+        c.expect(f"MAIL FROM:<{SENDER}>", 250)
+        c.expect(f"RCPT TO:<{ALICE}>", 554, "5.7.1")
+        c.expect(f"RCPT TO:<{BOB}>", 554, "5.7.1")
+
+    def counts():
+        out = server.cli("spam", "stats").stdout
+        s = dict(line.split(": ", 1) for line in out.splitlines())
+        return (s.get("blacklisted"), s.get("dnsbl-blocked"))
+
+    # Counted in memory, written every 5 s (and at shutdown).
+    wait_until(lambda: counts() == ("1", "2"), 15, what="blacklisted 1, dnsbl-blocked 2 in spam stats")
+
+
 def test_whitelisted_sender_passes_dnsbl_block_and_is_not_scored(dns, make_server):
     listed(dns)
     lists = f'{{zone = "{ZONE}", action = "block"}}, {{zone = "score.example", action = "score", score = 9.0}}'

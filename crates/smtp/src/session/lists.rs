@@ -21,6 +21,7 @@ use postern_config::ListWhen;
 use postern_filter::dnsbl::{check_client, check_domains, Hit, Listing};
 use postern_filter::{AuthResult, Results, SpfOutcome};
 use postern_spam::Test;
+use postern_store::counters::Counter;
 use postern_store::{SenderListed, UserId};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -223,6 +224,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         ];
         fields.extend(zone.map(|z| ("dnsbl", z)));
         self.ctx.logs.mail(&fields);
+        // Issue 16 item 8: the console's counts.
+        self.ctx.counters.bump(match zone {
+            Some(_) => Counter::DnsblBlocked,
+            None => Counter::Blacklisted,
+        });
     }
 
     /// At RCPT, for a recipient reaching the local `users`: the recipient's

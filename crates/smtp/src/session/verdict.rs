@@ -221,6 +221,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 fn counter(action: &Action, by: &str) -> Option<Counter> {
     let spam = by == "spam";
     match action {
+        Action::Reject(_) if by == "uribl" => Some(Counter::DnsblBlocked),
         Action::Junk if spam => Some(Counter::Tagged),
         Action::Junk => Some(Counter::DmarcQuarantined),
         Action::Discard => Some(Counter::Discarded),
@@ -253,6 +254,10 @@ mod tests {
         assert_eq!(
             counter(&Action::Reject(r.clone()), "dmarc"),
             Some(Counter::DmarcRejected)
+        );
+        assert_eq!(
+            counter(&Action::Reject(r.clone()), "uribl"),
+            Some(Counter::DnsblBlocked)
         );
         assert_eq!(counter(&Action::Discard, "spam"), Some(Counter::Discarded));
         assert_eq!(counter(&Action::Defer(r), "dmarc"), None);
