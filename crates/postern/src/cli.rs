@@ -102,7 +102,7 @@ pub enum TokenCmd {
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
     },
-    /// List tokens: ID, USER, CREATED, EXPIRES, LAST-USED separated by tabs.
+    /// List tokens: ID, USER, CREATED, EXPIRES, LAST-USED (to the minute), separated by tabs.
     List,
     /// Revoke a token by its ID.
     Revoke { id: i64 },

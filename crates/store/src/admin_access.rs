@@ -238,27 +238,34 @@ impl Store {
         Ok(())
     }
 
-    /// The user of the unexpired token whose text hashes to `digest`
-    /// (its last use becomes `at`).
+    /// The user of the unexpired token whose text hashes to `digest`. Its
+    /// last use becomes `at` when the recorded one is [`LAST_USED_EVERY`]
+    /// or more older: not one synced write per API call.
     pub fn token_user(&self, digest: &[u8], at: i64) -> Result<Option<String>, StoreError> {
         let conn = self.conn();
-        let user: Option<String> = conn
+        let found: Option<(String, Option<i64>)> = conn
             .query_row(
-                "SELECT u.address FROM api_tokens t JOIN users u ON u.id = t.user_id
+                "SELECT u.address, t.last_used FROM api_tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.digest = ?1 AND (t.expires IS NULL OR t.expires > ?2) AND u.enabled",
                 params![digest, at],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if user.is_some() {
+        let Some((user, last_used)) = found else {
+            return Ok(None);
+        };
+        if last_used.is_none_or(|t| at - t >= LAST_USED_EVERY) {
             conn.execute(
                 "UPDATE api_tokens SET last_used = ?2 WHERE digest = ?1",
                 params![digest, at],
             )?;
         }
-        Ok(user)
+        Ok(Some(user))
     }
 }
+
+/// Seconds between two writes of a token's last use (`token list` is exact to this).
+pub const LAST_USED_EVERY: i64 = 60;
 
 #[cfg(test)]
 mod tests {
@@ -308,6 +315,18 @@ mod tests {
         );
         assert_eq!(s.token_list().unwrap()[0].last_used, Some(99));
         assert!(s.token_user(b"t1", 100).unwrap().is_none());
+        s.token_revoke(id).unwrap();
+        // The last use is written at most once a LAST_USED_EVERY.
+        s.token_create(b"t1", "x@a.test", None).unwrap();
+        s.token_user(b"t1", 1000).unwrap();
+        s.token_user(b"t1", 1000 + super::LAST_USED_EVERY - 1)
+            .unwrap();
+        assert_eq!(s.token_list().unwrap()[0].last_used, Some(1000));
+        s.token_user(b"t1", 1000 + super::LAST_USED_EVERY).unwrap();
+        assert_eq!(
+            s.token_list().unwrap()[0].last_used,
+            Some(1000 + super::LAST_USED_EVERY)
+        );
         s.token_revoke(id).unwrap();
         assert!(s.token_list().unwrap().is_empty());
         assert!(s.token_revoke(id).is_err());
