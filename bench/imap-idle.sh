@@ -84,22 +84,13 @@ start_postern() {
 # A private Dovecot serving IMAPS only on 127.0.0.1 (as in bench/imap-load.sh), with
 # limits raised for SESSIONS sessions from one address.
 start_dovecot() {
-    local d=$TMP/dovecot n cert key i
+    local d=$TMP/dovecot i
     local procs=$((SESSIONS + 100))
     DV_CONF=$d/dovecot.conf DV_RUN=$d/run
     PORT=$(free_port 10993)
-    mkdir -p "$DV_RUN" "$d/state" "$d/mail"
-    chmod 755 "$d"
-    chown mail:mail "$d/mail"
-    cert=/etc/dovecot/private/dovecot.pem key=/etc/dovecot/private/dovecot.key
-    if [[ ! -r $cert || ! -r $key ]]; then
-        cert=/etc/ssl/certs/ssl-cert-snakeoil.pem key=/etc/ssl/private/ssl-cert-snakeoil.key
-    fi
-    [[ -r $cert && -r $key ]] || die "no TLS certificate for dovecot"
-    for ((n = 1; n <= USERS; n++)); do
-        echo "user$n@$DOMAIN:{PLAIN}$PASSWORD:8:8::$d/mail/user$n::" >>"$d/users"
-    done
-    chmod 644 "$d/users"
+    mkdir -p "$DV_RUN" "$d/state"
+    dovecot_users "$d" "$USERS"
+    dovecot_cert
     cat >"$DV_CONF" <<EOC
 instance_name = postern-idle-bench
 base_dir = $DV_RUN
@@ -108,8 +99,8 @@ protocols = imap
 listen = 127.0.0.1
 log_path = $d/dovecot.log
 ssl = required
-ssl_cert = <$cert
-ssl_key = <$key
+ssl_cert = <$DV_CERT
+ssl_key = <$DV_KEY
 first_valid_uid = 8
 mail_uid = mail
 mail_gid = mail

@@ -101,23 +101,13 @@ install() {
 # $TMP/dovecot/mail. TLS uses the certificate Debian's dovecot-core generated
 # (/etc/dovecot/private), or the ssl-cert snakeoil one.
 setup_dovecot() {
-    local d=$TMP/dovecot n cert key
+    local d=$TMP/dovecot
     DV_CONF=$d/dovecot.conf
     DV_RUN=$d/run
     DV_PORT=$(free_port 10993)
-    mkdir -p "$DV_RUN" "$d/state" "$d/mail"
-    chmod 755 "$d"
-    chown mail:mail "$d/mail"
-    cert=/etc/dovecot/private/dovecot.pem key=/etc/dovecot/private/dovecot.key
-    if [[ ! -r $cert || ! -r $key ]]; then
-        cert=/etc/ssl/certs/ssl-cert-snakeoil.pem key=/etc/ssl/private/ssl-cert-snakeoil.key
-    fi
-    [[ -r $cert && -r $key ]] || die "no TLS certificate for dovecot (tried /etc/dovecot/private and snakeoil)"
-
-    for ((n = 1; n <= CLIENTS; n++)); do
-        echo "user$n@$DOMAIN:{PLAIN}$PASSWORD:8:8::$d/mail/user$n::" >>"$d/users"
-    done
-    chmod 644 "$d/users"
+    mkdir -p "$DV_RUN" "$d/state"
+    dovecot_users "$d" "$CLIENTS"
+    dovecot_cert
 
     cat >"$DV_CONF" <<EOC
 # Private Dovecot for the benchmark: IMAPS on loopback only, maildir, defaults otherwise
@@ -130,8 +120,8 @@ protocols = imap
 listen = 127.0.0.1
 log_path = $d/dovecot.log
 ssl = required
-ssl_cert = <$cert
-ssl_key = <$key
+ssl_cert = <$DV_CERT
+ssl_key = <$DV_KEY
 first_valid_uid = 8
 mail_uid = mail
 mail_gid = mail

@@ -192,3 +192,27 @@ postern_encrypt() {
     "$POSTERN_BIN" --data "$1" encryption enable >&2 || { log "error: postern encryption enable failed"; return 1; }
     log "postern store encrypted (ENCRYPTED=1)"
 }
+
+# The certificate of a benchmark's private Dovecot: Debian dovecot-core's, or
+# ssl-cert's snakeoil one. Sets DV_CERT and DV_KEY.
+dovecot_cert() {
+    DV_CERT=/etc/dovecot/private/dovecot.pem DV_KEY=/etc/dovecot/private/dovecot.key
+    if [[ ! -r $DV_CERT || ! -r $DV_KEY ]]; then
+        DV_CERT=/etc/ssl/certs/ssl-cert-snakeoil.pem DV_KEY=/etc/ssl/private/ssl-cert-snakeoil.key
+    fi
+    [[ -r $DV_CERT && -r $DV_KEY ]] ||
+        die "no TLS certificate for dovecot (tried /etc/dovecot/private and snakeoil)"
+}
+
+# user1..userCOUNT@$DOMAIN with $PASSWORD in DIR/users (a passwd-file), their
+# maildirs under DIR/mail, owned by mail (uid 8).
+dovecot_users() {
+    local d=$1 count=$2 n
+    mkdir -p "$d/mail"
+    chmod 755 "$d"
+    chown mail:mail "$d/mail"
+    for ((n = 1; n <= count; n++)); do
+        echo "user$n@$DOMAIN:{PLAIN}$PASSWORD:8:8::$d/mail/user$n::" >>"$d/users"
+    done
+    chmod 644 "$d/users"
+}
