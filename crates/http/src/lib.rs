@@ -15,6 +15,7 @@ mod problem;
 mod roles;
 mod session;
 pub mod token;
+mod traffic;
 
 pub use conn::{serve_connection, tls_acceptor};
 pub use idle::{HEADER_READ_TIMEOUT, IDLE_TIMEOUT};
