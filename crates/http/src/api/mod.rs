@@ -116,6 +116,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/logs/{log}", get(logs::logs))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .merge(crate::console::router())
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(crate::headers::secure))
