@@ -13,7 +13,9 @@ use crate::Ctx;
 use axum::extract::State;
 use axum::Extension;
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
 /// Bytes of each log the dashboard reads back at most (a busy day is cut
@@ -44,7 +46,8 @@ pub struct Dashboard {
     pub failed_logins: u64,
     /// Addresses blocked now.
     pub blocked: usize,
-    /// Bytes of the files under the data directory.
+    /// Bytes of the files under the data directory (walked at most once
+    /// per [`DISK_USE_TTL`]).
     pub disk_bytes: u64,
 }
 
@@ -74,6 +77,29 @@ pub fn read_back(
     }
 }
 
+/// How long a measured disk use is shown before the data directory is
+/// walked again (a big store has millions of files; the page refreshes
+/// every 10 seconds).
+pub const DISK_USE_TTL: Duration = Duration::from_secs(60);
+
+/// The last walk: which directory, when, how many bytes.
+type Measured = Mutex<Option<(PathBuf, Instant, u64)>>;
+static DISK_USE: Measured = Mutex::new(None);
+
+/// [`disk_use`] of `dir`, walked again only when the last walk is older
+/// than [`DISK_USE_TTL`] at `now`.
+pub fn cached_disk_use(cache: &Measured, dir: &Path, now: Instant) -> u64 {
+    let mut last = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((d, at, n)) = last.as_ref() {
+        if d == dir && now.saturating_duration_since(*at) < DISK_USE_TTL {
+            return *n;
+        }
+    }
+    let n = disk_use(dir);
+    *last = Some((dir.to_path_buf(), now, n));
+    n
+}
+
 /// Sum of file sizes under `dir` (links not followed).
 pub fn disk_use(dir: &Path) -> u64 {
     let mut total = 0;
@@ -100,7 +126,7 @@ fn tally(dir: &Path, now: i64) -> std::io::Result<(Tally, u64)> {
     read_back(&logs.join("security.log"), MAX_LOG_SCAN, |l| {
         t.add_security(l)
     })?;
-    Ok((t, disk_use(dir)))
+    Ok((t, cached_disk_use(&DISK_USE, dir, Instant::now())))
 }
 
 #[utoipa::path(get, path = "/api/v1/dashboard", tag = "status",
@@ -189,6 +215,22 @@ mod tests {
         })
         .unwrap();
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn disk_use_is_walked_again_once_the_ttl_is_over() {
+        let d = tempfile::tempdir().unwrap();
+        let cache = Measured::default();
+        let t0 = Instant::now();
+        std::fs::write(d.path().join("x"), [0; 10]).unwrap();
+        assert_eq!(cached_disk_use(&cache, d.path(), t0), 10);
+        std::fs::write(d.path().join("y"), [0; 5]).unwrap();
+        let just_before = t0 + DISK_USE_TTL - Duration::from_millis(1);
+        assert_eq!(cached_disk_use(&cache, d.path(), just_before), 10);
+        assert_eq!(cached_disk_use(&cache, d.path(), t0 + DISK_USE_TTL), 15);
+        // Another directory is never answered from this one's walk.
+        let e = tempfile::tempdir().unwrap();
+        assert_eq!(cached_disk_use(&cache, e.path(), t0 + DISK_USE_TTL), 0);
     }
 
     #[test]
