@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, insecure_tls, require_tool, tool_missing_is_a_failure, wait_until
+from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, IO_TIMEOUT, insecure_tls, require_tool, tool_missing_is_a_failure, wait_until
 
 ADMIN = {"admin": "127.0.0.1:0", "imaps": "127.0.0.1:0"}
 ARTIFACTS = Path(__file__).parent / "artifacts" / "console"
@@ -98,12 +98,12 @@ class Console:
             field.send_keys(value)
         self.find(f"{form_css} button[type=submit]").click()
 
-    def login(self):
+    def login(self, user=ALICE, password=ALICE_PASSWORD, landing="#card-queue"):
         self.d.get(self.base)
         self.find("#login-form")
         self.shot("login")
-        self.fill("#login-form", user=ALICE, password=ALICE_PASSWORD)
-        self.find("#card-queue")
+        self.fill("#login-form", user=user, password=password)
+        self.find(landing)
 
     def open(self, page, ready):
         self.find(f"#nav-{page}").click()
@@ -277,3 +277,57 @@ def test_console_log_view_shows_a_failed_login(admin, browser):
     c.shot("logs")
     c.open("dashboard", r"failed logins")
     c.wait_text(r"1\nfailed logins \(24 h\)")
+
+
+def test_dashboard_config_and_quota_api(admin):
+    from test_admin_api import Api, token
+
+    _, tok = token(admin, ALICE)
+    api = Api(admin, token=tok)
+    admin.deliver("console-dashboard")
+    wait_until(lambda: "event=accepted" in admin.log("mail.log"), 10, what="the message in mail.log")
+    imap = imaplib.IMAP4_SSL(*admin.addr("imaps"), ssl_context=insecure_tls(), timeout=IO_TIMEOUT)
+    with pytest.raises(imaplib.IMAP4.error):
+        imap.login(ALICE, "wrong-password")
+    imap.logout()
+    wait_until(lambda: "event=auth-failed" in admin.log("security.log"), 10, what="the failed login")
+    d = api.request("GET", "/api/v1/dashboard").body
+    assert len(d["hours"]) == len(d["received"]) == len(d["sent"]) == 24
+    assert d["received"][-1] == 1 and sum(d["received"]) == 1 and sum(d["sent"]) == 0
+    assert d["failed_logins"] == 1 and d["blocked"] == 0 and d["queue_size"] == 0
+    assert d["disk_bytes"] > 0
+    mine = [l for l in d["listeners"] if l["name"] == "admin"]
+    assert mine and mine[0]["connections"] >= 1, d["listeners"]
+
+    config = {c["key"]: c["value"] for c in api.request("GET", "/api/v1/config").body}
+    assert config["security.policy"] == "secure-auth"
+    assert config["smtp.greeting_delay"] == api.request("GET", "/api/v1/config/smtp.greeting_delay").body["value"]
+
+    r = api.request("PATCH", f"/api/v1/users/{ALICE}", {"quota": 2097152})
+    assert r.status == 200 and r.body["quota"] == 2097152, r.body
+    assert re.search(rf"^{re.escape(ALICE)}\t[^\t]*\t2(\.0)? ?Mi?B?\t", admin.cli("user", "list").stdout, re.M | re.I), \
+        admin.cli("user", "list").stdout
+    assert api.request("PATCH", f"/api/v1/users/{ALICE}", {"quota": -1}).status == 400
+
+    # A domain admin sees neither the server's dashboard nor its settings.
+    admin.cli("user", "set", "bob@example.org", "--role", "domain-admin:example.org")
+    _, bob = token(admin, "bob@example.org")
+    for path in ("/api/v1/dashboard", "/api/v1/config"):
+        assert Api(admin, token=bob).request("GET", path).status == 403, path
+
+
+@needs_browser
+def test_console_shows_a_domain_admin_only_their_pages(admin, browser):
+    admin.cli("user", "set", BOB, "--role", "domain-admin:example.org")
+    c = Console(browser, admin)
+    c.login(BOB, BOB_PASSWORD, landing="#nav-users")
+    c.wait_text(r"alice@example\.org")
+    nav = [a.text for a in browser.find_elements(c.By.CSS_SELECTOR, "#nav a")]
+    assert nav == ["Users", "Aliases", "Groups"], nav
+    assert browser.current_url.endswith("#/users")
+    assert "domain-admin:example.org" in c.find("#who").text
+    c.find("#logout").click()
+    c.find("#login-form")
+    # The session is over on the server too: the API no longer knows this browser.
+    browser.get(c.base + "api/v1/session")
+    assert "unauthenticated" in browser.page_source

@@ -17,17 +17,27 @@ const PAGES = [
   ['settings', 'Settings'],
 ];
 
+// A domain admin manages the users, aliases and groups of their domains;
+// the server-wide pages would only answer 403.
+const DOMAIN_ADMIN_PAGES = ['users', 'aliases', 'groups'];
+
 let me = null;
 let leave = null;
 
+function pages() {
+  const mine = me && me.role.startsWith('domain-admin');
+  return mine ? PAGES.filter(([p]) => DOMAIN_ADMIN_PAGES.includes(p)) : PAGES;
+}
+
 function current() {
   const name = location.hash.replace(/^#\/?/, '').split('?')[0];
-  return PAGES.some(([p]) => p === name) ? name : 'dashboard';
+  const shown = pages();
+  return shown.some(([p]) => p === name) ? name : shown[0][0];
 }
 
 function drawNav() {
   const nav = clear(document.getElementById('nav'));
-  for (const [name, title] of PAGES) {
+  for (const [name, title] of pages()) {
     nav.append(el('a', { href: `#/${name}`, class: name === current() ? 'current' : null, id: `nav-${name}` }, title));
   }
   nav.classList.toggle('hidden', !me);
@@ -57,8 +67,9 @@ async function show() {
 async function loggedIn(who) {
   me = who;
   if (who.csrf_token) setCsrf(who.csrf_token);
-  if (!location.hash || location.hash === '#/') {
-    location.hash = '#/dashboard'; // hashchange shows it
+  const home = `#/${current()}`;
+  if (location.hash !== home) {
+    location.hash = home; // hashchange shows it
     return;
   }
   await show();
