@@ -249,11 +249,25 @@ def test_console_retries_a_queued_message(make_server, browser):
     c.find("#queue-details")
     assert "Connection refused" in c.find("#queue-details").text
     c.shot("queue")
+    # Hold and release from the page, as `postern queue list` sees them.
+    c.find("button.hold").click()
+    c.find("button.release")
+    assert "[held]" in server.cli("queue", "list").stdout
+    c.find("button.release").click()
+    c.find("button.hold")
+    assert "[held]" not in server.cli("queue", "list").stdout
     # The dashboard's chart counts the message in (its bar for this hour).
     c.open("dashboard", r"Messages per hour")
     c.wait_text(r"■ in 1 ■ out 0")
     assert c.find("#traffic-chart rect.in[data-count='1']")
     c.shot("dashboard-traffic")
+    # Delete asks once more, then the message is gone.
+    c.open("queue", r"Queue \(1\)")
+    c.find("button.danger").click()
+    c.wait_text(r"Confirm delete")
+    c.find("button.danger").click()
+    c.wait_text(r"Queue \(0\)")
+    assert "far@example.net" not in server.cli("queue", "list").stdout
 
 
 @needs_browser
