@@ -195,7 +195,16 @@ def test_console_adds_a_domain_and_a_user_and_shows_hostile_names_as_text(admin,
     c.shot("ipgroups")
 
     c.open("security", r"Policy and options")
+    c.wait_text(r"security\.policy")
+    c.fill("main form", ip="192.0.2.7", duration="1h")
+    c.wait_text(r"192\.0\.2\.7 .*manual")
+    assert "192.0.2.7" in admin.cli("security", "blocked").stdout
     c.shot("security")
+    c.find("main td button.danger").click()
+    c.wait_text(r"Confirm unblock")
+    c.find("main td button.danger").click()
+    wait_until(lambda: "192.0.2.7" not in c.text(), UI_TIMEOUT, what="the block gone from the page")
+    assert "192.0.2.7" not in admin.cli("security", "blocked").stdout
     c.open("settings", r"Settings")
     c.find("#config-filter").send_keys("security.policy")
     row = c.find("tr[data-key='security.policy']")
