@@ -8,13 +8,13 @@
 pub const HOURS: usize = 24;
 
 /// Counts per hour; bucket 0 is the oldest hour.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     /// `YYYY-MM-DDTHH` of each bucket, as the logs write time (UTC).
     pub hours: Vec<String>,
     pub received: Vec<u64>,
     pub sent: Vec<u64>,
-    pub failed_logins: u64,
+    pub failed_logins: Vec<u64>,
 }
 
 /// The value of field `name` in a text (`name=value`) or JSON line.
@@ -55,8 +55,21 @@ impl Tally {
             hours,
             received: vec![0; HOURS],
             sent: vec![0; HOURS],
-            failed_logins: 0,
+            failed_logins: vec![0; HOURS],
         }
+    }
+
+    /// The window moved on to `now`: the hours still in it keep their counts.
+    pub fn rebase(self, now: i64) -> Tally {
+        let mut t = Tally::new(now);
+        for (old, hour) in self.hours.iter().enumerate() {
+            if let Some(i) = t.hours.iter().position(|h| h == hour) {
+                t.received[i] = self.received[old];
+                t.sent[i] = self.sent[old];
+                t.failed_logins[i] = self.failed_logins[old];
+            }
+        }
+        t
     }
 
     fn bucket(&self, line: &str) -> Result<Option<usize>, Older> {
@@ -82,8 +95,11 @@ impl Tally {
 
     /// Counts one security.log line; `Err` once lines are older than the window.
     pub fn add_security(&mut self, line: &str) -> Result<(), Older> {
-        if self.bucket(line)?.is_some() && field(line, "event") == Some("auth-failed") {
-            self.failed_logins += 1;
+        let Some(i) = self.bucket(line)? else {
+            return Ok(());
+        };
+        if field(line, "event") == Some("auth-failed") {
+            self.failed_logins[i] += 1;
         }
         Ok(())
     }
@@ -147,7 +163,23 @@ mod tests {
             .unwrap();
         t.add_security("2026-12-07T05:00:00Z event=blocked client=1.2.3.4")
             .unwrap();
-        assert_eq!(t.failed_logins, 1);
+        assert_eq!(t.failed_logins.iter().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn rebasing_keeps_the_hours_still_in_the_window() {
+        let mut t = Tally::new(NOW);
+        t.add_mail("2026-12-06T06:10:00Z event=accepted").unwrap();
+        t.add_mail("2026-12-07T05:10:00Z event=accepted").unwrap();
+        t.add_security("2026-12-07T05:10:00Z event=auth-failed")
+            .unwrap();
+        let later = t.rebase(NOW + 3600);
+        assert_eq!(later.hours[HOURS - 1], "2026-12-07T06");
+        // 06h yesterday left the window; 05h today is now the hour before last.
+        assert_eq!(later.received.iter().sum::<u64>(), 1);
+        assert_eq!(later.received[HOURS - 2], 1);
+        assert_eq!(later.failed_logins[HOURS - 2], 1);
+        assert_eq!(Tally::new(NOW).rebase(NOW), Tally::new(NOW));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::Ctx;
 use axum::extract::State;
 use axum::Extension;
 use serde::Serialize;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -51,10 +52,11 @@ pub struct Dashboard {
     pub disk_bytes: u64,
 }
 
-/// Feeds `file`'s lines, newest first, to `add` until it says they are older
-/// or `max_scan` bytes were read.
+/// Feeds the lines of `path` before byte `end`, newest first, to `add`
+/// until it says they are older or `max_scan` bytes were read.
 pub fn read_back(
     path: &Path,
+    end: u64,
     max_scan: u64,
     mut add: impl FnMut(&str) -> Result<(), Older>,
 ) -> std::io::Result<()> {
@@ -63,18 +65,86 @@ pub fn read_back(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let len = f.metadata()?.len();
-    let mut before = None;
+    let mut before = Some(end);
     loop {
         let (lines, next) = page(&mut f, before, MAX_LIMIT, &Filter::default())?;
         if lines.iter().any(|l| add(l).is_err()) {
             return Ok(());
         }
         match next {
-            Some(n) if len - n < max_scan => before = Some(n),
+            Some(n) if end.saturating_sub(n) < max_scan => before = Some(n),
             _ => return Ok(()),
         }
     }
+}
+
+/// Feeds the complete lines of `path` from byte `from` on to `add`; the
+/// position after the last of them, or `None` when the file is now shorter
+/// (rotated) or grew by more than `max_scan` (then count afresh).
+pub fn read_on(
+    path: &Path,
+    from: u64,
+    max_scan: u64,
+    mut add: impl FnMut(&str),
+) -> std::io::Result<Option<u64>> {
+    let len = log_len(path)?;
+    if len < from || len - from > max_scan {
+        return Ok(None);
+    }
+    if len == from {
+        return Ok(Some(from));
+    }
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(from))?;
+    let mut buf = Vec::new();
+    f.take(len - from).read_to_end(&mut buf)?;
+    let end = buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    for line in buf[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        add(&String::from_utf8_lossy(line));
+    }
+    Ok(Some(from + end as u64))
+}
+
+fn log_len(path: &Path) -> std::io::Result<u64> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// The last count: of which directory, where it stopped in each log.
+#[derive(Default)]
+pub struct Counted(Option<(PathBuf, u64, u64, Tally)>);
+static COUNTED: Mutex<Counted> = Mutex::new(Counted(None));
+
+/// The last day's counts at `now`: the lines added since the last call
+/// are counted onto its tally (moved on to this hour); the logs are read
+/// back afresh only the first time, after a rotation, or after a burst
+/// of more than [`MAX_LOG_SCAN`].
+pub fn count(cache: &Mutex<Counted>, dir: &Path, now: i64) -> std::io::Result<Tally> {
+    let mut last = cache.lock().unwrap_or_else(|p| p.into_inner());
+    let logs = dir.join("logs");
+    let (mail, security) = (logs.join("mail.log"), logs.join("security.log"));
+    if let Some((d, m, s, t)) = last.0.take().filter(|(d, ..)| d == dir) {
+        let mut t = t.rebase(now);
+        let m = read_on(&mail, m, MAX_LOG_SCAN, |l| {
+            let _ = t.add_mail(l);
+        })?;
+        let s = read_on(&security, s, MAX_LOG_SCAN, |l| {
+            let _ = t.add_security(l);
+        })?;
+        if let (Some(m), Some(s)) = (m, s) {
+            last.0 = Some((d, m, s, t.clone()));
+            return Ok(t);
+        }
+    }
+    let (m, s) = (log_len(&mail)?, log_len(&security)?);
+    let mut t = Tally::new(now);
+    read_back(&mail, m, MAX_LOG_SCAN, |l| t.add_mail(l))?;
+    read_back(&security, s, MAX_LOG_SCAN, |l| t.add_security(l))?;
+    last.0 = Some((dir.to_path_buf(), m, s, t.clone()));
+    Ok(t)
 }
 
 /// How long a measured disk use is shown before the data directory is
@@ -120,12 +190,7 @@ pub fn disk_use(dir: &Path) -> u64 {
 }
 
 fn tally(dir: &Path, now: i64) -> std::io::Result<(Tally, u64)> {
-    let mut t = Tally::new(now);
-    let logs = dir.join("logs");
-    read_back(&logs.join("mail.log"), MAX_LOG_SCAN, |l| t.add_mail(l))?;
-    read_back(&logs.join("security.log"), MAX_LOG_SCAN, |l| {
-        t.add_security(l)
-    })?;
+    let t = count(&COUNTED, dir, now)?;
     Ok((t, cached_disk_use(&DISK_USE, dir, Instant::now())))
 }
 
@@ -164,7 +229,7 @@ pub async fn dashboard(
         hours: t.hours,
         received: t.received,
         sent: t.sent,
-        failed_logins: t.failed_logins,
+        failed_logins: t.failed_logins.iter().sum(),
         blocked,
         disk_bytes,
     }))
@@ -188,7 +253,7 @@ mod tests {
         let f = log_of(5000); // 47 bytes a line: 235,000 bytes
         let count = |max| {
             let mut n = 0;
-            read_back(f.path(), max, |_| {
+            read_back(f.path(), u64::MAX, max, |_| {
                 n += 1;
                 Ok(())
             })
@@ -205,7 +270,7 @@ mod tests {
     fn reading_back_stops_at_the_first_older_line() {
         let f = log_of(10);
         let mut n = 0;
-        read_back(f.path(), u64::MAX, |_| {
+        read_back(f.path(), u64::MAX, u64::MAX, |_| {
             n += 1;
             if n == 3 {
                 Err(Older)
@@ -231,6 +296,69 @@ mod tests {
         // Another directory is never answered from this one's walk.
         let e = tempfile::tempdir().unwrap();
         assert_eq!(cached_disk_use(&cache, e.path(), t0 + DISK_USE_TTL), 0);
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn counts_go_on_from_where_the_last_request_stopped() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("logs")).unwrap();
+        let (mail, sec) = (
+            d.path().join("logs/mail.log"),
+            d.path().join("logs/security.log"),
+        );
+        let now = 1_796_621_400; // 2026-12-07T05:30:00Z
+        let line = "2026-12-07T05:10:00Z event=accepted id=a\n";
+        let cache = Mutex::new(Counted::default());
+        let received = |now| {
+            count(&cache, d.path(), now)
+                .unwrap()
+                .received
+                .iter()
+                .sum::<u64>()
+        };
+        append(&mail, &line.repeat(2));
+        assert_eq!(received(now), 2);
+        append(&mail, line);
+        append(&sec, "2026-12-07T05:11:00Z event=auth-failed\n");
+        assert_eq!(received(now), 3);
+        assert_eq!(
+            count(&cache, d.path(), now)
+                .unwrap()
+                .failed_logins
+                .iter()
+                .sum::<u64>(),
+            1
+        );
+        // A line still being written is counted once it is whole.
+        append(&mail, "2026-12-07T05:12:00Z event=acc");
+        assert_eq!(received(now), 3);
+        append(&mail, "epted id=b\n");
+        assert_eq!(received(now), 4);
+        // A day later they are out of the window.
+        assert_eq!(received(now + 86_400), 0);
+        // A rotated log is counted afresh.
+        std::fs::write(&mail, line).unwrap();
+        assert_eq!(received(now), 1);
+    }
+
+    #[test]
+    fn a_burst_over_the_scan_limit_is_read_back_afresh() {
+        let f = log_of(3);
+        let mut n = 0;
+        assert_eq!(read_on(f.path(), 0, 10, |_| n += 1).unwrap(), None);
+        assert_eq!(n, 0);
+        let len = std::fs::metadata(f.path()).unwrap().len();
+        assert_eq!(read_on(f.path(), 0, len, |_| n += 1).unwrap(), Some(len));
+        assert_eq!(n, 3);
     }
 
     #[test]
