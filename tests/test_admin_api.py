@@ -76,7 +76,7 @@ def test_login_sets_a_host_cookie_and_logout_ends_it(admin):
         assert attr in cookie.split("; "), cookie
     assert r.body["user"] == ALICE and r.body["role"] == "admin" and len(r.body["csrf_token"]) >= 43
     # Every answer carries the security headers and never a CORS one.
-    assert r.getheader("Content-Security-Policy") == "default-src 'self'; frame-ancestors 'none'"
+    assert r.getheader("Content-Security-Policy") == "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     assert r.getheader("Strict-Transport-Security").startswith("max-age=")
     assert r.getheader("X-Content-Type-Options") == "nosniff"
     assert r.getheader("Referrer-Policy") == "no-referrer"

@@ -5,7 +5,8 @@
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 
-pub const CSP: &str = "default-src 'self'; frame-ancestors 'none'";
+pub const CSP: &str =
+    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 pub const HSTS: &str = "max-age=31536000";
 
 pub async fn secure(req: axum::extract::Request, next: axum::middleware::Next) -> Response {

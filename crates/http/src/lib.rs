@@ -1,5 +1,6 @@
 //! The `admin` listener (issue 19): HTTPS, HTTP/1.1 and HTTP/2, serving the
-//! REST API under `/api/v1` and its OpenAPI 3.1 document. The binary hands
+//! REST API under `/api/v1`, its OpenAPI 3.1 document, and the console in the
+//! browser at `/` ([`console`]). The binary hands
 //! each admitted TLS connection to [`serve_connection`]; admission (IP group,
 //! per-IP cap, blocks) happened before, in `postern_net::security`.
 
@@ -7,14 +8,18 @@ mod api;
 mod auth;
 mod body;
 mod conn;
+mod console;
+mod disk_use;
 mod headers;
 mod idle;
+mod logcount;
 mod logread;
 mod openapi;
 mod problem;
 mod roles;
 mod session;
 pub mod token;
+mod traffic;
 
 pub use conn::{serve_connection, tls_acceptor};
 pub use idle::{HEADER_READ_TIMEOUT, IDLE_TIMEOUT};

@@ -2,6 +2,8 @@
 //! OpenAPI document ([`crate::openapi`]), which a test checks against this table.
 
 mod config;
+mod config_list;
+mod dashboard;
 mod delegates;
 mod directory;
 mod domains;
@@ -18,6 +20,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use config::{ConfigValue, NewConfigValue};
+pub use dashboard::{Dashboard, ListenerNow};
 pub use delegates::NewDelegate;
 pub use directory::{AddressList, NewList};
 pub use domains::{Domain, DomainChange, NewDomain};
@@ -29,6 +32,8 @@ pub use status::{Listener, Status};
 pub use users::{NewUser, User, UserChange};
 
 pub(crate) use config::{__path_get, __path_set};
+pub(crate) use config_list::__path_config_all;
+pub(crate) use dashboard::__path_dashboard;
 pub(crate) use delegates::{__path_delegate, __path_delegates, __path_undelegate};
 pub(crate) use directory::{
     __path_add_alias, __path_add_group, __path_aliases, __path_del_alias, __path_del_group,
@@ -58,6 +63,8 @@ pub fn router(ctx: Ctx) -> Router {
                 .delete(session::logout),
         )
         .route("/api/v1/status", get(status::status))
+        .route("/api/v1/dashboard", get(dashboard::dashboard))
+        .route("/api/v1/config", get(config_list::config_all))
         .route(
             "/api/v1/domains",
             get(domains::domains).post(domains::add_domain),
@@ -109,6 +116,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/logs/{log}", get(logs::logs))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .merge(crate::console::router())
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(crate::headers::secure))

@@ -42,6 +42,8 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
     pub password: Option<String>,
+    /// Mailbox quota in bytes; 0 is unlimited.
+    pub quota: Option<u64>,
     /// Bytes; `null` clears the user's own limit.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u64>)]
@@ -161,6 +163,9 @@ pub async fn change_user(
     blocking(move || {
         if let Some(p) = change.password {
             store.user_passwd_with(&a, &Secret::new(p), &spec)?;
+        }
+        if let Some(quota) = change.quota {
+            store.user_set_quota(&a, quota)?;
         }
         if let Some(limit) = change.max_message_size {
             store.user_set_max_message_size(&a, limit)?;
