@@ -13,6 +13,7 @@
 
 pub mod admin_access;
 pub mod api;
+pub mod backup;
 mod api_queue;
 pub mod append;
 mod blob;
