@@ -13,9 +13,9 @@
 
 pub mod admin_access;
 pub mod api;
-pub mod backup;
 mod api_queue;
 pub mod append;
+pub mod backup;
 mod blob;
 pub mod changes;
 mod commit;
@@ -30,12 +30,14 @@ pub mod dmarc_reports;
 mod dmarc_rua;
 mod error;
 pub mod export;
+pub mod export_maildir;
 mod expunge;
 pub mod flags;
 pub mod folders;
 pub mod greylist;
 mod identity;
 mod ids;
+pub mod import;
 pub mod ipgroups;
 pub mod mailbox;
 pub mod mech_secrets;
