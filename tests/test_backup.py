@@ -288,3 +288,19 @@ def test_restore_one_user_into_the_running_server(make_server, tmp_path):
     assert got[toks[1]][1] == r"\Flagged"
     _, inbox = imap_state(server)
     assert inbox == {}
+
+
+def test_scheduled_backup_is_taken_by_the_server(make_server, tmp_path):
+    # The shortest interval accepted (backup_schedule::MIN_INTERVAL): one backup a minute.
+    server = make_server(config={"backup.schedule": '"60s"', "backup.keep": "1"})
+    tok = token()
+    server.deliver(tok)
+    line = wait_until(lambda: re.search(r"^.*event=backup .*$", server.log("mail.log"), re.M), 90, interval=0.5, what="a scheduled backup")
+    assert "files=" in line.group(0) and "deleted=0" in line.group(0), line.group(0)
+    dest = server.data / "backups"
+    assert "all checksums match" in server.cli("backup", "verify", str(dest)).stdout
+    # The backup leaves itself out of the next one.
+    m = json.loads((backup_dir(dest) / "manifest.json").read_text())
+    assert not [f for f in m["files"] if f["path"].startswith("backups/")]
+    bad = server.cli("config", "set", "backup.schedule", '"weekly"', check=False)
+    assert bad.returncode != 0 and "backup.schedule" in bad.stderr, bad.stderr

@@ -21,7 +21,6 @@ pub mod files;
 pub mod manifest;
 pub mod restore;
 pub mod restore_user;
-pub mod schedule;
 mod snapshot;
 pub mod verify;
 
