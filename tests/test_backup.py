@@ -304,3 +304,66 @@ def test_scheduled_backup_is_taken_by_the_server(make_server, tmp_path):
     assert not [f for f in m["files"] if f["path"].startswith("backups/")]
     bad = server.cli("config", "set", "backup.schedule", '"weekly"', check=False)
     assert bad.returncode != 0 and "backup.schedule" in bad.stderr, bad.stderr
+
+
+def test_mbsync_finds_nothing_new_after_a_restore(make_server, tmp_path):
+    """A client synchronised before the backup, pointed at the restored server,
+    downloads nothing again: same UIDVALIDITY, same UIDs (mbsync's state)."""
+    import shutil
+
+    if shutil.which("mbsync") is None:
+        pytest.skip("isync (mbsync) not installed")
+    from test_imap_mbsync import mbsync, write_config
+
+    server = make_server(listen=LISTEN)
+    toks = [token() for _ in range(12)]
+    for t in toks:
+        server.deliver(t)
+    work = tmp_path / "client"
+    work.mkdir()
+    rc = write_config(server, work)
+    mbsync(rc)
+    inbox = work / "mail" / "INBOX"
+    files = lambda: sorted(p.name for sub in ("cur", "new") for p in (inbox / sub).iterdir())  # noqa: E731
+    before = files()
+    assert len(before) == len(toks)
+    dest = tmp_path / "backups"
+    server.cli("backup", str(dest))
+    restored = restored_server(tmp_path)
+    restored.cli("restore", str(dest))
+    restored.start(LISTEN)
+    try:
+        host, port = server.addr("imaps")
+        new_host, new_port = restored.addr("imaps")
+        text = rc.read_text().replace(f"Port {port}\n", f"Port {new_port}\n")
+        text = text.replace(str(server.data / "tls" / "cert.pem"), str(restored.data / "tls" / "cert.pem"))
+        rc.write_text(text)
+        out = mbsync(rc)
+    finally:
+        restored.stop()
+    assert "UIDVALIDITY" not in out, out
+    assert files() == before, out
+
+
+def test_backup_to_another_filesystem_copies_bodies(make_server, tmp_path):
+    """DEST on another filesystem (tmpfs): bodies are copied, not linked;
+    an incremental backup there still copies only the new ones."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem (/dev/shm) here")
+    server = make_server()
+    for _ in range(3):
+        server.deliver(token())
+    dest = Path(tempfile.mkdtemp(prefix="postern-backup-test-", dir=shm))
+    try:
+        p = server.cli("backup", str(dest))
+        assert "bodies 0 linked, 3 copied" in p.stdout, p.stdout
+        server.deliver(token())
+        p = server.cli("backup", str(dest), "--incremental")
+        assert ", 3 from " in p.stdout and "bodies 0 linked, 1 copied" in p.stdout, p.stdout
+        assert server.cli("backup", "verify", str(dest)).stdout.count("all checksums match") == 2
+    finally:
+        shutil.rmtree(dest)
