@@ -73,7 +73,8 @@ def dovecot_maildir(root: Path) -> None:
     """A Maildir++ tree as Dovecot 2.3 writes it: dovecot-uidlist, keywords
     in dovecot-keywords (letters a, b… in the info), `,S=`/`,W=` sizes in
     the names, `.Sub.Folder` folders, unseen mail in new/."""
-    for d in ["", ".Sent", ".Work.2026"]:
+    # "Körbe": Dovecot writes folder names in IMAP's modified UTF-7.
+    for d in ["", ".Sent", ".Work.2026", ".K&APY-rbe"]:
         for sub in ["cur", "new", "tmp"]:
             (root / d / sub).mkdir(parents=True, exist_ok=True)
     (root / "dovecot-keywords").write_text("0 $Work\n1 Later\n")
@@ -86,6 +87,7 @@ def dovecot_maildir(root: Path) -> None:
     write(root / "new" / "1700000100.M3P100.old,S=80,W=84", msg.format(s="three", w="papaya"), 1_700_000_100)
     write(root / ".Sent" / "cur" / "1700000200.M4P100.old,S=80,W=84:2,S", msg.format(s="sent", w="quince"), 1_700_000_200)
     write(root / ".Work.2026" / "cur" / "1700000300.M5P100.old,S=80,W=84:2,a", msg.format(s="work", w="rhubarb"), 1_700_000_300)
+    write(root / ".K&APY-rbe" / "cur" / "1700000400.M6P100.old,S=80,W=84:2,", msg.format(s="baskets", w="sloe"), 1_700_000_400)
 
 
 def test_dovecot_maildir_keeps_flags_dates_and_folders(make_server, tmp_path):
@@ -94,7 +96,8 @@ def test_dovecot_maildir_keeps_flags_dates_and_folders(make_server, tmp_path):
     dovecot_maildir(root)
     p = server.cli("import", ALICE, "--maildir", str(root))
     assert "INBOX: 3 messages" in p.stdout and "Sent: 1 messages" in p.stdout and "Work/2026: 1 messages" in p.stdout, p.stdout
-    assert "imported 5 messages for alice@example.org" in p.stdout
+    assert "Körbe: 1 messages" in p.stdout, p.stdout
+    assert "imported 6 messages for alice@example.org" in p.stdout
     inbox = folder_state(server, "INBOX")
     assert [(f, d) for f, d, _ in inbox] == [
         ("$Work \\Flagged \\Seen", imap_date(1_700_000_000)),
@@ -108,6 +111,7 @@ def test_dovecot_maildir_keeps_flags_dates_and_folders(make_server, tmp_path):
     # Searched like delivered mail.
     assert search(server, "INBOX", "papaya") == [b"3"]
     assert search(server, "Work/2026", "rhubarb") == [b"1"]
+    assert search(server, "K&APY-rbe", "sloe") == [b"1"]
 
 
 def test_dovecot_fs_layout_under_a_folder(make_server, tmp_path):
@@ -163,6 +167,7 @@ def test_maildir_export_reads_back(make_server, tmp_path):
     assert (out / "dovecot-keywords").read_text() == "0 $Work\n1 Later\n"
     assert os.stat(out / "cur" / names[0]).st_mtime == 1_700_000_000
     assert (out / ".Work.2026" / "cur").is_dir()
+    assert len(os.listdir(out / ".K&APY-rbe" / "cur")) == 1
     server.cli("import", BOB, "--maildir", str(out), "--folder", "Copy")
     assert folder_state(server, "Copy/Work/2026", BOB, BOB_PASSWORD)[0][0] == "Later"
     assert [(f, d) for f, d, _ in folder_state(server, "Copy", BOB, BOB_PASSWORD)] == [

@@ -6,17 +6,19 @@
 //! with LF, as Maildir files do (the mbox export does the same).
 
 use crate::import::flags::maildir_info;
+use crate::import::maildir::NameCodec;
 use crate::mailbox::MessageInfo;
 use crate::{Store, StoreError, UserId};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// The directory of folder `name` in the tree at `root`.
-pub fn folder_dir(root: &Path, name: &str) -> PathBuf {
+/// The directory of folder `name` in the tree at `root`, its name written
+/// by `encode` (the CLI passes IMAP's modified UTF-7, as Dovecot writes).
+pub fn folder_dir(root: &Path, name: &str, encode: NameCodec<'_>) -> PathBuf {
     match name {
         "INBOX" => root.to_path_buf(),
-        _ => root.join(format!(".{}", name.replace('/', "."))),
+        _ => root.join(format!(".{}", encode(name).replace('/', "."))),
     }
 }
 
@@ -25,10 +27,11 @@ pub async fn export_maildir(
     store: &Store,
     user: UserId,
     root: &Path,
+    encode: NameCodec<'_>,
 ) -> Result<Vec<(String, usize)>, StoreError> {
     let mut done = Vec::new();
     for f in store.folders(user)? {
-        let dir = folder_dir(root, &f.name);
+        let dir = folder_dir(root, &f.name, encode);
         for sub in ["cur", "new", "tmp"] {
             let d = dir.join(sub);
             std::fs::create_dir_all(&d).map_err(|e| StoreError::io(&d, e))?;

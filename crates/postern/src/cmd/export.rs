@@ -12,7 +12,9 @@ pub fn run(store: &Store, args: &ExportArgs, out: &mut dyn Write) -> Result<()> 
         .user_by_address(&args.address)?
         .ok_or_else(|| CliError::Invalid(format!("user {} does not exist", args.address)))?;
     if let Some(dir) = &args.maildir {
-        let job = postern_store::export_maildir::export_maildir(store, user.id, dir);
+        // Folder names on disk in modified UTF-7, as Dovecot writes them.
+        let encode = |name: &str| postern_imap::utf7::encode(name);
+        let job = postern_store::export_maildir::export_maildir(store, user.id, dir, &encode);
         for (folder, n) in super::block_on(job)?? {
             say(out, format_args!("{folder}: {n} messages"))?;
         }

@@ -23,6 +23,7 @@ pub fn run(store: &Store, args: &ImportArgs, out: &mut dyn Write) -> Result<()> 
             user.id,
             dir,
             args.folder.as_deref(),
+            &|name: &str| postern_imap::utf7::decode(name).unwrap_or_else(|| name.to_string()),
             &mut progress,
         ))??,
         (None, Some(file)) => {

@@ -37,12 +37,21 @@ fn sub_dirs(dir: &Path) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+/// How folder names are written on disk: Dovecot writes them in IMAP's
+/// modified UTF-7 (RFC 3501 §5.1.3); the CLI passes the IMAP crate's codec.
+pub type NameCodec<'a> = &'a dyn Fn(&str) -> String;
+
 /// Every folder under `root`; the root's own mail goes to `base` (INBOX by
-/// default), the others to their names (under `base` when one is given).
-pub fn folders(root: &Path, base: Option<&str>) -> Result<Vec<Found>, StoreError> {
+/// default), the others to their names (under `base` when one is given),
+/// as `decode` reads them.
+pub fn folders(
+    root: &Path,
+    base: Option<&str>,
+    decode: NameCodec<'_>,
+) -> Result<Vec<Found>, StoreError> {
     let name = |rel: &str| match base {
-        Some(b) => format!("{b}/{rel}"),
-        None => rel.to_string(),
+        Some(b) => format!("{b}/{}", decode(rel)),
+        None => decode(rel),
     };
     let mut out = Vec::new();
     if is_maildir(root) {
@@ -131,9 +140,10 @@ pub async fn import_maildir(
     user: UserId,
     root: &Path,
     base: Option<&str>,
+    decode: NameCodec<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Imported, StoreError> {
-    let found = folders(root, base)?;
+    let found = folders(root, base, decode)?;
     if found.is_empty() {
         return Err(StoreError::NotFound(format!(
             "a Maildir (a cur/ directory) in {}",
@@ -215,20 +225,21 @@ mod tests {
         mk(&pp, ".Sent");
         mk(&pp, ".Work.2026");
         let names = |v: Vec<Found>| v.into_iter().map(|f| f.name).collect::<Vec<_>>();
+        let same = |s: &str| s.to_string();
         assert_eq!(
-            names(folders(&pp, None).unwrap()),
+            names(folders(&pp, None, &same).unwrap()),
             ["INBOX", "Sent", "Work/2026"]
         );
         assert_eq!(
-            names(folders(&pp, Some("Old")).unwrap()),
-            ["Old", "Old/Sent", "Old/Work/2026"]
+            names(folders(&pp, Some("Old"), &|s: &str| s.to_uppercase()).unwrap()),
+            ["Old", "Old/SENT", "Old/WORK/2026"]
         );
         let fs = d.path().join("fs");
         mk(&fs, "INBOX");
         mk(&fs, "Work/2026");
         mk(&fs, "Work");
         assert_eq!(
-            names(folders(&fs, None).unwrap()),
+            names(folders(&fs, None, &same).unwrap()),
             ["INBOX", "Work", "Work/2026"]
         );
     }
