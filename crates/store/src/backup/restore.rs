@@ -3,8 +3,10 @@
 //! UIDVALIDITY, flags and GUIDs (the POP3 UIDLs), the queue and the
 //! directory; the files beside it carry the settings and keys. The backup
 //! is verified first, and a target that holds anything is refused, so a
-//! restore never mixes two installations.
+//! restore never mixes two installations. Bodies are hard-linked from the
+//! backup when it is on the same filesystem, everything else is copied.
 
+use super::files::{link_or_copy, Placed};
 use super::manifest::Manifest;
 use super::verify::verify;
 use crate::StoreError;
@@ -54,13 +56,32 @@ pub fn restore(
         )));
     }
     let m = Manifest::load(&dir)?;
+    let mut linked = 0;
+    let mut dirs = std::collections::BTreeSet::new();
     for (n, e) in m.files.iter().enumerate() {
         let (from, to) = (dir.join(&e.path), target.join(&e.path));
-        super::files::copy_synced(&from, &to).map_err(|err| StoreError::io(&from, err))?;
+        let io = |err| StoreError::io(&from, err);
+        if e.path.starts_with("blobs/") {
+            // Bodies are never changed in place (new files are renamed over
+            // them, even by `encryption enable`): a link is a safe copy.
+            if link_or_copy(&from, &to).map_err(io)? == Placed::Linked {
+                linked += 1;
+            }
+            dirs.insert(to.parent().map(Path::to_path_buf).unwrap_or_default());
+        } else {
+            super::files::copy_synced(&from, &to).map_err(io)?;
+        }
         if (n + 1) % super::PROGRESS_EVERY == 0 {
             progress(&format!("restored {}/{} files", n + 1, m.files.len()));
         }
     }
-    progress(&format!("restored {} files from {}", m.files.len(), m.id));
+    for d in &dirs {
+        crate::blob::sync_dir(d)?;
+    }
+    progress(&format!(
+        "restored {} files from {} ({linked} bodies hard-linked)",
+        m.files.len(),
+        m.id
+    ));
     Ok(m)
 }
