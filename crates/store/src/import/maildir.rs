@@ -180,11 +180,11 @@ async fn import_folder(
         let date = internal_date(&path, name);
         let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let mut r = std::io::BufReader::with_capacity(64 * 1024, file);
-        let mut w = store.create_blob().await?;
+        let mut w = super::Chunked::new(store.create_blob().await?);
         while read_line(&mut r, &mut line, &path)? {
             w.write(&crlf(&line)).await?;
         }
-        batch.add(w, flags, date).await?;
+        batch.add(w.done().await?, flags, date).await?;
         if batch.count.is_multiple_of(PROGRESS_EVERY) {
             progress(&format!("{}: {} messages", f.name, batch.count));
         }

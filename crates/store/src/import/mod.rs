@@ -77,6 +77,39 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// A body written in [`CHUNK`]-sized pieces rather than a line at a time.
+pub struct Chunked {
+    w: BlobWriter,
+    buf: Vec<u8>,
+}
+
+/// What [`Chunked`] gathers before a write.
+pub const CHUNK: usize = 64 * 1024;
+
+impl Chunked {
+    pub fn new(w: BlobWriter) -> Chunked {
+        Chunked {
+            w,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK {
+            self.w.write(&self.buf).await?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// The writer, everything written.
+    pub async fn done(mut self) -> Result<BlobWriter, StoreError> {
+        self.w.write(&self.buf).await?;
+        Ok(self.w)
+    }
+}
+
 /// The folder `name` of `user`, created when missing.
 pub fn folder(store: &Store, user: UserId, name: &str) -> Result<MailboxId, StoreError> {
     match store.mailbox(user, name)? {
@@ -110,7 +143,7 @@ pub async fn import_mbox(
     let mut batch = Batch::new(store, folder(store, user, folder_name)?);
     let mut split = mbox::Splitter::default();
     let (mut line, mut out) = (Vec::new(), Vec::new());
-    let mut current: Option<(BlobWriter, i64)> = None;
+    let mut current: Option<(Chunked, i64)> = None;
     loop {
         let more = read_line(&mut r, &mut line, path)?;
         match more {
@@ -121,12 +154,13 @@ pub async fn import_mbox(
             match o {
                 mbox::Out::Begin { date } => {
                     if let Some((w, d)) = current.take() {
-                        batch.add(w, split.ended_flags(), d).await?;
+                        batch.add(w.done().await?, split.ended_flags(), d).await?;
                         if batch.count.is_multiple_of(PROGRESS_EVERY) {
                             progress(&format!("{folder_name}: {} messages", batch.count));
                         }
                     }
-                    current = Some((store.create_blob().await?, date.unwrap_or_else(now)));
+                    let w = Chunked::new(store.create_blob().await?);
+                    current = Some((w, date.unwrap_or_else(now)));
                 }
                 mbox::Out::Bytes(b) => {
                     if let Some((w, _)) = current.as_mut() {
@@ -140,7 +174,7 @@ pub async fn import_mbox(
         }
     }
     if let Some((w, d)) = current.take() {
-        batch.add(w, split.flags(), d).await?;
+        batch.add(w.done().await?, split.flags(), d).await?;
     }
     batch.flush()?;
     Ok(Imported {
