@@ -85,7 +85,9 @@ impl Store {
         }
         let id = new_id(dest, opts.now);
         let work = dest.join(format!(".partial-{id}"));
-        std::fs::create_dir_all(&work).map_err(|e| StoreError::io(&work, e))?;
+        // create_dir, not _all: two backups started in the same second (the
+        // schedule and an admin) must not share one directory.
+        std::fs::create_dir(&work).map_err(|e| StoreError::io(&work, e))?;
         let prev = previous.as_ref().map(|m| (dest.join(&m.id), m));
         let mut placed = self.link_bodies_now(&work, prev.clone(), progress)?;
         let ids = self.snapshot_db(&work.join("db").join("postern.db"))?;
