@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, POP3_LISTEN, Postern, insecure_tls, make_message, token, wait_until
+from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, POP3_LISTEN, Postern, insecure_tls, make_message, require_tool, token, wait_until
 from test_encryption import PASSPHRASE, files_containing, passphrase_file
 
 LISTEN = {"imap": "127.0.0.1:0", "imaps": "127.0.0.1:0", **POP3_LISTEN}
@@ -306,13 +306,10 @@ def test_scheduled_backup_is_taken_by_the_server(make_server, tmp_path):
     assert bad.returncode != 0 and "backup.schedule" in bad.stderr, bad.stderr
 
 
+@require_tool("mbsync", "isync (mbsync) not installed")
 def test_mbsync_finds_nothing_new_after_a_restore(make_server, tmp_path):
     """A client synchronised before the backup, pointed at the restored server,
     downloads nothing again: same UIDVALIDITY, same UIDs (mbsync's state)."""
-    import shutil
-
-    if shutil.which("mbsync") is None:
-        pytest.skip("isync (mbsync) not installed")
     from test_imap_mbsync import mbsync, write_config
 
     server = make_server(listen=LISTEN)
