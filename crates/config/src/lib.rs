@@ -7,6 +7,8 @@
 mod access;
 mod auth;
 mod av;
+mod backup;
+pub mod backup_schedule;
 mod delivery;
 mod dnsbl;
 pub mod edit;
@@ -23,6 +25,7 @@ mod units;
 pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP};
 pub use auth::{Auth, MECHANISMS};
 pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};
+pub use backup::Backup;
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use dnsbl::{Dnsbl, ListAction, ListWhen, Uribl, MAX_LISTS};
 pub use greylist::Greylist;

@@ -353,6 +353,16 @@ unscannable = "deliver"
 mirror = ""
 update_interval = "4h"
 
+[backup]
+# Backups the server takes by itself, as `postern backup DEST --incremental
+# --keep N` does: "daily HH:MM" (UTC) or an interval ("6h", "1d", at least
+# 60s); "" for none. dest is relative to the data directory ("" = backups/);
+# put it on another disk for a real backup (bodies are then copied, not linked).
+schedule = ""
+dest = ""
+keep = 7
+incremental = true
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false
@@ -369,6 +379,7 @@ mod tests {
         assert_eq!(c.smtp.greeting_delay, d.greeting_delay);
         assert_eq!(c.smtp.greeting_delay_exempt, d.greeting_delay_exempt);
         assert_eq!(c.greylist, crate::Greylist::default());
+        assert_eq!(c.backup, crate::Backup::default());
         assert!(c.smtp.forbid_unauth_pipelining && c.smtp.forbid_early_body);
         assert_eq!(
             (

@@ -42,8 +42,16 @@ pub enum Command {
     /// Groups (distribution lists).
     #[command(subcommand)]
     Group(GroupCmd),
-    /// Write a user's folder to stdout as mbox (mboxrd).
+    /// Write a user's folder to stdout as mbox (mboxrd), or all their folders as a Maildir++ tree.
     Export(ExportArgs),
+    /// Back up the store while it serves into a new directory under DEST
+    /// (or `backup verify DEST`: re-check every checksum).
+    Backup(BackupArgs),
+    /// Rebuild a data directory from a backup (DEST or one backup in it),
+    /// or with --user restore one mailbox into this store as a new folder.
+    Restore(RestoreArgs),
+    /// Bring in a user's mail from a Maildir (Maildir++ or Dovecot's fs layout) or an mbox file.
+    Import(ImportArgs),
     /// Read or change one key of postern.toml (comments are kept).
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -262,6 +270,64 @@ pub struct ExportArgs {
     /// The folder to export.
     #[arg(long, value_name = "NAME", default_value = "INBOX")]
     pub folder: String,
+    /// Write every folder as a Maildir++ tree in DIR (flags in file names,
+    /// keywords in dovecot-keywords, dates as file times) instead of mbox.
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+    /// mbox only: add Status, X-Status and X-Keywords headers with each
+    /// message's flags (what `import --mbox` reads back).
+    #[arg(long)]
+    pub flags: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub cmd: Option<BackupCmd>,
+    /// Where backups go: each is a directory of its own in DEST.
+    pub dest: Option<PathBuf>,
+    /// Hard-link what the previous backup in DEST holds instead of copying it.
+    #[arg(long)]
+    pub incremental: bool,
+    /// Afterwards delete the oldest backups in DEST so that N remain.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Re-read every file of the backups in DEST (or of one backup) and
+    /// compare with the manifest; exit 1 when anything is wrong.
+    Verify { dest: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A backup directory, or a DEST (its newest backup is taken).
+    pub src: PathBuf,
+    /// Restore only this user's mailboxes, into the store at --data, as new folders.
+    #[arg(long, value_name = "ADDRESS")]
+    pub user: Option<String>,
+    /// With --user: the folder to restore (default: all), under `Restored/ID/`.
+    #[arg(long, value_name = "NAME", requires = "user")]
+    pub folder: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["maildir", "mbox"])))]
+pub struct ImportArgs {
+    /// The user whose mailboxes receive the mail.
+    pub address: String,
+    /// A Maildir: its subfolders (`.Sub.Folder` or Dovecot's `Sub/Folder`) become folders.
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+    /// An mbox file (mboxrd or mboxo).
+    #[arg(long, value_name = "FILE")]
+    pub mbox: Option<PathBuf>,
+    /// The folder to import into (Maildir: the root's; subfolders go beneath it).
+    #[arg(long, value_name = "NAME")]
+    pub folder: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,13 +15,25 @@ pub async fn export_mbox(
     folder: &str,
     out: &mut dyn Write,
 ) -> Result<usize, StoreError> {
+    export_mbox_with(store, user, folder, out, false).await
+}
+
+/// [`export_mbox`], with each message's flags as Status, X-Status and
+/// X-Keywords headers when `with_flags` (what `import --mbox` reads back).
+pub async fn export_mbox_with(
+    store: &dyn MailStore,
+    user: UserId,
+    folder: &str,
+    out: &mut dyn Write,
+    with_flags: bool,
+) -> Result<usize, StoreError> {
     let mailbox = store
         .mailbox(user, folder)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))?;
     let messages = store.messages(mailbox).await?;
     for m in &messages {
-        export_one(store, m, out).await?;
+        export_one(store, m, out, with_flags).await?;
     }
     out.flush()
         .map_err(|e| StoreError::io(std::path::Path::new("<stdout>"), e))?;
@@ -33,6 +45,7 @@ async fn export_one(
     store: &dyn MailStore,
     m: &MessageInfo,
     out: &mut dyn Write,
+    with_flags: bool,
 ) -> Result<(), StoreError> {
     let Some(body) = store.open_body(&m.blob).await? else {
         return Err(StoreError::NotFound(format!("the body of UID {}", m.uid)));
@@ -50,6 +63,10 @@ async fn export_one(
         if first {
             let sender = return_path(&line).unwrap_or_else(|| "MAILER-DAEMON".into());
             writeln!(out, "From {} {}", sender, asctime(m.internal_date)).map_err(io)?;
+            if with_flags {
+                let headers = crate::import::flags::mbox_headers(&m.flags);
+                out.write_all(headers.as_bytes()).map_err(io)?;
+            }
             first = false;
         }
         let body = line.strip_suffix(b"\n").unwrap_or(&line);

@@ -4,6 +4,7 @@
 mod alias;
 mod av;
 mod av_scan;
+mod backup;
 mod config;
 mod delegation;
 mod dkim;
@@ -13,6 +14,7 @@ mod domain;
 mod encryption;
 mod export;
 mod group;
+mod import;
 mod init;
 mod ipgroup;
 mod password;
@@ -37,6 +39,12 @@ use std::path::{Path, PathBuf};
 
 /// Runs `cli`, writing its normal output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    // `backup verify DEST` reads a backup alone: no data directory needed.
+    if let Command::Backup(args) = &cli.command {
+        if let Some(crate::cli::BackupCmd::Verify { dest }) = &args.cmd {
+            return backup::verify(dest, out);
+        }
+    }
     let data = data_dir(cli.data)?;
     if let Some(key_file) = cli.key_file {
         postern_store::crypt::set_key_file(key_file);
@@ -55,6 +63,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Alias(cmd) => alias::run(&open_store(&data)?, cmd, out),
         Command::Group(cmd) => group::run(&open_store(&data)?, cmd, out),
         Command::Export(args) => export::run(&open_store(&data)?, &args, out),
+        Command::Backup(args) => backup::run(&open_store(&data)?, &args, out),
+        Command::Restore(args) => backup::restore(&data, &args, out),
+        Command::Import(args) => import::run(&open_store(&data)?, &args, out),
         Command::Config(cmd) => config::run(existing(&data)?, cmd, out),
         Command::Queue(cmd) => queue::run(&open_store(&data)?, &data, cmd, out),
         Command::Ipgroup(cmd) => ipgroup::run(&open_store(&data)?, cmd, out),

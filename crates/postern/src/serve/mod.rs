@@ -3,6 +3,7 @@
 
 mod accept;
 mod av;
+mod backup;
 mod counters;
 pub(crate) mod dmarc_reports;
 pub mod pidfile;
@@ -162,6 +163,14 @@ async fn serve(
     tokio::spawn(dmarc_reports::send_every(
         store.clone(),
         resolver.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        Arc::new(postern_net::clock::SystemClock),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(backup::backup_on_schedule(
+        store.clone(),
+        data_dir.to_path_buf(),
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_net::clock::SystemClock),
