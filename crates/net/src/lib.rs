@@ -11,6 +11,7 @@ pub mod cross_protocol;
 pub mod dns;
 pub mod ipgroup;
 pub mod listen;
+pub mod metrics;
 pub mod policy;
 pub mod quickack;
 pub mod sasl;

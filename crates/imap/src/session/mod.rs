@@ -223,6 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn command(&mut self, bytes: &[u8]) {
+        let _timed = postern_net::metrics::timer(postern_net::metrics::Protocol::Imap);
         if self.refuse_http(bytes) {
             return;
         }
