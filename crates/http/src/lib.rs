@@ -10,6 +10,7 @@ mod conn;
 mod headers;
 mod idle;
 mod logread;
+pub mod metrics;
 mod openapi;
 mod problem;
 mod roles;

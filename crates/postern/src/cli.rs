@@ -78,6 +78,10 @@ pub enum Command {
     /// The integrated antivirus engine: scan files, install signatures, show them.
     #[command(subcommand)]
     Av(AvCmd),
+    /// Connections, messages, queue, failed logins, blocks and command
+    /// latency: from the running server (its `GET /metrics`), else from the
+    /// data directory.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -109,6 +109,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/logs/{log}", get(logs::logs))
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .route("/metrics", get(crate::metrics::metrics))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(crate::headers::secure))

@@ -26,6 +26,8 @@ mod spam_dns;
 mod spam_lists;
 pub(crate) mod spam_rule;
 mod spam_sources;
+mod status;
+mod status_fetch;
 mod token;
 pub(crate) mod user;
 
@@ -74,6 +76,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let config = postern_config::Config::load(&data)?;
             dmarc::run(&open_store(&data)?, &config, cmd, out)
         }
+        Command::Status => status::run(&data, &open_store(&data)?, out),
         Command::Av(cmd) => {
             let config = postern_config::Config::load(existing(&data)?)?;
             av::run(&data, &config, cmd, out)

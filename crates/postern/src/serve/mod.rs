@@ -5,6 +5,7 @@ mod accept;
 mod av;
 mod counters;
 pub(crate) mod dmarc_reports;
+pub(crate) mod listening;
 pub mod pidfile;
 mod prepare;
 mod reload;
@@ -214,6 +215,7 @@ async fn serve(
     tokio::spawn(queue_nudges(usr1, wake_queue, logs.clone()));
     let config_state = reload::modified(&postern_config::path_in(data_dir));
     let _pid = pidfile::PidFile::create(data_dir)?;
+    let _listening = listening::ListeningFile::create(data_dir, &accept::addresses(&listeners))?;
     accept::announce(&listeners);
     let _ = admin.listeners.set(accept::addresses(&listeners));
     let sessions = accept::Sessions::default();
