@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bruteforce;
+pub mod certs;
 pub mod client_key;
 pub mod clock;
 pub mod conn;

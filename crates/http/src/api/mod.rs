@@ -10,6 +10,7 @@ mod logs;
 mod queue;
 mod security;
 mod status;
+mod tls;
 mod users;
 
 use crate::problem::ApiError;
@@ -26,6 +27,7 @@ pub use logs::LogPage;
 pub use queue::{QueuedMessage, QueuedRecipient};
 pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
+pub use tls::{Certificate, NewCertificate};
 pub use users::{NewUser, User, UserChange};
 
 pub(crate) use config::{__path_get, __path_set};
@@ -44,6 +46,7 @@ pub(crate) use queue::{
 };
 pub(crate) use security::{__path_block, __path_blocked, __path_unblock};
 pub(crate) use status::__path_status;
+pub(crate) use tls::{__path_certificates, __path_import_certificate};
 pub(crate) use users::{
     __path_add_user, __path_change_user, __path_del_user, __path_get_user, __path_users,
 };
@@ -108,6 +111,10 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/logs/{log}", get(logs::logs))
+        .route(
+            "/api/v1/tls/certificates",
+            get(tls::certificates).post(tls::import_certificate),
+        )
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
         .route("/metrics", get(crate::metrics::metrics))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })

@@ -7,7 +7,7 @@ mod counters;
 pub(crate) mod dmarc_reports;
 pub(crate) mod listening;
 pub mod pidfile;
-mod prepare;
+pub(crate) mod prepare;
 mod reload;
 mod services;
 mod spam;
@@ -93,7 +93,7 @@ async fn serve(
         .with_limit_context(Arc::new(postern_net::security::LogLimitContext(
             clock.clone(),
         )));
-    let tls = prepare::tls_acceptor(data_dir, &config)?;
+    let (tls, cert_watch) = prepare::tls(data_dir, &config)?;
     // Each protocol's acceptor takes only its own ALPN ID (ALPACA).
     let alpn = |p| tls.as_ref().map(|t| postern_net::tls::with_alpn(t, p));
     use postern_net::cross_protocol::MailProtocol;
@@ -107,6 +107,7 @@ async fn serve(
     .await
     .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(cert_watch.run(logs.clone(), stop_rx.clone()));
     let pop3 = Arc::new(postern_pop3::Context {
         store: Arc::new(store.clone()),
         directory: store.clone(),
