@@ -7,6 +7,7 @@ mod directory;
 mod domains;
 mod ipgroups;
 mod logs;
+mod members;
 mod queue;
 mod security;
 mod status;
@@ -24,6 +25,7 @@ pub use directory::{AddressList, NewList};
 pub use domains::{Domain, DomainChange, NewDomain};
 pub use ipgroups::{IpGroup, IpGroupEntries};
 pub use logs::LogPage;
+pub use members::NewMembers;
 pub use queue::{QueuedMessage, QueuedRecipient};
 pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
@@ -41,6 +43,7 @@ pub(crate) use domains::{
 };
 pub(crate) use ipgroups::{__path_add, __path_ipgroups, __path_remove};
 pub(crate) use logs::__path_logs;
+pub(crate) use members::{__path_add_members, __path_remove_member, __path_remove_target};
 pub(crate) use queue::{
     __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
 };
@@ -90,10 +93,22 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/api/v1/aliases/{address}", delete(directory::del_alias))
         .route(
+            "/api/v1/aliases/{address}/targets/{target}",
+            delete(members::remove_target),
+        )
+        .route(
             "/api/v1/groups",
             get(directory::groups).post(directory::add_group),
         )
         .route("/api/v1/groups/{address}", delete(directory::del_group))
+        .route(
+            "/api/v1/groups/{address}/members",
+            post(members::add_members),
+        )
+        .route(
+            "/api/v1/groups/{address}/members/{member}",
+            delete(members::remove_member),
+        )
         .route("/api/v1/queue", get(queue::list))
         .route("/api/v1/queue/{id}", get(queue::show).delete(queue::delete))
         .route("/api/v1/queue/{id}/retry", post(queue::retry))

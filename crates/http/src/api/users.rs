@@ -48,6 +48,8 @@ pub struct UserChange {
     pub max_message_size: Option<Option<u64>>,
     /// `admin`, `auditor`, `domain-admin:DOMAIN[,DOMAIN]` or `none` (admins only).
     pub role: Option<String>,
+    /// Mailbox quota in bytes; 0 is unlimited.
+    pub quota: Option<u64>,
 }
 
 /// A field that is present: `null` is `Some(None)`, absent stays `None`.
@@ -161,6 +163,9 @@ pub async fn change_user(
     blocking(move || {
         if let Some(p) = change.password {
             store.user_passwd_with(&a, &Secret::new(p), &spec)?;
+        }
+        if let Some(quota) = change.quota {
+            store.user_set_quota(&a, quota)?;
         }
         if let Some(limit) = change.max_message_size {
             store.user_set_max_message_size(&a, limit)?;
