@@ -5,6 +5,7 @@ logins and connections they count, and who may scrape."""
 import http.client
 import imaplib
 import re
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -88,6 +89,19 @@ def test_metrics_count_mail_logins_connections_and_commands(make_server):
     assert value(s, "postern_command_duration_seconds_bucket", protocol="imap", le="+Inf") == imap_count
     assert value(s, "postern_command_duration_seconds_count", protocol="smtp") >= 10
     assert value(s, "postern_command_duration_seconds_count", protocol="pop3") == 0
+    # IDLE (RFC 2177) lasts as long as the client waits: it is not a latency.
+    imap_sum = lambda s: value(s, "postern_command_duration_seconds_sum", protocol="imap")
+    before = samples(scrape(server).text)
+    tag = held._new_tag().decode()
+    held.send(f"{tag} IDLE\r\n".encode())
+    assert held.readline().startswith(b"+")
+    time.sleep(1.5)  # the IDLE's length is what is measured here, not a wait for the server
+    held.send(b"DONE\r\n")
+    assert held.readline().startswith(f"{tag} OK".encode())
+    held.noop()
+    after = samples(scrape(server).text)
+    assert value(after, "postern_command_duration_seconds_count", protocol="imap") == imap_count + 1  # the NOOP
+    assert imap_sum(after) - imap_sum(before) < 1.0
     held.logout()
     wait_until(lambda: value(samples(scrape(server).text), "postern_connections", service="imaps") == 0, 5)
 
