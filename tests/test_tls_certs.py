@@ -186,3 +186,20 @@ def test_a_signing_request_signed_by_a_ca_imports_with_its_key(make_server, tmp_
     assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 2048
     p = server.cli("tls", "csr", "--host", "mail.e.test", "--rsa", "1024", check=False)
     assert p.returncode != 0 and "choose 2048 or 4096" in p.stderr
+
+
+def test_a_new_default_is_served_to_unknown_names_without_a_restart(make_server, tmp_path):
+    server = make_server(listen=LISTEN)
+    pki = Pki()
+    # An RSA key from `tls csr --rsa 2048`, signed and made the default.
+    out = server.cli("tls", "csr", "--host", "mx.example.org", "--rsa", "2048").stdout
+    chain = pki.sign_csr(out[out.index("-----BEGIN CERTIFICATE REQUEST-----"):])
+    key_path = str(server.data / "tls" / "requests" / "mx.example.org.key")
+    assert server.cli("tls", "import", write(tmp_path, "d.pem", chain), key_path, "--default").stdout == "imported default: mx.example.org\n"
+    wait_until(lambda: served_cn(server, "imaps", "unknown.test") == "mx.example.org", 10, what="the new default served")
+    assert served_cn(server, "smtp", None, "smtp") == "mx.example.org"
+    assert server.cli("tls", "list").stdout.startswith("default\tmx.example.org\t")
+    # It is kept as tls.cert / tls.key: a restart serves it too.
+    server.stop()
+    server.start(LISTEN)
+    assert served_cn(server, "admin", None) == "mx.example.org"
