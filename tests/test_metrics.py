@@ -11,6 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness import ADMIN_LISTEN, ALICE, ALICE_PASSWORD, BOB, IO_TIMEOUT, insecure_tls, wait_until
+from outbound import REMOTE, dns, outbound_config, submit  # noqa: F401 (dns is a fixture)
+from smtp_sink import Sink
 
 LISTEN = {**ADMIN_LISTEN, "imaps": "127.0.0.1:0"}
 
@@ -126,7 +128,9 @@ def test_status_cli_shows_the_running_servers_summary_then_the_data_dirs(make_se
     queue_remote(server)
     held = imaps(server)
     held.login(ALICE, ALICE_PASSWORD)
+    server.cli("security", "block", "198.51.100.7", "--for", "2h")
     out = server.cli("status").stdout
+    assert "blocked addresses: 1" in out, out
     assert re.search(r"^server: running \(pid \d+\)$", out, re.M), out
     assert "imaps 1" in out.split("connections:")[1].splitlines()[0], out
     assert "messages: received 1, delivered 0, deferred 0, bounced 0" in out, out
@@ -138,4 +142,22 @@ def test_status_cli_shows_the_running_servers_summary_then_the_data_dirs(make_se
     assert out.startswith("server: not answering: no server runs on"), out
     assert "connections:" not in out
     assert re.search(r"^queue: 1 messages, oldest \d+s$", out, re.M), out
-    assert "blocked addresses: 0" in out
+    assert "blocked addresses: 1" in out
+
+
+def test_outbound_results_are_counted_per_recipient(make_server, dns):
+    sink = Sink().start()
+    try:
+        # 250 for ok@, 550 for ghost@ (bounced at once), 450 for later@ (deferred, retried every second).
+        replies = {f"ghost@{REMOTE}": (550, "5.1.1 no such user"), f"later@{REMOTE}": (450, "4.2.0 try later")}
+        sink.rcpt_reply = lambda rcpt, n: replies.get(rcpt)
+        server = make_server(config=outbound_config(dns.address, sink.port), listen=LISTEN)
+        for rcpt in ("ok", "ghost", "later"):
+            submit(server, f"{rcpt}@{REMOTE}")
+        def counted():
+            s = samples(scrape(server).text)
+            got = [value(s, f"postern_messages_{n}_total") for n in ("received", "delivered", "bounced", "deferred")]
+            return got[:3] == [3, 1, 1] and got[3] >= 1 and got
+        wait_until(counted, 20, what="one delivered, one bounced, one deferred recipient")
+    finally:
+        sink.stop()
