@@ -164,3 +164,31 @@ fn installed_imports_are_listed_and_served_by_name() {
     assert_eq!(table.lookup(Some("mail.a.test")).cert, checked.certs);
     assert_ne!(table.lookup(Some("x.a.test")).cert, checked.certs);
 }
+
+#[test]
+fn a_wildcard_certificate_is_imported_for_its_wildcard() {
+    let pki = pki();
+    let (cert, key) = leaf(&pki, &["*.w.test"], false);
+    let chain = format!("{cert}{}", pki.inter.2);
+    let c = check(chain.as_bytes(), key.as_bytes(), &[], UnixTime::now()).unwrap();
+    assert_eq!(c.hosts, hosts(&["*.w.test"]));
+    check(
+        chain.as_bytes(),
+        key.as_bytes(),
+        &hosts(&["imap.w.test"]),
+        UnixTime::now(),
+    )
+    .unwrap();
+    let e = check(
+        chain.as_bytes(),
+        key.as_bytes(),
+        &hosts(&["*.v.test"]),
+        UnixTime::now(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(e, CertError::HostNotCovered(ref h) if h == "*.v.test"),
+        "{e}"
+    );
+}
