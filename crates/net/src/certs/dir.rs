@@ -16,6 +16,7 @@ use std::time::SystemTime;
 /// The directory of imported certificates under the data directory.
 pub const HOSTS_DIR: &str = "tls/hosts";
 
+#[derive(Clone, Debug)]
 pub struct CertDir {
     pub hosts_dir: PathBuf,
     pub default_cert: PathBuf,

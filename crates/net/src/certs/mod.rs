@@ -5,6 +5,7 @@
 //! is stored ([`check`]); the running server re-reads the directory when it
 //! changes ([`watch`]) and uses the new certificates for new connections.
 
+pub mod acme;
 pub mod check;
 pub mod csr;
 pub mod dir;
@@ -36,6 +37,10 @@ pub enum CertError {
     HostNotCovered(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("ACME: {0}")]
+    Acme(String),
+    #[error("ACME server unreachable: {0}")]
+    AcmeTransport(String),
 }
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> CertError + '_ {

@@ -33,11 +33,33 @@ impl Table {
 }
 
 #[derive(Debug)]
-pub struct SniResolver(RwLock<Arc<Table>>);
+pub struct SniResolver(
+    RwLock<Arc<Table>>,
+    RwLock<HashMap<String, Arc<CertifiedKey>>>,
+);
 
 impl SniResolver {
     pub fn new(table: Table) -> SniResolver {
-        SniResolver(RwLock::new(Arc::new(table)))
+        SniResolver(RwLock::new(Arc::new(table)), RwLock::default())
+    }
+
+    /// Answers an ACME TLS-ALPN-01 validation of `host` with `cert` (RFC 8737 §3).
+    pub fn set_challenge(&self, host: &str, cert: CertifiedKey) {
+        let mut c = self.1.write().unwrap_or_else(|p| p.into_inner());
+        c.insert(host.to_ascii_lowercase(), Arc::new(cert));
+    }
+
+    pub fn clear_challenges(&self) {
+        self.1.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    fn challenge(&self, sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let name = sni?.trim_end_matches('.').to_ascii_lowercase();
+        self.1
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name)
+            .cloned()
     }
 
     /// New connections get `table` from now on.
@@ -52,6 +74,12 @@ impl SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        // RFC 8737 §3: a validation offers only acme-tls/1 and gets the
+        // challenge certificate, or the handshake fails.
+        let acme = super::acme::challenge::ACME_TLS_ALPN;
+        if hello.alpn().is_some_and(|mut p| p.any(|p| p == acme)) {
+            return self.challenge(hello.server_name());
+        }
         Some(self.table().lookup(hello.server_name()))
     }
 }

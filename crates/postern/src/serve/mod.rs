@@ -107,7 +107,7 @@ async fn serve(
     .await
     .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(cert_watch.run(logs.clone(), stop_rx.clone()));
+    cert_watch.spawn(data_dir, config_rx.clone(), logs.clone(), stop_rx.clone());
     let pop3 = Arc::new(postern_pop3::Context {
         store: Arc::new(store.clone()),
         directory: store.clone(),

@@ -65,8 +65,27 @@ pub struct CertWatch {
 }
 
 impl CertWatch {
-    pub async fn run(self, logs: postern_logs::Logs, stop: tokio::sync::watch::Receiver<bool>) {
-        postern_net::certs::watch::watch(self.dir, self.resolver, logs, stop).await
+    /// Re-reads the files on change; with `tls.acme_directory`, also obtains
+    /// and renews the server's certificates (certs::acme::renew).
+    pub fn spawn(
+        self,
+        data_dir: &Path,
+        config: tokio::sync::watch::Receiver<Arc<Config>>,
+        logs: postern_logs::Logs,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use postern_net::certs::acme::renew::renew_every;
+        let clock = Arc::new(postern_net::clock::SystemClock);
+        let (dir, resolver) = (self.dir.clone(), self.resolver.clone());
+        let data = data_dir.to_path_buf();
+        let (l, s) = (logs.clone(), stop.clone());
+        tokio::spawn(renew_every(config, data, resolver, dir, clock, l, s));
+        tokio::spawn(postern_net::certs::watch::watch(
+            self.dir,
+            self.resolver,
+            logs,
+            stop,
+        ));
     }
 }
 
