@@ -1,6 +1,6 @@
 //! Smaller directory changes the admin API makes (issue 19: API gaps): one
-//! member out of a group, a user's quota changed after creation. Kept apart
-//! from directory.rs, which is moving to its own crate.
+//! member out of a group. Kept apart from directory.rs, which is moving to
+//! its own crate. (A user's quota after creation: user_quota.rs.)
 
 use crate::{Store, StoreError};
 use rusqlite::params;
@@ -28,26 +28,11 @@ impl Store {
         }
         Ok(())
     }
-
-    /// Sets a user's mailbox quota in bytes (0: unlimited). Mail already
-    /// stored stays; the new quota applies to the next delivery or APPEND.
-    pub fn user_set_quota(&self, address: &str, quota: u64) -> Result<(), StoreError> {
-        let quota = i64::try_from(quota)
-            .map_err(|_| StoreError::Invalid(format!("quota {quota} is too large")))?;
-        let n = self.conn().execute(
-            "UPDATE users SET quota = ?2 WHERE address = ?1",
-            params![address, quota],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("user {address}")));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Secret, Store, StoreError};
+    use crate::{Store, StoreError};
 
     fn store() -> (tempfile::TempDir, Store) {
         let d = tempfile::tempdir().unwrap();
@@ -70,21 +55,5 @@ mod tests {
         assert!(matches!(gone, Err(StoreError::NotFound(_))));
         let none = s.group_remove_member("nobody@a.test", "y@a.test");
         assert!(matches!(none, Err(StoreError::NotFound(_))));
-    }
-
-    #[test]
-    fn a_quota_changes_after_creation() {
-        let (_d, s) = store();
-        s.user_add("u@a.test", &Secret::new("Some-9-Password".into()), "", 0)
-            .unwrap();
-        s.user_set_quota("u@a.test", 5_000_000).unwrap();
-        assert_eq!(
-            s.user_by_address("u@a.test").unwrap().unwrap().quota,
-            5_000_000
-        );
-        assert!(matches!(
-            s.user_set_quota("v@a.test", 1),
-            Err(StoreError::NotFound(_))
-        ));
     }
 }

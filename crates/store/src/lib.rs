@@ -56,6 +56,7 @@ pub mod spam_rules;
 mod sqlite_api;
 pub mod srs;
 pub mod subscriptions;
+pub mod user_quota;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
 pub use api_queue::QueueStore;

@@ -42,14 +42,14 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
     pub password: Option<String>,
+    /// Mailbox quota in bytes; 0 is unlimited.
+    pub quota: Option<u64>,
     /// Bytes; `null` clears the user's own limit.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u64>)]
     pub max_message_size: Option<Option<u64>>,
     /// `admin`, `auditor`, `domain-admin:DOMAIN[,DOMAIN]` or `none` (admins only).
     pub role: Option<String>,
-    /// Mailbox quota in bytes; 0 is unlimited.
-    pub quota: Option<u64>,
 }
 
 /// A field that is present: `null` is `Some(None)`, absent stays `None`.
