@@ -17,6 +17,9 @@ pub const ADMIN_LISTENER: &str = "admin";
 /// The built-in IP group of loopback addresses (127.0.0.0/8, ::1), used
 /// unless an IP group of that name is defined.
 pub const LOOPBACK_GROUP: &str = "loopback";
+/// `[access.metrics]`: who may read `GET /metrics` on the admin listener
+/// without credentials (only `allow` counts; default: loopback).
+pub const METRICS_ACCESS: &str = "metrics";
 
 /// One listener's admission rules; every field may be left out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +57,7 @@ impl Access {
             Some(rules) => rules.clone(),
             // Issue 19: the admin listener answers loopback clients only
             // until `access.admin.allow` names a group.
-            None if name == ADMIN_LISTENER => ListenerAccess {
+            None if name == ADMIN_LISTENER || name == METRICS_ACCESS => ListenerAccess {
                 allow: LOOPBACK_GROUP.into(),
                 ..Default::default()
             },
@@ -64,7 +67,7 @@ impl Access {
 
     pub fn validate(&self) -> Result<(), String> {
         for (name, rules) in &self.0 {
-            if !SERVICES.iter().any(|(n, _)| n == name) {
+            if name != METRICS_ACCESS && !SERVICES.iter().any(|(n, _)| n == name) {
                 let known: Vec<&str> = SERVICES.iter().map(|(n, _)| *n).collect();
                 return Err(format!(
                     "access.{name}: unknown listener (known: {})",
@@ -116,6 +119,15 @@ mod tests {
         assert_eq!(c.access.get("admin").max_per_ip, super::DEFAULT_MAX_PER_IP);
         let c = Config::parse("[access.admin]\nallow = \"office\"\n").unwrap();
         assert_eq!(c.access.get("admin").allow, "office");
+    }
+
+    #[test]
+    fn metrics_scrapers_are_loopback_unless_told() {
+        let c = Config::default();
+        assert_eq!(c.access.get("metrics").allow, super::LOOPBACK_GROUP);
+        let c = Config::parse("[access.metrics]\nallow = \"monitoring\"\n").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.access.get("metrics").allow, "monitoring");
     }
 
     #[test]

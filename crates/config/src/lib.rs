@@ -22,7 +22,7 @@ mod spam;
 mod template;
 mod units;
 
-pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP};
+pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP, METRICS_ACCESS};
 pub use auth::{Auth, MECHANISMS};
 pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};
 pub use backup::Backup;

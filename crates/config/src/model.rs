@@ -112,6 +112,17 @@ pub struct Tls {
     pub cert: String,
     /// PEM private key, relative to the data directory unless absolute.
     pub key: String,
+    /// ACME (RFC 8555) directory URL to obtain certificates from (empty: no ACME).
+    pub acme_directory: String,
+    /// Contact addresses for the ACME account (`mailto:` is added when missing).
+    pub acme_contact: Vec<String>,
+    /// Host names to obtain a certificate for (empty: `server.hostname`).
+    pub acme_hosts: Vec<String>,
+    /// A PEM root trusted for the ACME directory's HTTPS instead of the
+    /// system's (a private or test CA); relative to the data directory.
+    pub acme_ca_file: String,
+    /// Renew this long before the certificate expires.
+    pub acme_renew_before: Duration,
 }
 
 impl Default for Tls {
@@ -119,6 +130,11 @@ impl Default for Tls {
         Tls {
             cert: "tls/cert.pem".into(),
             key: "tls/key.pem".into(),
+            acme_directory: String::new(),
+            acme_contact: Vec::new(),
+            acme_hosts: Vec::new(),
+            acme_ca_file: String::new(),
+            acme_renew_before: Duration(std::time::Duration::from_secs(30 * 86_400)),
         }
     }
 }

@@ -32,6 +32,14 @@ admin = "0.0.0.0:4040"       # web administration: HTTPS, the API under /api/v1 
 # generates a self-signed pair unique to this installation; replace with your own.
 cert = "tls/cert.pem"
 key = "tls/key.pem"
+# ACME (RFC 8555, TLS-ALPN-01 on the admin listener, which the CA reaches on port 443):
+# certificates for acme_hosts (default: server.hostname), obtained when missing
+# and renewed acme_renew_before their end, without a restart.
+acme_directory = ""              # e.g. "https://acme-v02.api.letsencrypt.org/directory"
+acme_contact = []                # e.g. ["mailto:postmaster@example.org"]
+acme_hosts = []
+acme_ca_file = ""                # a PEM root for a private ACME server's HTTPS
+acme_renew_before = "30d"
 
 [smtp]
 # Largest message accepted (SIZE, RFC 1870); larger ones get 552 5.3.4.

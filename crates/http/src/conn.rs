@@ -26,10 +26,11 @@ pub struct Peer {
     pub ip: IpAddr,
 }
 
-/// The server's certificate offering HTTP/2 and HTTP/1.1 (RFC 7301).
+/// The server's certificate offering HTTP/2 and HTTP/1.1 (RFC 7301), and
+/// `acme-tls/1` for an ACME CA's TLS-ALPN-01 validation (RFC 8737 §3).
 pub fn tls_acceptor(base: &TlsAcceptor) -> TlsAcceptor {
     let mut config = (**base.config()).clone();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"acme-tls/1".to_vec()];
     TlsAcceptor::from(Arc::new(config))
 }
 

@@ -14,6 +14,7 @@ mod headers;
 mod idle;
 mod logcount;
 mod logread;
+pub mod metrics;
 mod openapi;
 mod problem;
 mod roles;

@@ -16,9 +16,10 @@ use utoipa::{Modify, OpenApi};
         change_user, del_user, aliases, add_alias, del_alias, groups, add_group, del_group,
         list, show, retry, hold, release, delete, blocked, block, unblock,
         ipgroups, add, remove, get, set, logs,
-        delegates, delegate, undelegate, change_domain, dashboard, config_all),
+        delegates, delegate, undelegate, change_domain, dashboard, config_all,
+        certificates, import_certificate, add_members, remove_member, remove_target),
     components(schemas(Problem, Login, Whoami, Status, Listener, Domain, NewDomain, User, NewUser,
-        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient, Blocked, NewBlock, IpGroup, IpGroupEntries, ConfigValue, NewConfigValue, LogPage, NewDelegate, DomainChange, Dashboard, ListenerNow)),
+        UserChange, AddressList, NewList, QueuedMessage, QueuedRecipient, Blocked, NewBlock, IpGroup, IpGroupEntries, ConfigValue, NewConfigValue, LogPage, NewDelegate, DomainChange, Dashboard, ListenerNow, Certificate, NewCertificate, NewMembers)),
     modifiers(&Auth),
     security(("bearer" = []), ("session" = []))
 )]

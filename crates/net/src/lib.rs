@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bruteforce;
+pub mod certs;
 pub mod client_key;
 pub mod clock;
 pub mod conn;
@@ -11,6 +12,7 @@ pub mod cross_protocol;
 pub mod dns;
 pub mod ipgroup;
 pub mod listen;
+pub mod metrics;
 pub mod policy;
 pub mod quickack;
 pub mod sasl;

@@ -83,6 +83,18 @@ pub fn acceptor(cert_path: &Path, key_path: &Path) -> Result<TlsAcceptor, TlsErr
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// An acceptor that picks the certificate per connection by SNI
+/// ([`crate::certs::SniResolver`]), so imports reach new connections
+/// without a restart.
+pub fn acceptor_with(resolver: Arc<crate::certs::SniResolver>) -> Result<TlsAcceptor, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// The same certificate, accepting only `protocol` in ALPN: a client that
 /// offers ALPN without it (an HTTPS client sent to a mail port, ALPACA) is
 /// refused with no_application_protocol (RFC 7301 §3.2). Clients that offer

@@ -86,6 +86,43 @@ pub enum Command {
     /// The integrated antivirus engine: scan files, install signatures, show them.
     #[command(subcommand)]
     Av(AvCmd),
+    /// Connections, messages, queue, failed logins, blocks and command
+    /// latency: from the running server (its `GET /metrics`), else from the
+    /// data directory.
+    Status,
+    /// TLS certificates per host name (SNI): signing requests, imports, the list.
+    #[command(subcommand)]
+    Tls(TlsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCmd {
+    /// Write a new key and a certificate signing request for the host
+    /// names to DIR/tls/requests/ (HOST.key, HOST.csr) and print the request.
+    Csr {
+        #[arg(long, required = true, value_name = "HOST")]
+        host: Vec<String>,
+        /// An RSA key of 2048 or 4096 bits instead of ECDSA P-256.
+        #[arg(long, value_name = "BITS")]
+        rsa: Option<usize>,
+    },
+    /// Check that KEY belongs to CERT and that CERT's chain is complete (the
+    /// host's certificate first, then the intermediates), then serve it to
+    /// clients asking for its host names; the running server picks it up.
+    Import {
+        cert: PathBuf,
+        key: PathBuf,
+        /// Serve it for these names only (default: every DNS name it holds).
+        #[arg(long, value_name = "HOST")]
+        host: Vec<String>,
+        /// Make it the default certificate (tls.cert, tls.key), for clients
+        /// that ask for no name or an unknown one.
+        #[arg(long)]
+        default: bool,
+    },
+    /// The default certificate and each imported one: NAME, HOSTS,
+    /// NOT-AFTER, SUBJECT, ISSUER (tab-separated).
+    List,
 }
 
 #[derive(Debug, Subcommand)]

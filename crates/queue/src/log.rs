@@ -30,6 +30,7 @@ pub fn outcomes(
             RecipientStatus::Bounced => "bounced",
             RecipientStatus::Pending => "pending",
         };
+        count(update.status);
         let attempts = (r.attempts + update.attempted as u32).to_string();
         logs.mail(&[
             ("event", "outbound"),
@@ -43,4 +44,16 @@ pub fn outcomes(
             ("reply", reply),
         ]);
     }
+}
+
+/// The recipient's outcome in the process-wide counters (`GET /metrics`).
+fn count(status: RecipientStatus) {
+    use postern_net::metrics::Event;
+    let event = match status {
+        RecipientStatus::Delivered => Event::Delivered,
+        RecipientStatus::Deferred => Event::Deferred,
+        RecipientStatus::Bounced => Event::Bounced,
+        RecipientStatus::Pending => return,
+    };
+    postern_net::metrics::count(event, 1);
 }

@@ -25,6 +25,7 @@ pub mod crypt;
 mod db;
 pub mod delegation;
 pub mod directory;
+mod directory_edits;
 pub mod dkim_keys;
 pub mod dmarc_reports;
 mod dmarc_rua;

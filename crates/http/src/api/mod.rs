@@ -9,9 +9,11 @@ mod directory;
 mod domains;
 mod ipgroups;
 mod logs;
+mod members;
 mod queue;
 mod security;
 mod status;
+mod tls;
 mod users;
 
 use crate::problem::ApiError;
@@ -26,9 +28,11 @@ pub use directory::{AddressList, NewList};
 pub use domains::{Domain, DomainChange, NewDomain};
 pub use ipgroups::{IpGroup, IpGroupEntries};
 pub use logs::LogPage;
+pub use members::NewMembers;
 pub use queue::{QueuedMessage, QueuedRecipient};
 pub use security::{Blocked, NewBlock};
 pub use status::{Listener, Status};
+pub use tls::{Certificate, NewCertificate};
 pub use users::{NewUser, User, UserChange};
 
 pub(crate) use config::{__path_get, __path_set};
@@ -44,11 +48,13 @@ pub(crate) use domains::{
 };
 pub(crate) use ipgroups::{__path_add, __path_ipgroups, __path_remove};
 pub(crate) use logs::__path_logs;
+pub(crate) use members::{__path_add_members, __path_remove_member, __path_remove_target};
 pub(crate) use queue::{
     __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
 };
 pub(crate) use security::{__path_block, __path_blocked, __path_unblock};
 pub(crate) use status::__path_status;
+pub(crate) use tls::{__path_certificates, __path_import_certificate};
 pub(crate) use users::{
     __path_add_user, __path_change_user, __path_del_user, __path_get_user, __path_users,
 };
@@ -94,10 +100,22 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/api/v1/aliases/{address}", delete(directory::del_alias))
         .route(
+            "/api/v1/aliases/{address}/targets/{target}",
+            delete(members::remove_target),
+        )
+        .route(
             "/api/v1/groups",
             get(directory::groups).post(directory::add_group),
         )
         .route("/api/v1/groups/{address}", delete(directory::del_group))
+        .route(
+            "/api/v1/groups/{address}/members",
+            post(members::add_members),
+        )
+        .route(
+            "/api/v1/groups/{address}/members/{member}",
+            delete(members::remove_member),
+        )
         .route("/api/v1/queue", get(queue::list))
         .route("/api/v1/queue/{id}", get(queue::show).delete(queue::delete))
         .route("/api/v1/queue/{id}/retry", post(queue::retry))
@@ -115,7 +133,12 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/logs/{log}", get(logs::logs))
+        .route(
+            "/api/v1/tls/certificates",
+            get(tls::certificates).post(tls::import_certificate),
+        )
         .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::console::router())
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -30,6 +30,7 @@ mod searchres;
 mod select;
 mod store;
 mod subscribed;
+mod timing;
 mod utf8;
 
 use crate::appends::Appends;
@@ -223,6 +224,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn command(&mut self, bytes: &[u8]) {
+        let _timed = timing::command_timer(bytes);
         if self.refuse_http(bytes) {
             return;
         }

@@ -56,6 +56,7 @@ impl Security {
     /// Counts a failed login of `user` from `ip` on `listener`; true when the
     /// address is (now) blocked, so the session must end.
     pub async fn failed_login(&self, listener: &str, ip: IpAddr, user: &str) -> bool {
+        crate::metrics::count(crate::metrics::Event::AuthFailure, 1);
         let ip = ip.to_canonical();
         let (policy, exempt) = self.policy();
         if policy.threshold == 0 {

@@ -142,6 +142,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn dispatch(&mut self, command: Command) -> Flow {
+        let _timed = postern_net::metrics::timer(postern_net::metrics::Protocol::Pop3);
         match command {
             Command::Capa => self.capa(),
             Command::Noop => self.reply(reply::OK),

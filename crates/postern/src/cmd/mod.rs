@@ -28,6 +28,9 @@ mod spam_dns;
 mod spam_lists;
 pub(crate) mod spam_rule;
 mod spam_sources;
+mod status;
+mod status_fetch;
+pub(crate) mod tls;
 mod token;
 pub(crate) mod user;
 
@@ -84,6 +87,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Dmarc(cmd) => {
             let config = postern_config::Config::load(&data)?;
             dmarc::run(&open_store(&data)?, &config, cmd, out)
+        }
+        Command::Status => status::run(&data, &open_store(&data)?, out),
+        Command::Tls(cmd) => {
+            let config = postern_config::Config::load(existing(&data)?)?;
+            tls::run(&data, &config, cmd, out)
         }
         Command::Av(cmd) => {
             let config = postern_config::Config::load(existing(&data)?)?;

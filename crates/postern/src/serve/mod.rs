@@ -6,8 +6,9 @@ mod av;
 mod backup;
 mod counters;
 pub(crate) mod dmarc_reports;
+pub(crate) mod listening;
 pub mod pidfile;
-mod prepare;
+pub(crate) mod prepare;
 mod reload;
 mod services;
 mod spam;
@@ -93,7 +94,7 @@ async fn serve(
         .with_limit_context(Arc::new(postern_net::security::LogLimitContext(
             clock.clone(),
         )));
-    let tls = prepare::tls_acceptor(data_dir, &config)?;
+    let (tls, cert_watch) = prepare::tls(data_dir, &config)?;
     // Each protocol's acceptor takes only its own ALPN ID (ALPACA).
     let alpn = |p| tls.as_ref().map(|t| postern_net::tls::with_alpn(t, p));
     use postern_net::cross_protocol::MailProtocol;
@@ -107,6 +108,7 @@ async fn serve(
     .await
     .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    cert_watch.spawn(data_dir, config_rx.clone(), logs.clone(), stop_rx.clone());
     let pop3 = Arc::new(postern_pop3::Context {
         store: Arc::new(store.clone()),
         directory: store.clone(),
@@ -223,6 +225,7 @@ async fn serve(
     tokio::spawn(queue_nudges(usr1, wake_queue, logs.clone()));
     let config_state = reload::modified(&postern_config::path_in(data_dir));
     let _pid = pidfile::PidFile::create(data_dir)?;
+    let _listening = listening::ListeningFile::create(data_dir, &accept::addresses(&listeners))?;
     accept::announce(&listeners);
     let _ = admin.listeners.set(accept::addresses(&listeners));
     let sessions = accept::Sessions::default();

@@ -2,7 +2,9 @@
 //! unique to this installation, created when missing.
 
 use postern_config::Config;
+use postern_net::certs::{CertDir, SniResolver};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
 /// Creates DIR and DIR/postern.toml (for this machine's host name) when missing.
@@ -34,6 +36,56 @@ pub fn resolve(data_dir: &Path, p: &str) -> PathBuf {
         p.to_path_buf()
     } else {
         data_dir.join(p)
+    }
+}
+
+/// The acceptor choosing each connection's certificate by SNI among the
+/// default and the imported ones, and what keeps it up to date.
+pub fn tls(data_dir: &Path, config: &Config) -> Result<(Option<TlsAcceptor>, CertWatch), String> {
+    tls_acceptor(data_dir, config)?;
+    let dir = CertDir::new(
+        data_dir,
+        resolve(data_dir, &config.tls.cert),
+        resolve(data_dir, &config.tls.key),
+    );
+    let (table, problems) = dir.load().map_err(|e| format!("TLS: {e}"))?;
+    for p in problems {
+        eprintln!("postern: TLS: skipped {p}");
+    }
+    let resolver = Arc::new(SniResolver::new(table));
+    let acceptor =
+        postern_net::tls::acceptor_with(resolver.clone()).map_err(|e| format!("TLS: {e}"))?;
+    Ok((Some(acceptor), CertWatch { dir, resolver }))
+}
+
+/// Re-reads the certificates when their files change (certs::watch).
+pub struct CertWatch {
+    dir: CertDir,
+    resolver: Arc<SniResolver>,
+}
+
+impl CertWatch {
+    /// Re-reads the files on change; with `tls.acme_directory`, also obtains
+    /// and renews the server's certificates (certs::acme::renew).
+    pub fn spawn(
+        self,
+        data_dir: &Path,
+        config: tokio::sync::watch::Receiver<Arc<Config>>,
+        logs: postern_logs::Logs,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use postern_net::certs::acme::renew::renew_every;
+        let clock = Arc::new(postern_net::clock::SystemClock);
+        let (dir, resolver) = (self.dir.clone(), self.resolver.clone());
+        let data = data_dir.to_path_buf();
+        let (l, s) = (logs.clone(), stop.clone());
+        tokio::spawn(renew_every(config, data, resolver, dir, clock, l, s));
+        tokio::spawn(postern_net::certs::watch::watch(
+            self.dir,
+            self.resolver,
+            logs,
+            stop,
+        ));
     }
 }
 

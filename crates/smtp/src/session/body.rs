@@ -224,6 +224,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if result.is_ok() {
             self.count_message();
         }
+        if matches!(result, Ok(Some(_))) {
+            postern_net::metrics::count(postern_net::metrics::Event::Received, 1);
+        }
         let (event, id, r) = match result {
             Ok(Some(id)) => (
                 "accepted",
@@ -277,8 +280,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             prepend,
             junk,
         };
+        let local = delivery.local.len() as u64;
         match self.ctx.store.commit(delivery).await {
-            Ok(c) => Ok(c.id.to_string()),
+            Ok(c) => {
+                postern_net::metrics::count(postern_net::metrics::Event::Delivered, local);
+                Ok(c.id.to_string())
+            }
             Err(e) if e.is_temporary() => Err(reply::TEMP_FAILURE),
             Err(_) => Err(reply::PERM_FAILURE),
         }

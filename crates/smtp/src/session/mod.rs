@@ -243,6 +243,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn command(&mut self, text: Vec<u8>) -> Flow {
+        let _timed = postern_net::metrics::timer(postern_net::metrics::Protocol::Smtp);
         match crate::command::parse_command(&text) {
             Ok(request) => match self.policy_check(&request) {
                 Ok(()) if self.check_discipline(&request).await.is_err() => Flow::Close,

@@ -1,0 +1,151 @@
+//! ACME (RFC 8555) with the TLS-ALPN-01 challenge (RFC 8737): the server's
+//! host names get a certificate from `tls.acme_directory`, stored and served
+//! like an import. The challenge is answered during the CA's handshake on the
+//! admin listener (ALPN `acme-tls/1`), so the CA must reach that listener on
+//! port 443 (RFC 8737 §3). [`renew`] decides when; this file obtains one.
+
+pub mod challenge;
+pub mod renew;
+
+use super::{CertDir, CertError, SniResolver};
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
+    NewOrder, OrderStatus, RetryPolicy,
+};
+use rustls::pki_types::UnixTime;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long one order may take from creation to the certificate.
+pub const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Orders tried when the CA cannot be reached or drops a request (not when
+/// it refuses), and the wait between them.
+pub const TRANSPORT_ATTEMPTS: u32 = 3;
+pub const TRANSPORT_RETRY: Duration = Duration::from_secs(2);
+
+/// What the config says about ACME.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub directory: String,
+    /// `mailto:` URIs.
+    pub contact: Vec<String>,
+    pub hosts: Vec<String>,
+    /// A PEM root trusted for the directory's HTTPS instead of the system's (a test CA).
+    pub ca_file: Option<PathBuf>,
+    /// Where the account's key and URL are kept (one file per directory URL).
+    pub account_file: PathBuf,
+}
+
+fn acme(e: instant_acme::Error) -> CertError {
+    use instant_acme::Error as E;
+    match e {
+        E::Other(_) | E::Hyper(_) | E::Http(_) => CertError::AcmeTransport(e.to_string()),
+        e => CertError::Acme(e.to_string()),
+    }
+}
+
+/// Orders, answers and installs a certificate for `s.hosts`; its name. A
+/// request lost on the way is tried again a few times; a refusal is final.
+pub async fn obtain(
+    s: &Settings,
+    resolver: &SniResolver,
+    dir: &CertDir,
+) -> Result<String, CertError> {
+    let mut attempt = 1;
+    loop {
+        match obtain_once(s, resolver, dir).await {
+            Err(CertError::AcmeTransport(_)) if attempt < TRANSPORT_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(TRANSPORT_RETRY).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn obtain_once(
+    s: &Settings,
+    resolver: &SniResolver,
+    dir: &CertDir,
+) -> Result<String, CertError> {
+    let account = account(s).await?;
+    let ids: Vec<Identifier> = s.hosts.iter().map(|h| Identifier::Dns(h.clone())).collect();
+    let mut order = account
+        .new_order(&NewOrder::new(&ids))
+        .await
+        .map_err(acme)?;
+    let result = tokio::time::timeout(ORDER_TIMEOUT, async {
+        answer(&mut order, resolver).await?;
+        let retry = RetryPolicy::new().timeout(ORDER_TIMEOUT);
+        match order.poll_ready(&retry).await.map_err(acme)? {
+            OrderStatus::Ready => {}
+            other => {
+                return Err(CertError::Acme(format!(
+                    "the order is {other:?}: the CA could not validate the challenge"
+                )))
+            }
+        }
+        let (csr, key_pem) = challenge::request(&s.hosts)?;
+        order.finalize_csr(&csr).await.map_err(acme)?;
+        let chain = order.poll_certificate(&retry).await.map_err(acme)?;
+        let checked = super::check(
+            chain.as_bytes(),
+            key_pem.as_bytes(),
+            &s.hosts,
+            UnixTime::now(),
+        )?;
+        dir.install(&checked)
+    })
+    .await
+    .unwrap_or_else(|_| Err(CertError::Acme("the order timed out".into())));
+    resolver.clear_challenges();
+    result
+}
+
+/// Puts up a challenge certificate for each pending authorization and tells the CA.
+async fn answer(order: &mut instant_acme::Order, resolver: &SniResolver) -> Result<(), CertError> {
+    let mut authzs = order.authorizations();
+    while let Some(authz) = authzs.next().await {
+        let mut authz = authz.map_err(acme)?;
+        if authz.status == AuthorizationStatus::Valid {
+            continue;
+        }
+        let mut ch = authz
+            .challenge(ChallengeType::TlsAlpn01)
+            .ok_or_else(|| CertError::Acme("the CA offers no tls-alpn-01 challenge".into()))?;
+        let host = ch.identifier().to_string();
+        let digest = ch.key_authorization().digest();
+        resolver.set_challenge(&host, challenge::certificate(&host, digest.as_ref())?);
+        ch.set_ready().await.map_err(acme)?;
+    }
+    Ok(())
+}
+
+/// The stored account, or a new one (then stored, mode 0600).
+async fn account(s: &Settings) -> Result<Account, CertError> {
+    let builder = || match &s.ca_file {
+        Some(ca) => Account::builder_with_root(ca).map_err(acme),
+        None => Account::builder().map_err(acme),
+    };
+    if let Ok(text) = std::fs::read(&s.account_file) {
+        if let Ok(creds) = serde_json::from_slice::<AccountCredentials>(&text) {
+            return builder()?.from_credentials(creds).await.map_err(acme);
+        }
+    }
+    let contact: Vec<&str> = s.contact.iter().map(String::as_str).collect();
+    let new = NewAccount {
+        contact: &contact,
+        terms_of_service_agreed: true,
+        only_return_existing: false,
+    };
+    let (account, creds) = builder()?
+        .create(&new, s.directory.clone(), None)
+        .await
+        .map_err(acme)?;
+    let json = serde_json::to_vec(&creds).map_err(|e| CertError::Acme(e.to_string()))?;
+    if let Some(parent) = s.account_file.parent() {
+        std::fs::create_dir_all(parent).map_err(super::io_err(parent))?;
+    }
+    super::dir::write(&s.account_file, &json, 0o600)?;
+    Ok(account)
+}
