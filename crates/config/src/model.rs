@@ -23,6 +23,7 @@ pub struct Config {
     pub greylist: crate::greylist::Greylist,
     pub av: crate::av::Av,
     pub log: Log,
+    pub archive: crate::archive::Archive,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -281,6 +282,7 @@ impl Config {
             &self.smtp.greeting_delay_exempt,
         )?;
         self.av.validate()?;
+        self.archive.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());
