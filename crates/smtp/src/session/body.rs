@@ -265,6 +265,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // The ARC set on top of our DKIM signature; neither covers the other.
         let mut prepend = self.arc_seal(&blob, tx).await;
         prepend.extend(self.dkim_sign(&blob, tx).await?);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let archive = self.archive_envelope(tx, now);
         let delivery = Delivery {
             blob,
             sender: self.queued_sender(tx)?,
@@ -273,11 +275,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             env_id: tx.env_id.clone(),
             ret: tx.ret.clone(),
             smtputf8: tx.smtputf8,
-            internal_date: time::OffsetDateTime::now_utc().unix_timestamp(),
+            internal_date: now,
             prepend,
             junk,
         };
-        match self.ctx.store.commit(delivery).await {
+        match self.ctx.store.commit_archived(delivery, archive).await {
             Ok(c) => Ok(c.id.to_string()),
             Err(e) if e.is_temporary() => Err(reply::TEMP_FAILURE),
             Err(_) => Err(reply::PERM_FAILURE),
