@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+pub(crate) mod archive;
 mod av;
 mod counters;
 pub(crate) mod dmarc_reports;
@@ -162,6 +163,13 @@ async fn serve(
     tokio::spawn(dmarc_reports::send_every(
         store.clone(),
         resolver.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        Arc::new(postern_net::clock::SystemClock),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(archive::purge_every(
+        store.clone(),
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_net::clock::SystemClock),
