@@ -122,6 +122,8 @@ pub struct ArchiveQuery {
     pub before: Option<i64>,
     /// Only this period.
     pub period: Option<String>,
+    /// Only entries with a greater id (IMAP: changed since this MODSEQ).
+    pub after_id: Option<i64>,
 }
 
 /// Records `env` for the blob `id` inside the delivery's transaction.
@@ -202,13 +204,14 @@ impl Store {
         let conn = self.reader()?;
         let mut st = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM archive WHERE received >= ?1 AND received < ?2
-             AND (?3 IS NULL OR period = ?3) ORDER BY id"
+             AND (?3 IS NULL OR period = ?3) AND id > ?4 ORDER BY id"
         ))?;
         let rows = st.query_map(
             params![
                 q.since.unwrap_or(i64::MIN),
                 q.before.unwrap_or(i64::MAX),
-                q.period
+                q.period,
+                q.after_id.unwrap_or(0)
             ],
             entry,
         )?;
@@ -238,6 +241,14 @@ impl Store {
         let mut out = header_block(e).into_bytes();
         out.extend_from_slice(&body);
         Ok(Some(out))
+    }
+
+    /// Whether `period` holds entries, and its last entry's id (0 if none).
+    pub fn archive_period_last(&self, period: &str) -> Result<i64, StoreError> {
+        let conn = self.reader()?;
+        let mut st =
+            conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM archive WHERE period = ?1")?;
+        Ok(st.query_row([period], |r| r.get(0))?)
     }
 
     /// The periods holding entries, in order.

@@ -62,6 +62,27 @@ pub fn period_code(label: &str) -> Option<u32> {
     }
 }
 
+/// The label of a period folder's id: [`period_code`] backwards.
+fn label_of(m: MailboxId) -> Option<String> {
+    let code = u32::try_from(m.0.checked_neg()?).ok()?;
+    let label = match code {
+        100_000_000.. => {
+            let d = code - 100_000_000;
+            format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
+        }
+        2_000_000.. => {
+            let w = code - 2_000_000;
+            format!("{:04}-W{:02}", w / 100, w % 100)
+        }
+        1_000_000.. => {
+            let m = code - 1_000_000;
+            format!("{:04}-{:02}", m / 100, m % 100)
+        }
+        _ => return None,
+    };
+    (period_code(&label) == Some(code)).then_some(label)
+}
+
 fn virtual_id(label: &str) -> Option<MailboxId> {
     period_code(label).map(|c| MailboxId(-i64::from(c)))
 }
@@ -103,29 +124,28 @@ impl Store {
         let Some(id) = virtual_id(label) else {
             return Ok(None);
         };
-        if !self.is_auditor(user)? || !self.archive_periods()?.iter().any(|p| p.as_str() == label) {
+        if !self.is_auditor(user)? || self.archive_period_last(label)? == 0 {
             return Ok(None);
         }
         Ok(Some(id))
     }
 
-    /// A period folder's entries, and its HIGHESTMODSEQ (its last UID).
-    fn archive_snapshot(&self, m: MailboxId) -> Result<(Vec<MessageInfo>, u64), StoreError> {
-        let label = self.archive_label(m)?;
+    /// A period folder's entries after UID `after`, and its HIGHESTMODSEQ
+    /// (its last UID; 1 when empty, as MODSEQ starts at 1, RFC 7162 §3.1.1).
+    fn archive_snapshot(
+        &self,
+        m: MailboxId,
+        after: u64,
+    ) -> Result<(Vec<MessageInfo>, u64), StoreError> {
+        let label = label_of(m).ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
         let q = ArchiveQuery {
-            period: Some(label),
+            after_id: Some(after as i64),
+            period: Some(label.clone()),
             ..Default::default()
         };
         let msgs: Vec<MessageInfo> = self.archive_entries(&q)?.iter().map(info).collect();
-        let highest = msgs.last().map_or(1, |m| m.modseq.max(1));
+        let highest = self.archive_period_last(&label)?.max(1) as u64;
         Ok((msgs, highest))
-    }
-
-    fn archive_label(&self, m: MailboxId) -> Result<String, StoreError> {
-        self.archive_periods()?
-            .into_iter()
-            .find(|p| virtual_id(p) == Some(m))
-            .ok_or_else(|| StoreError::NotFound("mailbox".into()))
     }
 
     /// The archived copy behind an `archive-ID` blob id.
@@ -296,9 +316,9 @@ impl MailStore for ArchiveView {
             return MailStore::mailbox_state(&self.store, mailbox);
         }
         self.store.blocking(move |s| {
-            let (msgs, highest) = s.archive_snapshot(mailbox)?;
-            let next = msgs.last().map_or(1, |m| m.uid + 1);
-            Ok(((-mailbox.0) as u32, next, highest))
+            let label = label_of(mailbox).ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+            let last = s.archive_period_last(&label)?;
+            Ok(((-mailbox.0) as u32, last as u32 + 1, last.max(1) as u64))
         })
     }
 
@@ -307,14 +327,14 @@ impl MailStore for ArchiveView {
             return MailStore::messages(&self.store, mailbox);
         }
         self.store
-            .blocking(move |s| Ok(s.archive_snapshot(mailbox)?.0))
+            .blocking(move |s| Ok(s.archive_snapshot(mailbox, 0)?.0))
     }
 
     fn snapshot(&self, mailbox: MailboxId) -> StoreFuture<'_, (Vec<MessageInfo>, u64)> {
         if !mailbox.is_archive() {
             return MailStore::snapshot(&self.store, mailbox);
         }
-        self.store.blocking(move |s| s.archive_snapshot(mailbox))
+        self.store.blocking(move |s| s.archive_snapshot(mailbox, 0))
     }
 
     fn changes_since(&self, mailbox: MailboxId, modseq: u64) -> StoreFuture<'_, Changes> {
@@ -322,9 +342,9 @@ impl MailStore for ArchiveView {
             return MailStore::changes_since(&self.store, mailbox, modseq);
         }
         self.store.blocking(move |s| {
-            let (msgs, highest) = s.archive_snapshot(mailbox)?;
+            let (changed, highest) = s.archive_snapshot(mailbox, modseq)?;
             Ok(Changes {
-                changed: msgs.into_iter().filter(|m| m.modseq > modseq).collect(),
+                changed,
                 vanished: Vec::new(),
                 highest_modseq: highest,
             })
@@ -492,5 +512,16 @@ mod tests {
         ] {
             assert_eq!(period_code(bad), None, "{bad}");
         }
+        for label in [
+            "2026-12",
+            "2026-W50",
+            "2026-W01",
+            "2026-12-07",
+            "0001-01-01",
+        ] {
+            assert_eq!(label_of(virtual_id(label).unwrap()).as_deref(), Some(label));
+        }
+        assert_eq!(label_of(MailboxId(7)), None);
+        assert_eq!(label_of(MailboxId(-1_202_613)), None, "month 13");
     }
 }

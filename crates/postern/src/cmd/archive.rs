@@ -37,6 +37,7 @@ pub fn run(store: &Store, config: &Config, cmd: ArchiveCmd, out: &mut dyn Write)
                 since: since.as_deref().map(parse_time).transpose()?,
                 before: before.as_deref().map(parse_time).transpose()?,
                 period: None,
+                after_id: None,
             };
             search(store, &q, text.as_deref(), out)
         }
