@@ -15,12 +15,13 @@ use tokio::sync::watch;
 /// How often expired entries are looked for.
 pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Runs until `stop` changes.
+/// Runs until `stop` changes, looking `every` ([`PURGE_EVERY`] in the server).
 pub async fn purge_every(
     store: Store,
     logs: Logs,
     config: watch::Receiver<Arc<Config>>,
     clock: Arc<dyn Clock>,
+    every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -41,7 +42,7 @@ pub async fn purge_every(
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
     }
@@ -95,7 +96,16 @@ mod tests {
             .len()
     }
 
-    #[tokio::test(start_paused = true)]
+    /// Polls `f` until it holds, for at most 10 s (the task runs on its own).
+    async fn eventually(f: impl Fn() -> bool, what: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
     async fn the_task_purges_once_retention_has_passed_on_its_clock() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -113,13 +123,21 @@ mod tests {
             logs,
             config,
             Arc::new(clock.clone()),
+            Duration::from_millis(10),
             stop,
         ));
-        tokio::time::sleep(PURGE_EVERY / 2).await;
+        // Several rounds at exactly the retention: kept.
+        let log = dir.path().join("logs").join("mail.log");
+        tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(entries(&store), 1, "exactly the retention: kept");
         clock.advance(1);
-        tokio::time::sleep(PURGE_EVERY).await;
-        assert_eq!(entries(&store), 0, "a second past it: purged");
+        eventually(|| entries(&store) == 0, "a second past it: purged").await;
+        let read = || std::fs::read_to_string(&log).unwrap_or_default();
+        eventually(
+            || read().contains("event=archive-purged entries=1"),
+            "logged",
+        )
+        .await;
         stop_tx.send(true).unwrap();
         task.await.unwrap();
     }

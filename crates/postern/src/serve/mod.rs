@@ -173,6 +173,7 @@ async fn serve(
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_net::clock::SystemClock),
+        archive::PURGE_EVERY,
         stop_rx.clone(),
     ));
     let av = av::initial(data_dir, &logs);
