@@ -10,6 +10,7 @@ time, as the task would see it then."""
 
 from __future__ import annotations
 
+import datetime
 import imaplib
 import re
 import time
@@ -172,3 +173,21 @@ def test_nothing_is_archived_when_archiving_is_off(make_server):
     p.wait_for_message(ALICE, tok)
     assert search(p) == []
     assert re.search(r"event=accepted", p.log("mail.log"))
+
+
+def test_weekly_periods_make_weekly_folders(make_server):
+    p = make_server(config={"archive.enabled": "true", "archive.period": '"week"'}, start=False)
+    p.add_user(AUDITOR, AUDITOR_PASSWORD)
+    p.cli("user", "set", AUDITOR, "--role", "auditor")
+    p.start(LISTEN)
+    tok = send_local_with_bcc(p)
+    iso = datetime.datetime.now(datetime.timezone.utc).isocalendar()
+    folder = f"Archive/{iso[0]:04d}-W{iso[1]:02d}"
+    c = imaps(p, AUDITOR, AUDITOR_PASSWORD)
+    typ, data = c.select(folder, readonly=True)
+    assert typ == "OK" and data == [b"1"], (typ, data)
+    typ, data = c.search(None, "TEXT", tok)
+    assert data[0] == b"1", data
+    typ, data = c.select(f"Archive/{period()}", readonly=True)
+    assert typ == "NO", "no monthly folder when the period is the week"
+    c.logout()
