@@ -191,3 +191,19 @@ def test_weekly_periods_make_weekly_folders(make_server):
     typ, data = c.select(f"Archive/{period()}", readonly=True)
     assert typ == "NO", "no monthly folder when the period is the week"
     c.logout()
+
+
+def test_the_archive_is_encrypted_at_rest_with_the_store(make_server, tmp_path, monkeypatch):
+    p = make_server(config={"archive.enabled": "true"}, start=False)
+    p.cli("encryption", "enable", input="correct horse battery staple\n")
+    key = tmp_path / "passphrase"
+    key.write_text("correct horse battery staple\n")
+    key.chmod(0o600)
+    monkeypatch.setenv("POSTERN_PASSPHRASE_FILE", str(key))
+    p.start()
+    tok = send_local_with_bcc(p)
+    [entry] = search(p, "--text", tok)
+    assert f"token {tok}" in p.cli("archive", "show", entry[0]).stdout
+    p.stop()
+    on_disk = [f for f in p.data.rglob("*") if f.is_file() and tok.encode() in f.read_bytes()]
+    assert on_disk == [], "neither body nor envelope in the clear"
