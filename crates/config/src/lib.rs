@@ -5,6 +5,7 @@
 //! Postfix's `postconf -e` does.
 
 mod access;
+mod archive;
 mod auth;
 mod av;
 mod backup;
@@ -23,6 +24,7 @@ mod template;
 mod units;
 
 pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP, METRICS_ACCESS};
+pub use archive::{Archive, ArchivePeriod};
 pub use auth::{Auth, MECHANISMS};
 pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};
 pub use backup::Backup;

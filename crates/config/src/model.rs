@@ -24,6 +24,7 @@ pub struct Config {
     pub av: crate::av::Av,
     pub backup: crate::backup::Backup,
     pub log: Log,
+    pub archive: crate::archive::Archive,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -299,6 +300,7 @@ impl Config {
         )?;
         self.av.validate()?;
         self.backup.validate()?;
+        self.archive.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

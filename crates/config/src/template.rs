@@ -338,6 +338,19 @@ window = "4h"
 auto_whitelist = "36d"
 exempt_group = ""
 
+[archive]
+# The journal archive for auditors: a copy of every message received on port
+# 25, sent by submission or delivered locally, with its envelope (sender, every
+# recipient, Bcc included, time, direction in|out|local, client IP) prepended as
+# X-Postern-Archive-* header fields. Kept apart from the mailboxes, so users
+# cannot delete it; foldered by `period` ("month", "week" or "day", UTC); read
+# over IMAP, read-only, by users with the auditor role (`postern user set ADDR
+# --role auditor`) as Archive/2026-12 etc.; searched with `postern archive
+# search`. Entries older than `retention` are purged daily.
+enabled = false
+period = "month"
+retention = "7y"
+
 [av]
 # The integrated antivirus engine: signatures in ClamAV's formats (.cvd, .cld,
 # .hdb, .hsb, .ndb, .fp, .sfp) in DIR/av; the EICAR test file is detected with
@@ -388,6 +401,7 @@ mod tests {
         assert_eq!(c.smtp.greeting_delay_exempt, d.greeting_delay_exempt);
         assert_eq!(c.greylist, crate::Greylist::default());
         assert_eq!(c.backup, crate::Backup::default());
+        assert_eq!(c.archive, crate::Archive::default());
         assert!(c.smtp.forbid_unauth_pipelining && c.smtp.forbid_early_body);
         assert_eq!(
             (

@@ -93,6 +93,9 @@ pub enum Command {
     /// TLS certificates per host name (SNI): signing requests, imports, the list.
     #[command(subcommand)]
     Tls(TlsCmd),
+    /// The journal archive for auditors (archive.enabled): search it, show an entry, purge by retention.
+    #[command(subcommand)]
+    Archive(ArchiveCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +126,38 @@ pub enum TlsCmd {
     /// The default certificate and each imported one: NAME, HOSTS,
     /// NOT-AFTER, SUBJECT, ISSUER (tab-separated).
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCmd {
+    /// Entries matching every filter given, oldest first: ID, TIME,
+    /// DIRECTION, FROM, RECIPIENTS, SUBJECT, separated by tabs.
+    Search {
+        /// Substring of the envelope sender (MAIL FROM), any case.
+        #[arg(long, value_name = "ADDR")]
+        from: Option<String>,
+        /// Substring of any envelope recipient (Bcc included), any case.
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
+        /// Received at or after (YYYY-MM-DD UTC, RFC 3339, or Unix seconds).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Received before (same forms).
+        #[arg(long, value_name = "DATE")]
+        before: Option<String>,
+        /// Substring of the archived message as stored, any case.
+        #[arg(long, value_name = "STR")]
+        text: Option<String>,
+    },
+    /// Print an entry's archived copy: its X-Postern-Archive-* envelope
+    /// fields, then the message as received.
+    Show { id: i64 },
+    /// Remove the entries older than archive.retention, as of TIME (default:
+    /// now; the server does this every hour).
+    Purge {
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

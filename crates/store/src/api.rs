@@ -108,6 +108,13 @@ pub trait MailStore: Send + Sync + 'static {
     /// Commits an accepted message: into the local recipients' INBOXes and
     /// the outbound queue, durable before it returns (the 250 follows).
     fn commit(&self, delivery: Delivery) -> StoreFuture<'_, Committed>;
+    /// [`MailStore::commit`] with the message's journal entry for auditors
+    /// (archive.rs), durable in the same step.
+    fn commit_archived(
+        &self,
+        delivery: Delivery,
+        archive: Option<crate::archive::ArchiveEnvelope>,
+    ) -> StoreFuture<'_, Committed>;
     /// Group commit of APPEND commands: one result per command, in order;
     /// `Err` when the batch as a whole failed. Durable before it returns.
     fn append_batch(

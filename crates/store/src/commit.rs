@@ -57,6 +57,8 @@ pub struct Committed {
 
 struct Job {
     delivery: Delivery,
+    /// The journal entry to write with it (archive.rs), when archiving is on.
+    archive: Option<crate::archive::ArchiveEnvelope>,
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
@@ -85,6 +87,16 @@ impl Committer {
 impl Store {
     /// Makes a delivery durable; returns once body and rows are on disk.
     pub async fn commit(&self, delivery: Delivery) -> Result<Committed, StoreError> {
+        self.commit_archived(delivery, None).await
+    }
+
+    /// [`Store::commit`], with the message's archive entry (archive.rs) in
+    /// the same transaction when `archive` is given.
+    pub async fn commit_archived(
+        &self,
+        delivery: Delivery,
+        archive: Option<crate::archive::ArchiveEnvelope>,
+    ) -> Result<Committed, StoreError> {
         let committer = match self.inner.committer.get() {
             Some(c) => c,
             None => {
@@ -101,7 +113,11 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         committer
             .jobs
-            .send(Job { delivery, reply })
+            .send(Job {
+                delivery,
+                archive,
+                reply,
+            })
             .map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
@@ -153,7 +169,7 @@ fn commit_batch(
     let mut results = Vec::with_capacity(batch.len());
     let mut touched = Vec::new();
     for job in &batch {
-        results.push(apply_isolated(&tx, &job.delivery, &mut touched));
+        results.push(apply_isolated(&tx, job, &mut touched));
     }
     if let Err(e) = tx.commit() {
         fail_all(batch, &e.into());
@@ -194,12 +210,19 @@ fn target(
 /// Applies one delivery under a savepoint, so its failure leaves the batch intact.
 fn apply_isolated(
     tx: &Transaction<'_>,
-    d: &Delivery,
+    job: &Job,
     touched: &mut Vec<Change>,
 ) -> Result<Committed, StoreError> {
     tx.execute_batch("SAVEPOINT delivery")?;
     let mark = touched.len();
-    match apply(tx, d, touched) {
+    let d = &job.delivery;
+    let done = apply(tx, d, touched).and_then(|c| match &job.archive {
+        Some(env) => {
+            crate::archive::record(tx, &c.id, d.blob.size(), d.internal_date, env).map(|()| c)
+        }
+        None => Ok(c),
+    });
+    match done {
         Ok(c) => {
             tx.execute_batch("RELEASE delivery")?;
             Ok(c)

@@ -24,6 +24,9 @@ pub enum StoreError {
     /// The user's mailboxes would exceed their quota (IMAP OVERQUOTA, RFC 9208 §4.3).
     #[error("over quota")]
     OverQuota,
+    /// Not this user's to change (the archive, archive_view.rs; IMAP NOPERM, RFC 5530).
+    #[error("not permitted: {0}")]
+    NoPerm(String),
 }
 
 impl StoreError {

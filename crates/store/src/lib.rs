@@ -15,6 +15,8 @@ pub mod admin_access;
 pub mod api;
 mod api_queue;
 pub mod append;
+pub mod archive;
+pub mod archive_view;
 pub mod backup;
 mod blob;
 pub mod changes;
@@ -229,6 +231,8 @@ mod api_suite;
 mod tests;
 #[cfg(test)]
 mod tests_append;
+#[cfg(test)]
+mod tests_archive;
 #[cfg(test)]
 mod tests_imap;
 #[cfg(test)]

@@ -112,6 +112,14 @@ impl MailStore for Store {
         Box::pin(Store::commit(self, delivery))
     }
 
+    fn commit_archived(
+        &self,
+        delivery: Delivery,
+        archive: Option<crate::archive::ArchiveEnvelope>,
+    ) -> StoreFuture<'_, Committed> {
+        Box::pin(Store::commit_archived(self, delivery, archive))
+    }
+
     fn append_batch(
         &self,
         commands: Vec<(MailboxId, Vec<Upload>)>,

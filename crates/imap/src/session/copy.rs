@@ -73,7 +73,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => return r,
         };
         if moving && sel.read_only {
-            return Reply::no("Mailbox is read-only").code("READ-ONLY");
+            return sel.read_only_reply();
         }
         let dst = match store.mailbox(user, &name).await {
             Ok(Some(id)) => id,

@@ -3,6 +3,7 @@
 
 mod any;
 mod append;
+mod archive;
 mod ascii_envelope;
 mod auth;
 mod condstore;
@@ -88,7 +89,8 @@ impl Context {
         shutdown: watch::Receiver<bool>,
     ) -> Context {
         Context {
-            store: Arc::new(store.clone()),
+            // Auditors also see the archive's period folders (archive_view.rs).
+            store: Arc::new(postern_store::archive_view::ArchiveView::new(store.clone())),
             directory: store,
             logs,
             config,

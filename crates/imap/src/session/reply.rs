@@ -68,6 +68,7 @@ impl Reply {
             StoreError::Exists(_) => Reply::no("Mailbox already exists").code("ALREADYEXISTS"),
             StoreError::Invalid(_) => Reply::no("Not allowed").code("CANNOT"),
             StoreError::OverQuota => Reply::no("Mailbox quota exceeded").code("OVERQUOTA"),
+            StoreError::NoPerm(_) => Reply::no("The archive is read-only").code("NOPERM"),
             _ => Reply::no("Temporary failure, try again later").code("UNAVAILABLE"),
         }
     }

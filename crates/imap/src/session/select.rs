@@ -98,6 +98,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(None) => return Reply::no("No such mailbox").code("NONEXISTENT"),
             Err(e) => return Reply::from_store(&e),
         };
+        // The archive's folders are read-only, SELECT as EXAMINE (archive.rs).
+        let read_only = read_only || id.is_archive();
         // The snapshot first: UIDNEXT read after it is above every UID in it.
         let ((msgs, modseq), (validity, uidnext, _)) =
             match (store.snapshot(id).await, store.mailbox_state(id).await) {

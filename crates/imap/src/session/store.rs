@@ -37,7 +37,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => return r,
         };
         if sel.read_only {
-            return Reply::no("Mailbox is read-only").code("READ-ONLY");
+            return sel.read_only_reply();
         }
         let given: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         if given.iter().any(|f| f.eq_ignore_ascii_case("\\Recent")) {
@@ -107,7 +107,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Err(r) => return r,
         };
         if sel.read_only {
-            return Reply::no("Mailbox is read-only").code("READ-ONLY");
+            return sel.read_only_reply();
         }
         let allowed = match only {
             Some(set) => seqset::resolve(set, &sel.uids(), true).unwrap_or_default(),

@@ -2,6 +2,7 @@
 //! finds the data directory and opens the store for the families that need it.
 
 mod alias;
+mod archive;
 mod av;
 mod av_scan;
 mod backup;
@@ -92,6 +93,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Tls(cmd) => {
             let config = postern_config::Config::load(existing(&data)?)?;
             tls::run(&data, &config, cmd, out)
+        }
+        Command::Archive(cmd) => {
+            let config = postern_config::Config::load(existing(&data)?)?;
+            archive::run(&open_store(&data)?, &config, cmd, out)
         }
         Command::Av(cmd) => {
             let config = postern_config::Config::load(existing(&data)?)?;

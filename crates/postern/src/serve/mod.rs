@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+pub(crate) mod archive;
 mod av;
 mod backup;
 mod counters;
@@ -176,6 +177,14 @@ async fn serve(
         logs.clone(),
         config_rx.clone(),
         Arc::new(postern_net::clock::SystemClock),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(archive::purge_every(
+        store.clone(),
+        logs.clone(),
+        config_rx.clone(),
+        Arc::new(postern_net::clock::SystemClock),
+        archive::PURGE_EVERY,
         stop_rx.clone(),
     ));
     let av = av::initial(data_dir, &logs);

@@ -268,6 +268,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // The ARC set on top of our DKIM signature; neither covers the other.
         let mut prepend = self.arc_seal(&blob, tx).await;
         prepend.extend(self.dkim_sign(&blob, tx).await?);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let archive = self.archive_envelope(tx, now);
         let delivery = Delivery {
             blob,
             sender: self.queued_sender(tx)?,
@@ -276,12 +278,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             env_id: tx.env_id.clone(),
             ret: tx.ret.clone(),
             smtputf8: tx.smtputf8,
-            internal_date: time::OffsetDateTime::now_utc().unix_timestamp(),
+            internal_date: now,
             prepend,
             junk,
         };
         let local = delivery.local.len() as u64;
-        match self.ctx.store.commit(delivery).await {
+        match self.ctx.store.commit_archived(delivery, archive).await {
             Ok(c) => {
                 postern_net::metrics::count(postern_net::metrics::Event::Delivered, local);
                 Ok(c.id.to_string())

@@ -2,6 +2,7 @@
 //! family lives in its own file.
 
 mod arc_seal;
+mod archive;
 mod auth;
 mod autolearn;
 mod body;
