@@ -48,8 +48,14 @@ async fn check(lookups: &Lookups, params: SpfParameters<'_>, domain: &str) -> Au
     if !is_domain(domain) {
         return AuthResult::None;
     }
-    if let Some(early) = record_errors(lookups, domain).await {
-        return early;
+    // One look at the domain's own TXT records decides the cases mail-auth
+    // gets wrong or need no evaluation; check_host's own lookup of them is
+    // then answered from the resolver's cache.
+    match published(lookups, domain).await {
+        Published::Nothing => return AuthResult::None,
+        Published::Failed => return AuthResult::TempError,
+        Published::Records(Some(early)) => return early,
+        Published::Records(None) | Published::InZone => {}
     }
     let counter = Counter::default();
     let caches = lookups.caches(&counter);
@@ -58,46 +64,49 @@ async fn check(lookups: &Lookups, params: SpfParameters<'_>, domain: &str) -> Au
     if counter.void_lookups() > MAX_VOID_LOOKUPS && result != AuthResult::TempError {
         return AuthResult::PermError;
     }
-    if result == AuthResult::None && !domain.is_empty() && dns_failed(lookups, domain).await {
-        return AuthResult::TempError;
-    }
     result
 }
 
-/// "No SPF record" from mail-auth also covers SERVFAIL and REFUSED answers:
-/// ask again and tell them apart (RFC 7208 §4.4: those are temperror).
-async fn dns_failed(lookups: &Lookups, domain: &str) -> bool {
-    let name = format!("{}.", domain.trim_end_matches('.'));
-    if lookups.zone_has_txt(&name) {
-        return false;
-    }
-    match lookups.auth.0.txt_lookup(name).await {
-        Ok(_) => false,
-        Err(e) => match e.kind() {
-            mail_auth::hickory_resolver::proto::ProtoErrorKind::NoRecordsFound(n) => !matches!(
-                n.response_code,
-                ResponseCode::NXDomain | ResponseCode::NoError
-            ),
-            _ => true,
-        },
-    }
+/// What a domain publishes in TXT, asked once per identity.
+enum Published {
+    /// NXDOMAIN or no TXT records: no SPF record, "none" (RFC 7208 §4.5).
+    Nothing,
+    /// SERVFAIL, REFUSED or no answer: a temperror (§4.4), where mail-auth
+    /// would read "no record".
+    Failed,
+    /// Records, with [`records_verdict`]'s early result if any.
+    Records(Option<AuthResult>),
+    /// The zone answers (tests): mail-auth reads it itself.
+    InZone,
 }
 
-/// What mail-auth lets pass in the domain's own record: more than one SPF
-/// record (RFC 7208 §4.5) and malformed ip4/ip6 terms (§5.6) are permerrors.
-async fn record_errors(lookups: &Lookups, domain: &str) -> Option<AuthResult> {
+async fn published(lookups: &Lookups, domain: &str) -> Published {
     let name = format!("{}.", domain.trim_end_matches('.'));
-    if domain.is_empty() || lookups.zone_has_txt(&name) {
-        return None;
+    if lookups.zone_has_txt(&name) {
+        return Published::InZone;
     }
-    let found = lookups.auth.0.txt_lookup(name).await.ok()?;
-    let texts = found.iter().map(|t| {
-        t.txt_data()
-            .iter()
-            .map(|p| String::from_utf8_lossy(p))
-            .collect()
-    });
-    records_verdict(texts)
+    match lookups.auth.0.txt_lookup(name).await {
+        Ok(found) => {
+            let texts = found.iter().map(|t| {
+                t.txt_data()
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p))
+                    .collect()
+            });
+            Published::Records(records_verdict(texts))
+        }
+        Err(e) => match e.kind() {
+            mail_auth::hickory_resolver::proto::ProtoErrorKind::NoRecordsFound(n)
+                if matches!(
+                    n.response_code,
+                    ResponseCode::NXDomain | ResponseCode::NoError
+                ) =>
+            {
+                Published::Nothing
+            }
+            _ => Published::Failed,
+        },
+    }
 }
 
 /// The verdict on a domain's TXT records (each one's strings joined): the

@@ -18,6 +18,14 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 /// Buffer between the session and the body file.
 const WRITE_BUFFER: usize = 64 * 1024;
 
+/// A body up to this size stays in memory until [`BlobWriter::finish`]:
+/// the filter's read of the whole message ([`BlobWriter::contents`]) and its
+/// rewrite with the added header fields ([`BlobWriter::rewrite`]) then touch
+/// no file (issue 15: they were most of what the checks cost per message).
+/// One encryption chunk, so an encrypted store still holds at most one chunk
+/// of a body's plaintext per session in memory, and none on disk.
+pub const HOLD: usize = crate::crypt::stream::CHUNK;
+
 /// A body's id (also the queue id of the message that brought it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BlobId(pub(crate) String);
@@ -59,6 +67,8 @@ pub struct BlobWriter {
     written: u64,
     keys: Option<Arc<AtRestKeys>>,
     sealer: Option<Sealer>,
+    /// The body so far while it fits in [`HOLD`]; None once it went to the file.
+    held: Option<Vec<u8>>,
 }
 
 impl BlobWriter {
@@ -71,6 +81,32 @@ impl BlobWriter {
     }
 
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if let Some(held) = self.held.as_mut() {
+            if held.len() + bytes.len() <= HOLD {
+                held.extend_from_slice(bytes);
+                self.written += bytes.len() as u64;
+                return Ok(());
+            }
+            self.spill().await?;
+        }
+        self.write_through(bytes).await
+    }
+
+    /// Whether the body so far is still in memory (tests).
+    pub fn is_held(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// The held body goes to the file; from now on every write does.
+    async fn spill(&mut self) -> Result<(), StoreError> {
+        if let Some(held) = self.held.take() {
+            self.written -= held.len() as u64;
+            self.write_through(&held).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_through(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
         let io = |e| StoreError::io(&self.path, e);
         match self.sealer.as_mut() {
@@ -103,6 +139,9 @@ impl BlobWriter {
     /// Everything written so far, read back (flushed, not fsync'd): the
     /// filter reads the whole message once after the end of data.
     pub async fn contents(&mut self) -> Result<Vec<u8>, StoreError> {
+        if let Some(held) = &self.held {
+            return Ok(held.clone());
+        }
         let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
         file.flush()
             .await
@@ -123,6 +162,15 @@ impl BlobWriter {
     /// keeping the id (the filter's added and removed header fields).
     pub async fn rewrite(&mut self, parts: &[&[u8]]) -> Result<(), StoreError> {
         use tokio::io::AsyncSeekExt;
+        if let Some(held) = self.held.as_mut() {
+            // Nothing of the body is in the file (nor in the sealer) yet.
+            held.clear();
+            self.written = 0;
+            for p in parts {
+                self.write(p).await?;
+            }
+            return Ok(());
+        }
         let file = self.file.as_mut().ok_or(StoreError::Unavailable)?;
         let io = |e| StoreError::io(&self.path, e);
         file.flush().await.map_err(io)?;
@@ -138,6 +186,7 @@ impl BlobWriter {
 
     /// Flushes and fsyncs the body. Its directory is fsync'd by the committer.
     pub async fn finish(mut self) -> Result<FinishedBlob, StoreError> {
+        self.spill().await?;
         if let Some(sealer) = self.sealer.take() {
             let mut last = Vec::new();
             sealer
@@ -275,6 +324,7 @@ impl Store {
             written: 0,
             keys: self.blob_key_arc(),
             sealer: None,
+            held: Some(Vec::new()),
         };
         writer.start_sealing().await?;
         Ok(writer)
@@ -335,3 +385,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::io(dir, e))
 }
+
+#[cfg(test)]
+#[path = "blob_hold_tests.rs"]
+mod hold_tests;

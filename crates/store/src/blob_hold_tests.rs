@@ -1,0 +1,59 @@
+//! The body held in memory up to [`HOLD`] octets, then written through.
+
+use super::HOLD;
+use crate::tests::setup;
+
+#[tokio::test]
+async fn a_body_of_hold_octets_stays_in_memory_and_one_more_goes_to_the_file() {
+    let (_d, store, _a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    let path = store.root().join("queue/incoming").join(w.id().as_str());
+    let body = vec![b'x'; HOLD];
+    w.write(&body[..10]).await.unwrap();
+    w.write(&body[10..]).await.unwrap();
+    assert!(w.is_held());
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    assert_eq!(w.contents().await.unwrap(), body);
+    w.write(b"y").await.unwrap();
+    assert!(!w.is_held());
+    assert_eq!(w.written(), HOLD as u64 + 1);
+    let mut want = body.clone();
+    want.push(b'y');
+    assert_eq!(w.contents().await.unwrap(), want);
+    let blob = w.finish().await.unwrap();
+    assert_eq!(blob.size(), HOLD as u64 + 1);
+    assert_eq!(std::fs::read(&path).unwrap(), want);
+}
+
+#[tokio::test]
+async fn a_rewrite_of_a_held_body_that_outgrows_hold_goes_to_the_file_whole() {
+    let (_d, store, _a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    let path = store.root().join("queue/incoming").join(w.id().as_str());
+    let body = vec![b'x'; HOLD - 4];
+    w.write(&body).await.unwrap();
+    w.rewrite(&[b"Added: 1\r\n", &body]).await.unwrap();
+    assert!(!w.is_held());
+    let blob = w.finish().await.unwrap();
+    let want = [&b"Added: 1\r\n"[..], &body].concat();
+    assert_eq!(blob.size(), want.len() as u64);
+    assert_eq!(std::fs::read(&path).unwrap(), want);
+}
+
+#[tokio::test]
+async fn a_held_body_is_written_once_at_finish() {
+    let (_d, store, _a, _b) = setup();
+    let mut w = store.create_blob().await.unwrap();
+    let path = store.root().join("queue/incoming").join(w.id().as_str());
+    w.write(b"Subject: s\r\n\r\nbody\r\n").await.unwrap();
+    w.rewrite(&[b"A: 1\r\n", b"Subject: s\r\n\r\nbody\r\n"])
+        .await
+        .unwrap();
+    assert!(w.is_held());
+    let blob = w.finish().await.unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"A: 1\r\nSubject: s\r\n\r\nbody\r\n"
+    );
+    assert_eq!(blob.size(), 26);
+}
