@@ -20,7 +20,9 @@ mod spam;
 mod template;
 mod units;
 
-pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP};
+pub use access::{
+    Access, ListenerAccess, ADMIN_LISTENER, HTTPS_LISTENER, HTTP_LISTENER, LOOPBACK_GROUP,
+};
 pub use auth::{Auth, MECHANISMS};
 pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
