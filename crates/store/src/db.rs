@@ -73,6 +73,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 14 {
         conn.execute_batch(crate::dmarc_reports::SCHEMA_V14)?;
     }
+    if version < 16 {
+        conn.execute_batch(crate::webmail_sessions::SCHEMA_V16)?;
+    }
     Ok(())
 }
 

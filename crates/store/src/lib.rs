@@ -55,6 +55,7 @@ pub mod spam_rules;
 mod sqlite_api;
 pub mod srs;
 pub mod subscriptions;
+pub mod webmail_sessions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
 pub use api_queue::QueueStore;
