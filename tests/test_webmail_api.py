@@ -138,3 +138,22 @@ def test_html_is_sanitised_and_framed_and_attachments_download(webmail):
     assert part.raw_body == b"<script>alert(3)</script>"
     raw = api.request("GET", "/api/message/raw", query={"folder": "INBOX", "uid": uid})
     assert raw.getheader("Content-Type") == "text/plain; charset=utf-8" and tok.encode() in raw.raw_body
+
+
+def test_sending_goes_through_the_submission_path(make_server):
+    """What webmail sends meets the submission session's rules: here its size
+    limit (552 comes back as the error), and it works under security.policy
+    "encrypted" (the in-process session counts as encrypted); what passes
+    reaches the recipient and a copy lands in Sent."""
+    server = make_server(config={"smtp.max_message_size": '"20K"', "security.policy": '"encrypted"'}, listen=WEBMAIL_LISTEN)
+    _, api = web_login(server)
+    tok = token()
+    big = api.request("POST", "/api/send", {"to": BOB, "subject": f"big {tok}", "text": "x" * 30000})
+    assert big.status == 400 and big.body["error"].startswith("not sent: 552"), big.body
+    ok = api.request("POST", "/api/send", {"to": BOB, "subject": f"small {tok}", "text": "hello"})
+    assert ok.status == 200, ok.body
+    got = server.wait_for_message(BOB, f"small {tok}")
+    assert "From: <alice@example.org>" in got or "From: alice@example.org" in got, got
+    sent = server.messages(ALICE, "Sent")
+    assert [m for m in sent if f"small {tok}" in m] and not [m for m in sent if f"big {tok}" in m]
+    assert "user=alice@example.org" in server.log("mail.log")
