@@ -192,3 +192,23 @@ def test_reply_with_an_attachment_and_a_resumed_draft(webmail, driver, tmp_path)
     assert b"First thoughts. Second thoughts." in sent[0]
     assert imap_uids(webmail, "Drafts", draft_tok) == [], "sending removed the draft"
     no_alert(driver)
+
+
+def test_password_change_from_the_settings(webmail, driver):
+    base = "https://127.0.0.1:%d" % webmail.addr("https")[1]
+    sign_in(driver, base, ALICE, ALICE_PASSWORD)
+    by_id(driver, "settings").click()
+    visible(driver, "pw-current").send_keys(ALICE_PASSWORD)
+    by_id(driver, "pw-new").send_keys("short")
+    by_id(driver, "pw-submit").click()
+    wait_until(lambda: "password too short" in by_id(driver, "pw-status").text, 10)
+    shot(driver, f"{driver.size_name}-password")
+    by_id(driver, "pw-new").clear()
+    by_id(driver, "pw-new").send_keys("Brand-New-Pass-9")
+    by_id(driver, "pw-submit").click()
+    visible(driver, "login-form")
+    assert by_id(driver, "login-error").text == "Password changed: sign in with the new one"
+    driver.refresh()
+    visible(driver, "login-form")
+    sign_in(driver, base, ALICE, "Brand-New-Pass-9")
+    no_alert(driver)

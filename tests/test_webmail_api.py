@@ -157,3 +157,21 @@ def test_sending_goes_through_the_submission_path(make_server):
     sent = server.messages(ALICE, "Sent")
     assert [m for m in sent if f"small {tok}" in m] and not [m for m in sent if f"big {tok}" in m]
     assert "user=alice@example.org" in server.log("mail.log")
+
+
+def test_a_password_change_meets_the_policy_and_ends_every_session(webmail):
+    _, api = web_login(webmail)
+    _, other = web_login(webmail)
+    weak = api.request("POST", "/api/password", {"current": ALICE_PASSWORD, "new": "short"})
+    assert weak.status == 400 and "auth.password_min_length" in weak.body["error"], weak.body
+    wrong = api.request("POST", "/api/password", {"current": "not-it", "new": "Brand-New-Pass-9"})
+    assert wrong.status == 400 and wrong.body["error"] == "the current password is wrong"
+    log = wait_until(lambda: "wrong current password" in webmail.log("security.log") and webmail.log("security.log"), 5)
+    assert "event=auth-failed" in log and "service=https" in log
+    assert api.request("GET", "/api/folders").status == 200, "a refused change keeps the session"
+    done = api.request("POST", "/api/password", {"current": ALICE_PASSWORD, "new": "Brand-New-Pass-9"})
+    assert done.status == 204 and "Max-Age=0" in done.getheader("Set-Cookie")
+    assert api.request("GET", "/api/folders").status == 401
+    assert other.request("GET", "/api/folders").status == 401, "other sessions end too"
+    assert Web(webmail).request("POST", "/api/session", {"user": ALICE, "password": ALICE_PASSWORD}).status == 401
+    web_login(webmail, password="Brand-New-Pass-9")

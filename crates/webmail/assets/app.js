@@ -367,6 +367,20 @@ async function send(ev) {
   } catch (e) { $('c-status').textContent = e.message; }
 }
 
+// ---- settings
+
+async function changePassword(ev) {
+  ev.preventDefault();
+  try {
+    await api('POST', '/api/password', { current: $('pw-current').value, new: $('pw-new').value });
+    $('pw-current').value = '';
+    $('pw-new').value = '';
+    $('password-form').hidden = true;
+    showLogin();
+    $('login-error').textContent = 'Password changed: sign in with the new one';
+  } catch (e) { $('pw-status').textContent = e.message; }
+}
+
 function keys(e) {
   if ($('app-view').hidden || e.target.matches('input, textarea, select')) return;
   const i = state.rows.findIndex((m) => m.uid === state.open);
@@ -432,6 +446,8 @@ function wire() {
   $('c-save').addEventListener('click', saveDraft);
   $('c-cancel').addEventListener('click', () => { $('composer').hidden = true; state.replying = null; });
   $('composer').addEventListener('submit', send);
+  $('settings').addEventListener('click', () => { $('password-form').hidden = !$('password-form').hidden; $('pw-status').textContent = ''; });
+  $('password-form').addEventListener('submit', changePassword);
 }
 
 async function start() {

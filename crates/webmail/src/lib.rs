@@ -13,6 +13,7 @@ mod mail;
 mod redirect;
 mod routes;
 mod session;
+mod settings;
 
 pub use conn::{serve_http, serve_https};
 
@@ -39,6 +40,8 @@ pub struct Webmail {
     /// The SMTP service: what the user sends goes through a submission
     /// session of it (mail/submit.rs).
     pub smtp: Arc<postern_smtp::Context>,
+    /// The mechanism secrets a new password makes (as the CLI's).
+    pub secret_spec: fn(&Config) -> postern_store::SecretSpec,
 }
 
 /// Shared handle the routes carry.

@@ -1,10 +1,10 @@
 //! The webmail routes: the app's files at `/`, its JSON API under `/api`.
 //! Request bodies are JSON and bounded.
 // TODO(issue 20 item 5): settings routes for filters and vacation replies
-// go here once the filter feature exists (/api/settings/filters, /vacation).
+// go beside /api/password once the filter feature exists.
 
 use crate::mail::{actions, compose, folders, list, read};
-use crate::{assets, events, headers, session, Ctx};
+use crate::{assets, events, headers, session, settings, Ctx};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -45,6 +45,7 @@ pub fn app(ctx: Ctx) -> Router {
         .route("/api/message/raw", get(read::source))
         .route("/api/message/part", get(read::part))
         .route("/api/events", get(events::events))
+        .route("/api/password", post(settings::password::change))
         .route(
             "/api/send",
             post(compose::send).layer(DefaultBodyLimit::max(MAX_COMPOSE_BODY)),

@@ -130,7 +130,7 @@ impl FromRequestParts<Ctx> for User {
 }
 
 /// Counts and logs a failed login, waits the failure delay; the 401.
-async fn failed(peer: &Peer, user: &str, reason: &str) -> WebError {
+pub(crate) async fn failed(peer: &Peer, user: &str, reason: &str) -> WebError {
     if let Some(security) = &peer.security {
         let fields = [("user", user), ("reason", reason)];
         security.security_log("auth-failed", peer.listener, peer.ip, &fields);

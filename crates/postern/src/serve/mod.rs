@@ -199,6 +199,7 @@ async fn serve(
         shutdown: stop_rx.clone(),
         https_port: Default::default(),
         smtp: smtp.clone(),
+        secret_spec: crate::cmd::user::spec,
     });
     let admin = Arc::new(postern_http::Admin {
         store: admin_store,
