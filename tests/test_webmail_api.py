@@ -175,3 +175,30 @@ def test_a_password_change_meets_the_policy_and_ends_every_session(webmail):
     assert other.request("GET", "/api/folders").status == 401, "other sessions end too"
     assert Web(webmail).request("POST", "/api/session", {"user": ALICE, "password": ALICE_PASSWORD}).status == 401
     web_login(webmail, password="Brand-New-Pass-9")
+
+
+def uid_of(api, folder, tok):
+    page = api.request("GET", "/api/messages", query={"folder": folder, "q": tok}).body
+    return [m["uid"] for m in page["messages"]]
+
+
+def test_spam_not_spam_and_delete_move_and_teach_like_imap(webmail):
+    tok = token()
+    webmail.deliver(tok)
+    _, api = web_login(webmail)
+    [uid] = wait_until(lambda: uid_of(api, "INBOX", tok), 10)
+    assert api.request("POST", "/api/messages/spam", {"folder": "INBOX", "uids": [uid], "spam": True}).status == 204
+    assert uid_of(api, "INBOX", tok) == []
+    [junk_uid] = uid_of(api, "Junk", tok)
+    log = wait_until(lambda: "service=webmail" in webmail.log("mail.log") and webmail.log("mail.log"), 5)
+    assert "event=spam-learned service=webmail user=alice@example.org class=spam messages=1" in log, log
+    assert api.request("POST", "/api/messages/spam", {"folder": "Junk", "uids": [junk_uid], "spam": False}).status == 204
+    [uid] = uid_of(api, "INBOX", tok)
+    assert "class=ham messages=1" in webmail.log("mail.log")
+    # Delete moves to Trash; deleting there removes it for good.
+    assert api.request("POST", "/api/messages/delete", {"folder": "INBOX", "uids": [uid]}).status == 204
+    [trash_uid] = uid_of(api, "Trash", tok)
+    assert api.request("POST", "/api/messages/delete", {"folder": "Trash", "uids": [trash_uid]}).status == 204
+    assert uid_of(api, "Trash", tok) == [] and uid_of(api, "INBOX", tok) == []
+    too_many = api.request("POST", "/api/messages/delete", {"folder": "INBOX", "uids": list(range(1, 1002))})
+    assert too_many.status == 400 and "1000" in too_many.body["error"]
