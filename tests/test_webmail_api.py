@@ -202,3 +202,22 @@ def test_spam_not_spam_and_delete_move_and_teach_like_imap(webmail):
     assert uid_of(api, "Trash", tok) == [] and uid_of(api, "INBOX", tok) == []
     too_many = api.request("POST", "/api/messages/delete", {"folder": "INBOX", "uids": list(range(1, 1002))})
     assert too_many.status == 400 and "1000" in too_many.body["error"]
+
+
+def test_threads_by_references(webmail):
+    a, x, b = token(), token(), token()
+    with webmail.smtp() as s:
+        s.sendmail("sender@example.net", [ALICE], make_message(a))
+        s.sendmail("sender@example.net", [ALICE], make_message(x))
+        reply = f"In-Reply-To: <{a}@client.test>\r\nReferences: <{a}@client.test>\r\n"
+        s.sendmail("sender@example.net", [ALICE], make_message(b, extra_headers=reply))
+    _, api = web_login(webmail)
+    wait_until(lambda: api.request("GET", "/api/messages", query={"folder": "INBOX"}).body["total"] == 3, 10)
+
+    def listed(**q):
+        page = api.request("GET", "/api/messages", query={"folder": "INBOX", **q}).body
+        return [(m["subject"].split()[-1], m["depth"]) for m in page["messages"]]
+
+    assert listed() == [(b, 0), (x, 0), (a, 0)], "by arrival, newest first"
+    assert listed(thread=1) == [(a, 0), (b, 1), (x, 0)], "the reply under its thread, the thread by its latest"
+    assert listed(thread=1, order="asc") == [(x, 0), (a, 0), (b, 1)]

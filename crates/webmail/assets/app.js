@@ -4,7 +4,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: '', folder: 'INBOX', page: 0, pages: 1, order: 'desc', q: '', rows: [], open: null, events: null, view: null, draft: null, files: [] };
+const state = { csrf: '', folder: 'INBOX', page: 0, pages: 1, order: 'desc', q: '', rows: [], open: null, events: null, view: null, draft: null, files: [], thread: false };
 
 async function api(method, path, body) {
   const init = { method, headers: {}, credentials: 'same-origin' };
@@ -114,6 +114,7 @@ function fmtDate(s) {
 async function loadList() {
   const params = new URLSearchParams({ folder: state.folder, page: state.page, order: state.order });
   if (state.q) params.set('q', state.q);
+  if (state.thread) params.set('thread', 1);
   const t0 = performance.now();
   const page = await api('GET', '/api/messages?' + params);
   state.rows = page.messages;
@@ -125,6 +126,7 @@ async function loadList() {
     const tr = el('tr');
     tr.dataset.uid = m.uid;
     if (!m.seen) tr.classList.add('unseen');
+    if (m.depth > 0) tr.classList.add('reply');
     if (state.open === m.uid) tr.classList.add('current');
     const check = el('td', undefined, 'check');
     const box = el('input');
@@ -421,6 +423,7 @@ function wire() {
     $('order').textContent = state.order === 'desc' ? 'Newest first' : 'Oldest first';
     loadList();
   });
+  $('threads').addEventListener('change', (e) => { state.thread = e.target.checked; state.page = 0; loadList(); });
   $('prev').addEventListener('click', () => { if (state.page > 0) { state.page--; loadList(); } });
   $('next').addEventListener('click', () => { if (state.page + 1 < state.pages) { state.page++; loadList(); } });
   $('create-folder').addEventListener('click', () => folderOp('POST', { name: $('folder-name').value.trim() }));

@@ -32,6 +32,9 @@ pub struct ListQuery {
     pub order: Option<String>,
     #[serde(default)]
     pub q: Option<String>,
+    /// 1: grouped in threads by References (thread.rs), then paged.
+    #[serde(default)]
+    pub thread: u8,
 }
 
 #[derive(Serialize)]
@@ -77,6 +80,30 @@ fn search(files: &dyn BodyFiles, msgs: Vec<MessageInfo>, needle: &str) -> Vec<Me
         .collect()
 }
 
+/// Page `page` of `msgs` grouped in threads. Threads need every message's
+/// ids, so the whole folder's headers are read (on the store's pool).
+async fn threaded(
+    ctx: &Ctx,
+    msgs: Vec<MessageInfo>,
+    newest_first: bool,
+    page: usize,
+) -> WebResult<Vec<Summary>> {
+    let mut all = scan_bodies(&*ctx.mail, move |files| read_all(files, &msgs)).await?;
+    let ids: Vec<Vec<String>> = all
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.thread_ids))
+        .collect();
+    let dates: Vec<(i64, u32)> = all.iter().map(|s| (s.arrived, s.uid)).collect();
+    let order = super::thread::order(&ids, &dates, newest_first);
+    let mut slots: Vec<Option<Summary>> = all.into_iter().map(Some).collect();
+    Ok(order
+        .into_iter()
+        .skip(page * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .filter_map(|(i, depth)| slots[i].take().map(|s| Summary { depth, ..s }))
+        .collect())
+}
+
 pub async fn list(
     State(ctx): State<Ctx>,
     user: User,
@@ -105,12 +132,16 @@ pub async fn list(
     let total = msgs.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = q.page.min(pages - 1);
-    let rows: Vec<MessageInfo> = msgs
-        .into_iter()
-        .skip(page * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .collect();
-    let messages = scan_bodies(&*ctx.mail, move |files| read_all(files, &rows)).await?;
+    let messages = if q.thread == 1 {
+        threaded(&ctx, msgs, newest_first, page).await?
+    } else {
+        let rows: Vec<MessageInfo> = msgs
+            .into_iter()
+            .skip(page * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .collect();
+        scan_bodies(&*ctx.mail, move |files| read_all(files, &rows)).await?
+    };
     Ok(Json(Page {
         folder: folder.name,
         total,

@@ -9,6 +9,7 @@ pub mod read;
 pub mod sanitize;
 pub mod submit;
 pub mod summary;
+pub mod thread;
 
 use crate::error::{WebError, WebResult};
 use crate::session::User;

@@ -27,6 +27,11 @@ pub struct Summary {
     pub answered: bool,
     pub draft: bool,
     pub attachment: bool,
+    /// 1 for a reply shown under its thread's first message (threaded lists).
+    pub depth: u8,
+    /// Own Message-ID, then References and In-Reply-To (threading only).
+    #[serde(skip)]
+    pub thread_ids: Vec<String>,
 }
 
 /// "Name <addr>" list of an address header, as text.
@@ -82,6 +87,12 @@ fn fill(s: &mut Summary, header: &[u8]) {
     s.to = addresses(p.to());
     if let Some(d) = p.date() {
         s.date = d.to_rfc3339();
+    }
+    s.thread_ids = p.message_id().map(str::to_string).into_iter().collect();
+    for v in [p.references(), p.in_reply_to()] {
+        if let Some(list) = v.as_text_list() {
+            s.thread_ids.extend(list.iter().map(|x| x.to_string()));
+        }
     }
     s.attachment = p.content_type().is_some_and(|c| {
         c.ctype().eq_ignore_ascii_case("multipart")
