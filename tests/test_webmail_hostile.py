@@ -56,16 +56,26 @@ def hostile_message(tok: str, name: str, html: str, trap: str) -> bytes:
     ).encode()
 
 
-def open_and_wait(driver, tok, name):
-    click_row(driver, f"{name} {tok}")
-    wait_until(lambda: tok in by_id(driver, "subject").text, 10, what=f"{name} open")
-    frame = visible(driver, "html-frame")
-    driver.switch_to.frame(frame)
+def frame_text(driver) -> str:
+    """The message frame's text; "" while it is still being replaced."""
+    from selenium.common.exceptions import NoSuchElementException, NoSuchFrameException, StaleElementReferenceException
+
     try:
-        wait_until(lambda: f"marker {name} {tok}" in driver.find_element("tag name", "body").text, 10, what=f"{name} frame loaded")
-        assert driver.execute_script("return document.readyState") == "complete"
+        driver.switch_to.frame(by_id(driver, "html-frame"))
+        if driver.execute_script("return document.readyState") != "complete":
+            return ""
+        return driver.find_element("tag name", "body").text
+    except (StaleElementReferenceException, NoSuchElementException, NoSuchFrameException):
+        return ""
     finally:
         driver.switch_to.default_content()
+
+
+def open_and_wait(driver, tok, name):
+    click_row(driver, f"{name} {tok}")
+    wait_until(lambda: f"{name} {tok}" in by_id(driver, "subject").text, 10, what=f"{name} open")
+    visible(driver, "html-frame")
+    wait_until(lambda: f"marker {name} {tok}" in frame_text(driver), 10, what=f"{name} frame loaded")
 
 
 @pytest.fixture
