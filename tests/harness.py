@@ -41,6 +41,8 @@ DIRECTORY_PROPAGATION = 10.0  # a deadline for loaded CI machines; it takes ~1 s
 POP3_LISTEN = {"pop3": "127.0.0.1:0", "pop3s": "127.0.0.1:0"}
 # `make_server(listen=ADMIN_LISTEN)` also serves the admin API over HTTPS.
 ADMIN_LISTEN = {"admin": "127.0.0.1:0"}
+# `make_server(listen=WEBMAIL_LISTEN)` also serves webmail (https) and its http redirect.
+WEBMAIL_LISTEN = {"https": "127.0.0.1:0", "http": "127.0.0.1:0"}
 
 
 def postern_bin() -> str:
@@ -372,6 +374,8 @@ class Postern:
         "pop3": "off",
         "pop3s": "off",
         "admin": "off",  # tests of the admin API pass ADMIN_LISTEN
+        "https": "off",  # webmail tests pass WEBMAIL_LISTEN
+        "http": "off",
     }
 
     def __init__(self, workdir: Path):

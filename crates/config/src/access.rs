@@ -14,6 +14,10 @@ pub const DEFAULT_MAX_PER_IP: u32 = 50;
 
 /// The web administration listener.
 pub const ADMIN_LISTENER: &str = "admin";
+/// Webmail over HTTPS (issue 20).
+pub const HTTPS_LISTENER: &str = "https";
+/// Plain HTTP: a redirect to [`HTTPS_LISTENER`] except for `access.http.exempt`.
+pub const HTTP_LISTENER: &str = "http";
 /// The built-in IP group of loopback addresses (127.0.0.0/8, ::1), used
 /// unless an IP group of that name is defined.
 pub const LOOPBACK_GROUP: &str = "loopback";
@@ -33,6 +37,9 @@ pub struct ListenerAccess {
     /// Connections at once from one client address (0: no limit;
     /// [`DEFAULT_MAX_PER_IP`] when not set).
     pub max_per_ip: u32,
+    /// `access.http` only (issue 20): clients in this IP group get webmail
+    /// over plain HTTP instead of the redirect to https (empty: nobody).
+    pub exempt: String,
 }
 
 impl Default for ListenerAccess {
@@ -41,6 +48,7 @@ impl Default for ListenerAccess {
             allow: String::new(),
             max_connections: 0,
             max_per_ip: DEFAULT_MAX_PER_IP,
+            exempt: String::new(),
         }
     }
 }
@@ -75,6 +83,10 @@ impl Access {
                 ));
             }
             check_group(&format!("access.{name}.allow"), &rules.allow)?;
+            check_group(&format!("access.{name}.exempt"), &rules.exempt)?;
+            if !rules.exempt.is_empty() && name != HTTP_LISTENER {
+                return Err(format!("access.{name}.exempt: only access.http takes it"));
+            }
         }
         Ok(())
     }
@@ -128,6 +140,16 @@ mod tests {
         let c = Config::parse("[access.metrics]\nallow = \"monitoring\"\n").unwrap();
         c.validate().unwrap();
         assert_eq!(c.access.get("metrics").allow, "monitoring");
+    }
+
+    #[test]
+    fn only_http_takes_an_exempt_group() {
+        let c = Config::parse("[access.http]\nexempt = \"lan\"\n").unwrap();
+        assert_eq!(c.access.get("http").exempt, "lan");
+        assert_eq!(Config::default().access.get("http").exempt, "");
+        let err = Config::parse("[access.imap]\nexempt = \"lan\"\n").unwrap_err();
+        assert!(err.contains("access.imap.exempt"), "{err}");
+        assert!(Config::parse("[access.http]\nexempt = \"no such\"\n").is_err());
     }
 
     #[test]

@@ -23,7 +23,10 @@ mod spam;
 mod template;
 mod units;
 
-pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP, METRICS_ACCESS};
+pub use access::{
+    Access, ListenerAccess, ADMIN_LISTENER, HTTPS_LISTENER, HTTP_LISTENER, LOOPBACK_GROUP,
+    METRICS_ACCESS,
+};
 pub use archive::{Archive, ArchivePeriod};
 pub use auth::{Auth, MECHANISMS};
 pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};

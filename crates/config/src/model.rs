@@ -43,7 +43,7 @@ impl Default for Server {
 }
 
 /// The services Postern can listen for, in the order they are shown.
-pub const SERVICES: [(&str, u16); 8] = [
+pub const SERVICES: [(&str, u16); 10] = [
     ("smtp", 25),
     ("submission", 587),
     ("smtps", 465),
@@ -53,6 +53,9 @@ pub const SERVICES: [(&str, u16); 8] = [
     ("pop3s", 995),
     // Web administration over HTTPS (issue 19): the REST API under /api/v1.
     ("admin", 4040),
+    // Webmail over HTTPS (issue 20, SPEC S8); `http` only redirects to it.
+    ("https", 443),
+    ("http", 80),
 ];
 
 /// One address, a list of addresses, or "off".

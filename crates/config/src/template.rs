@@ -26,6 +26,8 @@ imaps = "0.0.0.0:993"        # IMAP over implicit TLS
 pop3 = "0.0.0.0:110"         # POP3 with STLS
 pop3s = "0.0.0.0:995"        # POP3 over implicit TLS
 admin = "0.0.0.0:4040"       # web administration: HTTPS, the API under /api/v1 (loopback clients only unless [access.admin] allow says otherwise)
+https = "0.0.0.0:443"        # webmail over HTTPS
+http = "0.0.0.0:80"          # plain HTTP: only a redirect to https (clients in [access.http] exempt get webmail)
 
 [tls]
 # Certificate chain and key in PEM, relative to the data directory. `postern init`
@@ -259,6 +261,11 @@ policy_exempt = ""
 #allow = "office"
 #max_connections = 200
 #max_per_ip = 50
+# [access.http] also takes `exempt`: an IP group whose clients get webmail over
+# plain HTTP instead of the redirect to https (a login there still follows
+# security.policy: no password in the clear unless it is "none").
+#[access.http]
+#exempt = "lan"
 
 [spam]
 # Spam score in points: the learning classifier (`postern spam train`), a few

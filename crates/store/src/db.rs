@@ -76,6 +76,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 15 {
         conn.execute_batch(crate::archive::SCHEMA_V15)?;
     }
+    if version < 16 {
+        conn.execute_batch(crate::webmail_sessions::SCHEMA_V16)?;
+    }
     Ok(())
 }
 
@@ -424,7 +427,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 15;
+    const LATEST: i64 = 16;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

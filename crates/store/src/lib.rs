@@ -62,6 +62,7 @@ mod sqlite_api;
 pub mod srs;
 pub mod subscriptions;
 pub mod user_quota;
+pub mod webmail_sessions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
 pub use api_queue::QueueStore;

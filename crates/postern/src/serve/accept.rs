@@ -162,11 +162,17 @@ pub async fn accept_loop(
             match admitted {
                 Ok(ticket) => ticket.serve(handler(stream, peer)).await,
                 // HTTPS has no greeting to refuse in: closed after the handshake.
-                Err(_) if name == postern_config::ADMIN_LISTENER => drop(stream),
+                Err(_) if is_http(name) => drop(stream),
                 Err(refusal) => security.refuse(name, &refusal, stream).await,
             }
         });
     }
+}
+
+/// Listeners that speak HTTP (admin, webmail), where a refusal is a close.
+fn is_http(name: &str) -> bool {
+    use postern_config::{ADMIN_LISTENER, HTTPS_LISTENER, HTTP_LISTENER};
+    [ADMIN_LISTENER, HTTPS_LISTENER, HTTP_LISTENER].contains(&name)
 }
 
 /// The connection as its protocol sees it: plain, or after the handshake on

@@ -163,6 +163,7 @@ async fn serve(
         stop_rx.clone(),
     ));
     let (admin_store, admin_config) = (store.clone(), config_rx.clone());
+    let webmail_store = store.clone();
     tokio::spawn(dmarc_reports::send_every(
         store.clone(),
         resolver.clone(),
@@ -209,6 +210,17 @@ async fn serve(
         counters: tally.clone(),
         spam_rules: rules_rx,
     });
+    let webmail = Arc::new(postern_webmail::Webmail {
+        store: webmail_store.clone(),
+        mail: Arc::new(webmail_store),
+        config: admin_config.clone(),
+        clock: clock.clone(),
+        logs: logs.clone(),
+        shutdown: stop_rx.clone(),
+        https_port: Default::default(),
+        smtp: smtp.clone(),
+        secret_spec: crate::cmd::user::spec,
+    });
     let admin = Arc::new(postern_http::Admin {
         store: admin_store,
         data_dir: data_dir.to_path_buf(),
@@ -224,6 +236,7 @@ async fn serve(
         pop3,
         imap,
         admin: admin.clone(),
+        webmail: webmail.clone(),
     };
     let listeners = accept::bind_all(&config, |name| services::service(name, &shared)).await?;
     // Signal handlers first: a SIGTERM right after `ready` must stop us cleanly.
@@ -237,10 +250,20 @@ async fn serve(
     let _listening = listening::ListeningFile::create(data_dir, &accept::addresses(&listeners))?;
     accept::announce(&listeners);
     let _ = admin.listeners.set(accept::addresses(&listeners));
+    if let Some(b) = listeners
+        .iter()
+        .find(|b| b.name == postern_config::HTTPS_LISTENER)
+    {
+        let _ = webmail
+            .https_port
+            .set(b.listener.local_addr().map_or(443, |a| a.port()));
+    }
     let sessions = accept::Sessions::default();
     for bound in listeners {
         let tls = match bound.name {
-            postern_config::ADMIN_LISTENER => tls.as_ref().map(postern_http::tls_acceptor),
+            postern_config::ADMIN_LISTENER | postern_config::HTTPS_LISTENER => {
+                tls.as_ref().map(postern_http::tls_acceptor)
+            }
             name => alpn(services::protocol(name)),
         };
         tokio::spawn(accept::accept_loop(

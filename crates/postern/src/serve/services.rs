@@ -13,6 +13,7 @@ pub struct Shared {
     pub imap: Arc<postern_imap::Context>,
     pub pop3: Arc<postern_pop3::Context>,
     pub admin: Arc<postern_http::Admin>,
+    pub webmail: Arc<postern_webmail::Webmail>,
 }
 
 /// A listener's protocol: implicit TLS or not, and its handler. `None` for
@@ -27,6 +28,8 @@ pub fn service(name: &str, shared: &Shared) -> Option<(bool, Handler)> {
         "imap" => Some((false, imap(shared))),
         "imaps" => Some((true, imap(shared))),
         "admin" => Some((true, admin(shared))),
+        "https" => Some((true, webmail(shared))),
+        "http" => Some((false, webmail_plain(shared))),
         _ => None,
     }
 }
@@ -65,6 +68,18 @@ fn admin(shared: &Shared) -> Handler {
     Arc::new(move |stream, peer| {
         Box::pin(postern_http::serve_connection(ctx.clone(), stream, peer))
     })
+}
+
+/// Webmail over HTTPS (issue 20).
+fn webmail(shared: &Shared) -> Handler {
+    let ctx = shared.webmail.clone();
+    Arc::new(move |stream, peer| Box::pin(postern_webmail::serve_https(ctx.clone(), stream, peer)))
+}
+
+/// Plain HTTP: a redirect to https, or webmail for `access.http.exempt`.
+fn webmail_plain(shared: &Shared) -> Handler {
+    let ctx = shared.webmail.clone();
+    Arc::new(move |stream, peer| Box::pin(postern_webmail::serve_http(ctx.clone(), stream, peer)))
 }
 
 fn imap(shared: &Shared) -> Handler {

@@ -139,6 +139,9 @@ pub struct Session<S> {
     errors: u32,
     /// The client's DNSBL listing and IP whitelisting (lists.rs).
     lists: lists::ClientLists,
+    /// A session inside this process for a user signed in elsewhere (webmail
+    /// over HTTPS): its in-memory stream counts as encrypted.
+    in_process: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -158,7 +161,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             tx: None,
             errors: 0,
             lists: lists::ClientLists::default(),
+            in_process: false,
         }
+    }
+
+    /// A submission session for `user`, already signed in (issue 20: webmail
+    /// sends what its user writes through this), over an in-memory `stream`;
+    /// `peer` is the user's client. Everything after AUTH applies as for any
+    /// mail client: sender identity, size limits, the verdict, DKIM, the queue.
+    pub fn authenticated(
+        ctx: Arc<Context>,
+        stream: MaybeTls<S>,
+        peer: SocketAddr,
+        user: UserInfo,
+    ) -> Self {
+        let mut session = Session::new(ctx, Kind::Submission, stream, peer);
+        session.auth = Some(user);
+        session.in_process = true;
+        session
     }
 
     /// Runs the session to its end. Errors end the session; nothing is acknowledged that was not committed.

@@ -29,7 +29,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// reload while the session waited for this command counts), and the
     /// exempt group.
     pub(super) fn gate(&self) -> Gate {
-        policy::gate(&self.ctx.config.borrow(), self.conn.is_tls())
+        let encrypted = self.conn.is_tls() || self.in_process;
+        policy::gate(&self.ctx.config.borrow(), encrypted)
     }
 
     /// Refuses `request` when the policy wants TLS first.
