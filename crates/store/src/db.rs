@@ -73,6 +73,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 14 {
         conn.execute_batch(crate::dmarc_reports::SCHEMA_V14)?;
     }
+    if version < 18 {
+        conn.execute_batch(crate::fetch_accounts::SCHEMA_V18)?;
+    }
     Ok(())
 }
 

@@ -30,6 +30,7 @@ mod dmarc_rua;
 mod error;
 pub mod export;
 mod expunge;
+pub mod fetch_accounts;
 pub mod flags;
 pub mod folders;
 pub mod greylist;
