@@ -22,6 +22,7 @@ pub struct Config {
     pub spam: crate::spam::Spam,
     pub greylist: crate::greylist::Greylist,
     pub av: crate::av::Av,
+    pub fetch: crate::fetch::Fetch,
     pub log: Log,
 }
 
@@ -281,6 +282,7 @@ impl Config {
             &self.smtp.greeting_delay_exempt,
         )?;
         self.av.validate()?;
+        self.fetch.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());
