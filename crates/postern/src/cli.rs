@@ -78,6 +78,9 @@ pub enum Command {
     /// The integrated antivirus engine: scan files, install signatures, show them.
     #[command(subcommand)]
     Av(AvCmd),
+    /// POP3 download: remote mailboxes the server fetches into local users.
+    #[command(subcommand)]
+    Fetch(crate::cmd::fetch::FetchCmd),
 }
 
 #[derive(Debug, Subcommand)]

@@ -231,6 +231,18 @@ async fn serve(
         ));
     }
     tokio::spawn(security.refresh_every(stop_rx.clone()));
+    // POP3 download (issue 21 item 5) through the SMTP context's local delivery.
+    let fetcher = crate::fetch::Fetcher {
+        store: shared.smtp.directory.clone(),
+        smtp: shared.smtp.clone(),
+        config: shared.smtp.config.clone(),
+        clock: clock.clone(),
+        logs: logs.clone(),
+    };
+    tokio::spawn(crate::fetch::schedule::run(
+        Arc::new(fetcher),
+        stop_rx.clone(),
+    ));
     // After recovery (above) and once listening: queued mail starts moving.
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(None);
     let outbound = tokio::spawn(outbound.run(drain_rx));
