@@ -58,6 +58,11 @@ pub enum Delivered {
 /// Where fetched messages go. `mark_seen` and `forget` errors end the run.
 #[allow(async_fn_in_trait)]
 pub trait Sink {
+    /// True when the run should end after the message in hand (shutdown):
+    /// what was recorded is still deleted at QUIT, the rest waits.
+    fn stopping(&self) -> bool {
+        false
+    }
     async fn deliver(&mut self, message: &[u8]) -> Delivered;
     async fn mark_seen(&mut self, uidl: &str) -> Result<(), String>;
     async fn forget(&mut self, uidls: &[String]) -> Result<(), String>;
@@ -295,6 +300,9 @@ pub async fn fetch(
         ..Summary::default()
     };
     for m in &work.retrieve {
+        if sink.stopping() {
+            break;
+        }
         let n = m.msg.to_string();
         let r = conn
             .ask(cmd("RETR", &[&n])?, true, MAX_MESSAGE, "RETR")

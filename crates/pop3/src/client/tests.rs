@@ -14,9 +14,15 @@ use tokio::net::TcpListener;
 struct Memory {
     delivered: Vec<Vec<u8>>,
     seen: Vec<String>,
+    /// Stop after this many deliveries.
+    stop_after: Option<usize>,
 }
 
 impl Sink for Memory {
+    fn stopping(&self) -> bool {
+        self.stop_after.is_some_and(|n| self.delivered.len() >= n)
+    }
+
     async fn deliver(&mut self, message: &[u8]) -> Delivered {
         self.delivered.push(message.to_vec());
         Delivered::Yes
@@ -161,4 +167,30 @@ async fn a_run_delivers_then_records_and_keeps() {
     assert_eq!((sum.fetched, sum.deleted, sum.left), (1, 0, 2));
     assert_eq!(sink.delivered, vec![b"Subject: x\r\n\r\n.hi\r\n".to_vec()]);
     assert_eq!(sink.seen, vec!["new".to_string()]);
+}
+
+#[tokio::test]
+async fn a_stopping_sink_ends_the_run_after_the_message_in_hand() {
+    let replies = vec![
+        b"+OK\r\n".to_vec(),
+        b"+OK\r\n".to_vec(),
+        b"+OK\r\n1 a\r\n2 b\r\n.\r\n".to_vec(),
+        b"+OK\r\n1 10\r\n2 12\r\n.\r\n".to_vec(),
+        b"+OK\r\nSubject: a\r\n\r\n.\r\n".to_vec(),
+        b"+OK deleted\r\n".to_vec(),
+        b"+OK bye\r\n".to_vec(),
+    ];
+    let port = scripted(b"+OK hi\r\n", replies).await;
+    let mut sink = Memory {
+        stop_after: Some(1),
+        ..Memory::default()
+    };
+    let mut p = policy();
+    p.keep = false;
+    let sum = fetch(&account(port, Tls::None), &HashMap::new(), p, &mut sink)
+        .await
+        .unwrap();
+    // The first delivered, recorded and deleted at QUIT; the second left.
+    assert_eq!((sum.fetched, sum.deleted, sum.left), (1, 1, 1));
+    assert_eq!(sink.seen, vec!["a".to_string()]);
 }

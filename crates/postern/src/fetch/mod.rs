@@ -29,6 +29,8 @@ pub struct Fetcher {
     pub config: watch::Receiver<Arc<Config>>,
     pub clock: Arc<dyn postern_net::clock::Clock>,
     pub logs: Logs,
+    /// True once the server stops: runs end after the message in hand.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// Delivers into the local server and records UIDLs in the store.
@@ -74,6 +76,10 @@ impl Local<'_> {
 }
 
 impl Sink for Local<'_> {
+    fn stopping(&self) -> bool {
+        *self.f.shutdown.borrow()
+    }
+
     async fn deliver(&mut self, message: &[u8]) -> Delivered {
         let choices = self.choices(message).await;
         let sender = deliver::return_path(message);

@@ -8,7 +8,6 @@ use super::Fetcher;
 use postern_store::fetch_accounts::FetchAccount;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// How often the scheduler looks at the accounts (and at `fetch run` requests).
 pub const TICK: Duration = Duration::from_secs(1);
@@ -21,9 +20,12 @@ pub fn due(a: &FetchAccount, interval: u64, now: i64) -> bool {
             .is_none_or(|last| now >= last.saturating_add(every))
 }
 
-/// Runs until the server stops; a run in flight is abandoned at shutdown
-/// (crash-safe: nothing unrecorded was acknowledged to the remote).
-pub async fn run(f: Arc<Fetcher>, mut shutdown: watch::Receiver<bool>) {
+/// Runs until the server stops. A run in flight at shutdown ends after the
+/// message in hand is delivered and recorded (the sink's `stopping`), so the
+/// server waits for it (serve/mod.rs) rather than cutting it between a
+/// delivery and its record.
+pub async fn run(f: Arc<Fetcher>) {
+    let mut shutdown = f.shutdown.clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
@@ -32,10 +34,7 @@ pub async fn run(f: Arc<Fetcher>, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             return;
         }
-        tokio::select! {
-            _ = round(&f) => {}
-            _ = shutdown.changed() => return,
-        }
+        round(&f).await;
     }
 }
 
@@ -48,6 +47,9 @@ async fn round(f: &Fetcher) {
         Err(_) => return,
     };
     for a in accounts {
+        if *f.shutdown.borrow() {
+            return;
+        }
         let interval = f.config.borrow().fetch.interval.0.as_secs();
         if !due(&a, interval, f.clock.now()) {
             continue;
