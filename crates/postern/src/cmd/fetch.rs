@@ -160,7 +160,9 @@ fn row(a: &FetchAccount) -> String {
     }
     let extra = [after, every, fallback].into_iter().flatten();
     let opts: Vec<String> = opts.into_iter().map(String::from).chain(extra).collect();
-    let last = a.last_run.map_or("never".to_string(), |t| t.to_string());
+    let last = a
+        .last_run
+        .map_or("never".to_string(), postern_net::security::rfc3339);
     format!(
         "{}\t{}\t{}:{}\t{}\t{}\t{}\t{}\t{}",
         a.id,
