@@ -1,8 +1,9 @@
 //! Local delivery of a fetched message through the normal path: an SMTP
 //! session of the server's own (postern_smtp, `Kind::Fetch`) over an
-//! in-process stream, so the message meets what mail on port 25 meets —
-//! the recipient's lists, the content filters (spam, antivirus, rules),
-//! INBOX or Junk, the durable commit — and the 250 means it is on disk.
+//! in-process stream, so the message meets what mail on port 25 meets but
+//! the checks of the connecting client (that is us) — the content filters
+//! (spam rules, classifier, URI lists), INBOX or Junk, the durable commit —
+//! and the 250 means it is on disk.
 //! Nothing here writes into a mailbox.
 
 use postern_net::MaybeTls;
@@ -130,24 +131,12 @@ async fn transaction(
     if code != 250 {
         return refusal(code, text);
     }
-    let mut accepted = Vec::new();
-    let mut last = (550, "no recipient".to_string());
-    for choice in choices {
-        for to in choice {
-            match c.ask(&format!("RCPT TO:<{to}>")).await? {
-                (250 | 251, _) => accepted.push(to.clone()),
-                (code, text) if code >= 500 && refusal(code, text.clone()).is_ok() => {
-                    return refusal(code, text);
-                }
-                other => last = other,
-            }
-        }
-        if !accepted.is_empty() {
-            break;
-        }
-    }
+    let (accepted, refused, last) = recipients(c, choices).await?;
     if accepted.is_empty() {
-        return refusal(last.0, last.1);
+        return match refused {
+            Some((code, text)) => refusal(code, text),
+            None => Err(last.unwrap_or_else(|| "no recipient".into())),
+        };
     }
     let (code, text) = c.ask("DATA").await?;
     if code != 354 {
@@ -158,6 +147,31 @@ async fn transaction(
         (250, _) => Ok(Outcome::Delivered(accepted)),
         (code, text) => refusal(code, text),
     }
+}
+
+/// RCPT for each address of the first choice that yields any: the accepted
+/// ones, a policy refusal (5.7.x) if one came, the last other refusal. A choice where such a
+/// refusal came is the last: the message does not go on to the fallback
+/// because a named recipient refused it (their blacklist, say), while the
+/// others it names still get it.
+async fn recipients(
+    c: &mut Client,
+    choices: &[Vec<String>],
+) -> Result<(Vec<String>, Option<(u16, String)>, Option<String>), Temporary> {
+    let (mut accepted, mut refused, mut last) = (Vec::new(), None, None);
+    for choice in choices {
+        for to in choice {
+            match c.ask(&format!("RCPT TO:<{to}>")).await? {
+                (250 | 251, _) => accepted.push(to.clone()),
+                (code, text) if refusal(code, text.clone()).is_ok() => refused = Some((code, text)),
+                (_, text) => last = Some(text),
+            }
+        }
+        if !accepted.is_empty() || refused.is_some() {
+            break;
+        }
+    }
+    Ok((accepted, refused, last))
 }
 
 /// RFC 5321 §4.5.2: a line starting with "." gets another; CR LF . CR LF ends.
