@@ -23,6 +23,7 @@ pub struct Config {
     pub greylist: crate::greylist::Greylist,
     pub av: crate::av::Av,
     pub backup: crate::backup::Backup,
+    pub fetch: crate::fetch::Fetch,
     pub log: Log,
     pub archive: crate::archive::Archive,
 }
@@ -304,6 +305,7 @@ impl Config {
         self.av.validate()?;
         self.backup.validate()?;
         self.archive.validate()?;
+        self.fetch.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

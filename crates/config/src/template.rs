@@ -391,6 +391,11 @@ dest = ""
 keep = 7
 incremental = true
 
+[fetch]
+# POP3 download: remote mailboxes fetched into local users (`postern fetch
+# add|list|del|run`), each every `interval` unless added with --interval.
+interval = "10m"
+
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.
 json = false

@@ -13,6 +13,7 @@
 //!   changes and moves, new when a message is expunged and appended again.
 //! - Deletions happen only at QUIT in TRANSACTION state (RFC 1939 §6).
 
+pub mod client;
 pub mod command;
 pub mod dot;
 pub mod lock;

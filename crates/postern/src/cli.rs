@@ -96,6 +96,9 @@ pub enum Command {
     /// The journal archive for auditors (archive.enabled): search it, show an entry, purge by retention.
     #[command(subcommand)]
     Archive(ArchiveCmd),
+    /// POP3 download: remote mailboxes the server fetches into local users.
+    #[command(subcommand)]
+    Fetch(crate::cmd::fetch::FetchCmd),
 }
 
 #[derive(Debug, Subcommand)]

@@ -79,6 +79,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 16 {
         conn.execute_batch(crate::webmail_sessions::SCHEMA_V16)?;
     }
+    if version < 17 {
+        conn.execute_batch(crate::fetch_accounts::SCHEMA_V17)?;
+    }
     Ok(())
 }
 
@@ -427,7 +430,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 16;
+    const LATEST: i64 = 17;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

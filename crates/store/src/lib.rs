@@ -35,6 +35,7 @@ mod error;
 pub mod export;
 pub mod export_maildir;
 mod expunge;
+pub mod fetch_accounts;
 pub mod flags;
 pub mod folders;
 pub mod greylist;

@@ -14,6 +14,7 @@ mod dns;
 mod domain;
 mod encryption;
 mod export;
+pub(crate) mod fetch;
 mod group;
 mod import;
 mod init;
@@ -102,6 +103,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let config = postern_config::Config::load(existing(&data)?)?;
             av::run(&data, &config, cmd, out)
         }
+        Command::Fetch(cmd) => fetch::run(&data, &open_store(&data)?, cmd, out),
     }
 }
 

@@ -275,6 +275,16 @@ async fn serve(
         ));
     }
     tokio::spawn(security.refresh_every(stop_rx.clone()));
+    // POP3 download (issue 21 item 5) through the SMTP context's local delivery.
+    let fetcher = crate::fetch::Fetcher {
+        store: shared.smtp.directory.clone(),
+        smtp: shared.smtp.clone(),
+        config: shared.smtp.config.clone(),
+        clock: clock.clone(),
+        logs: logs.clone(),
+        shutdown: stop_rx.clone(),
+    };
+    let fetching = tokio::spawn(crate::fetch::schedule::run(Arc::new(fetcher)));
     // After recovery (above) and once listening: queued mail starts moving.
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(None);
     let outbound = tokio::spawn(outbound.run(drain_rx));
@@ -292,7 +302,9 @@ async fn serve(
     let _ = drain_tx.send(Some(deadline));
     // Deliveries in flight record their results before the runtime goes.
     let scheduler = tokio::time::timeout_at(deadline + SCHEDULER_SLACK, outbound);
-    let _ = tokio::join!(sessions.wait_idle(deadline), scheduler);
+    // A POP3 download in flight records the message in hand (fetch/schedule.rs).
+    let fetching = tokio::time::timeout_at(deadline, fetching);
+    let _ = tokio::join!(sessions.wait_idle(deadline), scheduler, fetching);
     counters::flush(&counter_store, &tally).await;
     logs.flush_suppressed(true);
     Ok(())

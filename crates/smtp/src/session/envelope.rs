@@ -20,7 +20,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.tx.is_some() {
             return self.error(reply::NESTED_MAIL);
         }
-        if self.kind != Kind::Mx && self.auth.is_none() {
+        if !matches!(self.kind, Kind::Mx | Kind::Fetch) && self.auth.is_none() {
             return self.error(reply::AUTH_REQUIRED);
         }
         if from.size as u64 > self.cfg.smtp.max_message_size.0 {

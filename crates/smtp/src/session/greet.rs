@@ -19,7 +19,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Kind::Mx if !self.in_group(&self.cfg.smtp.greeting_delay_exempt) => {
                 self.cfg.smtp.greeting_delay.0
             }
-            Kind::Mx | Kind::Submission | Kind::Smtps => std::time::Duration::ZERO,
+            Kind::Mx | Kind::Submission | Kind::Smtps | Kind::Fetch => std::time::Duration::ZERO,
         };
         if !delay.is_zero() {
             match tokio::time::timeout(delay, self.conn.fill()).await {

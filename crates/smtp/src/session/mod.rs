@@ -49,6 +49,12 @@ pub enum Kind {
     Submission,
     /// Port 465: implicit TLS, AUTH before MAIL (RFC 8314).
     Smtps,
+    /// A message fetched from a remote POP3 mailbox (SPEC M7), handed in by
+    /// the server itself over an in-process stream: the content filters
+    /// (spam, antivirus, rules) apply as on port 25; the checks of the
+    /// connecting client (SPF, DMARC, DNS lists of its address, greylisting,
+    /// local senders, the greeting delay) do not, since that client is us.
+    Fetch,
 }
 
 impl Kind {
@@ -57,6 +63,7 @@ impl Kind {
             Kind::Mx => "smtp",
             Kind::Submission => "submission",
             Kind::Smtps => "smtps",
+            Kind::Fetch => "fetch",
         }
     }
 }

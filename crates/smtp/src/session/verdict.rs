@@ -36,7 +36,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// rest too with `spam.scan_authenticated`.
     fn spam_scan(&self) -> bool {
         let s = &self.cfg.spam;
-        s.enabled && (s.scan_authenticated || self.checks_apply())
+        s.enabled && (s.scan_authenticated || self.checks_apply() || self.kind == Kind::Fetch)
     }
 
     /// The filter's lookups, through the server's one resolver.
