@@ -19,6 +19,8 @@
 //! and hands the running server a [`Handle`] that swaps in a new set.
 
 pub mod archive;
+pub mod attachment;
+pub mod clamd;
 pub mod cvd;
 pub mod database;
 pub mod decode;
@@ -28,8 +30,10 @@ mod grams;
 pub mod hashsig;
 pub mod hexsig;
 mod limits;
+mod locate;
 pub mod matcher;
 pub mod ndb;
+pub mod replace;
 mod report;
 mod scan;
 pub mod store;
