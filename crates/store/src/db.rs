@@ -73,6 +73,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 14 {
         conn.execute_batch(crate::dmarc_reports::SCHEMA_V14)?;
     }
+    if version < 15 {
+        conn.execute_batch(crate::attachment_rules::SCHEMA_V15)?;
+    }
     Ok(())
 }
 
@@ -421,7 +424,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 14;
+    const LATEST: i64 = 15;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

@@ -15,6 +15,7 @@ pub mod admin_access;
 pub mod api;
 mod api_queue;
 pub mod append;
+pub mod attachment_rules;
 mod blob;
 pub mod changes;
 mod commit;
@@ -58,6 +59,7 @@ pub mod subscriptions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
 pub use api_queue::QueueStore;
+pub use attachment_rules::AttachmentRuleRow;
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
