@@ -22,6 +22,7 @@ pub struct Config {
     pub spam: crate::spam::Spam,
     pub greylist: crate::greylist::Greylist,
     pub av: crate::av::Av,
+    pub attachment: crate::attachment::Attachment,
     pub log: Log,
 }
 
