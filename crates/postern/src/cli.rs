@@ -78,6 +78,44 @@ pub enum Command {
     /// The integrated antivirus engine: scan files, install signatures, show them.
     #[command(subcommand)]
     Av(AvCmd),
+    /// The attachment filter: ordered rules by file name or MIME type.
+    #[command(subcommand)]
+    Attachment(AttachmentCmd),
+}
+
+/// `postern attachment` (issue 17 item 6).
+#[derive(Debug, Subcommand)]
+pub enum AttachmentCmd {
+    #[command(subcommand)]
+    Rule(AttachmentRuleCmd),
+}
+
+/// `postern attachment rule`: the first rule matching a name wins.
+#[derive(Debug, Subcommand)]
+pub enum AttachmentRuleCmd {
+    /// Add a rule after the others.
+    Add(AttachmentRuleArgs),
+    /// The rules in order, numbered, each as `attachment rule add` takes it.
+    List,
+    /// Delete the rule numbered N in `attachment rule list`.
+    Del { n: usize },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["name", "type"])))]
+#[command(group(ArgGroup::new("action").required(true).args(["block", "allow"])))]
+pub struct AttachmentRuleArgs {
+    /// A file-name glob (`*`, `?`), ignoring case: `*.exe` also matches
+    /// `invoice.pdf.exe`, and names inside zip, gzip and tar archives.
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// A MIME type, `type/subtype` or `type/*`.
+    #[arg(long = "type", value_name = "MIME")]
+    pub r#type: Option<String>,
+    #[arg(long)]
+    pub block: bool,
+    #[arg(long)]
+    pub allow: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! finds the data directory and opens the store for the families that need it.
 
 mod alias;
+pub(crate) mod attachment_rule;
 mod av;
 mod av_scan;
 mod config;
@@ -77,6 +78,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Av(cmd) => {
             let config = postern_config::Config::load(existing(&data)?)?;
             av::run(&data, &config, cmd, out)
+        }
+        Command::Attachment(crate::cli::AttachmentCmd::Rule(cmd)) => {
+            attachment_rule::run(&open_store(&data)?, cmd, out)
         }
     }
 }

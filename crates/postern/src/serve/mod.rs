@@ -2,6 +2,7 @@
 //! until SIGINT/SIGTERM, then stop accepting and let sessions finish.
 
 mod accept;
+mod attachment_rules;
 mod av;
 mod counters;
 pub(crate) mod dmarc_reports;
@@ -167,10 +168,19 @@ async fn serve(
         Arc::new(postern_net::clock::SystemClock),
         stop_rx.clone(),
     ));
+    let (attachment_rules, generation) = attachment_rules::initial(&store)
+        .map_err(|e| format!("cannot read the attachment rules: {e}"))?;
+    let (attachments_tx, attachments_rx) = tokio::sync::watch::channel(attachment_rules);
+    tokio::spawn(attachment_rules::watch_rules(
+        store.clone(),
+        attachments_tx,
+        generation,
+        stop_rx.clone(),
+    ));
     let av = av::initial(data_dir, &logs);
     tokio::spawn(av::watch_dir(av.clone(), logs.clone(), stop_rx.clone()));
     tokio::spawn(av::update_every(
-        av,
+        av.clone(),
         logs.clone(),
         config_rx.clone(),
         stop_rx.clone(),
@@ -188,6 +198,8 @@ async fn serve(
         clock: clock.clone(),
         counters: tally.clone(),
         spam_rules: rules_rx,
+        av,
+        attachment_rules: attachments_rx,
     });
     let admin = Arc::new(postern_http::Admin {
         store: admin_store,

@@ -2,8 +2,11 @@
 //! family lives in its own file.
 
 mod arc_seal;
+mod attachments;
 mod auth;
 mod autolearn;
+mod av;
+mod av_clamd;
 mod body;
 mod cross;
 mod discipline;
@@ -86,6 +89,11 @@ pub struct Context {
     /// The custom spam rules in order, replaced whole when they change
     /// (`postern spam rule add|del`).
     pub spam_rules: watch::Receiver<Arc<Vec<postern_spam::rules::Rule>>>,
+    /// The integrated antivirus engine, swapped whole on `postern av update`.
+    pub av: Arc<postern_av::Handle>,
+    /// The attachment filter's rules in order, replaced whole when they
+    /// change (`postern attachment rule add|del`).
+    pub attachment_rules: watch::Receiver<Arc<Vec<postern_av::attachment::Rule>>>,
 }
 
 /// Whether the command loop goes on.

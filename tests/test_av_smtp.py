@@ -1,0 +1,183 @@
+"""The antivirus stage at the end of DATA/BDAT (issue 17 items 4, 5, 9):
+EICAR as a plain body, as a base64 attachment, in a zip, in a zip in a zip
+and gzip'd is refused `554 5.7.1 Virus found: Eicar-Test-Signature` and
+nothing is stored; `av.action = "discard"` answers 250 and stores nothing;
+`"replace"` delivers the message with the infected part replaced by a text
+warning, seen over IMAP; an encrypted zip is delivered with an
+X-Postern-Virus-Scan header, or refused with `av.unscannable = "infected"`.
+Each verdict is in mail.log (`virus=NAME`) and counted (`postern spam stats`)."""
+
+from __future__ import annotations
+
+import email
+import gzip
+import imaplib
+import io
+import smtplib
+import zipfile
+from email.message import EmailMessage
+
+import pytest
+
+from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, header_values, insecure_tls, make_message, token, wait_until
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+NAME = "Eicar-Test-Signature"
+REFUSAL = f"Virus found: {NAME}"
+IMAP_LISTEN = {"imap": "127.0.0.1:0", "imaps": "127.0.0.1:0"}
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def eicar_file() -> bytes:
+    # Trailing blanks: deflate then compresses it, so only unpacking finds it.
+    return EICAR + b" " * 200
+
+
+def encrypted_zip() -> bytes:
+    # Python cannot write an encrypted zip: set the "encrypted" flag bit
+    # (APPNOTE 4.4.4) in the local and central headers of a stored one.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("secret.txt", b"data")
+    data = bytearray(buf.getvalue())
+    for magic, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        data[data.find(magic) + at] |= 1
+    return bytes(data)
+
+
+def with_attachment(tok: str, sender: str, filename: str, data: bytes, ctype: str = "application/octet-stream") -> bytes:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, ALICE, f"test {tok}"
+    m.set_content(f"token {tok}\nsee the attachment\n")
+    main, sub = ctype.split("/")
+    m.add_attachment(data, maintype=main, subtype=sub, filename=filename)
+    return m.as_bytes().replace(b"\n", b"\r\n")
+
+
+def infected_messages(tok: str, sender: str) -> dict[str, bytes]:
+    return {
+        "plain body": make_message(tok, sender, ALICE, EICAR + b"\r\n"),
+        "base64 attachment": with_attachment(tok, sender, "eicar.com", EICAR),
+        "zip": with_attachment(tok, sender, "a.zip", zip_of({"eicar.com": eicar_file()}), "application/zip"),
+        "zip in a zip": with_attachment(
+            tok, sender, "outer.zip", zip_of({"inner.zip": zip_of({"eicar.com": eicar_file()})}), "application/zip"
+        ),
+        "gzip": with_attachment(tok, sender, "eicar.com.gz", gzip.compress(eicar_file()), "application/gzip"),
+    }
+
+
+def stats(server) -> dict[str, int]:
+    out = server.cli("spam", "stats").stdout
+    pairs = (line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    return {k: int(v) for k, v in pairs if v.isdigit()}
+
+
+def imap_fetch(server, tok: str) -> list[bytes]:
+    host, port = server.addr("imaps")
+    with imaplib.IMAP4_SSL(host, port, ssl_context=insecure_tls(), timeout=IO_TIMEOUT) as c:
+        c.login(ALICE, ALICE_PASSWORD)
+        c.select("INBOX", readonly=True)
+        _, data = c.search(None, "SUBJECT", tok)
+        out = []
+        for n in data[0].split():
+            _, parts = c.fetch(n, "(BODY.PEEK[])")
+            out.append(parts[0][1])
+        return out
+
+
+def test_eicar_in_every_form_is_refused_554(make_server):
+    server = make_server()
+    sender = f"{token()}@outside.example"
+    tok = token()
+    for form, raw in infected_messages(tok, sender).items():
+        with server.smtp() as s:
+            with pytest.raises(smtplib.SMTPDataError) as e:
+                s.sendmail(sender, [ALICE], raw)
+        assert (e.value.smtp_code, e.value.smtp_error.decode()) == (554, f"5.7.1 {REFUSAL}"), form
+    assert server.find(ALICE, tok) == []
+    lines = [l for l in server.log("mail.log").splitlines() if f"from={sender}" in l]
+    assert len(lines) == 5 and all("event=refused" in l and f"virus={NAME}" in l for l in lines), lines
+    assert "event=virus-rejected" in server.log("security.log")
+    wait_until(lambda: stats(server).get("virus-found") == 5, what="virus-found counted 5 times")
+
+
+def test_clean_mail_and_disabled_scanning_deliver(make_server):
+    server = make_server(config={"av.enabled": "false"})
+    tok = token()
+    with server.smtp() as s:
+        s.sendmail("a@outside.example", [ALICE], make_message(tok, "a@outside.example", ALICE, EICAR + b"\r\n"))
+    server.wait_for_message(ALICE, tok)
+    server.config_set("av.enabled", "true")
+    server.stop()
+    server.start()
+    clean = token()
+    with server.smtp() as s:
+        s.sendmail("a@outside.example", [ALICE], with_attachment(clean, "a@outside.example", "a.zip", zip_of({"a.txt": b"hi"})))
+    stored = server.wait_for_message(ALICE, clean)
+    assert header_values(stored, "X-Postern-Virus-Scan") == []
+
+
+def test_discard_answers_250_and_keeps_nothing(make_server):
+    server = make_server(config={"av.action": '"discard"'})
+    tok, sender = token(), f"{token()}@outside.example"
+    with server.smtp() as s:
+        assert s.sendmail(sender, [ALICE], infected_messages(tok, sender)["zip"]) == {}
+    line = wait_until(lambda: [l for l in server.log("mail.log").splitlines() if f"from={sender}" in l], what="mail.log line")[0]
+    assert "event=discarded" in line and f"virus={NAME}" in line, line
+    assert server.find(ALICE, tok) == []
+
+
+def test_replace_delivers_the_warning_in_place_of_the_part(make_server):
+    server = make_server(config={"av.action": '"replace"'}, listen=IMAP_LISTEN)
+    tok, sender = token(), f"{token()}@outside.example"
+    raw = with_attachment(tok, sender, "outer.zip", zip_of({"inner.zip": zip_of({"eicar.com": eicar_file()})}), "application/zip")
+    with server.smtp() as s:
+        s.sendmail(sender, [ALICE], raw)
+    fetched = wait_until(lambda: imap_fetch(server, tok), what="the replaced message over IMAP")
+    assert len(fetched) == 1
+    msg = email.message_from_bytes(fetched[0])
+    assert msg["Subject"] == f"test {tok}" and msg["From"] == sender
+    leaves = [p for p in msg.walk() if not p.is_multipart()]
+    assert [p.get_content_type() for p in leaves] == ["text/plain", "text/plain"]
+    assert f"token {tok}" in leaves[0].get_payload(decode=True).decode()
+    warning = leaves[1].get_payload(decode=True).decode()
+    assert f"Virus found: {NAME} in outer.zip > inner.zip > eicar.com" in warning, warning
+    assert b"EICAR" not in fetched[0] and b"outer.zip" not in fetched[0].split(b"\r\n\r\n", 1)[1].split(b"Virus found")[0]
+
+
+def test_replace_of_a_plain_body(make_server):
+    server = make_server(config={"av.action": '"replace"'})
+    tok, sender = token(), f"{token()}@outside.example"
+    with server.smtp() as s:
+        s.sendmail(sender, [ALICE], make_message(tok, sender, ALICE, EICAR + b"\r\n"))
+    stored = server.wait_for_message(ALICE, tok)
+    assert "EICAR" not in stored and f"Virus found: {NAME}" in stored
+    assert header_values(stored, "Subject") == [f"test {tok}"]
+
+
+def test_encrypted_zip_is_delivered_with_a_warning_or_refused(make_server):
+    server = make_server()
+    tok, sender = token(), f"{token()}@outside.example"
+    with server.smtp() as s:
+        s.sendmail(sender, [ALICE], with_attachment(tok, sender, "secret.zip", encrypted_zip(), "application/zip"))
+    stored = server.wait_for_message(ALICE, tok)
+    assert header_values(stored, "X-Postern-Virus-Scan") == ["unscannable (encrypted archive)"]
+    line = [l for l in server.log("mail.log").splitlines() if f"from={sender}" in l][-1]
+    assert "event=accepted" in line and "unscannable=" in line, line
+
+    server.config_set("av.unscannable", '"infected"')
+    server.stop()
+    server.start()
+    tok2 = token()
+    with server.smtp() as s:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail(sender, [ALICE], with_attachment(tok2, sender, "secret.zip", encrypted_zip(), "application/zip"))
+    assert (e.value.smtp_code, e.value.smtp_error.decode()) == (554, "5.7.1 Virus found: Unscannable (encrypted archive)")
+    wait_until(lambda: stats(server).get("av-unscannable") == 2, what="av-unscannable counted twice")
