@@ -181,3 +181,36 @@ def test_encrypted_zip_is_delivered_with_a_warning_or_refused(make_server):
             s.sendmail(sender, [ALICE], with_attachment(tok2, sender, "secret.zip", encrypted_zip(), "application/zip"))
     assert (e.value.smtp_code, e.value.smtp_error.decode()) == (554, "5.7.1 Virus found: Unscannable (encrypted archive)")
     wait_until(lambda: stats(server).get("av-unscannable") == 2, what="av-unscannable counted twice")
+
+
+def test_quarantine_list_release_delete(make_server):
+    server = make_server(config={"av.quarantine": "true"}, listen=IMAP_LISTEN)
+    sender = f"{token()}@outside.example"
+    toks = [token(), token()]
+    for tok in toks:
+        with server.smtp() as s:
+            with pytest.raises(smtplib.SMTPDataError) as e:
+                s.sendmail(sender, [ALICE], infected_messages(tok, sender)["zip"])
+        assert e.value.smtp_code == 554
+    listed = server.cli("av", "quarantine", "list").stdout.splitlines()
+    assert len(listed) == 2, listed
+    rows = [l.split("\t") for l in listed]
+    assert [(r[3], r[4], r[5]) for r in rows] == [(sender, ALICE, NAME)] * 2
+    first, second = rows[0][0], rows[1][0]
+    line = [l for l in server.log("mail.log").splitlines() if f"from={sender}" in l][0]
+    assert f"quarantine={first}" in line, line
+    # Nothing delivered while quarantined.
+    assert server.find(ALICE, toks[0]) == []
+
+    out = server.cli("av", "quarantine", "release", first).stdout
+    assert out.startswith(f"released {first}: queued as "), out
+    fetched = wait_until(lambda: imap_fetch(server, toks[0]), what="the released message over IMAP")
+    msg = email.message_from_bytes(fetched[0])
+    [zipped] = [p for p in msg.walk() if p.get_filename() == "a.zip"]
+    with zipfile.ZipFile(io.BytesIO(zipped.get_payload(decode=True))) as z:
+        assert z.read("eicar.com").startswith(EICAR), "released as received"
+
+    assert server.cli("av", "quarantine", "delete", second).stdout == f"deleted {second}\n"
+    assert server.cli("av", "quarantine", "list").stdout == ""
+    gone = server.cli("av", "quarantine", "release", second, check=False)
+    assert gone.returncode != 0 and f"quarantined message {second}" in gone.stderr

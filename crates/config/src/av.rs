@@ -18,6 +18,9 @@ pub struct Av {
     pub enabled: bool,
     /// What a message found infected gets (issue 17 item 4).
     pub action: VirusAction,
+    /// Whether an infected message is also kept, as received, in the
+    /// quarantine (`postern av quarantine list|release|delete`).
+    pub quarantine: bool,
     /// Archives nested deeper than this are unscannable.
     pub max_depth: usize,
     /// Archive members looked at in one message.
@@ -82,6 +85,7 @@ impl Default for Av {
         Av {
             enabled: true,
             action: VirusAction::Reject,
+            quarantine: false,
             max_depth: 5,
             max_files: 1000,
             max_scan_bytes: Size(100 << 20),
@@ -147,8 +151,9 @@ mod tests {
         assert_eq!((c.av.max_depth, c.av.max_scan_bytes.0), (3, 20 << 20));
         assert_eq!(c.av.unscannable, UnscannableAction::Infected);
         assert!(Config::parse("[av]\nunscannable = \"drop\"\n").is_err());
-        let c = Config::parse("[av]\nenabled = false\naction = \"replace\"\n").unwrap();
-        assert!(!c.av.enabled);
+        let c = Config::parse("[av]\nenabled = false\naction = \"replace\"\nquarantine = true\n")
+            .unwrap();
+        assert!(!c.av.enabled && c.av.quarantine);
         assert_eq!(c.av.action, VirusAction::Replace);
         assert!(Config::parse("[av]\naction = \"bounce\"\n").is_err());
         assert!(Config::parse("[av]\nmax_dept = 3\n").is_err());

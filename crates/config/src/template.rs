@@ -337,6 +337,9 @@ enabled = true
 # "discard" (250, then thrown away) or "replace" (delivered with each infected
 # part, an archive holding it included, replaced by a text warning).
 action = "reject"
+# Also keep each infected message, as received, in the quarantine (encrypted
+# at rest if the store is): `postern av quarantine list|release ID|delete ID`.
+quarantine = false
 # The integrated antivirus engine: signatures in ClamAV's formats (.cvd, .cld,
 # .hdb, .hsb, .ndb, .fp, .sfp) in DIR/av; the EICAR test file is detected with
 # none. `postern av update --from DIR_OR_URL` installs new ones (refused whole

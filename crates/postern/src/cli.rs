@@ -519,6 +519,21 @@ pub enum AvCmd {
     /// The engine, each database file (version, build date, signatures,
     /// age) and the totals.
     Status,
+    /// Infected messages kept aside (`av.quarantine = true`).
+    #[command(subcommand)]
+    Quarantine(AvQuarantineCmd),
+}
+
+/// `postern av quarantine` (issue 17 item 4).
+#[derive(Debug, Subcommand)]
+pub enum AvQuarantineCmd {
+    /// One line each: ID, date (UTC), size, sender, recipients, virus.
+    List,
+    /// Deliver the message to its original recipients, then drop it from
+    /// the quarantine.
+    Release { id: i64 },
+    /// Delete the message.
+    Delete { id: i64 },
 }
 
 #[derive(Debug, Args)]

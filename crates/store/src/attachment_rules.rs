@@ -2,7 +2,8 @@
 //! a file-name glob or a MIME type, and block or allow. The store keeps
 //! them as text (crates/av's attachment module matches them). Every change
 //! bumps one generation counter in the same transaction, which the running
-//! server polls, as for the spam rules.
+//! server polls, as for the spam rules. Its migration (SCHEMA_V15) also
+//! creates the antivirus quarantine's table (quarantine.rs).
 
 use crate::{Store, StoreError};
 use rusqlite::params;
@@ -26,6 +27,18 @@ CREATE TABLE IF NOT EXISTS attachment_rules_generation (
     generation INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO attachment_rules_generation (id, generation) VALUES (0, 0);
+-- The antivirus quarantine (quarantine.rs): each row holds one blob reference.
+CREATE TABLE IF NOT EXISTS av_quarantine (
+    id INTEGER PRIMARY KEY,
+    blob_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    local TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    received INTEGER NOT NULL
+);
 PRAGMA user_version = 15;
 COMMIT;
 "#;

@@ -40,6 +40,7 @@ pub mod ipgroups;
 pub mod mailbox;
 pub mod mech_secrets;
 mod password;
+pub mod quarantine;
 pub mod queue;
 pub mod queue_admin;
 pub mod queue_work;

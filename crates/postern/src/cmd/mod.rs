@@ -4,6 +4,7 @@
 mod alias;
 pub(crate) mod attachment_rule;
 mod av;
+mod av_quarantine;
 mod av_scan;
 mod config;
 mod delegation;

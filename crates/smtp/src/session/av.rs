@@ -14,6 +14,7 @@ use postern_av::clamd::Answer;
 use postern_av::{Limits, Location, ScanReport, Verdict};
 use postern_config::{EngineFailure, UnscannableAction, VirusAction};
 use postern_store::counters::Counter;
+use postern_store::quarantine::QuarantineEnvelope;
 use postern_store::BlobWriter;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -66,6 +67,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.cfg.av.enabled {
             let finding = self.virus_verdict(report, leaf, clamd, &mut out.headers, tx, log)?;
             if let Some(f) = finding {
+                if self.cfg.av.quarantine {
+                    self.quarantine(raw, &f, tx, log).await?;
+                }
                 self.av_action(f, tx, &mut out, &mut targets)?;
             }
             if out.discard {
@@ -220,6 +224,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             VirusAction::Replace => targets.push((f.leaf, warning(&f))),
         }
         Ok(())
+    }
+
+    /// Keeps the message as received in the quarantine, before the action
+    /// (a refusal included) is answered: a failure to keep it is a 451.
+    async fn quarantine(
+        &self,
+        raw: &[u8],
+        f: &Finding,
+        tx: &Transaction,
+        log: &mut Vec<(&'static str, String)>,
+    ) -> Result<(), Reply> {
+        let mut blob = self
+            .ctx
+            .store
+            .create_blob()
+            .await
+            .map_err(|_| reply::TEMP_FAILURE)?;
+        blob.write(raw).await.map_err(|_| reply::TEMP_FAILURE)?;
+        let blob = blob.finish().await.map_err(|_| reply::TEMP_FAILURE)?;
+        let env = QuarantineEnvelope {
+            sender: tx.sender.clone(),
+            recipients: tx.recipients.clone(),
+            local: tx.local.iter().copied().collect(),
+            remote: tx.remote.clone(),
+            reason: f.name.clone(),
+            received: time::OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        let store = self.ctx.directory.clone();
+        let kept = tokio::task::spawn_blocking(move || store.quarantine_add(blob, &env)).await;
+        match kept {
+            Ok(Ok(id)) => {
+                log.push(("quarantine", id.to_string()));
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                self.security_log("quarantine-failed", &[("error", &e.to_string())]);
+                Err(reply::TEMP_FAILURE)
+            }
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 
     /// Applies an outcome to the body file; returns the bytes now in it.
