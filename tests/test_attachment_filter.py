@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, insecure_tls, token, wait_until
+from harness import ALICE, ALICE_PASSWORD, BOB, IO_TIMEOUT, insecure_tls, token, wait_until
 
 IMAP_LISTEN = {"imap": "127.0.0.1:0", "imaps": "127.0.0.1:0"}
 MZ = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode."
@@ -31,9 +31,9 @@ def zip_of(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def message(tok: str, attachments: list[tuple[str, bytes, str]]) -> bytes:
+def message(tok: str, attachments: list[tuple[str, bytes, str]], sender: str = "a@outside.example", to: str = ALICE) -> bytes:
     m = EmailMessage()
-    m["From"], m["To"], m["Subject"] = "a@outside.example", ALICE, f"test {tok}"
+    m["From"], m["To"], m["Subject"] = sender, to, f"test {tok}"
     m.set_content(f"token {tok}\n")
     for name, data, ctype in attachments:
         main, sub = ctype.split("/")
@@ -128,3 +128,26 @@ def test_the_running_server_picks_up_rule_changes(make_server):
         return "attachment-blocked: 1\n" in out or None
 
     wait_until(counted, what="attachment-blocked counted")
+
+
+def test_authenticated_sender_is_warned_and_the_admin_gets_a_copy(make_server):
+    server = make_server(start=False, config={"attachment.warn_sender": "true", "attachment.notify_admin": f'"{BOB}"', "attachment.forward": '"original"'})
+    server.cli("attachment", "rule", "add", "--name", "*.exe", "--block")
+    server.start()
+    tok = token()
+    with server.submission() as s:
+        s.sendmail(ALICE, [BOB], message(tok, [("setup.exe", MZ, "application/octet-stream")], sender=ALICE, to=BOB))
+    warned = wait_until(lambda: [m for m in server.messages(ALICE) if "Attachment blocked: setup.exe" in m], what="the sender's warning")
+    assert "Your message to bob@example.org contained an attachment this server does not accept: setup.exe" in warned[0]
+    # Bob gets the filtered message and, as admin, the notice with the original.
+    copies = wait_until(lambda: (lambda ms: ms if len(ms) == 2 else None)(server.find(BOB, tok)), what="bob's two messages")
+    notice = [m for m in copies if "Subject: Attachment blocked: setup.exe" in m]
+    assert len(notice) == 1 and 'filename="setup.exe"' in notice[0]
+
+    # From outside (not authenticated): no warning goes back (no backscatter).
+    before = len(server.messages(ALICE))
+    tok2 = token()
+    send(server, message(tok2, [("setup.exe", MZ, "application/octet-stream")]))
+    server.wait_for_message(ALICE, tok2)
+    assert "queued" not in server.cli("queue", "list").stdout
+    assert len(server.messages(ALICE)) == before + 1

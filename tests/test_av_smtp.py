@@ -19,7 +19,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, header_values, insecure_tls, make_message, token, wait_until
+from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, IO_TIMEOUT, header_values, insecure_tls, make_message, token, wait_until
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 NAME = "Eicar-Test-Signature"
@@ -79,10 +79,10 @@ def stats(server) -> dict[str, int]:
     return {k: int(v) for k, v in pairs if v.isdigit()}
 
 
-def imap_fetch(server, tok: str) -> list[bytes]:
+def imap_fetch(server, tok: str, user: str = ALICE, password: str = ALICE_PASSWORD) -> list[bytes]:
     host, port = server.addr("imaps")
     with imaplib.IMAP4_SSL(host, port, ssl_context=insecure_tls(), timeout=IO_TIMEOUT) as c:
-        c.login(ALICE, ALICE_PASSWORD)
+        c.login(user, password)
         c.select("INBOX", readonly=True)
         _, data = c.search(None, "SUBJECT", tok)
         out = []
@@ -214,3 +214,29 @@ def test_quarantine_list_release_delete(make_server):
     assert server.cli("av", "quarantine", "list").stdout == ""
     gone = server.cli("av", "quarantine", "release", second, check=False)
     assert gone.returncode != 0 and f"quarantined message {second}" in gone.stderr
+
+
+@pytest.mark.parametrize("forward", ["original", "filtered"])
+def test_admin_is_notified_with_the_message_attached(make_server, forward):
+    action = "reject" if forward == "original" else "replace"
+    server = make_server(config={"av.notify_admin": f'"{BOB}"', "av.forward": f'"{forward}"', "av.action": f'"{action}"'}, listen=IMAP_LISTEN)
+    tok, sender = token(), f"{token()}@outside.example"
+    with server.smtp() as s:
+        try:
+            s.sendmail(sender, [ALICE], infected_messages(tok, sender)["zip"])
+        except smtplib.SMTPDataError as e:
+            assert (e.smtp_code, action) == (554, "reject")
+    # The notice's Subject names the virus; the attached message carries tok.
+    fetched = wait_until(lambda: imap_fetch(server, NAME, BOB, BOB_PASSWORD), what="the notice in the admin's INBOX")
+    notice = email.message_from_bytes(fetched[0])
+    assert notice["Subject"] == f"Virus found: {NAME}" and notice["Auto-Submitted"] == "auto-generated"
+    text = notice.get_payload()[0].get_payload(decode=True).decode()
+    assert f"From: {sender}" in text and f"To: {ALICE}" in text, text
+    [attached] = [p for p in notice.walk() if p.get_content_type() == "message/rfc822"]
+    inner = attached.get_payload()[0]
+    assert inner["Subject"] == f"test {tok}"
+    names = [p.get_filename() for p in inner.walk()]
+    if forward == "original":
+        assert "a.zip" in names
+    else:
+        assert "a.zip" not in names and f"Virus found: {NAME}" in inner.as_string()

@@ -8,6 +8,19 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct Attachment {
     pub action: AttachmentAction,
+    /// Tell the sender what was blocked; authenticated senders only (a
+    /// notice to an unauthenticated sender would be backscatter).
+    pub warn_sender: bool,
+    /// An address told of each blocked attachment; "" for none.
+    pub notify_admin: String,
+    /// What that notice carries of the message.
+    pub forward: crate::av::Forward,
+}
+
+impl Attachment {
+    pub fn validate(&self) -> Result<(), String> {
+        crate::av::valid_notify("attachment.notify_admin", &self.notify_admin)
+    }
 }
 
 /// `attachment.action`.
@@ -34,5 +47,10 @@ mod tests {
         assert_eq!(c.attachment.action, AttachmentAction::Reject);
         assert!(Config::parse("[attachment]\naction = \"strip\"\n").is_err());
         assert!(Config::parse("[attachment]\nactio = \"reject\"\n").is_err());
+        let c = Config::parse("[attachment]\nwarn_sender = true\nnotify_admin = \"a@example.org\"\nforward = \"original\"\n").unwrap();
+        assert!(c.attachment.warn_sender);
+        assert_eq!(c.attachment.forward, crate::av::Forward::Original);
+        let e = Config::parse("[attachment]\nnotify_admin = \"nobody\"\n").unwrap_err();
+        assert!(e.contains("attachment.notify_admin"), "{e}");
     }
 }

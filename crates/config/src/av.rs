@@ -21,6 +21,10 @@ pub struct Av {
     /// Whether an infected message is also kept, as received, in the
     /// quarantine (`postern av quarantine list|release|delete`).
     pub quarantine: bool,
+    /// An address told of each infected message; "" for none.
+    pub notify_admin: String,
+    /// What that notice carries of the message.
+    pub forward: Forward,
     /// Archives nested deeper than this are unscannable.
     pub max_depth: usize,
     /// Archive members looked at in one message.
@@ -43,6 +47,31 @@ pub struct Av {
     pub clamd_timeout: Duration,
     /// What a message gets when an engine fails (clamd down, hanging).
     pub engine_failure: EngineFailure,
+}
+
+/// `av.forward`, `attachment.forward`: what a notice to the admin carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forward {
+    /// The message as received, attached (message/rfc822).
+    Original,
+    /// The message with the offending parts replaced, attached.
+    Filtered,
+    /// The notice alone.
+    #[default]
+    None,
+}
+
+/// A notice address: "" or one address with a domain.
+pub(crate) fn valid_notify(key: &str, a: &str) -> Result<(), String> {
+    let ok = a.is_empty()
+        || a.rsplit_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !a.contains(|c: char| c.is_whitespace() || c == ',')
+        });
+    match ok {
+        true => Ok(()),
+        false => Err(format!("{key}: must be one address (user@domain) or \"\"")),
+    }
 }
 
 /// `av.engine_failure`.
@@ -86,6 +115,8 @@ impl Default for Av {
             enabled: true,
             action: VirusAction::Reject,
             quarantine: false,
+            notify_admin: String::new(),
+            forward: Forward::None,
             max_depth: 5,
             max_files: 1000,
             max_scan_bytes: Size(100 << 20),
@@ -119,6 +150,7 @@ impl Av {
         if self.update_interval.0 < MIN_UPDATE_INTERVAL {
             return Err("av.update_interval: must be at least 10m".into());
         }
+        valid_notify("av.notify_admin", &self.notify_admin)?;
         self.validate_clamd()
     }
 
@@ -177,5 +209,11 @@ mod tests {
         let c = Config::parse("[av]\nclamd = \"unix:/run/clamd.ctl\"\nclamd_timeout = \"1ms\"\nengine_failure = \"deliver\"\n").unwrap();
         assert_eq!(c.av.engine_failure, EngineFailure::Deliver);
         assert!(Config::parse("[av]\nclamd = \"tcp://[::1]:3310\"\n").is_ok());
+        assert!(bad("notify_admin = \"admin\"").contains("av.notify_admin"));
+        assert!(bad("notify_admin = \"a@b.example,c@d.example\"").contains("av.notify_admin"));
+        let c =
+            Config::parse("[av]\nnotify_admin = \"admin@example.org\"\nforward = \"filtered\"\n")
+                .unwrap();
+        assert_eq!(c.av.forward, Forward::Filtered);
     }
 }

@@ -24,7 +24,7 @@ mod units;
 pub use access::{Access, ListenerAccess, ADMIN_LISTENER, LOOPBACK_GROUP};
 pub use attachment::{Attachment, AttachmentAction};
 pub use auth::{Auth, MECHANISMS};
-pub use av::{Av, EngineFailure, UnscannableAction, VirusAction, MAX_AV_DEPTH};
+pub use av::{Av, EngineFailure, Forward, UnscannableAction, VirusAction, MAX_AV_DEPTH};
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use dnsbl::{Dnsbl, ListAction, ListWhen, Uribl, MAX_LISTS};
 pub use greylist::Greylist;

@@ -282,6 +282,7 @@ impl Config {
             &self.smtp.greeting_delay_exempt,
         )?;
         self.av.validate()?;
+        self.attachment.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

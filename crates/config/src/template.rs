@@ -340,6 +340,11 @@ action = "reject"
 # Also keep each infected message, as received, in the quarantine (encrypted
 # at rest if the store is): `postern av quarantine list|release ID|delete ID`.
 quarantine = false
+# An address told of each infected message ("" for none), and what the notice
+# carries: "original" (the message as received, attached), "filtered" (with the
+# infected parts replaced) or "none".
+notify_admin = ""
+forward = "none"
 # The integrated antivirus engine: signatures in ClamAV's formats (.cvd, .cld,
 # .hdb, .hsb, .ndb, .fp, .sfp) in DIR/av; the EICAR test file is detected with
 # none. `postern av update --from DIR_OR_URL` installs new ones (refused whole
@@ -380,6 +385,12 @@ engine_failure = "tempfail"
 # The first rule matching a name wins. A blocked attachment is replaced by a
 # text part ("replace") or the message refused with 554 5.7.1 ("reject").
 action = "replace"
+# Tell an authenticated sender what was blocked (never others: backscatter).
+warn_sender = false
+# An address told of each blocked attachment, and what the notice carries
+# ("original", "filtered" or "none", as av.forward).
+notify_admin = ""
+forward = "none"
 
 [log]
 # mail.log and security.log in DIR/logs: key=value text, or JSON lines when true.

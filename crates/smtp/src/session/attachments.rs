@@ -5,6 +5,7 @@
 //! refused `554 5.7.1` (`attachment.action`). Each block is a mail.log
 //! field (`attachment=blocked:NAME`), a security.log line and a counter.
 
+use super::av_notify::{forwarded, Notice};
 use super::{Session, Transaction};
 use crate::reply::Reply;
 use postern_av::attachment::check;
@@ -20,8 +21,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     /// The parts to replace, each with its warning; or the refusal.
-    pub(super) fn attachment_stage(
+    pub(super) async fn attachment_stage(
         &self,
+        raw: &[u8],
         parts: &[PartInfo],
         tx: &Transaction,
         log: &mut Vec<(&'static str, String)>,
@@ -41,11 +43,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             "attachment-replaced"
         };
         self.security_log(event, &[("from", &tx.sender), ("name", &names.join(","))]);
+        let targets: Vec<(usize, String)> =
+            blocked.iter().map(|b| (b.part, warning(&b.name))).collect();
+        let what = match reject {
+            true => "refused",
+            false => "delivered without it",
+        };
+        self.attachment_notices(raw, &names.join(", "), what, &targets, tx)
+            .await;
         if reject {
             let text = format!("Attachment blocked: {}", first.name);
             return Err(Reply::owned(554, "5.7.1", text));
         }
-        Ok(blocked.iter().map(|b| (b.part, warning(&b.name))).collect())
+        Ok(targets)
+    }
+
+    /// `attachment.notify_admin` and `attachment.warn_sender` (the latter
+    /// only for an authenticated sender: no backscatter).
+    async fn attachment_notices(
+        &self,
+        raw: &[u8],
+        names: &str,
+        what: &str,
+        targets: &[(usize, String)],
+        tx: &Transaction,
+    ) {
+        let cfg = &self.cfg.attachment;
+        let to = tx.recipients.join(", ");
+        if !cfg.notify_admin.is_empty() {
+            let text = format!(
+                "Attachment blocked: {names}\nFrom: {}\nTo: {to}\nClient: {}\nThe message was {what}.\n",
+                tx.sender,
+                self.client_ip()
+            );
+            self.send_notice(Notice {
+                to: cfg.notify_admin.clone(),
+                subject: format!("Attachment blocked: {names}"),
+                text,
+                attached: forwarded(raw, cfg.forward, targets),
+            })
+            .await;
+        }
+        if cfg.warn_sender && self.auth.is_some() && !tx.sender.is_empty() {
+            let text = format!(
+                "Your message to {to} contained an attachment this server does not accept: {names}\n\
+                 The message was {what}.\n"
+            );
+            self.send_notice(Notice {
+                to: tx.sender.clone(),
+                subject: format!("Attachment blocked: {names}"),
+                text,
+                attached: None,
+            })
+            .await;
+        }
     }
 }
 

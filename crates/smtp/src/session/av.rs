@@ -8,6 +8,7 @@
 //! or treated as infected (`av.unscannable`). Every finding is a mail.log
 //! field, a security.log line and a counter.
 
+use super::av_notify::{forwarded, Notice};
 use super::{Session, Transaction};
 use crate::reply::{self, Reply};
 use postern_av::clamd::Answer;
@@ -70,13 +71,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 if self.cfg.av.quarantine {
                     self.quarantine(raw, &f, tx, log).await?;
                 }
+                self.notify_virus(raw, &f, tx).await;
                 self.av_action(f, tx, &mut out, &mut targets)?;
             }
             if out.discard {
                 return Ok(out);
             }
         }
-        targets.extend(self.attachment_stage(&parts, tx, log)?);
+        targets.extend(self.attachment_stage(raw, &parts, tx, log).await?);
         if !targets.is_empty() {
             out.replaced = Some(postern_av::replace::replace_parts(raw, &targets));
         }
@@ -224,6 +226,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             VirusAction::Replace => targets.push((f.leaf, warning(&f))),
         }
         Ok(())
+    }
+
+    /// `av.notify_admin`: the admin told, with the message per `av.forward`.
+    async fn notify_virus(&self, raw: &[u8], f: &Finding, tx: &Transaction) {
+        let cfg = &self.cfg.av;
+        if cfg.notify_admin.is_empty() {
+            return;
+        }
+        let action = match cfg.action {
+            VirusAction::Reject => "refused",
+            VirusAction::Discard => "discarded",
+            VirusAction::Replace => "delivered with the part replaced",
+        };
+        let text = format!(
+            "Virus found: {}\nFrom: {}\nTo: {}\nClient: {}\nWhere: {}\nThe message was {action}.\n",
+            f.name,
+            tx.sender,
+            tx.recipients.join(", "),
+            self.client_ip(),
+            f.at
+        );
+        let attached = forwarded(raw, cfg.forward, &[(f.leaf, warning(f))]);
+        self.send_notice(Notice {
+            to: cfg.notify_admin.clone(),
+            subject: format!("Virus found: {}", f.name),
+            text,
+            attached,
+        })
+        .await;
     }
 
     /// Keeps the message as received in the quarantine, before the action

@@ -7,6 +7,7 @@ mod auth;
 mod autolearn;
 mod av;
 mod av_clamd;
+mod av_notify;
 mod body;
 mod cross;
 mod discipline;
