@@ -240,3 +240,20 @@ def test_admin_is_notified_with_the_message_attached(make_server, forward):
         assert "a.zip" in names
     else:
         assert "a.zip" not in names and f"Virus found: {NAME}" in inner.as_string()
+
+
+def test_bdat_is_scanned_like_data(make_server):
+    server = make_server()
+    tok = token()
+    raw = with_attachment(tok, "a@outside.example", "a.zip", zip_of({"eicar.com": eicar_file()}), "application/zip")
+    half = len(raw) // 2
+    with server.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<a@outside.example>", 250)
+        c.expect(f"RCPT TO:<{ALICE}>", 250)
+        c.send(f"BDAT {half}\r\n".encode() + raw[:half])
+        assert c.reply().code == 250
+        c.send(f"BDAT {len(raw) - half} LAST\r\n".encode() + raw[half:])
+        r = c.reply()
+    assert (r.code, r.text) == (554, f"5.7.1 {REFUSAL}")
+    assert server.find(ALICE, tok) == []

@@ -74,7 +74,7 @@ pub fn parse_reply(raw: &[u8]) -> Answer {
         return Answer::Infected(name.trim().to_string());
     }
     if line.contains("size limit exceeded") {
-        return Answer::Unscannable(Unscannable::TooManyBytes);
+        return Answer::Unscannable(Unscannable::OverClamdLimit);
     }
     Answer::Error(line.to_string())
 }
@@ -122,7 +122,7 @@ mod tests {
         );
         assert_eq!(
             parse_reply(b"INSTREAM size limit exceeded. ERROR\0"),
-            Answer::Unscannable(Unscannable::TooManyBytes)
+            Answer::Unscannable(Unscannable::OverClamdLimit)
         );
         assert_eq!(
             parse_reply(b"COMMAND READ TIMED OUT\0"),
