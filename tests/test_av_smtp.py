@@ -257,3 +257,26 @@ def test_bdat_is_scanned_like_data(make_server):
         r = c.reply()
     assert (r.code, r.text) == (554, f"5.7.1 {REFUSAL}")
     assert server.find(ALICE, tok) == []
+
+
+def test_quarantine_is_encrypted_at_rest_when_the_store_is(make_server, tmp_path, monkeypatch):
+    server = make_server(start=False, config={"av.quarantine": "true"})
+    passphrase = "correct horse battery staple"
+    server.cli("encryption", "enable", input=passphrase + "\n")
+    secret = tmp_path / "passphrase"
+    secret.write_text(passphrase + "\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv("POSTERN_PASSPHRASE_FILE", str(secret))
+    server.start()
+    tok, sender = token(), f"{token()}@outside.example"
+    marker = ("mk" + token()).encode()
+    raw = with_attachment(tok, sender, "a.zip", zip_of({"eicar.com": eicar_file(), "note.txt": marker}), "application/zip")
+    raw = raw.replace(b"see the attachment", b"see the attachment " + marker)
+    with server.smtp() as s:
+        with pytest.raises(smtplib.SMTPDataError):
+            s.sendmail(sender, [ALICE], raw)
+    [row] = server.cli("av", "quarantine", "list").stdout.splitlines()
+    hits = [str(p) for p in server.data.rglob("*") if p.is_file() and marker in p.read_bytes()]
+    assert hits == [], "the quarantined message is on disk in the clear"
+    server.cli("av", "quarantine", "release", row.split("\t")[0])
+    assert marker.decode() in server.wait_for_message(ALICE, tok)
