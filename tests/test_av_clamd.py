@@ -131,6 +131,12 @@ def test_clamd_down_is_451_or_delivered_with_a_warning(make_server):
     assert refused(server, make_message(token())) == (451, "4.7.1 Virus scanner temporarily unavailable, try again later")
     assert "event=av-engine-failed" in server.log("security.log")
 
+    def failures():
+        out = server.cli("spam", "stats").stdout
+        return "av-engine-failed: 1\n" in out or None
+
+    wait_until(failures, what="av-engine-failed counted")
+
     server.config_set("av.engine_failure", '"deliver"')
     server.stop()
     server.start()
