@@ -108,7 +108,7 @@ def test_eicar_in_every_form_is_refused_554(make_server):
     wait_until(lambda: stats(server).get("virus-found") == 5, what="virus-found counted 5 times")
 
 
-def test_clean_mail_and_disabled_scanning_deliver(make_server):
+def test_clean_mail_and_disabled_scanning_deliver_and_forged_warnings_go(make_server):
     server = make_server(config={"av.enabled": "false"})
     tok = token()
     with server.smtp() as s:
@@ -119,9 +119,11 @@ def test_clean_mail_and_disabled_scanning_deliver(make_server):
     server.start()
     clean = token()
     with server.smtp() as s:
-        s.sendmail("a@outside.example", [ALICE], with_attachment(clean, "a@outside.example", "a.zip", zip_of({"a.txt": b"hi"})))
+        forged = b"X-Postern-Virus-Scan: clean (forged)\r\n" + with_attachment(clean, "a@outside.example", "a.zip", zip_of({"a.txt": b"hi"}))
+        s.sendmail("a@outside.example", [ALICE], forged)
     stored = server.wait_for_message(ALICE, clean)
-    assert header_values(stored, "X-Postern-Virus-Scan") == []
+    assert header_values(stored, "X-Postern-Virus-Scan") == [], "only the server's own warning may be seen"
+    assert header_values(stored, "Subject") == [f"test {clean}"]
 
 
 def test_discard_answers_250_and_keeps_nothing(make_server):

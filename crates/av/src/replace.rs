@@ -133,6 +133,26 @@ fn replace_body(raw: &[u8], text: &str) -> Vec<u8> {
     out
 }
 
+/// The message without its own header fields named `name` (any case),
+/// continuation lines included; the body untouched. The SMTP stage removes
+/// incoming `X-Postern-Virus-Scan` fields this way: only ours may be seen.
+pub fn without_field(raw: &[u8], name: &str) -> Vec<u8> {
+    let end = header::header_end(raw);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut keep = true;
+    for line in raw[..end].split_inclusive(|&b| b == b'\n') {
+        let blank = line == b"\r\n" || line == b"\n";
+        if blank || !matches!(line.first(), Some(b' ' | b'\t')) {
+            keep = blank || !field_name(line).eq_ignore_ascii_case(name);
+        }
+        if keep {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&raw[end..]);
+    out
+}
+
 fn field_name(line: &[u8]) -> String {
     let colon = line.iter().position(|&b| b == b':').unwrap_or(0);
     String::from_utf8_lossy(&line[..colon])
@@ -207,6 +227,16 @@ Content-Type: text/plain\r\n\r\nthird\r\n--b1--\r\nepilogue\r\n";
                 [("text/plain".into(), "gone\r\nreally\r\n".into())]
             );
         }
+    }
+
+    #[test]
+    fn a_field_removed_with_its_continuation() {
+        let raw = b"A: 1\r\nX-Postern-Virus-Scan: forged\r\n  more\r\nB: 2\r\nx-postern-virus-scan: again\r\n\r\nX-Postern-Virus-Scan: body\r\n";
+        assert_eq!(
+            without_field(raw, "X-Postern-Virus-Scan"),
+            b"A: 1\r\nB: 2\r\n\r\nX-Postern-Virus-Scan: body\r\n"
+        );
+        assert_eq!(without_field(b"A: 1\r\n\r\nb", "C"), b"A: 1\r\n\r\nb");
     }
 
     #[test]

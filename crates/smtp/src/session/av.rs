@@ -39,6 +39,8 @@ pub(super) struct AvOutcome {
     pub headers: Vec<String>,
     /// The message to deliver instead (`av.action = "replace"`).
     pub replaced: Option<Vec<u8>>,
+    /// The message came with X-Postern-Virus-Scan fields: they go.
+    pub forged: bool,
 }
 
 /// A finding the action applies to: a virus, or an unscannable part
@@ -63,7 +65,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Result<AvOutcome, Reply> {
         let ((report, leaf), clamd) = tokio::join!(self.av_scan(raw), self.clamd_scan(raw));
         let parts = report.parts.clone();
-        let mut out = AvOutcome::default();
+        let mut out = AvOutcome {
+            forged: tx.header.mentions(b"x-postern-virus-scan"),
+            ..Default::default()
+        };
         let mut targets = Vec::new();
         if self.cfg.av.enabled {
             let finding = self.virus_verdict(report, leaf, clamd, &mut out.headers, tx, log)?;
@@ -304,10 +309,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         raw: Arc<Vec<u8>>,
         out: AvOutcome,
     ) -> Result<Arc<Vec<u8>>, Reply> {
-        if out.headers.is_empty() && out.replaced.is_none() {
+        if out.headers.is_empty() && out.replaced.is_none() && !out.forged {
             return Ok(raw);
         }
-        let body = out.replaced.map(Arc::new).unwrap_or(raw);
+        let mut body = out.replaced.map(Arc::new).unwrap_or(raw);
+        if out.forged {
+            body = Arc::new(postern_av::replace::without_field(&body, SCAN_HEADER));
+        }
         let mut new = Vec::with_capacity(body.len() + 128);
         for h in out.headers {
             new.extend_from_slice(h.as_bytes());
