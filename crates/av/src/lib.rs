@@ -17,8 +17,15 @@
 //! needs no second pass. [`Limits`] bound the work on hostile input. The
 //! thin file layer ([`store`]) loads `DIR/av/`, installs updates atomically
 //! and hands the running server a [`Handle`] that swaps in a new set.
+//!
+//! For the SMTP stage (crates/smtp session/av.rs, issue 17 items 3 to 6),
+//! also sans-I/O: [`replace`] swaps MIME leaves for a text warning,
+//! [`attachment`] matches the attachment filter's rules against a scan's
+//! parts, and [`clamd`] frames INSTREAM and reads clamd's answers.
 
 pub mod archive;
+pub mod attachment;
+pub mod clamd;
 pub mod cvd;
 pub mod database;
 pub mod decode;
@@ -28,8 +35,10 @@ mod grams;
 pub mod hashsig;
 pub mod hexsig;
 mod limits;
+mod locate;
 pub mod matcher;
 pub mod ndb;
+pub mod replace;
 mod report;
 mod scan;
 pub mod store;

@@ -17,6 +17,8 @@ pub enum Unscannable {
     Ratio,
     /// More MIME parts than the bounded walk visits.
     TooManyParts,
+    /// Longer than clamd takes (its StreamMaxLength).
+    OverClamdLimit,
 }
 
 impl fmt::Display for Unscannable {
@@ -29,6 +31,7 @@ impl fmt::Display for Unscannable {
             Unscannable::TooManyBytes => f.write_str("too many bytes (av.max_scan_bytes)"),
             Unscannable::Ratio => f.write_str("expansion ratio too high (av.max_ratio)"),
             Unscannable::TooManyParts => f.write_str("too many MIME parts"),
+            Unscannable::OverClamdLimit => f.write_str("over clamd's StreamMaxLength"),
         }
     }
 }

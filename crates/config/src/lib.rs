@@ -6,6 +6,7 @@
 
 mod access;
 mod archive;
+mod attachment;
 mod auth;
 mod av;
 mod backup;
@@ -29,8 +30,9 @@ pub use access::{
     METRICS_ACCESS,
 };
 pub use archive::{Archive, ArchivePeriod};
+pub use attachment::{Attachment, AttachmentAction};
 pub use auth::{Auth, MECHANISMS};
-pub use av::{Av, UnscannableAction, MAX_AV_DEPTH};
+pub use av::{Av, EngineFailure, Forward, UnscannableAction, VirusAction, MAX_AV_DEPTH};
 pub use backup::Backup;
 pub use delivery::{Delivery, OptDuration, Relay, RelayTls, TlsPolicy};
 pub use dnsbl::{Dnsbl, ListAction, ListWhen, Uribl, MAX_LISTS};

@@ -24,6 +24,7 @@ pub struct Config {
     pub av: crate::av::Av,
     pub backup: crate::backup::Backup,
     pub fetch: crate::fetch::Fetch,
+    pub attachment: crate::attachment::Attachment,
     pub log: Log,
     pub archive: crate::archive::Archive,
 }
@@ -306,6 +307,7 @@ impl Config {
         self.backup.validate()?;
         self.archive.validate()?;
         self.fetch.validate()?;
+        self.attachment.validate()?;
         crate::access::check_group("smtp.trusted_group", &self.smtp.trusted_group)?;
         if self.smtp.disk_reserve_percent > 100 {
             return Err("smtp.disk_reserve_percent: must be 0 to 100".into());

@@ -359,6 +359,20 @@ period = "month"
 retention = "7y"
 
 [av]
+# Whether incoming and submitted mail is scanned at the end of DATA/BDAT.
+enabled = true
+# What an infected message gets: "reject" (554 5.7.1 Virus found: NAME),
+# "discard" (250, then thrown away) or "replace" (delivered with each infected
+# part, an archive holding it included, replaced by a text warning).
+action = "reject"
+# Also keep each infected message, as received, in the quarantine (encrypted
+# at rest if the store is): `postern av quarantine list|release ID|delete ID`.
+quarantine = false
+# An address told of each infected message ("" for none), and what the notice
+# carries: "original" (the message as received, attached), "filtered" (with the
+# infected parts replaced) or "none".
+notify_admin = ""
+forward = "none"
 # The integrated antivirus engine: signatures in ClamAV's formats (.cvd, .cld,
 # .hdb, .hsb, .ndb, .fp, .sfp) in DIR/av; the EICAR test file is detected with
 # none. `postern av update --from DIR_OR_URL` installs new ones (refused whole
@@ -380,6 +394,31 @@ unscannable = "deliver"
 # from it every update_interval (at least 10m).
 mirror = ""
 update_interval = "4h"
+# clamd as a second engine, asked over INSTREAM: "tcp://127.0.0.1:3310" or
+# "unix:/run/clamav/clamd.ctl"; "" for none. With both, a message is infected
+# if either says so; over clamd's StreamMaxLength it is unscannable.
+clamd = ""
+# How long connecting to clamd and its answer may take.
+clamd_timeout = "30s"
+# When an engine fails (clamd down, hanging, answering an error): "tempfail"
+# (451 4.7.1, the sender tries again) or "deliver" (with an
+# X-Postern-Virus-Scan warning).
+engine_failure = "tempfail"
+
+[attachment]
+# The attachment filter: ordered rules in the database, by file name (globs,
+# ignoring case; names inside zip, gzip and tar archives too) or MIME type:
+#   postern attachment rule add (--name "*.exe" | --type application/x-msdownload) (--block | --allow)
+#   postern attachment rule list | del N
+# The first rule matching a name wins. A blocked attachment is replaced by a
+# text part ("replace") or the message refused with 554 5.7.1 ("reject").
+action = "replace"
+# Tell an authenticated sender what was blocked (never others: backscatter).
+warn_sender = false
+# An address told of each blocked attachment, and what the notice carries
+# ("original", "filtered" or "none", as av.forward).
+notify_admin = ""
+forward = "none"
 
 [backup]
 # Backups the server takes by itself, as `postern backup DEST --incremental

@@ -99,6 +99,9 @@ pub enum Command {
     /// POP3 download: remote mailboxes the server fetches into local users.
     #[command(subcommand)]
     Fetch(crate::cmd::fetch::FetchCmd),
+    /// The attachment filter: ordered rules by file name or MIME type.
+    #[command(subcommand)]
+    Attachment(AttachmentCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +164,41 @@ pub enum ArchiveCmd {
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
+}
+
+/// `postern attachment` (issue 17 item 6).
+#[derive(Debug, Subcommand)]
+pub enum AttachmentCmd {
+    #[command(subcommand)]
+    Rule(AttachmentRuleCmd),
+}
+
+/// `postern attachment rule`: the first rule matching a name wins.
+#[derive(Debug, Subcommand)]
+pub enum AttachmentRuleCmd {
+    /// Add a rule after the others.
+    Add(AttachmentRuleArgs),
+    /// The rules in order, numbered, each as `attachment rule add` takes it.
+    List,
+    /// Delete the rule numbered N in `attachment rule list`.
+    Del { n: usize },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["name", "type"])))]
+#[command(group(ArgGroup::new("action").required(true).args(["block", "allow"])))]
+pub struct AttachmentRuleArgs {
+    /// A file-name glob (`*`, `?`), ignoring case: `*.exe` also matches
+    /// `invoice.pdf.exe`, and names inside zip, gzip and tar archives.
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// A MIME type, `type/subtype` or `type/*`.
+    #[arg(long = "type", value_name = "MIME")]
+    pub r#type: Option<String>,
+    #[arg(long)]
+    pub block: bool,
+    #[arg(long)]
+    pub allow: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -622,6 +660,21 @@ pub enum AvCmd {
     /// The engine, each database file (version, build date, signatures,
     /// age) and the totals.
     Status,
+    /// Infected messages kept aside (`av.quarantine = true`).
+    #[command(subcommand)]
+    Quarantine(AvQuarantineCmd),
+}
+
+/// `postern av quarantine` (issue 17 item 4).
+#[derive(Debug, Subcommand)]
+pub enum AvQuarantineCmd {
+    /// One line each: ID, date (UTC), size, sender, recipients, virus.
+    List,
+    /// Deliver the message to its original recipients, then drop it from
+    /// the quarantine.
+    Release { id: i64 },
+    /// Delete the message.
+    Delete { id: i64 },
 }
 
 #[derive(Debug, Args)]

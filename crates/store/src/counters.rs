@@ -32,10 +32,18 @@ pub enum Counter {
     DmarcRejected,
     /// Put into Junk for a DMARC policy (p=quarantine).
     DmarcQuarantined,
+    /// Messages the antivirus stage found infected (issue 17 item 9).
+    VirusFound,
+    /// Messages with an attachment the attachment filter blocked.
+    AttachmentBlocked,
+    /// Messages that could not be fully scanned (encrypted, corrupt, over a limit).
+    AvUnscannable,
+    /// Scans that failed for an engine (clamd down, hanging, refusing).
+    AvEngineFailed,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 8] = [
+    pub const ALL: [Counter; 12] = [
         Counter::Tagged,
         Counter::Rejected,
         Counter::Discarded,
@@ -44,6 +52,10 @@ impl Counter {
         Counter::DnsblBlocked,
         Counter::DmarcRejected,
         Counter::DmarcQuarantined,
+        Counter::VirusFound,
+        Counter::AttachmentBlocked,
+        Counter::AvUnscannable,
+        Counter::AvEngineFailed,
     ];
 
     /// Its name in the store and in `postern spam stats`.
@@ -57,6 +69,10 @@ impl Counter {
             Counter::DnsblBlocked => "dnsbl-blocked",
             Counter::DmarcRejected => "dmarc-rejected",
             Counter::DmarcQuarantined => "dmarc-quarantined",
+            Counter::VirusFound => "virus-found",
+            Counter::AttachmentBlocked => "attachment-blocked",
+            Counter::AvUnscannable => "av-unscannable",
+            Counter::AvEngineFailed => "av-engine-failed",
         }
     }
 }

@@ -82,6 +82,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 17 {
         conn.execute_batch(crate::fetch_accounts::SCHEMA_V17)?;
     }
+    if version < 18 {
+        conn.execute_batch(crate::attachment_rules::SCHEMA_V18)?;
+    }
     Ok(())
 }
 
@@ -430,7 +433,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 17;
+    const LATEST: i64 = 18;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

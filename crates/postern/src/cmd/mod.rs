@@ -3,7 +3,9 @@
 
 mod alias;
 mod archive;
+pub(crate) mod attachment_rule;
 mod av;
+mod av_quarantine;
 mod av_scan;
 mod backup;
 mod config;
@@ -104,6 +106,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             av::run(&data, &config, cmd, out)
         }
         Command::Fetch(cmd) => fetch::run(&data, &open_store(&data)?, cmd, out),
+        Command::Attachment(crate::cli::AttachmentCmd::Rule(cmd)) => {
+            attachment_rule::run(&open_store(&data)?, cmd, out)
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! and updated from `av.mirror` every `av.update_interval` — at start too,
 //! when the newest database file is older than that. Each reload and update
 //! is a mail.log line (`event=av-reloaded|av-reload-failed|av-updated|
-//! av-update-failed`). The SMTP stage that scans with it is later work: it
-//! takes the [`Handle`] made here.
+//! av-update-failed`). The SMTP stage (crates/smtp session/av.rs) scans
+//! with the [`Handle`] made here.
 
 use postern_av::store::{av_dir, fingerprint, install, Handle};
 use postern_av::Engine;

@@ -3,6 +3,7 @@
 
 mod accept;
 pub(crate) mod archive;
+mod attachment_rules;
 mod av;
 mod backup;
 mod counters;
@@ -188,10 +189,19 @@ async fn serve(
         archive::PURGE_EVERY,
         stop_rx.clone(),
     ));
+    let (attachment_rules, generation) = attachment_rules::initial(&store)
+        .map_err(|e| format!("cannot read the attachment rules: {e}"))?;
+    let (attachments_tx, attachments_rx) = tokio::sync::watch::channel(attachment_rules);
+    tokio::spawn(attachment_rules::watch_rules(
+        store.clone(),
+        attachments_tx,
+        generation,
+        stop_rx.clone(),
+    ));
     let av = av::initial(data_dir, &logs);
     tokio::spawn(av::watch_dir(av.clone(), logs.clone(), stop_rx.clone()));
     tokio::spawn(av::update_every(
-        av,
+        av.clone(),
         logs.clone(),
         config_rx.clone(),
         stop_rx.clone(),
@@ -209,6 +219,8 @@ async fn serve(
         clock: clock.clone(),
         counters: tally.clone(),
         spam_rules: rules_rx,
+        av,
+        attachment_rules: attachments_rx,
     });
     let webmail = Arc::new(postern_webmail::Webmail {
         store: webmail_store.clone(),

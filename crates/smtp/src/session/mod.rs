@@ -3,8 +3,12 @@
 
 mod arc_seal;
 mod archive;
+mod attachments;
 mod auth;
 mod autolearn;
+mod av;
+mod av_clamd;
+mod av_notify;
 mod body;
 mod cross;
 mod discipline;
@@ -94,6 +98,11 @@ pub struct Context {
     /// The custom spam rules in order, replaced whole when they change
     /// (`postern spam rule add|del`).
     pub spam_rules: watch::Receiver<Arc<Vec<postern_spam::rules::Rule>>>,
+    /// The integrated antivirus engine, swapped whole on `postern av update`.
+    pub av: Arc<postern_av::Handle>,
+    /// The attachment filter's rules in order, replaced whole when they
+    /// change (`postern attachment rule add|del`).
+    pub attachment_rules: watch::Receiver<Arc<Vec<postern_av::attachment::Rule>>>,
 }
 
 /// Whether the command loop goes on.

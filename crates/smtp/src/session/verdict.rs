@@ -60,6 +60,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Result<Filtered, Reply> {
         let exempt = !self.checks_apply();
         let scan = self.spam_scan();
+        // Issue 17: every message is scanned (av.rs) and its attachments
+        // checked (attachments.rs), over the bytes read once here.
+        let mut read = None;
+        if self.cfg.av.enabled || self.attachment_rules_apply() {
+            let raw = Arc::new(blob.contents().await.map_err(|_| reply::TEMP_FAILURE)?);
+            let out = self.av_stage(&raw, tx, log).await?;
+            if out.discard {
+                return Ok(Filtered {
+                    blob,
+                    junk: false,
+                    discard: true,
+                });
+            }
+            read = Some(self.av_apply(&mut blob, raw, out).await?);
+        }
         let forged = self.cfg.spam.enabled && tx.header.mentions(b"x-spam-");
         if exempt && !scan && !forged && !tx.header.mentions(b"authentication-results") {
             return Ok(Filtered {
@@ -69,7 +84,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             });
         }
         // Shared with the blocking pool, where the spam score is computed.
-        let raw = Arc::new(blob.contents().await.map_err(|_| reply::TEMP_FAILURE)?);
+        let raw = match read {
+            Some(raw) => raw,
+            None => Arc::new(blob.contents().await.map_err(|_| reply::TEMP_FAILURE)?),
+        };
         let client = Client {
             ip: self.peer.ip().to_canonical(),
             helo: self.helo.clone().unwrap_or_default(),
