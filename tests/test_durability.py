@@ -41,9 +41,10 @@ def strace(tmp_path):
         pytest.skip("strace is not installed (scripts/test installs it)")
     procs = []
 
-    def attach(pid: int):
+    def attach(pid: int, extra: str = ""):
         out = tmp_path / f"strace-{pid}.txt"
-        p = subprocess.Popen(["strace", "-f", "-y", "-s", "200", "-o", str(out), "-e", SYSCALLS, "-p", str(pid)],
+        syscalls = f"{SYSCALLS},{extra}" if extra else SYSCALLS
+        p = subprocess.Popen(["strace", "-f", "-y", "-s", "200", "-o", str(out), "-e", syscalls, "-p", str(pid)],
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         procs.append(p)
         # strace says "Process N attached with M threads" once it follows them all.

@@ -9,47 +9,17 @@ use rusqlite::{params, OptionalExtension};
 impl Store {
     /// Removes the messages with these UIDs; returns the UIDs actually removed,
     /// ascending. Bodies no longer referenced anywhere are deleted from disk.
+    ///
+    /// Made durable within a second, not before the reply (lazy_sync.rs): a
+    /// crash can bring back the last second's expunged messages, and their
+    /// bodies are unlinked only once their removal is durable.
     pub fn expunge(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let user: Option<i64> = tx
-            .query_row(
-                "SELECT user_id FROM mailboxes WHERE id = ?1",
-                [mailbox.0],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let user = user.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-        let modseq: i64 = tx.query_row("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq", [mailbox.0], |r| r.get(0))?;
-        let mut removed = Vec::new();
-        {
-            let mut take = tx.prepare_cached(
-                "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, size",
-            )?;
-            let mut unref = tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE id = ?1")?;
-            let mut usage =
-                tx.prepare_cached("UPDATE users SET used = MAX(0, used - ?2) WHERE id = ?1")?;
-            let mut tomb = tx.prepare_cached(
-                "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
-            )?;
-            for &uid in uids {
-                let row: Option<(String, i64)> = take
-                    .query_row(params![mailbox.0, uid as i64], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
-                if let Some((blob, size)) = row {
-                    unref.execute([&blob])?;
-                    usage.execute(params![user, size])?;
-                    tomb.execute(params![mailbox.0, uid as i64, modseq])?;
-                    removed.push(uid);
-                }
-            }
-        }
-        let dead = crate::blob::take_dead(&tx)?;
-        tx.commit()?;
+        let (user, mut removed, dead) =
+            crate::lazy_sync::relaxed(&mut conn, |conn| remove(conn, mailbox, uids))?;
         drop(conn);
-        self.remove_blob_files(&dead);
+        let doomed = dead.iter().map(|id| self.blob_path(id)).collect();
+        self.lazy().committed(doomed);
         removed.sort_unstable();
         if !removed.is_empty() {
             let _ = self.inner.changes.send(Change {
@@ -59,4 +29,51 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// [`Store::expunge`]'s transaction: the owner, the UIDs removed and the
+/// bodies no longer referenced (rows deleted, files not yet).
+fn remove(
+    conn: &mut rusqlite::Connection,
+    mailbox: MailboxId,
+    uids: &[u32],
+) -> Result<(i64, Vec<u32>, Vec<crate::BlobId>), StoreError> {
+    let tx = conn.transaction()?;
+    let user: Option<i64> = tx
+        .query_row(
+            "SELECT user_id FROM mailboxes WHERE id = ?1",
+            [mailbox.0],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let user = user.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+    let modseq: i64 = tx.query_row("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq", [mailbox.0], |r| r.get(0))?;
+    let mut removed = Vec::new();
+    {
+        let mut take = tx.prepare_cached(
+            "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, size",
+        )?;
+        let mut unref = tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE id = ?1")?;
+        let mut usage =
+            tx.prepare_cached("UPDATE users SET used = MAX(0, used - ?2) WHERE id = ?1")?;
+        let mut tomb = tx.prepare_cached(
+            "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+        )?;
+        for &uid in uids {
+            let row: Option<(String, i64)> = take
+                .query_row(params![mailbox.0, uid as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some((blob, size)) = row {
+                unref.execute([&blob])?;
+                usage.execute(params![user, size])?;
+                tomb.execute(params![mailbox.0, uid as i64, modseq])?;
+                removed.push(uid);
+            }
+        }
+    }
+    let dead = crate::blob::take_dead(&tx)?;
+    tx.commit()?;
+    Ok((user, removed, dead))
 }

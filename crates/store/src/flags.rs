@@ -77,53 +77,14 @@ impl Store {
         unchanged_since: Option<u64>,
     ) -> Result<(Vec<FlagUpdate>, Vec<u32>), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let user: i64 = tx
-            .query_row(
-                "SELECT user_id FROM mailboxes WHERE id = ?1",
-                [mailbox.0],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-        let mut next_modseq = None;
-        let (mut updates, mut refused) = (Vec::new(), Vec::new());
-        for &uid in uids {
-            let Some((flags, modseq)) = current(&tx, mailbox, uid)? else {
-                continue;
-            };
-            if unchanged_since.is_some_and(|u| modseq > u) {
-                refused.push(uid);
-                continue;
-            }
-            let new = apply_flags(&flags, op, given);
-            if new == flags {
-                updates.push(FlagUpdate {
-                    uid,
-                    flags,
-                    modseq,
-                    changed: false,
-                });
-                continue;
-            }
-            let m = match next_modseq {
-                Some(m) => m,
-                None => *next_modseq.insert(bump(&tx, mailbox)?),
-            };
-            tx.execute(
-                "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid = ?2",
-                params![mailbox.0, uid as i64, new, m as i64],
-            )?;
-            updates.push(FlagUpdate {
-                uid,
-                flags: new,
-                modseq: m,
-                changed: true,
-            });
-        }
-        tx.commit()?;
+        // Made durable within a second, not before the reply (lazy_sync.rs):
+        // a crash can lose the last second of flag changes, never a message.
+        let (user, next_modseq, updates, refused) = crate::lazy_sync::relaxed(&mut conn, |conn| {
+            update(conn, mailbox, uids, op, given, unchanged_since)
+        })?;
         drop(conn);
         if next_modseq.is_some() {
+            self.lazy().committed(Vec::new());
             let _ = self.inner.changes.send(Change {
                 user: UserId(user),
                 mailbox,
@@ -131,6 +92,66 @@ impl Store {
         }
         Ok((updates, refused))
     }
+}
+
+type Updated = (i64, Option<u64>, Vec<FlagUpdate>, Vec<u32>);
+
+/// [`Store::store_flags`]'s transaction: the owner, the new MODSEQ if any
+/// message changed, the updates and the UIDs refused by UNCHANGEDSINCE.
+fn update(
+    conn: &mut rusqlite::Connection,
+    mailbox: MailboxId,
+    uids: &[u32],
+    op: FlagOp,
+    given: &[String],
+    unchanged_since: Option<u64>,
+) -> Result<Updated, StoreError> {
+    let tx = conn.transaction()?;
+    let user: i64 = tx
+        .query_row(
+            "SELECT user_id FROM mailboxes WHERE id = ?1",
+            [mailbox.0],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+    let mut next_modseq = None;
+    let (mut updates, mut refused) = (Vec::new(), Vec::new());
+    for &uid in uids {
+        let Some((flags, modseq)) = current(&tx, mailbox, uid)? else {
+            continue;
+        };
+        if unchanged_since.is_some_and(|u| modseq > u) {
+            refused.push(uid);
+            continue;
+        }
+        let new = apply_flags(&flags, op, given);
+        if new == flags {
+            updates.push(FlagUpdate {
+                uid,
+                flags,
+                modseq,
+                changed: false,
+            });
+            continue;
+        }
+        let m = match next_modseq {
+            Some(m) => m,
+            None => *next_modseq.insert(bump(&tx, mailbox)?),
+        };
+        tx.execute(
+            "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid = ?2",
+            params![mailbox.0, uid as i64, new, m as i64],
+        )?;
+        updates.push(FlagUpdate {
+            uid,
+            flags: new,
+            modseq: m,
+            changed: true,
+        });
+    }
+    tx.commit()?;
+    Ok((user, next_modseq, updates, refused))
 }
 
 fn current(

@@ -44,6 +44,7 @@ mod identity;
 mod ids;
 pub mod import;
 pub mod ipgroups;
+mod lazy_sync;
 pub mod mailbox;
 pub mod mech_secrets;
 mod password;
@@ -117,6 +118,8 @@ struct Inner {
     /// Read-only connections for reads (readers.rs).
     readers: readers::Readers,
     committer: OnceLock<commit::Committer>,
+    /// Fsyncs flag changes and expunges within a second (lazy_sync.rs).
+    lazy: OnceLock<lazy_sync::LazySync>,
     changes: broadcast::Sender<Change>,
     /// Woken when remote recipients are queued or the queue is changed.
     queue_wakeup: Arc<Notify>,
@@ -153,6 +156,7 @@ impl Store {
                 conn: Mutex::new(conn),
                 readers: readers::Readers::new(&db_path, keys),
                 committer: OnceLock::new(),
+                lazy: OnceLock::new(),
                 changes,
                 queue_wakeup: Arc::new(Notify::new()),
                 keys: OnceLock::new(),
@@ -187,6 +191,13 @@ impl Store {
 
     fn db_path(&self) -> PathBuf {
         self.inner.root.join("db").join("postern.db")
+    }
+
+    /// The flusher that makes relaxed commits durable (lazy_sync.rs).
+    fn lazy(&self) -> &lazy_sync::LazySync {
+        self.inner
+            .lazy
+            .get_or_init(|| lazy_sync::LazySync::start(&self.db_path()))
     }
 
     /// The shared connection for reads and administrative writes.

@@ -35,6 +35,10 @@ impl Store {
     /// Encrypted or not, it reads as plaintext (crypt/body_file.rs).
     fn open_blob_file(&self, id: &BlobId) -> Result<Option<(BodyFile, PathBuf)>, StoreError> {
         let placed = self.blob_path(id);
+        // Expunged, its unlink waiting for the fsync (lazy_sync.rs): gone.
+        if self.inner.lazy.get().is_some_and(|l| l.doomed(&placed)) {
+            return Ok(None);
+        }
         let incoming = self.root().join("queue").join("incoming").join(id.as_str());
         for path in [placed, incoming] {
             match std::fs::File::open(&path) {

@@ -22,6 +22,7 @@ mod limits;
 mod list_ext;
 mod multiappend;
 mod policy;
+mod quiet;
 mod quota;
 mod recent;
 mod reply;

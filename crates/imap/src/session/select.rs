@@ -34,6 +34,8 @@ pub(super) struct Selected {
     /// The UIDs a `SEARCH RETURN (SAVE)` kept, ascending: `$` (RFC 5182).
     /// A new selection starts without one (§2.1: SELECT, EXAMINE, CLOSE, UNSELECT).
     pub saved: Vec<u32>,
+    /// Tells [`Session::sync`] when there is nothing new to read.
+    pub watch: super::quiet::Watch,
 }
 
 impl Selected {
@@ -100,6 +102,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         // The archive's folders are read-only, SELECT as EXAMINE (archive.rs).
         let read_only = read_only || id.is_archive();
+        // Listening before the snapshot: nothing committed after it goes unheard.
+        let watch = super::quiet::Watch::new(store.subscribe());
         // The snapshot first: UIDNEXT read after it is above every UID in it.
         let ((msgs, modseq), (validity, uidnext, _)) =
             match (store.snapshot(id).await, store.mailbox_state(id).await) {
@@ -145,6 +149,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             keywords,
             recent,
             saved: Vec::new(),
+            watch,
         });
         // RFC 7162 §3.2.5: a different UIDVALIDITY means a full resync.
         if let Some((v, since, known)) = &params.qresync {
@@ -196,12 +201,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let Some(sel) = self.selected.as_mut() else {
             return Ok(());
         };
-        let ch = self
-            .ctx
-            .store
-            .changes_since(sel.id, sel.modseq)
-            .await
-            .map_err(|e| Reply::from_store(&e))?;
+        let ch = if sel.watch.may_have_changed(sel.id) {
+            store
+                .changes_since(sel.id, sel.modseq)
+                .await
+                .map_err(|e| Reply::from_store(&e))?
+        } else {
+            postern_store::Changes {
+                highest_modseq: sel.modseq,
+                ..Default::default()
+            }
+        };
         sel.modseq = sel.modseq.max(ch.highest_modseq);
         sel.pending.extend(ch.vanished);
         let mut lines = Vec::new();
