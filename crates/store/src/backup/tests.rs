@@ -149,6 +149,12 @@ async fn a_body_deleted_after_the_snapshot_is_still_in_the_backup() {
     let placed = store.link_bodies_now(&work, None, &mut |_| {}).unwrap();
     store.expunge(inbox, &[uid]).unwrap();
     let (rel, _) = placed.iter().next().unwrap();
+    // The file goes once the expunge is fsync'd: the WAL flusher does that
+    // within LazySync's delay (lazy_sync.rs), so wait for it with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.root().join(rel).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(
         !store.root().join(rel).exists(),
         "the store deleted its copy"
