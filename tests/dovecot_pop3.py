@@ -1,5 +1,6 @@
 """A private Dovecot serving POP3 (STLS) on a loopback port for
-test_pop3_fetch.py, set up as bench/lib.sh's Dovecot: its own config, base
+test_pop3_fetch.py, and with `imap=True` IMAP (STARTTLS) on another for
+test_import.py (folders with "/" as the separator), set up as bench/lib.sh's Dovecot: its own config, base
 and state directories, a passwd-file with {PLAIN} passwords (so APOP works),
 Maildirs owned by mail (uid 8). Needs root (Dovecot drops to mail)."""
 
@@ -27,11 +28,13 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, users: dict[str, str]):
+    def __init__(self, users: dict[str, str], imap: bool = False):
         # Not under pytest's tmp_path: its parents are 0700, and Dovecot's
         # auth and mail processes run as other users.
         root = self.root = Path(tempfile.mkdtemp(prefix="postern-dovecot-"))
         self.port = free_port()
+        # 0: no IMAP listener.
+        self.imap_port = free_port() if imap else 0
         self.users = users
         root.chmod(0o755)
         (root / "run").mkdir()
@@ -46,7 +49,7 @@ class Dovecot:
 instance_name = postern-fetch-test-{self.port}
 base_dir = {root / 'run'}
 state_dir = {root / 'state'}
-protocols = pop3
+protocols = pop3{' imap' if imap else ''}
 listen = 127.0.0.1
 log_path = {root / 'dovecot.log'}
 ssl = yes
@@ -59,6 +62,10 @@ mail_uid = mail
 mail_gid = mail
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
 passdb {{
   driver = passwd-file
   args = {root / 'users'}
@@ -78,7 +85,8 @@ service pop3-login {{
 }}
 service imap-login {{
   inet_listener imap {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imap_port}
   }}
   inet_listener imaps {{
     port = 0
@@ -87,15 +95,22 @@ service imap-login {{
 """)
         # Dovecot's master forks into the background and keeps its stdout: not a pipe.
         subprocess.run(["dovecot", "-c", str(self.conf)], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        for port in [self.port, self.imap_port][: 1 + imap]:
+            self.wait_listening(port)
+
+    def wait_listening(self, port: int) -> None:
         deadline = time.monotonic() + 15
         while True:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
             except OSError:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"dovecot did not listen: {self.log()}")
                 time.sleep(0.05)
+
+    def maildir(self, user: str) -> Path:
+        return self.root / "mail" / user / "Maildir"
 
     def put(self, user: str, name: str, message: bytes) -> None:
         """Delivers a message into USER's Maildir (new/), as an MDA would."""
@@ -126,10 +141,12 @@ service imap-login {{
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def available() -> str | None:
-    """Why Dovecot's POP3 cannot run here, or None."""
+def available(imap: bool = False) -> str | None:
+    """Why Dovecot's POP3 (and IMAP when asked) cannot run here, or None."""
     if shutil.which("dovecot") is None or not Path("/usr/lib/dovecot/pop3").exists():
         return "dovecot-pop3d is not installed (scripts/test installs it)"
+    if imap and not Path("/usr/lib/dovecot/imap").exists():
+        return "dovecot-imapd is not installed (scripts/test installs it)"
     if os.geteuid() != 0:
         return "a private Dovecot needs root here (it drops to the mail user)"
     if not any(os.access(c, os.R_OK) for c, _ in CERTS):

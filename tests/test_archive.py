@@ -207,3 +207,34 @@ def test_the_archive_is_encrypted_at_rest_with_the_store(make_server, tmp_path, 
     p.stop()
     on_disk = [f for f in p.data.rglob("*") if f.is_file() and tok.encode() in f.read_bytes()]
     assert on_disk == [], "neither body nor envelope in the clear"
+
+
+def test_bounces_and_delay_warnings_delivered_here_are_archived(make_server, dns, sink):
+    """The queue's notices to a local sender (a DSN for a 5xx, a delay
+    warning for a 4xx that lasts) are archived too: local, from <>, to the
+    original sender, once each."""
+    sink.rcpt_reply = lambda rcpt, n: (
+        (550, "5.1.1 no such user") if rcpt.startswith("nobody") else (451, "4.2.1 mailbox busy") if n < 4 else None
+    )
+    config = {"archive.enabled": "true", "delivery.delay_warning": '"1s"'}
+    p = make_server(config=outbound_config(dns.address, sink.port, **config))
+    tok_bounced = submit(p, f"nobody@{REMOTE}")
+    tok_slow = submit(p, f"slow@{REMOTE}")
+    p.wait_for_message(ALICE, "Undelivered", timeout=20)
+    p.wait_for_message(ALICE, "Delayed", timeout=20)
+    sink.wait_for(1)
+    wait_queue_empty(p)
+
+    # Each notice returns the original's headers, so its text finds both.
+    for tok, rcpt in ((tok_bounced, f"nobody@{REMOTE}"), (tok_slow, f"slow@{REMOTE}")):
+        entries = search(p, "--text", tok)
+        assert [e[2:5] for e in entries] == [["out", ALICE, rcpt], ["local", "", ALICE]], entries
+    assert len(search(p)) == 4, "two messages, two notices, each archived once"
+    [bounce] = [e for e in search(p, "--text", tok_bounced) if e[2] == "local"]
+    assert bounce[5].startswith("Undelivered"), bounce
+    shown = p.cli("archive", "show", bounce[0]).stdout
+    assert "X-Postern-Archive-Direction: local\r\n" in shown
+    assert "X-Postern-Archive-From: <>\r\n" in shown and f"X-Postern-Archive-To: <{ALICE}>\r\n" in shown, shown
+    assert "Content-Type: multipart/report" in shown and "report-type=delivery-status" in shown, shown
+    [delayed] = [e for e in search(p, "--text", tok_slow) if e[2] == "local"]
+    assert delayed[5].startswith("Delayed"), delayed

@@ -6,6 +6,7 @@ memory."""
 
 from __future__ import annotations
 
+import datetime
 import imaplib
 import os
 import re
@@ -14,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
+from dovecot_pop3 import Dovecot, available as dovecot_available
 from harness import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, IO_TIMEOUT, insecure_tls, token
 
 LISTEN = {"imap": "127.0.0.1:0", "imaps": "127.0.0.1:0"}
@@ -33,7 +36,11 @@ def imaps(server, user=ALICE, password=ALICE_PASSWORD) -> imaplib.IMAP4_SSL:
 
 def folder_state(server, folder: str, user=ALICE, password=ALICE_PASSWORD) -> list[tuple[str, str, bytes]]:
     """(flags without \\Recent, INTERNALDATE, body) of each message, in UID order."""
-    c = imaps(server, user, password)
+    return mailbox_state(imaps(server, user, password), folder)
+
+
+def mailbox_state(c: imaplib.IMAP4, folder: str) -> list[tuple[str, str, bytes]]:
+    """folder_state over any logged-in connection (Postern's or Dovecot's); logs out."""
     typ, data = c.select(f'"{folder}"', readonly=True)
     assert typ == "OK", (folder, data)
     typ, data = c.uid("FETCH", "1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
@@ -111,6 +118,84 @@ def test_dovecot_maildir_keeps_flags_dates_and_folders(make_server, tmp_path):
     assert search(server, "INBOX", "papaya") == [b"3"]
     assert search(server, "Work/2026", "rhubarb") == [b"1"]
     assert search(server, "K&APY-rbe", "sloe") == [b"1"]
+
+
+DOVECOT_USER, DOVECOT_PASSWORD = "carol", "Carol-Remote-5"
+# What is APPENDed to Dovecot: (folder, flags, INTERNALDATE or None for now,
+# message). The unflagged message first and one in new/ between flagged ones
+# in cur/: Dovecot's UIDs, not its file names, say the order.
+DOVECOT_APPENDS = [
+    ("INBOX", "()", '"01-Jan-2020 10:00:00 +0000"', b"Subject: plain\r\n\r\nnothing set\r\n"),
+    ("INBOX", r"(\Seen)", '"02-Feb-2021 11:30:00 -0500"', b"Subject: seen\r\n\r\nFrom here on\r\n.\r\n"),
+    ("INBOX", r"(\Answered $Label1)", '"03-Mar-2022 23:59:59 +0200"',
+     b"Subject: =?utf-8?q?r=C3=A9ponse?=\r\nX-Long: a\r\n folded header\r\n\r\nvoil\xc3\xa0\r\n"),
+    ("INBOX", r"(\Flagged Work)", None, b"Subject: flagged\r\n\r\n" + b"x" * 990 + b"\r\n"),
+    ("INBOX", r"(\Deleted \Seen)", '"04-Apr-2023 04:04:04 +0000"', b"Subject: deleted, not expunged\r\n\r\ngone?\r\n"),
+    ("INBOX", "()", '"05-May-2024 05:05:05 +0000"', b"Subject: unseen again\r\n\r\nnew/\r\n"),
+    ("INBOX", r"(\Draft $Label1 Work)", '"06-Jun-2025 06:06:06 -0700"', b"Subject: draft\r\n\r\nno end of line"),
+    ("Sub/Folder", r"(\Seen Work)", '"07-Jul-2025 07:07:07 +0000"', b"Subject: sub one\r\n\r\nin a subfolder\r\n"),
+    ("Sub/Folder", "()", '"08-Aug-2025 08:08:08 +0000"', b"Subject: sub two\r\n\r\nunseen\r\n"),
+    # "Körbe", in IMAP's modified UTF-7 as both servers name it without UTF8=ACCEPT.
+    ("K&APY-rbe", r"(\Answered)", '"09-Sep-2025 09:09:09 +0000"', b"Subject: baskets\r\n\r\nsloe\r\n"),
+]
+
+
+@pytest.fixture
+def dovecot():
+    why = dovecot_available(imap=True)
+    if why:
+        pytest.skip(why)
+    d = Dovecot({DOVECOT_USER: DOVECOT_PASSWORD}, imap=True)
+    yield d
+    d.stop()
+
+
+def dovecot_imap(d: Dovecot) -> imaplib.IMAP4:
+    c = imaplib.IMAP4("127.0.0.1", d.imap_port, timeout=IO_TIMEOUT)
+    c.starttls(insecure_tls())
+    c.login(DOVECOT_USER, DOVECOT_PASSWORD)
+    return c
+
+
+def instant(date: str) -> float:
+    """An IMAP date-time (RFC 3501 §9) as Unix seconds."""
+    return datetime.datetime.strptime(date.strip().strip('"').strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
+
+
+def test_maildir_written_by_dovecot_comes_across_whole(make_server, dovecot):
+    """Dovecot itself writes the Maildir (APPEND over its IMAP): file names,
+    dovecot-keywords per folder, dovecot-uidlist, `.Sub.Folder`, mUTF-7
+    names; Postern imports it and serves the same messages, flags, keywords,
+    INTERNALDATEs and folders, in the same order, byte for byte."""
+    c = dovecot_imap(dovecot)
+    for folder in sorted({f for f, _, _, _ in DOVECOT_APPENDS} - {"INBOX"}):
+        typ, data = c.create(f'"{folder}"')
+        assert typ == "OK", data
+    for folder, flags, date, message in DOVECOT_APPENDS:
+        typ, data = c.append(f'"{folder}"', flags, date, message)
+        assert typ == "OK", data
+    c.logout()
+    folders = ["INBOX", "Sub/Folder", "K&APY-rbe"]
+    theirs = {f: mailbox_state(dovecot_imap(dovecot), f) for f in folders}
+    # Dovecot kept what it was given (dates as instants; it answers in UTC).
+    for folder in folders:
+        sent = [(flags, date, m) for f, flags, date, m in DOVECOT_APPENDS if f == folder]
+        got = theirs[folder]
+        assert [m for _, _, m in got] == [m for _, _, m in sent], folder
+        assert [f for f, _, _ in got] == [" ".join(sorted(f.strip("()").split())) for f, _, _ in sent], folder
+        dated = [(g[1], d) for g, (_, d, _) in zip(got, sent) if d]
+        assert [instant(g) for g, _ in dated] == [instant(d) for _, d in dated], folder
+    maildir = dovecot.maildir(DOVECOT_USER)
+    assert (maildir / "dovecot-keywords").read_text() == "0 $Label1\n1 Work\n"
+    assert (maildir / ".Sub.Folder" / "cur").is_dir() and (maildir / ".K&APY-rbe" / "cur").is_dir()
+    assert len(os.listdir(maildir / "new")) == 2, "unflagged mail waits in new/"
+
+    server = make_server(listen=LISTEN)
+    p = server.cli("import", ALICE, "--maildir", str(maildir))
+    assert "INBOX: 7 messages" in p.stdout and "Sub/Folder: 2 messages" in p.stdout, p.stdout
+    assert "Körbe: 1 messages" in p.stdout and "imported 10 messages for alice@example.org" in p.stdout, p.stdout
+    for folder in folders:
+        assert folder_state(server, folder) == theirs[folder], folder
 
 
 def test_dovecot_fs_layout_under_a_folder(make_server, tmp_path):

@@ -338,10 +338,14 @@ async fn record(
             None
         }
     };
+    let archive = notice
+        .as_ref()
+        .and_then(|n| crate::archive::envelope(&sh.cfg.archive, n, &msg.sender, now));
     let report = QueueReport {
         queue_id: msg.id.clone(),
         updates: decision.updates.clone(),
         notice,
+        archive,
     };
     // Committed together with other runs' results (recorder.rs).
     if let Err(e) = sh.recorder.record(report).await {

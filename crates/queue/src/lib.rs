@@ -3,6 +3,7 @@
 //! retried with back-off, and bounced with delivery status notifications
 //! (RFC 3464) when it cannot be delivered.
 
+mod archive;
 pub mod clock;
 mod conn_cache;
 mod connect;

@@ -93,6 +93,7 @@ mod tests {
             queue_id: format!("q{i}"),
             updates: vec![],
             notice: None,
+            archive: None,
         }
     }
 

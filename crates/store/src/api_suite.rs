@@ -276,6 +276,7 @@ pub(crate) async fn the_queue_is_worked_and_steered(f: Fixture) {
         queue_id: id.clone(),
         updates: vec![update],
         notice: None,
+        archive: None,
     };
     let recorded = s.queue_record(vec![report]).await.unwrap();
     assert!(recorded[0].finished);

@@ -213,10 +213,20 @@ fn apply_isolated(
     job: &Job,
     touched: &mut Vec<Change>,
 ) -> Result<Committed, StoreError> {
+    apply_archived(tx, &job.delivery, job.archive.as_ref(), touched)
+}
+
+/// [`apply`] and the archive entry, both or neither (the queue's notices
+/// come this way too, queue_work.rs).
+pub(crate) fn apply_archived(
+    tx: &Transaction<'_>,
+    d: &Delivery,
+    archive: Option<&crate::archive::ArchiveEnvelope>,
+    touched: &mut Vec<Change>,
+) -> Result<Committed, StoreError> {
     tx.execute_batch("SAVEPOINT delivery")?;
     let mark = touched.len();
-    let d = &job.delivery;
-    let done = apply(tx, d, touched).and_then(|c| match &job.archive {
+    let done = apply(tx, d, touched).and_then(|c| match archive {
         Some(env) => {
             crate::archive::record(tx, &c.id, d.blob.size(), d.internal_date, env).map(|()| c)
         }

@@ -110,6 +110,9 @@ pub struct QueueReport {
     pub queue_id: String,
     pub updates: Vec<RecipientUpdate>,
     pub notice: Option<Delivery>,
+    /// The notice's journal entry (archive.rs) when archiving is on, written
+    /// in the same transaction as the notice.
+    pub archive: Option<crate::archive::ArchiveEnvelope>,
 }
 
 /// What recording a report did.
@@ -303,7 +306,7 @@ fn record_one(
         update_recipient(tx, &report.queue_id, u)?;
     }
     let noticed = match &report.notice {
-        Some(n) => commit::apply(tx, n, touched).is_ok(),
+        Some(n) => commit::apply_archived(tx, n, report.archive.as_ref(), touched).is_ok(),
         None => false,
     };
     let active: i64 = tx.query_row(

@@ -65,6 +65,7 @@ async fn results_are_recorded_and_a_finished_message_leaves_with_its_body() {
                 update(b, RecipientStatus::Deferred, 1000),
             ],
             notice: None,
+            archive: None,
         }])
         .unwrap();
     assert!(!r[0].finished);
@@ -80,6 +81,7 @@ async fn results_are_recorded_and_a_finished_message_leaves_with_its_body() {
             queue_id: msg.id.clone(),
             updates: vec![update(a, RecipientStatus::Deferred, 7)],
             notice: None,
+            archive: None,
         }])
         .unwrap();
     assert_eq!(
@@ -93,6 +95,13 @@ async fn results_are_recorded_and_a_finished_message_leaves_with_its_body() {
             queue_id: msg.id.clone(),
             updates: vec![update(b, RecipientStatus::Bounced, 0)],
             notice: Some(n),
+            archive: Some(archive::ArchiveEnvelope {
+                direction: archive::Direction::Local,
+                sender: String::new(),
+                recipients: vec!["alice@example.org".into()],
+                client_ip: String::new(),
+                period: "2026-12".into(),
+            }),
         }])
         .unwrap();
     assert_eq!(
@@ -114,6 +123,15 @@ async fn results_are_recorded_and_a_finished_message_leaves_with_its_body() {
         1,
         "the notice reached the sender"
     );
+    let archived = store
+        .archive_entries(&archive::ArchiveQuery::default())
+        .unwrap();
+    assert_eq!(archived.len(), 1, "the notice is archived with it");
+    assert_eq!(
+        (archived[0].direction.as_str(), archived[0].sender.as_str()),
+        ("local", "")
+    );
+    assert_eq!(archived[0].recipients, ["alice@example.org"]);
 }
 
 #[tokio::test]
@@ -138,6 +156,7 @@ async fn local_copy_keeps_the_body_when_the_queue_lets_go() {
             queue_id: msg.id.clone(),
             updates: vec![update(msg.recipients[0].id, RecipientStatus::Delivered, 0)],
             notice: None,
+            archive: None,
         }])
         .unwrap();
     assert!(r[0].missing);
@@ -156,6 +175,7 @@ async fn hold_release_and_retry() {
             queue_id: id.clone(),
             updates: vec![update(rid, RecipientStatus::Deferred, i64::MAX / 2)],
             notice: None,
+            archive: None,
         }])
         .unwrap();
     assert!(store.queue_due(i64::MAX / 4, 10).unwrap().is_empty());

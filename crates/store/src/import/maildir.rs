@@ -10,7 +10,7 @@
 //! received date; else the leading timestamp of the file name).
 
 use super::flags::{maildir_flags, parse_dovecot_keywords};
-use super::{folder, read_line, Batch, Imported, PROGRESS_EVERY};
+use super::{folder, read_line, uidlist, Batch, Imported, PROGRESS_EVERY};
 use crate::{Store, StoreError, UserId};
 use std::path::{Path, PathBuf};
 
@@ -102,23 +102,32 @@ fn fs_layout(
     Ok(())
 }
 
-/// One folder's message files: `cur/` then `new/`, each sorted by name
-/// (Dovecot's names start with the delivery time).
+/// One folder's message files (with whether each is in `new/`), in
+/// Dovecot's UID order (uidlist.rs); files it does not list follow, by name
+/// (Dovecot's names start with the delivery time), `cur/` before `new/`.
 fn message_files(dir: &Path) -> Result<Vec<(PathBuf, bool)>, StoreError> {
+    let uids = std::fs::read_to_string(dir.join("dovecot-uidlist"))
+        .map(|t| uidlist::parse(&t))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (sub, is_new) in [("cur", false), ("new", true)] {
         let d = dir.join(sub);
         let Ok(entries) = std::fs::read_dir(&d) else {
             continue;
         };
-        let mut names: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.path())
-            .collect();
-        names.sort();
-        out.extend(names.into_iter().map(|p| (p, is_new)));
+        out.extend(
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| (e.path(), is_new)),
+        );
     }
+    let uid = |p: &Path| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        uids.get(uidlist::base_name(name)).copied()
+    };
+    // None sorts first: unlisted files go last.
+    out.sort_by_cached_key(|(p, is_new)| (uid(p).is_none(), uid(p), *is_new, p.clone()));
     Ok(out)
 }
 
@@ -241,6 +250,43 @@ mod tests {
         assert_eq!(
             names(folders(&fs, None, &same).unwrap()),
             ["INBOX", "Work", "Work/2026"]
+        );
+    }
+
+    #[test]
+    fn dovecot_uids_order_the_files() {
+        let d = tempfile::tempdir().unwrap();
+        mk(d.path(), "");
+        let put = |rel: &str| std::fs::write(d.path().join(rel), b"x\n").unwrap();
+        // By name alone: cur/ first, and M146220 before M99999.
+        put("new/1796625892.M99999P1.h,S=2");
+        put("cur/1796625892.M146220P1.h,S=2:2,S");
+        put("cur/1796625892.M100000P1.h,S=2:2,F");
+        put("cur/1796625893.M1P1.h,S=2:2,S");
+        std::fs::write(
+            d.path().join("dovecot-uidlist"),
+            "3 V1 N4 G0\n1 :1796625892.M99999P1.h,S=2\n2 W2 :1796625892.M100000P1.h,S=2\n3 :1796625892.M146220P1.h,S=2\n",
+        )
+        .unwrap();
+        let names: Vec<String> = message_files(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|(p, new)| {
+                format!(
+                    "{}{}",
+                    p.file_name().unwrap().to_str().unwrap(),
+                    if new { " new" } else { "" }
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "1796625892.M99999P1.h,S=2 new",
+                "1796625892.M100000P1.h,S=2:2,F",
+                "1796625892.M146220P1.h,S=2:2,S",
+                "1796625893.M1P1.h,S=2:2,S",
+            ]
         );
     }
 

@@ -7,6 +7,7 @@
 pub mod flags;
 pub mod maildir;
 pub mod mbox;
+pub mod uidlist;
 
 use crate::append::Upload;
 use crate::{BlobWriter, MailboxId, Store, StoreError, UserId};
