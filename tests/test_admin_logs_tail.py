@@ -123,3 +123,19 @@ def test_tail_ends_when_the_password_changes(admin):
         end = next_event(stream)
         assert end["event"] == "end" and "session ended" in end["data"], end
         assert next_event(stream) is None
+
+
+# The admin listener closes a connection with no new request for 60 s
+# (crates/http/src/idle.rs IDLE_TIMEOUT); a live tail is not idle.
+IDLE_TIMEOUT = 60
+
+
+def test_a_quiet_tail_outlives_the_idle_timeout(admin):
+    r, api = login(admin)
+    with open_tail(admin, api.cookie) as stream:
+        # Waiting past the timeout is what is tested, not a synchronisation.
+        time.sleep(IDLE_TIMEOUT + 5)
+        fail_login(admin, "late@example.org")
+        event = next_event(stream)
+        assert event is not None, "the stream was closed as idle"
+        assert "user=late@example.org" in event["data"], event
