@@ -59,6 +59,8 @@ where
         move |mut req: axum::http::Request<hyper::body::Incoming>| {
             seen.request();
             req.extensions_mut().insert(peer.clone());
+            // A live stream (the log tail) keeps its connection from idling out.
+            req.extensions_mut().insert(seen.clone());
             req
         },
     );

@@ -34,6 +34,7 @@ pub const ASSETS: &[(&str, &str)] = &[
     asset!("js/pages/groups.js"),
     asset!("js/pages/ipgroups.js"),
     asset!("js/pages/security.js"),
+    asset!("js/pages/certs.js"),
     asset!("js/pages/queue.js"),
     asset!("js/pages/logs.js"),
     asset!("js/pages/settings.js"),

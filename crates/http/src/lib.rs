@@ -14,6 +14,7 @@ mod headers;
 mod idle;
 mod logcount;
 mod logread;
+mod logtail;
 pub mod metrics;
 mod openapi;
 mod problem;

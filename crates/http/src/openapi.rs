@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
     paths(login, whoami, logout, status, domains, add_domain, del_domain, users, add_user, get_user,
         change_user, del_user, aliases, add_alias, del_alias, groups, add_group, del_group,
         list, show, retry, hold, release, delete, blocked, block, unblock,
-        ipgroups, add, remove, get, set, logs,
+        ipgroups, add, remove, get, set, logs, tail,
         delegates, delegate, undelegate, change_domain, dashboard, config_all,
         certificates, import_certificate, add_members, remove_member, remove_target),
     components(schemas(Problem, Login, Whoami, Status, Listener, Domain, NewDomain, User, NewUser,

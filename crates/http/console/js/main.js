@@ -12,6 +12,7 @@ const PAGES = [
   ['groups', 'Groups'],
   ['ipgroups', 'IP groups'],
   ['security', 'Security'],
+  ['certs', 'Certificates'],
   ['queue', 'Queue'],
   ['logs', 'Logs'],
   ['settings', 'Settings'],

@@ -41,6 +41,16 @@ pub struct LogPage {
     pub next: Option<u64>,
 }
 
+/// The file of log `mail` or `security`.
+pub(super) fn log_path(ctx: &Ctx, log: &str) -> ApiResult<std::path::PathBuf> {
+    let name = match log {
+        "mail" => "mail.log",
+        "security" => "security.log",
+        _ => return Err(ApiError::NotFound(format!("log {log} does not exist"))),
+    };
+    Ok(ctx.data_dir.join("logs").join(name))
+}
+
 #[utoipa::path(get, path = "/api/v1/logs/{log}", tag = "logs",
     params(("log" = String, Path, description = "mail or security"), LogQuery),
     responses((status = 200, body = LogPage), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -52,11 +62,7 @@ pub async fn logs(
 ) -> ApiResult<axum::Json<LogPage>> {
     caller.require_server_wide()?;
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let name = match log.as_str() {
-        "mail" => "mail.log",
-        "security" => "security.log",
-        _ => return Err(ApiError::NotFound(format!("log {log} does not exist"))),
-    };
+    let path = log_path(&ctx, &log)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!("limit: 1 to {MAX_LIMIT}")));
@@ -68,13 +74,12 @@ pub async fn logs(
         address: q.address,
         text: q.text,
     };
-    let path = ctx.data_dir.join("logs").join(name);
     let read = tokio::task::spawn_blocking(move || {
         let mut f = std::fs::File::open(&path)?;
         page(&mut f, q.before, limit, &filter)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (lines, next) = read.map_err(|e| ApiError::Internal(format!("reading {name}: {e}")))?;
+    let (lines, next) = read.map_err(|e| ApiError::Internal(format!("reading {log} log: {e}")))?;
     Ok(axum::Json(LogPage { lines, next }))
 }

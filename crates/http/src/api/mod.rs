@@ -9,6 +9,7 @@ mod directory;
 mod domains;
 mod ipgroups;
 mod logs;
+mod logs_tail;
 mod members;
 mod queue;
 mod security;
@@ -48,6 +49,7 @@ pub(crate) use domains::{
 };
 pub(crate) use ipgroups::{__path_add, __path_ipgroups, __path_remove};
 pub(crate) use logs::__path_logs;
+pub(crate) use logs_tail::__path_tail;
 pub(crate) use members::{__path_add_members, __path_remove_member, __path_remove_target};
 pub(crate) use queue::{
     __path_delete, __path_hold, __path_list, __path_release, __path_retry, __path_show,
@@ -133,6 +135,7 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/api/v1/config/{key}", get(config::get).put(config::set))
         .route("/api/v1/logs/{log}", get(logs::logs))
+        .route("/api/v1/logs/{log}/tail", get(logs_tail::tail))
         .route(
             "/api/v1/tls/certificates",
             get(tls::certificates).post(tls::import_certificate),

@@ -37,6 +37,10 @@ pub struct NewCertificate {
     /// The names to serve it for; default: every DNS name it holds.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// Make it the default certificate (`tls.cert`, `tls.key`), served to
+    /// clients that ask for no name or an unknown one, as `tls import --default`.
+    #[serde(default)]
+    pub default: bool,
 }
 
 fn cert_dir(ctx: &Ctx) -> CertDir {
@@ -94,7 +98,12 @@ pub async fn import_certificate(
                 &new.hosts,
                 UnixTime::now(),
             )?;
-            let name = dir.install(&checked)?;
+            let name = match new.default {
+                true => dir
+                    .install_default(&checked)
+                    .map(|_| "default".to_string())?,
+                false => dir.install(&checked)?,
+            };
             let list = dir.list()?;
             Ok::<_, CertError>(list.into_iter().find(|c| c.name == name))
         })())
