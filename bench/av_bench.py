@@ -120,14 +120,19 @@ def run_postern(bin_: str, data: str, msgdir: str) -> dict:
     subprocess.run([bin_, "--data", data, "av", "status"], check=True, capture_output=True)
     load = time.monotonic() - t0
     t0 = time.monotonic()
-    p = subprocess.run([bin_, "--data", data, "av", "scan", msgdir], capture_output=True, text=True)
+    # GNU time's %M: the scan's peak RSS in KiB, the counterpart of clamd's
+    # VmHWM. (A child's own rusage would also count this script's memory,
+    # which the kernel charges to a forked child until it execs.)
+    timed = ["/usr/bin/time", "-f", "%M", "-o", f"{data}/scan.rss"] if os.path.exists("/usr/bin/time") else []
+    p = subprocess.run(timed + [bin_, "--data", data, "av", "scan", msgdir], capture_output=True, text=True)
     wall = time.monotonic() - t0
     if p.returncode not in (0, 1):
         sys.exit(f"postern av scan failed: {p.stderr}")
+    rss = int(open(f"{data}/scan.rss").read().split()[-1]) if timed else 0
     lines = p.stdout.splitlines()
     found = sum(1 for l in lines if l.endswith(" FOUND"))
     unscannable = sum(1 for l in lines if ": UNSCANNABLE " in l)
-    return {"messages": len(lines), "seconds": wall - load, "found": found, "unscannable": unscannable, "load": load}
+    return {"messages": len(lines), "seconds": wall - load, "found": found, "unscannable": unscannable, "load": load, "rss": rss}
 
 
 CLAMD_CONF = """Foreground yes
@@ -236,6 +241,7 @@ def main():
             results.append(r)
             log(f"{side}: {r['messages'] / r['seconds']:.0f} messages/s, found {r['found']}, unscannable/errors {r['unscannable']}")
         clamd_rss = peak_rss_kib(clamd.pid)
+        postern_rss = max(r["rss"] for r in results if r["side"] == "postern")
     finally:
         clamd.terminate()
         clamd.wait(30)
@@ -246,7 +252,7 @@ def main():
         print(f"{r['side']:<8} {i + 1:>3}  {rate:>10.0f}  {size / 1e6 / r['seconds']:>5.1f}  {r['found']:>5}  {r['unscannable']:>11}  {r['load']:>9.2f}")
     mean = lambda side: sum(r["messages"] / r["seconds"] for r in results if r["side"] == side) / 2
     print(f"ratio postern/clamd (mean of two runs each): {mean('postern') / mean('clamd'):.2f}")
-    print(f"clamd peak RSS: {clamd_rss / 1024:.0f} MiB")
+    print(f"peak RSS: clamd {clamd_rss / 1024:.0f} MiB, postern av scan {postern_rss / 1024:.0f} MiB" + ("" if postern_rss else " (no /usr/bin/time)"))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 //! there are thousands of anchors (its states no longer fit in cache).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Window length: anchors shorter than this go to the automaton instead.
 pub const GRAM: usize = 4;
@@ -24,7 +25,30 @@ pub struct Filed {
 
 pub struct GramIndex {
     bits: Vec<u64>,
-    table: HashMap<u32, Vec<Filed>>,
+    table: HashMap<u32, Vec<Filed>, BuildHasherDefault<WindowHasher>>,
+}
+
+/// The table is probed at every position the bitmap lets through: a
+/// multiplicative hash of the window (keys are 4 data bytes, not chosen by
+/// a sender to collide beyond what the bitmap already admits) instead of
+/// SipHash.
+#[derive(Default)]
+struct WindowHasher(u64);
+
+impl Hasher for WindowHasher {
+    fn finish(&self) -> u64 {
+        // The product's well-mixed high half into the low bits the table
+        // indexes by.
+        self.0.rotate_left(32)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, w: u32) {
+        self.0 = (u64::from(w) ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 fn window(bytes: &[u8]) -> u32 {
@@ -57,7 +81,7 @@ impl GramIndex {
     pub fn new<'a>(anchors: impl Iterator<Item = (usize, &'a [u8])>) -> GramIndex {
         let mut idx = GramIndex {
             bits: vec![0; 1 << (BITS_LOG2 - 6)],
-            table: HashMap::new(),
+            table: HashMap::default(),
         };
         for (sig, anchor) in anchors {
             let offset = best_offset(anchor);
@@ -79,8 +103,9 @@ impl GramIndex {
         if data.len() < GRAM || self.table.is_empty() {
             return false;
         }
-        for i in 0..=data.len() - GRAM {
-            let w = window(&data[i..]);
+        // `windows` rather than indexing: no bounds check per position.
+        for (i, bytes) in data.windows(GRAM).enumerate() {
+            let w = window(bytes);
             let s = slot(w);
             if self.bits[s >> 6] & (1 << (s & 63)) == 0 {
                 continue;
@@ -120,5 +145,37 @@ mod tests {
             false
         });
         assert_eq!(hits, vec![(0, 2), (1, 12)]);
+    }
+
+    #[test]
+    fn every_one_of_many_anchors_is_found() {
+        // 20,000 pseudo-random anchors of 4 to 11 bytes, many sharing low
+        // bytes: each is found where it is, whatever the table's hashing.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let anchors: Vec<Vec<u8>> = (0..20_000)
+            .map(|i| {
+                let len = 4 + (next() % 8) as usize;
+                let mut a: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                a[0] = (i % 7) as u8;
+                a
+            })
+            .collect();
+        let idx = GramIndex::new(anchors.iter().map(Vec::as_slice).enumerate());
+        for (i, a) in anchors.iter().enumerate().step_by(97) {
+            let mut data = vec![b'.'; 3];
+            data.extend_from_slice(a);
+            let mut hit = false;
+            idx.scan(&data, &mut |sig, start| {
+                hit |= sig == i && start == 3;
+                hit
+            });
+            assert!(hit, "anchor {i} not found");
+        }
     }
 }

@@ -2,12 +2,14 @@
 //! and `.fp`/`.sfp` (allow-lists): `HashString:FileSize:MalwareName[:min_flevel[:max_flevel]]`.
 //! The hash is MD5, SHA-1 or SHA-256 by its length (32, 40, 64 hex digits);
 //! the size may be `*` (any size). Lookups are keyed by (size, hash), so an
-//! object is hashed only with the algorithms some signature uses.
+//! object is hashed only with the algorithms some signature uses, and only
+//! when a signature of that algorithm has its size or any size (as ClamAV
+//! does: most objects then need no digest at all).
 
 use md5::{Digest, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algo {
@@ -88,16 +90,24 @@ fn hex(s: &str) -> Option<Vec<u8>> {
 pub struct HashTable {
     sized: HashMap<(Algo, u64, Vec<u8>), String>,
     any_size: HashMap<(Algo, Vec<u8>), String>,
-    algos: Vec<Algo>,
+    /// Each algorithm in use, and whether a `*`-sized signature uses it.
+    algos: Vec<(Algo, bool)>,
+    /// The sizes the sized signatures of each algorithm name.
+    sizes: HashSet<(Algo, u64)>,
 }
 
 impl HashTable {
     pub fn insert(&mut self, s: HashSig) {
-        if !self.algos.contains(&s.algo) {
-            self.algos.push(s.algo);
+        let any = s.size.is_none();
+        match self.algos.iter_mut().find(|(a, _)| *a == s.algo) {
+            Some((_, has_any)) => *has_any |= any,
+            None => self.algos.push((s.algo, any)),
         }
         match s.size {
-            Some(n) => self.sized.insert((s.algo, n, s.hash), s.name),
+            Some(n) => {
+                self.sizes.insert((s.algo, n));
+                self.sized.insert((s.algo, n, s.hash), s.name)
+            }
             None => self.any_size.insert((s.algo, s.hash), s.name),
         };
     }
@@ -113,7 +123,10 @@ impl HashTable {
     /// The name of the signature `data` matches, if any.
     pub fn lookup(&self, data: &[u8]) -> Option<&str> {
         let size = data.len() as u64;
-        self.algos.iter().find_map(|&algo| {
+        self.algos.iter().find_map(|&(algo, any)| {
+            if !any && !self.sizes.contains(&(algo, size)) {
+                return None;
+            }
             let h = algo.digest(data);
             self.sized
                 .get(&(algo, size, h.clone()))
@@ -145,6 +158,30 @@ mod tests {
         let mut t = HashTable::default();
         t.insert(parse_line(&format!("{sha256}:5:Sha256.Hit:73")).unwrap());
         assert_eq!(t.lookup(data), Some("Sha256.Hit"));
+    }
+
+    #[test]
+    fn sized_and_any_size_of_one_algorithm_together() {
+        // Objects of a size no signature names are not hashed; each
+        // signature must still match whatever else the table holds.
+        let mut t = HashTable::default();
+        t.insert(parse_line("5d41402abc4b2a76b9719d911017c592:5:Md5.Hello").unwrap());
+        t.insert(parse_line("00000000000000000000000000000000:7:Md5.Other").unwrap());
+        assert_eq!(t.lookup(b"hello"), Some("Md5.Hello"));
+        assert_eq!(t.lookup(b"hello!"), None);
+        assert_eq!(t.lookup(b"hello!!"), None);
+        // "hello world" (11 bytes): no sized signature of that size, but a
+        // `*` one of the same algorithm added later must be found.
+        t.insert(parse_line("5eb63bbbe01eeed093cb22bb8f5acdc3:*:Md5.Any").unwrap());
+        assert_eq!(t.lookup(b"hello world"), Some("Md5.Any"));
+        assert_eq!(t.lookup(b"hello"), Some("Md5.Hello"));
+        // A sized SHA-1 next to them: hashed only at its own size.
+        let sha1 = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d";
+        let mut t = HashTable::default();
+        t.insert(parse_line("00000000000000000000000000000000:*:Md5.Never").unwrap());
+        t.insert(parse_line(&format!("{sha1}:5:Sha1.Hello")).unwrap());
+        assert_eq!(t.lookup(b"hello"), Some("Sha1.Hello"));
+        assert_eq!(t.lookup(b"hello!"), None);
     }
 
     #[test]
