@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import imaplib
 import re
+import smtplib
 import time
 
 import pytest
@@ -238,3 +239,34 @@ def test_bounces_and_delay_warnings_delivered_here_are_archived(make_server, dns
     assert "Content-Type: multipart/report" in shown and "report-type=delivery-status" in shown, shown
     [delayed] = [e for e in search(p, "--text", tok_slow) if e[2] == "local"]
     assert delayed[5].startswith("Delayed"), delayed
+
+
+def test_mail_the_server_itself_commits_is_archived_too(make_server):
+    """A virus notice to the admin and a message released from quarantine
+    reach mailboxes without an SMTP session of their own: they are archived
+    as `local` mail all the same (the refused original never was)."""
+    from test_av_smtp import infected_messages
+    from harness import wait_until
+
+    server = make_server(
+        config={
+            "archive.enabled": "true",
+            "av.quarantine": "true",
+            "av.notify_admin": f'"{BOB}"',
+        },
+        listen=LISTEN,
+    )
+    tok, sender = token(), f"{token()}@outside.example"
+    with server.smtp() as s:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail(sender, [ALICE], infected_messages(tok, sender)["zip"])
+    assert e.value.smtp_code == 554
+    # The notice to the admin: from the null sender, to bob.
+    notices = wait_until(lambda: search(server, "--to", BOB), what="the admin notice in the archive")
+    assert [(n[2], n[3], n[4]) for n in notices] == [("local", "", BOB)]
+    assert search(server, "--text", tok) == [], "a refused message is not archived"
+
+    [row] = [l.split("\t") for l in server.cli("av", "quarantine", "list").stdout.splitlines()]
+    server.cli("av", "quarantine", "release", row[0])
+    [released] = search(server, "--text", tok)
+    assert released[2:5] == ["local", sender, ALICE]

@@ -21,6 +21,8 @@ pub struct Settings<'a> {
     /// From: and envelope sender of the reports.
     pub from: &'a str,
     pub now: i64,
+    /// `[archive]`: sent reports are archived like any mail (SPEC M8).
+    pub archive: &'a postern_config::Archive,
     /// Also the period still running (`postern dmarc report --now`).
     pub all: bool,
 }
@@ -122,7 +124,7 @@ async fn report(
             end,
             now: s.now,
         };
-        let result = deliver(directory, store, resolver, &e, &xml, limit).await;
+        let result = deliver(directory, store, resolver, &e, &xml, limit, s.archive).await;
         out.push(Outcome {
             policy_domain: domain.to_string(),
             to,
@@ -142,6 +144,7 @@ async fn deliver(
     e: &Envelope<'_>,
     xml: &str,
     limit: u64,
+    archive: &postern_config::Archive,
 ) -> Result<String, String> {
     let rua_domain = e.to.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     crate::external::check(resolver, e.policy_domain, rua_domain)
@@ -176,7 +179,18 @@ async fn deliver(
         prepend,
         junk: false,
     };
-    let done = store.commit(delivery).await.map_err(|x| x.to_string())?;
+    let journal = postern_store::archive::envelope_for(
+        archive,
+        postern_store::archive::Direction::Out,
+        e.from,
+        vec![e.to.to_string()],
+        String::new(),
+        e.now,
+    );
+    let done = store
+        .commit_archived(delivery, journal)
+        .await
+        .map_err(|x| x.to_string())?;
     Ok(done.id.to_string())
 }
 

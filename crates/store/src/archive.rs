@@ -68,6 +68,35 @@ pub enum Period {
     Month,
 }
 
+/// The envelope to archive under the server's `[archive]` settings, or None
+/// when archiving is off. Every path that commits mail (SMTP sessions, the
+/// queue's notices, antivirus notices, quarantine releases, DMARC reports)
+/// builds its envelope here, so "every message" means every message.
+pub fn envelope_for(
+    cfg: &postern_config::Archive,
+    direction: Direction,
+    sender: &str,
+    recipients: Vec<String>,
+    client_ip: String,
+    now: i64,
+) -> Option<ArchiveEnvelope> {
+    if !cfg.enabled {
+        return None;
+    }
+    let period = match cfg.period {
+        postern_config::ArchivePeriod::Day => Period::Day,
+        postern_config::ArchivePeriod::Week => Period::Week,
+        postern_config::ArchivePeriod::Month => Period::Month,
+    };
+    Some(ArchiveEnvelope {
+        direction,
+        sender: sender.to_string(),
+        recipients,
+        client_ip,
+        period: period_label(now, period),
+    })
+}
+
 /// The label of the period holding `unix` (UTC): `2026-12`, `2026-W49`
 /// (ISO 8601 week) or `2026-12-07`.
 pub fn period_label(unix: i64, period: Period) -> String {

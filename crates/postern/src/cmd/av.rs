@@ -18,7 +18,9 @@ pub fn run(data: &Path, config: &Config, cmd: AvCmd, out: &mut dyn Write) -> Res
         AvCmd::Scan { paths } => super::av_scan::run(&load(data)?, config, &paths, out),
         AvCmd::Update { from } => update(data, config, from, out),
         AvCmd::Status => status(data, out),
-        AvCmd::Quarantine(cmd) => super::av_quarantine::run(&super::open_store(data)?, cmd, out),
+        AvCmd::Quarantine(cmd) => {
+            super::av_quarantine::run(&super::open_store(data)?, config, cmd, out)
+        }
     }
 }
 

@@ -7,11 +7,18 @@
 use super::{block_on, say};
 use crate::cli::AvQuarantineCmd;
 use crate::error::Result;
+use postern_config::{Archive, Config};
+use postern_store::archive::{envelope_for, Direction};
 use postern_store::quarantine::QuarantineEntry;
 use postern_store::{Delivery, Store};
 use std::io::Write;
 
-pub fn run(store: &Store, cmd: AvQuarantineCmd, out: &mut dyn Write) -> Result<()> {
+pub fn run(
+    store: &Store,
+    config: &Config,
+    cmd: AvQuarantineCmd,
+    out: &mut dyn Write,
+) -> Result<()> {
     match cmd {
         AvQuarantineCmd::List => {
             for e in store.quarantine_list()? {
@@ -20,7 +27,7 @@ pub fn run(store: &Store, cmd: AvQuarantineCmd, out: &mut dyn Write) -> Result<(
             Ok(())
         }
         AvQuarantineCmd::Release { id } => {
-            let id_s = release(store, id)?;
+            let id_s = release(store, &config.archive, id)?;
             say(out, format_args!("released {id}: queued as {id_s}"))
         }
         AvQuarantineCmd::Delete { id } => {
@@ -54,26 +61,40 @@ fn line(e: &QuarantineEntry) -> String {
 
 /// Commits a copy of the body for the original recipients, then deletes
 /// the entry (a crash between the two leaves it listed: released twice at
-/// worst, never lost).
-fn release(store: &Store, id: i64) -> Result<String> {
+/// worst, never lost). With archiving on, the released copy is archived as
+/// mail the server delivers itself (`local`, no client), since the
+/// quarantined message never reached the archive (SPEC M8).
+fn release(store: &Store, archive: &Archive, id: i64) -> Result<String> {
     let (e, body) = store.quarantine_get(id)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let journal = envelope_for(
+        archive,
+        Direction::Local,
+        &e.envelope.sender,
+        e.envelope.recipients.clone(),
+        String::new(),
+        now,
+    );
     let committed = block_on(async {
         let mut w = store.create_blob().await?;
         w.write(&body).await?;
         let blob = w.finish().await?;
         store
-            .commit(Delivery {
-                blob,
-                sender: e.envelope.sender.clone(),
-                local: e.envelope.local.clone(),
-                remote: e.envelope.remote.clone(),
-                env_id: None,
-                ret: None,
-                smtputf8: false,
-                internal_date: e.envelope.received,
-                prepend: Vec::new(),
-                junk: false,
-            })
+            .commit_archived(
+                Delivery {
+                    blob,
+                    sender: e.envelope.sender.clone(),
+                    local: e.envelope.local.clone(),
+                    remote: e.envelope.remote.clone(),
+                    env_id: None,
+                    ret: None,
+                    smtputf8: false,
+                    internal_date: e.envelope.received,
+                    prepend: Vec::new(),
+                    junk: false,
+                },
+                journal,
+            )
             .await
     })??;
     store.quarantine_delete(id)?;

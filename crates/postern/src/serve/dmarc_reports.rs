@@ -68,6 +68,7 @@ pub async fn send_now(
         org: &org,
         from: &from,
         now,
+        archive: &cfg.archive,
         all,
     };
     send_due(store, store, &resolver, &settings)

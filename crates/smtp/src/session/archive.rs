@@ -4,29 +4,20 @@
 //! covers the archive entry too.
 
 use super::{Session, Transaction};
-use postern_config::ArchivePeriod;
-use postern_store::archive::{period_label, ArchiveEnvelope, Direction, Period};
+use postern_store::archive::{envelope_for, ArchiveEnvelope, Direction};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// The envelope to archive with this message, or None when archiving is off.
     pub(super) fn archive_envelope(&self, tx: &Transaction, now: i64) -> Option<ArchiveEnvelope> {
-        let cfg = &self.cfg.archive;
-        if !cfg.enabled {
-            return None;
-        }
-        let period = match cfg.period {
-            ArchivePeriod::Day => Period::Day,
-            ArchivePeriod::Week => Period::Week,
-            ArchivePeriod::Month => Period::Month,
-        };
-        Some(ArchiveEnvelope {
-            direction: self.archive_direction(tx),
-            sender: tx.sender.clone(),
-            recipients: tx.recipients.clone(),
-            client_ip: self.client_ip(),
-            period: period_label(now, period),
-        })
+        envelope_for(
+            &self.cfg.archive,
+            self.archive_direction(tx),
+            &tx.sender,
+            tx.recipients.clone(),
+            self.client_ip(),
+            now,
+        )
     }
 
     /// Users and trusted clients send (out, or local when every recipient

@@ -11,6 +11,7 @@
 use super::Session;
 use crate::trace::rfc5322_date;
 use postern_config::Forward;
+use postern_store::archive::{envelope_for, Direction};
 use postern_store::{Delivery, RemoteRecipient};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -69,9 +70,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             prepend: Vec::new(),
             junk: false,
         };
+        // Mail the server sends is archived like any other (SPEC M8).
+        let direction = match delivery.remote.is_empty() {
+            true => Direction::Local,
+            false => Direction::Out,
+        };
+        let archive = envelope_for(
+            &self.cfg.archive,
+            direction,
+            "",
+            vec![n.to.clone()],
+            String::new(),
+            now.unix_timestamp(),
+        );
         self.ctx
             .store
-            .commit(delivery)
+            .commit_archived(delivery, archive)
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
