@@ -220,13 +220,18 @@ def test_conversion_killed_at_random_moments_resumes(make_server, tmp_path, monk
     span = time.monotonic() - t0
     rng = random.Random(int(os.environ.get("CRYPT_SEED", "14")))
     # Rounds count only when the kill left a conversion half-way (a run that
-    # finished first, or was killed before it began, is tried again).
+    # finished first, or was killed before it began, is tried again). The
+    # window [lo, hi] to kill in narrows with each miss, so a run whose
+    # length differs from the first one's (a loaded machine) still lands.
+    lo, hi = 0.0, span
     attempts = midway = 0
     while midway < rounds and attempts < 4 * rounds:
         what = "disable" if attempts % 2 == 0 else "enable"
         attempts += 1
         p = subprocess.Popen(cmd(what), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0, span))
+        at = rng.uniform(lo, hi)
+        time.sleep(at)
+        finished = p.poll() is not None
         p.send_signal(signal.SIGKILL)
         p.wait()
         assert server.export(ALICE) == expected, f"attempt {attempts} ({what})"
@@ -234,6 +239,12 @@ def test_conversion_killed_at_random_moments_resumes(make_server, tmp_path, monk
             midway += 1
             refused = serve_once(server, {})
             assert refused.returncode == 1 and b"was interrupted: run it again" in refused.stderr
+        elif finished:
+            hi = max(lo + 0.001, at * 0.9)
+        else:
+            lo = min(at, hi * 0.9)
+        if hi - lo < 0.005:  # a fluke narrowed it to nothing: start over
+            lo, hi = 0.0, span
     print(f"{midway} conversions killed half-way in {attempts} attempts; a whole run took {span:.2f}s")
     assert midway == rounds, f"only {midway} of {attempts} kills landed inside a conversion"
 
