@@ -13,10 +13,14 @@
 //!    and the directory renamed from `.partial-ID` to `ID` — a backup
 //!    without its manifest is never mistaken for a finished one.
 //!
+//! One backup at a time writes into a DEST (dest_lock.rs); a run that died
+//! leaves its `.partial-ID`, which the next backup into that DEST removes.
+//!
 //! Each backup is a directory of its own under DEST, complete by itself;
 //! an incremental one hard-links what the previous one already holds
 //! instead of copying it again (bodies never change once committed).
 
+mod dest_lock;
 pub mod files;
 pub mod manifest;
 pub mod restore;
@@ -74,6 +78,8 @@ impl Store {
         progress: &mut dyn FnMut(&str),
     ) -> Result<Summary, StoreError> {
         std::fs::create_dir_all(dest).map_err(|e| StoreError::io(dest, e))?;
+        let _held = dest_lock::lock(dest, progress)?;
+        dest_lock::sweep_partials(dest, progress)?;
         let previous = match opts.incremental {
             true => latest(dest)?
                 .map(|id| Manifest::load(&dest.join(&id)))
@@ -84,9 +90,9 @@ impl Store {
             progress("no previous backup in DEST: this one is full");
         }
         let id = new_id(dest, opts.now);
-        let work = dest.join(format!(".partial-{id}"));
-        // create_dir, not _all: two backups started in the same second (the
-        // schedule and an admin) must not share one directory.
+        let work = dest.join(format!("{}{id}", dest_lock::PARTIAL));
+        // create_dir, not _all: a directory already there is an error, never
+        // shared (DEST's lock makes that impossible; this keeps it so).
         std::fs::create_dir(&work).map_err(|e| StoreError::io(&work, e))?;
         let prev = previous.as_ref().map(|m| (dest.join(&m.id), m));
         let mut placed = self.link_bodies_now(&work, prev.clone(), progress)?;

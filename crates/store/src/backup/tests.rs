@@ -164,3 +164,25 @@ async fn a_body_deleted_after_the_snapshot_is_still_in_the_backup() {
         b"Subject: gone\r\n\r\nx\r\n"
     );
 }
+
+#[tokio::test]
+async fn a_backup_removes_what_a_killed_backup_left_behind() {
+    let (d, store, alice) = setup();
+    append(&store, alice, "Subject: one\r\n\r\n1\r\n", &[]).await;
+    let dest = d.path().join("bk");
+    // What a backup killed mid-way leaves: a partial directory with bodies.
+    let dead = dest.join(".partial-20270115T070000Z/blobs/00");
+    std::fs::create_dir_all(&dead).unwrap();
+    std::fs::write(dead.join("half"), b"half a body").unwrap();
+    let mut said = Vec::new();
+    let s = store
+        .backup(&dest, &opts(1_800_000_000, false), &mut |m| {
+            said.push(m.to_string())
+        })
+        .unwrap();
+    assert!(!dest.join(".partial-20270115T070000Z").exists(), "{said:?}");
+    assert!(said.iter().any(|m| m.contains(".partial-20270115T070000Z")));
+    assert_eq!(list(&dest).unwrap(), [s.id.clone()]);
+    let report = verify::verify(&dest, &mut |_| {}).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
