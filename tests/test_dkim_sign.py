@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import smtplib
 import sqlite3
 import subprocess
 
@@ -246,3 +247,37 @@ def test_a_key_that_cannot_sign_defers_instead_of_sending_unsigned(postern, sink
                10, what="the failure in mail.log")
     assert "queue is empty" in postern.cli("queue", "list").stdout
     assert not sink.messages
+
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def test_a_released_quarantined_message_and_a_virus_notice_leave_signed(make_server, dns, sink, tmp_path):
+    """Mail the antivirus stage holds back or writes (issue 17) leaves signed
+    like any other (SPEC P8): the notice to an admin at another domain as
+    postmaster@host, and a quarantined submission, once released, with the
+    signature made when it came in (the release has no session to judge its
+    From again)."""
+    server = make_server(config=outbound_config(dns.address, sink.port, **{
+        "server.hostname": '"mx.example.org"', "av.quarantine": "true", "av.action": '"reject"',
+        "av.notify_admin": f'"sec@{REMOTE}"', "av.forward": '"none"'}))
+    published = [generate(server, DOMAIN, "rsa1", "rsa", dns)]
+    tok = token()
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        submit(server, f"bob@{REMOTE}", tok, body=EICAR + b"\r\n")
+    assert refused.value.smtp_code == 554, refused.value
+    (notice,) = sink.wait_for(1)
+    assert notice.mail_from == "" and notice.rcpts == [f"sec@{REMOTE}"]
+    (sig,) = signatures(notice.body)
+    assert tag(sig, "d") == DOMAIN and tag(sig, "s") == "rsa1"
+    assert dkimpy_verifies(only(notice.body, sig), published)
+
+    [row] = server.cli("av", "quarantine", "list").stdout.splitlines()
+    server.cli("av", "quarantine", "release", row.split("\t")[0])
+    released = next(m for m in sink.wait_for(2, timeout=20) if m.mail_from == ALICE)
+    assert released.rcpts == [f"bob@{REMOTE}"] and tok.encode() in released.body
+    (sig,) = signatures(released.body)
+    assert tag(sig, "d") == DOMAIN
+    assert dkimpy_verifies(only(released.body, sig), published)
+    run = opendkim_verify(only(released.body, sig), dns, tmp_path)
+    assert run.returncode == 0 and not run.stderr, run.stderr

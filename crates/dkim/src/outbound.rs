@@ -47,6 +47,18 @@ pub fn sign_message(
     })
 }
 
+/// Signs a message the server writes itself (DSNs, antivirus notices) as
+/// From `address` (MAILER-DAEMON@host, postmaster@host): by that domain,
+/// or the nearest parent with keys.
+pub fn sign_own(store: &Store, address: &str, message: &[u8]) -> Result<Signed, DkimError> {
+    let origin = Origin {
+        from: Some(address.to_string()),
+        from_checked: true,
+        forwarded_by: None,
+    };
+    sign_message(store, &origin, &mut &message[..])
+}
+
 fn signing_keys(
     store: &Store,
     origin: &Origin,

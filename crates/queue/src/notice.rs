@@ -67,14 +67,9 @@ pub async fn build(
 /// MAILER-DAEMON at our host name, so the host's domain, or the nearest
 /// parent with keys, signs it.
 async fn sign(store: &Store, hostname: &str, bytes: Vec<u8>) -> Result<Vec<u8>, NoticeError> {
-    let origin = postern_dkim::Origin {
-        from: Some(format!("MAILER-DAEMON@{hostname}")),
-        from_checked: true,
-        forwarded_by: None,
-    };
-    let store = store.clone();
+    let (store, from) = (store.clone(), format!("MAILER-DAEMON@{hostname}"));
     let signed = tokio::task::spawn_blocking(move || {
-        postern_dkim::outbound::sign_message(&store, &origin, &mut &bytes[..])
+        postern_dkim::outbound::sign_own(&store, &from, &bytes)
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))??;

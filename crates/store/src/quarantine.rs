@@ -3,7 +3,9 @@
 //! to their original recipients, or delete (`postern av quarantine`). The
 //! body is an ordinary blob (encrypted at rest when the store is) holding
 //! one reference for its quarantine row; its table is created by
-//! SCHEMA_V18 (attachment_rules.rs).
+//! SCHEMA_V18 (attachment_rules.rs), with what a release needs to send the
+//! message on as it would have gone (its DKIM signatures, SMTPUTF8) added
+//! by SCHEMA_V19.
 
 use crate::blob::{sync_dir, take_if_dead, BlobId, FinishedBlob};
 use crate::commit::RemoteRecipient;
@@ -22,7 +24,22 @@ pub struct QuarantineEnvelope {
     pub reason: String,
     /// Seconds since the epoch.
     pub received: i64,
+    /// The envelope asked for SMTPUTF8 (RFC 6531): the released copy keeps it.
+    pub smtputf8: bool,
+    /// DKIM-Signature fields made at receipt for the remote recipients'
+    /// copy (as `Delivery::prepend`): a release sends the message signed
+    /// as it would have left, without judging its sender again.
+    pub prepend: Vec<u8>,
 }
+
+/// Columns a release needs (issue 17: a released message leaves signed).
+pub const SCHEMA_V19: &str = r#"
+BEGIN;
+ALTER TABLE av_quarantine ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE av_quarantine ADD COLUMN prepend BLOB NOT NULL DEFAULT x'';
+PRAGMA user_version = 19;
+COMMIT;
+"#;
 
 /// One quarantined message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,8 +66,9 @@ impl Store {
             params![blob.id().as_str(), blob.size() as i64],
         )?;
         tx.execute(
-            "INSERT INTO av_quarantine (blob_id, size, sender, recipients, local, remote, reason, received)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO av_quarantine (blob_id, size, sender, recipients, local, remote, reason, received,
+                                        smtputf8, prepend)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 blob.id().as_str(),
                 blob.size() as i64,
@@ -59,7 +77,9 @@ impl Store {
                 local_text(&env.local),
                 remote_text(&env.remote),
                 env.reason,
-                env.received
+                env.received,
+                env.smtputf8,
+                env.prepend
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -110,7 +130,8 @@ impl Store {
 }
 
 const SELECT: &str =
-    "SELECT id, blob_id, size, sender, recipients, local, remote, reason, received FROM av_quarantine";
+    "SELECT id, blob_id, size, sender, recipients, local, remote, reason, received, smtputf8, prepend
+     FROM av_quarantine";
 
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
     let text = |i: usize| r.get::<_, String>(i);
@@ -127,6 +148,8 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
             remote: lines(&text(6)?).filter_map(remote_of).collect(),
             reason: text(7)?,
             received: r.get(8)?,
+            smtputf8: r.get(9)?,
+            prepend: r.get(10)?,
         },
     })
 }
@@ -187,6 +210,8 @@ mod tests {
             }],
             reason: "Eicar-Test-Signature".into(),
             received: 1_700_000_000,
+            smtputf8: true,
+            prepend: b"DKIM-Signature: v=1; d=example.org\r\n".to_vec(),
         };
         let id = s.quarantine_add(blob, &env).unwrap();
         let list = s.quarantine_list().unwrap();

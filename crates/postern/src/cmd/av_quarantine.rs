@@ -59,7 +59,8 @@ fn line(e: &QuarantineEntry) -> String {
     )
 }
 
-/// Commits a copy of the body for the original recipients, then deletes
+/// Commits a copy of the body for the original recipients (remote ones
+/// get the DKIM signatures made when it came in), then deletes
 /// the entry (a crash between the two leaves it listed: released twice at
 /// worst, never lost). With archiving on, the released copy is archived as
 /// mail the server delivers itself (`local`, no client), since the
@@ -88,9 +89,9 @@ fn release(store: &Store, archive: &Archive, id: i64) -> Result<String> {
                     remote: e.envelope.remote.clone(),
                     env_id: None,
                     ret: None,
-                    smtputf8: false,
+                    smtputf8: e.envelope.smtputf8,
                     internal_date: e.envelope.received,
-                    prepend: Vec::new(),
+                    prepend: e.envelope.prepend.clone(),
                     junk: false,
                 },
                 journal,

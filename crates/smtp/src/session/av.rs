@@ -279,6 +279,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .map_err(|_| reply::TEMP_FAILURE)?;
         blob.write(raw).await.map_err(|_| reply::TEMP_FAILURE)?;
         let blob = blob.finish().await.map_err(|_| reply::TEMP_FAILURE)?;
+        // Signed now, as it would have been (dkim.rs): a release sends it on
+        // without the session that alone could judge its From.
+        let prepend = self.dkim_sign(&blob, tx).await?;
         let env = QuarantineEnvelope {
             sender: tx.sender.clone(),
             recipients: tx.recipients.clone(),
@@ -286,6 +289,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             remote: tx.remote.clone(),
             reason: f.name.clone(),
             received: time::OffsetDateTime::now_utc().unix_timestamp(),
+            smtputf8: tx.smtputf8,
+            prepend,
         };
         let store = self.ctx.directory.clone();
         let kept = tokio::task::spawn_blocking(move || store.quarantine_add(blob, &env)).await;

@@ -5,12 +5,14 @@
 //! (`attachment.warn_sender`; never to others: that would be backscatter).
 //! A notice is a new message from the null sender (no bounce can loop
 //! back, RFC 5321 §4.5.5), marked `Auto-Submitted: auto-generated`
-//! (RFC 3834 §5), committed through the normal delivery path. A notice
-//! that cannot be sent is a security.log line; the message goes on.
+//! (RFC 3834 §5), committed through the normal delivery path; a notice to
+//! another domain is DKIM-signed as postmaster@host, as DSNs are (SPEC P8).
+//! A notice that cannot be sent is a security.log line; the message goes on.
 
 use super::Session;
 use crate::trace::rfc5322_date;
 use postern_config::Forward;
+use postern_dkim::outbound::sign_own;
 use postern_store::archive::{envelope_for, Direction};
 use postern_store::{Delivery, RemoteRecipient};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -53,6 +55,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let bytes = notice_message(n, host, &id, now);
         blob.write(&bytes).await.map_err(|e| e.to_string())?;
         let blob = blob.finish().await.map_err(|e| e.to_string())?;
+        let prepend = match expansion.remote.is_empty() {
+            true => Vec::new(),
+            false => self.sign_notice(bytes).await?,
+        };
         let remote = expansion.remote.into_iter().map(|address| RemoteRecipient {
             address,
             orcpt: None,
@@ -67,7 +73,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ret: None,
             smtputf8: false,
             internal_date: now.unix_timestamp(),
-            prepend: Vec::new(),
+            prepend,
             junk: false,
         };
         // Mail the server sends is archived like any other (SPEC M8).
@@ -89,6 +95,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// The DKIM-Signature fields for a notice that leaves.
+    async fn sign_notice(&self, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+        let store = self.ctx.directory.clone();
+        let from = format!("postmaster@{}", self.cfg.server.hostname);
+        let signed = tokio::task::spawn_blocking(move || sign_own(&store, &from, &bytes))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("DKIM signing: {e}"))?;
+        Ok(signed.fields)
     }
 }
 
