@@ -250,4 +250,55 @@ mod tests {
         stop_tx.send(true).unwrap();
         task.await.unwrap();
     }
+    /// The loop itself asks the injected clock: a certificate with 31 days
+    /// left is kept at the first check; once the clock has moved past the
+    /// 30-day mark, the next check orders (here from a CA that is not
+    /// there, so the attempt shows as `acme-failed`).
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_orders_once_the_injected_clock_crosses_the_margin() {
+        let d = tempfile::tempdir().unwrap();
+        let end = 2_000_000_000;
+        let dir = installed(d.path(), end);
+        let (table, _) = dir.load().unwrap();
+        let responders = Responders {
+            tls: Arc::new(SniResolver::new(table)),
+            http: Default::default(),
+        };
+        let config = Config::parse(
+            "[server]\nhostname = \"mx.a.test\"\n[tls]\nacme_directory = \"https://127.0.0.1:9/dir\"\n",
+        )
+        .unwrap();
+        let (_tx, rx) = watch::channel(Arc::new(config));
+        let (stop_tx, stop) = watch::channel(false);
+        let logs = Logs::open(d.path(), false).unwrap();
+        let clock = crate::clock::ManualClock::at(end - 31 * 86_400);
+        let task = tokio::spawn(renew_every(
+            rx,
+            d.path().to_path_buf(),
+            responders,
+            dir,
+            Arc::new(clock.clone()),
+            logs,
+            stop,
+        ));
+        let log = d.path().join("logs/mail.log");
+        let attempted = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("event=acme-failed")
+        };
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(!attempted(), "31 days left: not due");
+        clock.advance(86_400);
+        tokio::time::sleep(CHECK_EVERY).await;
+        for _ in 0..200 {
+            if attempted() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(attempted(), "30 days left on the server's clock: ordered");
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+    }
 }
