@@ -205,6 +205,13 @@ mod tests {
             s.account_file,
             d.join("tls/acme/account-https___ca.test_dir.json")
         );
+        assert_eq!(s.challenge, postern_config::AcmeChallenge::TlsAlpn01);
+        let http =
+            "[tls]\nacme_directory = \"https://ca.test/dir\"\nacme_challenge = \"http-01\"\n";
+        let (s, _) = settings(&Config::parse(http).unwrap(), d).unwrap();
+        assert_eq!(s.challenge, postern_config::AcmeChallenge::Http01);
+        let e = Config::parse("[tls]\nacme_challenge = \"dns-01\"\n").unwrap_err();
+        assert!(e.to_string().contains("tls-alpn-01"), "{e}");
     }
 
     #[tokio::test]
