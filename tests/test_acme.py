@@ -1,7 +1,8 @@
-"""ACME (RFC 8555) with TLS-ALPN-01 (RFC 8737) against Debian's `pebble` test
-CA on loopback (issue 19 item 6): a certificate obtained for the server's
-host name and served by SNI without a restart, a failing challenge that
-keeps the certificate served, and a renewal that replaces it."""
+"""ACME (RFC 8555) with TLS-ALPN-01 (RFC 8737) and HTTP-01 (RFC 8555 §8.3)
+against Debian's `pebble` test CA on loopback (issue 19 item 6): a
+certificate obtained for the server's host name and served by SNI without a
+restart (and to clients without SNI), a failing challenge that keeps the
+certificate served, and a renewal that replaces it."""
 
 import datetime
 import json
@@ -54,17 +55,17 @@ def https_identity(tmp_path):
 
 
 class Pebble:
-    def __init__(self, tmp_path, dns_address, tls_port):
+    def __init__(self, tmp_path, dns_address, tls_port, http_port=None):
         https_identity(tmp_path)
         self.port = free_port()
         config = {"pebble": {
             "listenAddress": f"127.0.0.1:{self.port}", "managementListenAddress": f"127.0.0.1:{free_port()}",
             "certificate": str(tmp_path / "pebble-cert.pem"), "privateKey": str(tmp_path / "pebble-key.pem"),
-            "httpPort": free_port(), "tlsPort": tls_port, "ocspResponderURL": "", "externalAccountBindingRequired": False,
+            "httpPort": http_port or free_port(), "tlsPort": tls_port, "ocspResponderURL": "", "externalAccountBindingRequired": False,
         }}
         path = tmp_path / f"pebble-{self.port}.json"
         path.write_text(json.dumps(config))
-        env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
+        env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_VA_ALWAYS_VALID": "0", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
         self.log = open(tmp_path / f"pebble-{self.port}.log", "wb")
         self.proc = subprocess.Popen(["pebble", "-config", str(path), "-dnsserver", dns_address], stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_until(lambda: self._listening(), 15, what="pebble listening")
@@ -82,8 +83,10 @@ class Pebble:
 
 
 def served(server, sni):
+    """The certificate a client asking for `sni` gets (None: a client sending no SNI)."""
     host, port = server.addr("imaps")
-    p = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}", "-servername", sni], input=b"", capture_output=True, timeout=IO_TIMEOUT)
+    name = ["-servername", sni] if sni else ["-noservername"]
+    p = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}", *name], input=b"", capture_output=True, timeout=IO_TIMEOUT)
     pem = re.search(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", p.stdout, re.S)
     assert pem, p.stdout + p.stderr
     return x509.load_pem_x509_certificate(pem.group(0))
@@ -140,3 +143,41 @@ def test_a_certificate_is_obtained_then_a_failing_renewal_keeps_it_and_a_good_on
     point_at(server, good, renew_before="36001d")
     wait_until(lambda: server.log("mail.log").count("event=acme-obtained") == 2, 60, what="the renewal")
     wait_until(lambda: served(server, HOST).serial_number != first.serial_number, 10, what="the renewed certificate served")
+
+
+def http_get(server, path):
+    """Status and body of a plain GET on the `http` listener (no redirect followed)."""
+    import http.client
+    conn = http.client.HTTPConnection(*server.addr("http"), timeout=IO_TIMEOUT)
+    try:
+        conn.request("GET", path, headers={"Host": HOST})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def test_http01_is_answered_on_the_http_listener_and_the_certificate_serves_clients_without_sni(make_server, dns, tmp_path):
+    dns.a(HOST, "127.0.0.1")
+    server = make_server(config={"server.hostname": json.dumps(HOST)}, listen={**LISTEN, "http": "127.0.0.1:0"})
+    before = served(server, None)
+    assert not from_pebble(before)
+    # Pebble's TLS-ALPN-01 port leads nowhere: only HTTP-01 can succeed.
+    pebble = Pebble(tmp_path, dns.address, tls_port=free_port(), http_port=server.addr("http")[1])
+    try:
+        server.config_set("tls.acme_challenge", '"http-01"')
+        point_at(server, pebble)
+        wait_until(lambda: "event=acme-obtained" in server.log("mail.log"), 60, what="a certificate from pebble over HTTP-01")
+        assert "event=acme-failed" not in server.log("mail.log")
+        cert = wait_until(lambda: (lambda c: from_pebble(c) and c)(served(server, HOST)), 10, what="the ACME certificate served")
+        # RFC 6066 §3 leaves a client without SNI to the default: the CA's
+        # certificate for the server's host name, not the self-signed stand-in.
+        no_sni = wait_until(lambda: (lambda c: from_pebble(c) and c)(served(server, None)), 10, what="the ACME certificate without SNI")
+        assert no_sni.serial_number == cert.serial_number
+    finally:
+        pebble.stop()
+    # Once the order is done, nothing is answered there; other paths still redirect.
+    status, _ = http_get(server, "/.well-known/acme-challenge/" + "A" * 43)
+    assert status == 404
+    status, _ = http_get(server, "/inbox")
+    assert status == 308

@@ -129,6 +129,22 @@ pub struct Tls {
     pub acme_ca_file: String,
     /// Renew this long before the certificate expires.
     pub acme_renew_before: Duration,
+    /// How the CA validates the host names.
+    pub acme_challenge: AcmeChallenge,
+}
+
+/// The ACME challenge answered (RFC 8555 §8). TLS-ALPN-01 by default: it is
+/// answered on port 443 (https and admin listeners) and needs no plain port;
+/// HTTP-01 when only port 80 reaches this server (the `http` listener).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AcmeChallenge {
+    /// RFC 8737.
+    #[default]
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
+    /// RFC 8555 §8.3.
+    #[serde(rename = "http-01")]
+    Http01,
 }
 
 impl Default for Tls {
@@ -141,6 +157,7 @@ impl Default for Tls {
             acme_hosts: Vec::new(),
             acme_ca_file: String::new(),
             acme_renew_before: Duration(std::time::Duration::from_secs(30 * 86_400)),
+            acme_challenge: AcmeChallenge::TlsAlpn01,
         }
     }
 }

@@ -34,14 +34,16 @@ http = "0.0.0.0:80"          # plain HTTP: only a redirect to https (clients in 
 # generates a self-signed pair unique to this installation; replace with your own.
 cert = "tls/cert.pem"
 key = "tls/key.pem"
-# ACME (RFC 8555, TLS-ALPN-01 on the admin listener, which the CA reaches on port 443):
-# certificates for acme_hosts (default: server.hostname), obtained when missing
-# and renewed acme_renew_before their end, without a restart.
+# ACME (RFC 8555): certificates for acme_hosts (default: server.hostname), obtained
+# when missing and renewed acme_renew_before their end, without a restart. The CA
+# validates with acme_challenge: "tls-alpn-01" on port 443 (the https or admin
+# listener), or "http-01" on port 80 (the http listener).
 acme_directory = ""              # e.g. "https://acme-v02.api.letsencrypt.org/directory"
 acme_contact = []                # e.g. ["mailto:postmaster@example.org"]
 acme_hosts = []
 acme_ca_file = ""                # a PEM root for a private ACME server's HTTPS
 acme_renew_before = "30d"
+acme_challenge = "tls-alpn-01"   # or "http-01"
 
 [smtp]
 # Largest message accepted (SIZE, RFC 1870); larger ones get 552 5.3.4.

@@ -40,50 +40,91 @@ pub fn read_back(
     }
 }
 
-/// Feeds the complete lines of `path` from byte `from` on to `add`; the
-/// position after the last of them, or `None` when the file is now shorter
-/// (rotated) or grew by more than `max_scan` (then count afresh).
+/// Where a count stopped in one log: the file (its inode) and the byte
+/// after the last line counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    pub ino: u64,
+    pub pos: u64,
+}
+
+/// Feeds the complete lines of `path` from `from` on to `add`; the mark
+/// after the last of them, or `None` when it grew by more than `max_scan`
+/// (then count afresh). A rotated log (another inode: moved aside and
+/// created anew; or shorter: truncated in place) is new from its first
+/// line: the lines counted before stay counted, they were in the last day.
 pub fn read_on(
     path: &Path,
-    from: u64,
+    from: Mark,
     max_scan: u64,
     mut add: impl FnMut(&str),
-) -> std::io::Result<Option<u64>> {
-    let len = log_len(path)?;
-    if len < from || len - from > max_scan {
+) -> std::io::Result<Option<Mark>> {
+    let Some(mut f) = open(path)? else {
+        return Ok(Some(Mark::default()));
+    };
+    let now = mark_of(&f)?;
+    let from = match now.ino != from.ino || now.pos < from.pos {
+        true => Mark {
+            ino: now.ino,
+            pos: 0,
+        },
+        false => from,
+    };
+    if now.pos - from.pos > max_scan {
         return Ok(None);
     }
-    if len == from {
+    if now.pos == from.pos {
         return Ok(Some(from));
     }
-    let mut f = std::fs::File::open(path)?;
-    f.seek(SeekFrom::Start(from))?;
+    f.seek(SeekFrom::Start(from.pos))?;
     let mut buf = Vec::new();
-    f.take(len - from).read_to_end(&mut buf)?;
+    f.take(now.pos - from.pos).read_to_end(&mut buf)?;
     let end = buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     for line in buf[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         add(&String::from_utf8_lossy(line));
     }
-    Ok(Some(from + end as u64))
+    Ok(Some(Mark {
+        pos: from.pos + end as u64,
+        ..from
+    }))
 }
 
-fn log_len(path: &Path) -> std::io::Result<u64> {
-    match std::fs::metadata(path) {
-        Ok(m) => Ok(m.len()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+/// The log, or None when there is none yet.
+fn open(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// The open file's inode and length.
+fn mark_of(f: &std::fs::File) -> std::io::Result<Mark> {
+    use std::os::unix::fs::MetadataExt;
+    let m = f.metadata()?;
+    Ok(Mark {
+        ino: m.ino(),
+        pos: m.len(),
+    })
+}
+
+/// Where `path` ends now (a missing log: inode 0, empty).
+fn log_mark(path: &Path) -> std::io::Result<Mark> {
+    match open(path)? {
+        Some(f) => mark_of(&f),
+        None => Ok(Mark::default()),
     }
 }
 
 /// The last count: of which directory, where it stopped in each log.
 #[derive(Default)]
-pub struct Counted(Option<(PathBuf, u64, u64, Tally)>);
+pub struct Counted(Option<(PathBuf, Mark, Mark, Tally)>);
 pub static COUNTED: Mutex<Counted> = Mutex::new(Counted(None));
 
 /// The last day's counts at `now`: the lines added since the last call
 /// are counted onto its tally (moved on to this hour); the logs are read
-/// back afresh only the first time, after a rotation, or after a burst
-/// of more than [`MAX_LOG_SCAN`].
+/// back afresh only the first time or after a burst of more than
+/// [`MAX_LOG_SCAN`]; after a rotation the new file is counted from its start.
 pub fn count(cache: &Mutex<Counted>, dir: &Path, now: i64) -> std::io::Result<Tally> {
     let mut last = cache.lock().unwrap_or_else(|p| p.into_inner());
     let logs = dir.join("logs");
@@ -101,10 +142,10 @@ pub fn count(cache: &Mutex<Counted>, dir: &Path, now: i64) -> std::io::Result<Ta
             return Ok(t);
         }
     }
-    let (m, s) = (log_len(&mail)?, log_len(&security)?);
+    let (m, s) = (log_mark(&mail)?, log_mark(&security)?);
     let mut t = Tally::new(now);
-    read_back(&mail, m, MAX_LOG_SCAN, |l| t.add_mail(l))?;
-    read_back(&security, s, MAX_LOG_SCAN, |l| t.add_security(l))?;
+    read_back(&mail, m.pos, MAX_LOG_SCAN, |l| t.add_mail(l))?;
+    read_back(&security, s.pos, MAX_LOG_SCAN, |l| t.add_security(l))?;
     last.0 = Some((dir.to_path_buf(), m, s, t.clone()));
     Ok(t)
 }
@@ -201,21 +242,54 @@ mod tests {
         assert_eq!(received(now), 3);
         append(&mail, "epted id=b\n");
         assert_eq!(received(now), 4);
+        // A log truncated in place (copytruncate) is new from its start.
+        std::fs::write(&mail, line).unwrap();
+        assert_eq!(received(now), 5);
         // A day later they are out of the window.
         assert_eq!(received(now + 86_400), 0);
-        // A rotated log is counted afresh.
-        std::fs::write(&mail, line).unwrap();
-        assert_eq!(received(now), 1);
+    }
+
+    #[test]
+    fn a_log_rotated_by_rename_is_read_from_its_start_even_when_longer_than_the_old() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("logs")).unwrap();
+        let mail = d.path().join("logs/mail.log");
+        let now = 1_796_621_400; // 2026-12-07T05:30:00Z
+        let line = "2026-12-07T05:10:00Z event=accepted id=a\n";
+        let cache = Mutex::new(Counted::default());
+        let received = |now| {
+            count(&cache, d.path(), now)
+                .unwrap()
+                .received
+                .iter()
+                .sum::<u64>()
+        };
+        append(&mail, &line.repeat(2));
+        assert_eq!(received(now), 2);
+        // logrotate: the old file moved aside, a new one with more lines
+        // than the old had begun (its size alone does not tell).
+        std::fs::rename(&mail, d.path().join("logs/mail.log.1")).unwrap();
+        append(&mail, &line.repeat(5));
+        assert_eq!(received(now), 7);
+        append(&mail, line);
+        assert_eq!(received(now), 8);
     }
 
     #[test]
     fn a_burst_over_the_scan_limit_is_read_back_afresh() {
         let f = log_of(3);
         let mut n = 0;
-        assert_eq!(read_on(f.path(), 0, 10, |_| n += 1).unwrap(), None);
+        let start = Mark {
+            pos: 0,
+            ..log_mark(f.path()).unwrap()
+        };
+        assert_eq!(read_on(f.path(), start, 10, |_| n += 1).unwrap(), None);
         assert_eq!(n, 0);
-        let len = std::fs::metadata(f.path()).unwrap().len();
-        assert_eq!(read_on(f.path(), 0, len, |_| n += 1).unwrap(), Some(len));
+        let end = log_mark(f.path()).unwrap();
+        assert_eq!(
+            read_on(f.path(), start, end.pos, |_| n += 1).unwrap(),
+            Some(end)
+        );
         assert_eq!(n, 3);
     }
 }

@@ -29,6 +29,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
     }
 }
 
+/// The subject's organization of the certificate [`generate_self_signed`]
+/// makes: how the server tells its own stand-in from an imported default.
+pub const SELF_SIGNED_ORG: &str = "Postern self-signed";
+
 /// Generates a fresh key pair and a self-signed certificate for `hostname`,
 /// writing PEM files (key readable by the owner only). Never reuses a key.
 pub fn generate_self_signed(
@@ -40,7 +44,7 @@ pub fn generate_self_signed(
     let mut params = CertificateParams::new(vec![hostname.to_string()])?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, hostname);
-    dn.push(DnType::OrganizationName, "Postern self-signed");
+    dn.push(DnType::OrganizationName, SELF_SIGNED_ORG);
     params.distinguished_name = dn;
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);

@@ -117,6 +117,7 @@ where
     } else {
         crate::redirect::router(ctx.clone())
     };
+    let router = crate::acme::with_challenges(router, &ctx);
     serve(ctx, router, stream, peer).await
 }
 

@@ -4,6 +4,7 @@
 //! except for clients in `access.http.exempt`. Mail is reached through the
 //! store's async API ([`MailStore`]) only: no SQL, no body paths here.
 
+mod acme;
 mod assets;
 mod conn;
 mod error;
@@ -42,6 +43,8 @@ pub struct Webmail {
     pub smtp: Arc<postern_smtp::Context>,
     /// The mechanism secrets a new password makes (as the CLI's).
     pub secret_spec: fn(&Config) -> postern_store::SecretSpec,
+    /// The pending ACME HTTP-01 answers, served on the `http` listener.
+    pub acme_http01: Arc<postern_net::certs::acme::http01::Http01>,
 }
 
 /// Shared handle the routes carry.

@@ -2,7 +2,7 @@
 // per page (pages/NAME.js) chosen by the URL's #/NAME.
 
 import { api, get, setCsrf } from './api.js';
-import { el, clear, showError } from './ui.js';
+import { el, clear, showError, setReadOnly } from './ui.js';
 
 const PAGES = [
   ['dashboard', 'Dashboard'],
@@ -54,6 +54,7 @@ async function show() {
   const view = el('div', { class: 'view' });
   clear(document.getElementById('main')).append(view);
   const name = me ? current() : 'login';
+  setReadOnly(Boolean(me) && me.role === 'auditor');
   drawNav();
   try {
     const mod = await import(`./pages/${name}.js`);

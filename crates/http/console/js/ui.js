@@ -3,6 +3,19 @@
 
 import { ApiError } from './api.js';
 
+// An auditor reads every page and changes nothing: the helpers below that
+// make edit controls (forms, action buttons, the config editor's inputs)
+// make none for them. The server refuses an auditor's changes anyway (403).
+let readOnly = false;
+
+export function setReadOnly(on) {
+  readOnly = Boolean(on);
+}
+
+export function isReadOnly() {
+  return readOnly;
+}
+
 /** el('td', {class: 'x'}, 'text', child, …): attributes set one by one. */
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -43,8 +56,14 @@ export function button(text, onclick, cls) {
   return el('button', { type: 'button', class: cls, onclick }, text);
 }
 
-/** A button that asks once more ("Sure?") before it acts. */
+/** A button that changes something: none for an auditor. */
+export function actionButton(text, onclick, cls) {
+  return readOnly ? null : button(text, onclick, cls);
+}
+
+/** A button that asks once more ("Sure?") before it acts; none for an auditor. */
 export function dangerButton(text, act) {
+  if (readOnly) return null;
   const b = el('button', { type: 'button', class: 'danger' }, text);
   b.addEventListener('click', async () => {
     if (b.dataset.armed !== '1') {
@@ -60,9 +79,10 @@ export function dangerButton(text, act) {
 /**
  * A form of named fields: [{name, label, type, placeholder, value, options}].
  * `submit(values)` runs the change; a refusal is shown next to the field the
- * server's message names, else next to the button.
+ * server's message names, else next to the button. None for an auditor.
  */
 export function form(fields, submitText, submit, cls = 'inline') {
+  if (readOnly) return null;
   const errors = {};
   const inputs = {};
   const f = el('form', { class: cls });
@@ -122,6 +142,10 @@ export function when(unix) {
  * next to it; the server validates (the same check as `postern config set`).
  */
 export function configEditor(keys, save) {
+  if (readOnly) {
+    const rows = keys.map((c) => el('tr', { 'data-key': c.key }, el('td', {}, el('code', {}, c.key)), el('td', { class: 'config-value' }, c.value)));
+    return el('table', { class: 'config' }, el('tbody', {}, rows));
+  }
   const rows = keys.map((c) => {
     const input = el('input', { name: c.key, value: c.value, class: 'config-value', size: 40 });
     const note = el('span', { class: 'field-error', 'data-for': c.key });

@@ -21,6 +21,9 @@ pub struct CertDir {
     pub hosts_dir: PathBuf,
     pub default_cert: PathBuf,
     pub default_key: PathBuf,
+    /// `server.hostname`: while the default is the generated self-signed
+    /// one, a certificate installed for this name is served in its place.
+    pub server_host: Option<String>,
 }
 
 /// One certificate as `tls list` shows it.
@@ -41,7 +44,15 @@ impl CertDir {
             hosts_dir: data_dir.join(HOSTS_DIR),
             default_cert,
             default_key,
+            server_host: None,
         }
+    }
+
+    /// Serves the certificate installed for `host` (an ACME one, say) to
+    /// clients that send no SNI, unless a default was imported.
+    pub fn with_server_host(mut self, host: &str) -> CertDir {
+        self.server_host = Some(host.trim_end_matches('.').to_ascii_lowercase());
+        self
     }
 
     /// Stores a checked import under its first host name, replacing one of that name.
@@ -101,6 +112,7 @@ impl CertDir {
     /// skipped (and reported), so it cannot take the others down.
     pub fn load(&self) -> Result<(Table, Vec<String>), CertError> {
         let (certs, key) = read_pair(&self.default_cert, &self.default_key)?;
+        let generated = is_generated(&certs[0]);
         let default = Arc::new(certified(certs, &key)?);
         let (mut by_host, mut problems) = (HashMap::new(), Vec::new());
         for (name, path) in self.entries() {
@@ -114,7 +126,11 @@ impl CertDir {
                 Err(e) => problems.push(format!("{name}: {e}")),
             }
         }
-        Ok((Table { by_host, default }, problems))
+        let mut table = Table { by_host, default };
+        if let (true, Some(host)) = (generated, &self.server_host) {
+            table.default = table.lookup(Some(host));
+        }
+        Ok((table, problems))
     }
 
     /// The default first, then each import.
@@ -173,6 +189,19 @@ fn read_pair(
 
 fn read(path: &Path) -> Result<Vec<u8>, CertError> {
     std::fs::read(path).map_err(io_err(path))
+}
+
+/// True for the stand-in `tls::generate_self_signed` made (its own issuer,
+/// organization [`crate::tls::SELF_SIGNED_ORG`]): no default was imported.
+fn is_generated(leaf: &CertificateDer<'_>) -> bool {
+    let Ok((_, x)) = x509_parser::parse_x509_certificate(leaf.as_ref()) else {
+        return false;
+    };
+    let ours = x
+        .subject()
+        .iter_organization()
+        .any(|o| o.as_str() == Ok(crate::tls::SELF_SIGNED_ORG));
+    ours && x.subject() == x.issuer()
 }
 
 fn describe(

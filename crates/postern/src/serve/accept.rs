@@ -152,6 +152,9 @@ pub async fn accept_loop(
         let _ = socket.set_nodelay(true);
         let (handler, implicit, tls) = (bound.handler.clone(), bound.implicit_tls, tls.clone());
         let admitted = security.admit(bound.name, peer.ip());
+        if over_limit_on_http(bound.name, &admitted) {
+            continue;
+        }
         let (name, security) = (bound.name, security.clone());
         let guard = sessions.enter();
         tokio::spawn(async move {
@@ -167,6 +170,15 @@ pub async fn accept_loop(
             }
         });
     }
+}
+
+/// A connection over a connection limit on an HTTP listener: closed at once,
+/// before its TLS handshake, so a flood of slow clients holds no descriptor
+/// or task beyond the limit (issue 19, "10,000 slow connections (bounded)").
+fn over_limit_on_http<T>(name: &str, admitted: &Result<T, postern_net::security::Refusal>) -> bool {
+    use postern_net::security::Refusal as R;
+    let over = matches!(admitted, Err(R::TooMany { .. } | R::TooManyFromIp { .. }));
+    over && is_http(name)
 }
 
 /// Listeners that speak HTTP (admin, webmail), where a refusal is a close.

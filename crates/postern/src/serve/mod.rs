@@ -110,7 +110,14 @@ async fn serve(
     .await
     .map_err(|e| format!("cannot read IP groups and blocks: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    cert_watch.spawn(data_dir, config_rx.clone(), logs.clone(), stop_rx.clone());
+    let acme_http01 = cert_watch.http01.clone();
+    cert_watch.spawn(
+        data_dir,
+        config_rx.clone(),
+        clock.clone(),
+        logs.clone(),
+        stop_rx.clone(),
+    );
     let pop3 = Arc::new(postern_pop3::Context {
         store: Arc::new(store.clone()),
         directory: store.clone(),
@@ -232,6 +239,7 @@ async fn serve(
         https_port: Default::default(),
         smtp: smtp.clone(),
         secret_spec: crate::cmd::user::spec,
+        acme_http01,
     });
     let admin = Arc::new(postern_http::Admin {
         store: admin_store,

@@ -47,7 +47,8 @@ pub fn tls(data_dir: &Path, config: &Config) -> Result<(Option<TlsAcceptor>, Cer
         data_dir,
         resolve(data_dir, &config.tls.cert),
         resolve(data_dir, &config.tls.key),
-    );
+    )
+    .with_server_host(&config.server.hostname);
     let (table, problems) = dir.load().map_err(|e| format!("TLS: {e}"))?;
     for p in problems {
         eprintln!("postern: TLS: skipped {p}");
@@ -55,13 +56,21 @@ pub fn tls(data_dir: &Path, config: &Config) -> Result<(Option<TlsAcceptor>, Cer
     let resolver = Arc::new(SniResolver::new(table));
     let acceptor =
         postern_net::tls::acceptor_with(resolver.clone()).map_err(|e| format!("TLS: {e}"))?;
-    Ok((Some(acceptor), CertWatch { dir, resolver }))
+    let http01 = Default::default();
+    let watch = CertWatch {
+        dir,
+        resolver,
+        http01,
+    };
+    Ok((Some(acceptor), watch))
 }
 
 /// Re-reads the certificates when their files change (certs::watch).
 pub struct CertWatch {
     dir: CertDir,
     resolver: Arc<SniResolver>,
+    /// The pending HTTP-01 answers, which the `http` listener serves.
+    pub http01: Arc<postern_net::certs::acme::http01::Http01>,
 }
 
 impl CertWatch {
@@ -71,15 +80,18 @@ impl CertWatch {
         self,
         data_dir: &Path,
         config: tokio::sync::watch::Receiver<Arc<Config>>,
+        clock: Arc<dyn postern_net::clock::Clock>,
         logs: postern_logs::Logs,
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        use postern_net::certs::acme::renew::renew_every;
-        let clock = Arc::new(postern_net::clock::SystemClock);
-        let (dir, resolver) = (self.dir.clone(), self.resolver.clone());
-        let data = data_dir.to_path_buf();
+        use postern_net::certs::acme::{renew::renew_every, Responders};
+        let responders = Responders {
+            tls: self.resolver.clone(),
+            http: self.http01.clone(),
+        };
+        let (dir, data) = (self.dir.clone(), data_dir.to_path_buf());
         let (l, s) = (logs.clone(), stop.clone());
-        tokio::spawn(renew_every(config, data, resolver, dir, clock, l, s));
+        tokio::spawn(renew_every(config, data, responders, dir, clock, l, s));
         tokio::spawn(postern_net::certs::watch::watch(
             self.dir,
             self.resolver,

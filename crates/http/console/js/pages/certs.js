@@ -3,7 +3,7 @@
 // server checks the import (key matches, chain complete, valid for its
 // names) and its refusal is shown next to the form.
 import { api, get } from '../api.js';
-import { el, page, table, showError } from '../ui.js';
+import { el, page, table, showError, isReadOnly } from '../ui.js';
 
 function row(c) {
   const name = c.name === 'default' ? el('strong', { class: 'default-cert' }, 'default') : c.name;
@@ -65,8 +65,7 @@ export async function render(root) {
     'Certificates',
     el('p', {}, 'Served by SNI on every TLS listener to new connections; the default to clients asking for no name or an unknown one.'),
     list,
-    el('h2', {}, 'Import'),
-    ...importForm(() => load().catch(showError)),
+    ...(isReadOnly() ? [] : [el('h2', {}, 'Import'), ...importForm(() => load().catch(showError))]),
   );
   await load();
 }

@@ -1,6 +1,6 @@
 // The outbound queue: list, show, retry, hold, release, delete.
 import { api, get, enc } from '../api.js';
-import { el, page, table, dangerButton, showError, button, bytes, when, clear } from '../ui.js';
+import { el, page, table, dangerButton, showError, button, actionButton, bytes, when, clear } from '../ui.js';
 
 function details(m) {
   return el('div', { class: 'details', id: 'queue-details' },
@@ -29,8 +29,8 @@ export async function render(root) {
       button('Show', async () => {
         try { clear(slot).append(details(await get(`/queue/${enc(m.id)}`))); } catch (e) { showError(e); }
       }, 'show'),
-      ' ', button('Retry', act(m.id, 'retry'), 'retry'),
-      ' ', m.held ? button('Release', act(m.id, 'release'), 'release') : button('Hold', act(m.id, 'hold'), 'hold'),
+      ' ', actionButton('Retry', act(m.id, 'retry'), 'retry'),
+      ' ', m.held ? actionButton('Release', act(m.id, 'release'), 'release') : actionButton('Hold', act(m.id, 'hold'), 'hold'),
       ' ', dangerButton('Delete', async () => {
         try { await api('DELETE', `/queue/${enc(m.id)}`); await again(); } catch (e) { showError(e); }
       })),

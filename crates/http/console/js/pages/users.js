@@ -1,6 +1,6 @@
 // Users: list, add, edit (quota, role, password), delete.
 import { api, get, enc } from '../api.js';
-import { el, page, table, form, dangerButton, showError, bytes, parseSize, clear, button } from '../ui.js';
+import { el, page, table, form, dangerButton, showError, bytes, parseSize, clear, actionButton } from '../ui.js';
 
 function editor(u, done) {
   return el('div', { class: 'details', id: 'user-editor' },
@@ -35,7 +35,7 @@ export async function render(root) {
     u.role || '',
     u.enabled ? 'yes' : 'no',
     el('span', {},
-      button('Edit', () => { clear(slot).append(editor(u, again)); }),
+      actionButton('Edit', () => { clear(slot).append(editor(u, again)); }),
       ' ',
       dangerButton('Delete', async () => {
         try { await api('DELETE', `/users/${enc(u.address)}`); await again(); } catch (e) { showError(e); }

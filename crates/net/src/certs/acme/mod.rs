@@ -1,19 +1,25 @@
-//! ACME (RFC 8555) with the TLS-ALPN-01 challenge (RFC 8737): the server's
-//! host names get a certificate from `tls.acme_directory`, stored and served
-//! like an import. The challenge is answered during the CA's handshake on the
-//! admin listener (ALPN `acme-tls/1`), so the CA must reach that listener on
-//! port 443 (RFC 8737 §3). [`renew`] decides when; this file obtains one.
+//! ACME (RFC 8555): the server's host names get a certificate from
+//! `tls.acme_directory`, stored and served like an import. With TLS-ALPN-01
+//! (RFC 8737, the default) the challenge is answered during the CA's
+//! handshake on the https or admin listener (ALPN `acme-tls/1`), which the CA
+//! reaches on port 443 (RFC 8737 §3); with HTTP-01 (RFC 8555 §8.3) by the
+//! `http` listener on port 80 ([`http01`]). [`renew`] decides when; this
+//! file obtains one.
 
 pub mod challenge;
+pub mod http01;
 pub mod renew;
 
 use super::{CertDir, CertError, SniResolver};
+use http01::Http01;
 use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
     NewOrder, OrderStatus, RetryPolicy,
 };
+use postern_config::AcmeChallenge;
 use rustls::pki_types::UnixTime;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long one order may take from creation to the certificate.
@@ -34,6 +40,23 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// Where the account's key and URL are kept (one file per directory URL).
     pub account_file: PathBuf,
+    /// The challenge answered.
+    pub challenge: AcmeChallenge,
+}
+
+/// Where challenges are answered: TLS-ALPN-01 certificates by the TLS
+/// resolver, HTTP-01 key authorizations by the `http` listener.
+#[derive(Clone, Debug)]
+pub struct Responders {
+    pub tls: Arc<SniResolver>,
+    pub http: Arc<Http01>,
+}
+
+impl Responders {
+    fn clear(&self) {
+        self.tls.clear_challenges();
+        self.http.clear();
+    }
 }
 
 fn acme(e: instant_acme::Error) -> CertError {
@@ -46,14 +69,10 @@ fn acme(e: instant_acme::Error) -> CertError {
 
 /// Orders, answers and installs a certificate for `s.hosts`; its name. A
 /// request lost on the way is tried again a few times; a refusal is final.
-pub async fn obtain(
-    s: &Settings,
-    resolver: &SniResolver,
-    dir: &CertDir,
-) -> Result<String, CertError> {
+pub async fn obtain(s: &Settings, to: &Responders, dir: &CertDir) -> Result<String, CertError> {
     let mut attempt = 1;
     loop {
-        match obtain_once(s, resolver, dir).await {
+        match obtain_once(s, to, dir).await {
             Err(CertError::AcmeTransport(_)) if attempt < TRANSPORT_ATTEMPTS => {
                 attempt += 1;
                 tokio::time::sleep(TRANSPORT_RETRY).await;
@@ -63,11 +82,7 @@ pub async fn obtain(
     }
 }
 
-async fn obtain_once(
-    s: &Settings,
-    resolver: &SniResolver,
-    dir: &CertDir,
-) -> Result<String, CertError> {
+async fn obtain_once(s: &Settings, to: &Responders, dir: &CertDir) -> Result<String, CertError> {
     let account = account(s).await?;
     let ids: Vec<Identifier> = s.hosts.iter().map(|h| Identifier::Dns(h.clone())).collect();
     let mut order = account
@@ -75,7 +90,7 @@ async fn obtain_once(
         .await
         .map_err(acme)?;
     let result = tokio::time::timeout(ORDER_TIMEOUT, async {
-        answer(&mut order, resolver).await?;
+        answer(&mut order, s.challenge, to).await?;
         let retry = RetryPolicy::new().timeout(ORDER_TIMEOUT);
         match order.poll_ready(&retry).await.map_err(acme)? {
             OrderStatus::Ready => {}
@@ -98,12 +113,21 @@ async fn obtain_once(
     })
     .await
     .unwrap_or_else(|_| Err(CertError::Acme("the order timed out".into())));
-    resolver.clear_challenges();
+    to.clear();
     result
 }
 
-/// Puts up a challenge certificate for each pending authorization and tells the CA.
-async fn answer(order: &mut instant_acme::Order, resolver: &SniResolver) -> Result<(), CertError> {
+/// Puts up the answer to each pending authorization's challenge of `kind`
+/// and tells the CA.
+async fn answer(
+    order: &mut instant_acme::Order,
+    kind: AcmeChallenge,
+    to: &Responders,
+) -> Result<(), CertError> {
+    let (wanted, name) = match kind {
+        AcmeChallenge::TlsAlpn01 => (ChallengeType::TlsAlpn01, "tls-alpn-01"),
+        AcmeChallenge::Http01 => (ChallengeType::Http01, "http-01"),
+    };
     let mut authzs = order.authorizations();
     while let Some(authz) = authzs.next().await {
         let mut authz = authz.map_err(acme)?;
@@ -111,11 +135,19 @@ async fn answer(order: &mut instant_acme::Order, resolver: &SniResolver) -> Resu
             continue;
         }
         let mut ch = authz
-            .challenge(ChallengeType::TlsAlpn01)
-            .ok_or_else(|| CertError::Acme("the CA offers no tls-alpn-01 challenge".into()))?;
-        let host = ch.identifier().to_string();
-        let digest = ch.key_authorization().digest();
-        resolver.set_challenge(&host, challenge::certificate(&host, digest.as_ref())?);
+            .challenge(wanted.clone())
+            .ok_or_else(|| CertError::Acme(format!("the CA offers no {name} challenge")))?;
+        let key_authorization = ch.key_authorization();
+        match kind {
+            AcmeChallenge::TlsAlpn01 => {
+                let host = ch.identifier().to_string();
+                let digest = key_authorization.digest();
+                let cert = challenge::certificate(&host, digest.as_ref())?;
+                to.tls.set_challenge(&host, cert);
+            }
+            // RFC 8555 §8.3: the body is the key authorization itself.
+            AcmeChallenge::Http01 => to.http.set(&ch.token, key_authorization.as_str()),
+        }
         ch.set_ready().await.map_err(acme)?;
     }
     Ok(())

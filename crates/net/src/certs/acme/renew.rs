@@ -3,8 +3,8 @@
 //! config changes. A failed order (the challenge refused, the CA away) keeps
 //! whatever is served and is tried again at the next check.
 
-use super::{obtain, Settings};
-use crate::certs::{CertDir, SniResolver};
+use super::{obtain, Responders, Settings};
+use crate::certs::CertDir;
 use crate::clock::Clock;
 use postern_config::Config;
 use postern_logs::Logs;
@@ -65,6 +65,7 @@ pub fn settings(config: &Config, data_dir: &Path) -> Option<(Settings, i64)> {
         account_file: data_dir
             .join(ACCOUNT_DIR)
             .join(account_file_name(&t.acme_directory)),
+        challenge: t.acme_challenge,
     };
     Some((s, t.acme_renew_before.0.as_secs() as i64))
 }
@@ -92,7 +93,7 @@ fn account_file_name(directory: &str) -> String {
 pub async fn renew_every(
     mut config: watch::Receiver<Arc<Config>>,
     data_dir: PathBuf,
-    resolver: Arc<SniResolver>,
+    responders: Responders,
     dir: CertDir,
     clock: Arc<dyn Clock>,
     logs: Logs,
@@ -104,7 +105,7 @@ pub async fn renew_every(
             let until = installed_until(&dir, &s.hosts[0]);
             if due(until, clock.now(), renew_before) {
                 let hosts = s.hosts.join(",");
-                match obtain(&s, &resolver, &dir).await {
+                match obtain(&s, &responders, &dir).await {
                     Ok(name) => logs.mail(&[
                         ("event", "acme-obtained"),
                         ("name", &name),
@@ -132,6 +133,7 @@ pub async fn renew_every(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::certs::SniResolver;
 
     #[test]
     fn renewed_thirty_days_before_the_end_and_when_missing() {
@@ -141,6 +143,49 @@ mod tests {
         assert!(!due(Some(end), end - 31 * day, RENEW_BEFORE));
         assert!(due(Some(end), end - 30 * day, RENEW_BEFORE));
         assert!(due(Some(end), end + day, RENEW_BEFORE));
+    }
+
+    /// An installed certificate for mx.a.test ending at `end` (Unix seconds).
+    fn installed(d: &Path, end: i64) -> CertDir {
+        let (c, k) = (d.join("tls/cert.pem"), d.join("tls/key.pem"));
+        crate::tls::generate_self_signed("mx.a.test", &c, &k).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec!["mx.a.test".to_string()]).unwrap();
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(end - 90 * 86_400).unwrap();
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(end).unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        let checked = crate::certs::Checked {
+            certs: vec![cert.der().clone()],
+            key: rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+            hosts: vec!["mx.a.test".into()],
+        };
+        let dir = CertDir::new(d, c, k);
+        dir.install(&checked).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_servers_clock_crossing_thirty_days_before_the_end_makes_it_due() {
+        let d = tempfile::tempdir().unwrap();
+        let end = 2_000_000_000;
+        let dir = installed(d.path(), end);
+        let clock = crate::clock::ManualClock::at(end - 30 * 86_400 - 1);
+        let due_at = |clock: &crate::clock::ManualClock| {
+            due(
+                installed_until(&dir, "mx.a.test"),
+                clock.now(),
+                RENEW_BEFORE,
+            )
+        };
+        assert_eq!(installed_until(&dir, "mx.a.test"), Some(end));
+        assert!(!due_at(&clock), "a second more than 30 days left");
+        clock.advance(1);
+        assert!(due_at(&clock), "30 days left: renew");
+        assert!(due(
+            installed_until(&dir, "other.a.test"),
+            clock.now(),
+            RENEW_BEFORE
+        ));
     }
 
     #[test]
@@ -160,6 +205,13 @@ mod tests {
             s.account_file,
             d.join("tls/acme/account-https___ca.test_dir.json")
         );
+        assert_eq!(s.challenge, postern_config::AcmeChallenge::TlsAlpn01);
+        let http =
+            "[tls]\nacme_directory = \"https://ca.test/dir\"\nacme_challenge = \"http-01\"\n";
+        let (s, _) = settings(&Config::parse(http).unwrap(), d).unwrap();
+        assert_eq!(s.challenge, postern_config::AcmeChallenge::Http01);
+        let e = Config::parse("[tls]\nacme_challenge = \"dns-01\"\n").unwrap_err();
+        assert!(e.to_string().contains("tls-alpn-01"), "{e}");
     }
 
     #[tokio::test]
@@ -182,15 +234,11 @@ mod tests {
         let clock = Arc::new(crate::clock::ManualClock::at(1_000));
         let dir = CertDir::new(d.path(), c, k);
         let data = d.path().to_path_buf();
-        let task = tokio::spawn(renew_every(
-            rx,
-            data,
-            resolver.clone(),
-            dir,
-            clock,
-            logs,
-            stop,
-        ));
+        let responders = Responders {
+            tls: resolver.clone(),
+            http: Default::default(),
+        };
+        let task = tokio::spawn(renew_every(rx, data, responders, dir, clock, logs, stop));
         let log = d.path().join("logs/mail.log");
         for _ in 0..200 {
             if std::fs::read_to_string(&log)
@@ -206,6 +254,57 @@ mod tests {
             .contains("event=acme-failed"));
         assert_eq!(resolver.table().lookup(Some("mx.a.test")).cert, before);
         assert!(!d.path().join("tls/hosts/mx.a.test").exists());
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+    }
+    /// The loop itself asks the injected clock: a certificate with 31 days
+    /// left is kept at the first check; once the clock has moved past the
+    /// 30-day mark, the next check orders (here from a CA that is not
+    /// there, so the attempt shows as `acme-failed`).
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_orders_once_the_injected_clock_crosses_the_margin() {
+        let d = tempfile::tempdir().unwrap();
+        let end = 2_000_000_000;
+        let dir = installed(d.path(), end);
+        let (table, _) = dir.load().unwrap();
+        let responders = Responders {
+            tls: Arc::new(SniResolver::new(table)),
+            http: Default::default(),
+        };
+        let config = Config::parse(
+            "[server]\nhostname = \"mx.a.test\"\n[tls]\nacme_directory = \"https://127.0.0.1:9/dir\"\n",
+        )
+        .unwrap();
+        let (_tx, rx) = watch::channel(Arc::new(config));
+        let (stop_tx, stop) = watch::channel(false);
+        let logs = Logs::open(d.path(), false).unwrap();
+        let clock = crate::clock::ManualClock::at(end - 31 * 86_400);
+        let task = tokio::spawn(renew_every(
+            rx,
+            d.path().to_path_buf(),
+            responders,
+            dir,
+            Arc::new(clock.clone()),
+            logs,
+            stop,
+        ));
+        let log = d.path().join("logs/mail.log");
+        let attempted = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("event=acme-failed")
+        };
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(!attempted(), "31 days left: not due");
+        clock.advance(86_400);
+        tokio::time::sleep(CHECK_EVERY).await;
+        for _ in 0..200 {
+            if attempted() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(attempted(), "30 days left on the server's clock: ordered");
         stop_tx.send(true).unwrap();
         task.await.unwrap();
     }

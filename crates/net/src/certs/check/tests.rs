@@ -192,3 +192,33 @@ fn a_wildcard_certificate_is_imported_for_its_wildcard() {
         "{e}"
     );
 }
+
+#[test]
+fn the_server_hosts_certificate_is_the_default_unless_one_was_imported() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, k) = (d.path().join("tls/cert.pem"), d.path().join("tls/key.pem"));
+    crate::tls::generate_self_signed("mail.a.test", &c, &k).unwrap();
+    let dir = crate::certs::CertDir::new(d.path(), c, k).with_server_host("MAIL.a.test.");
+    let (before, _) = dir.load().unwrap();
+    let generated = before.lookup(None).cert.clone();
+    let pki = pki();
+    let (cert, key) = leaf(&pki, &["mail.a.test"], false);
+    let chain = format!("{cert}{}", pki.inter.2);
+    let acme = check(chain.as_bytes(), key.as_bytes(), &[], UnixTime::now()).unwrap();
+    dir.install(&acme).unwrap();
+    let (table, _) = dir.load().unwrap();
+    assert_eq!(table.lookup(None).cert, acme.certs, "no SNI: the CA's one");
+    assert_eq!(table.lookup(Some("other.test")).cert, acme.certs);
+    // Without the server's host name (`tls list`, the CLI), nothing moves.
+    let plain =
+        crate::certs::CertDir::new(d.path(), dir.default_cert.clone(), dir.default_key.clone());
+    assert_eq!(plain.load().unwrap().0.lookup(None).cert, generated);
+    // An imported default (not the generated stand-in) stays the default.
+    let (other, other_key) = leaf(&pki, &["mx.b.test"], false);
+    let chain = format!("{other}{}", pki.inter.2);
+    let imported = check(chain.as_bytes(), other_key.as_bytes(), &[], UnixTime::now()).unwrap();
+    dir.install_default(&imported).unwrap();
+    let (table, _) = dir.load().unwrap();
+    assert_eq!(table.lookup(None).cert, imported.certs);
+    assert_eq!(table.lookup(Some("mail.a.test")).cert, acme.certs);
+}
