@@ -341,6 +341,7 @@ async fn record(
     let archive = notice
         .as_ref()
         .and_then(|n| crate::archive::envelope(&sh.cfg.archive, n, &msg.sender, now));
+    let notice_delivered_here = notice.as_ref().map_or(0, |n| n.local.len());
     let report = QueueReport {
         queue_id: msg.id.clone(),
         updates: decision.updates.clone(),
@@ -357,6 +358,13 @@ async fn record(
         return;
     }
     crate::log::outcomes(&sh.logs, msg, &verdicts, &decision, tls);
+    // A DSN to a local sender is a local delivery like any other (`GET /metrics`).
+    if notice_delivered_here > 0 {
+        postern_net::metrics::count(
+            postern_net::metrics::Event::Delivered,
+            notice_delivered_here as u64,
+        );
+    }
 }
 
 /// Whether a body has octets above 127 (then BODY=8BITMIME, RFC 6152).
