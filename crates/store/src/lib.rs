@@ -1,17 +1,23 @@
 //! The Postern store.
 //!
-//! Metadata (directory, mailboxes, messages, queue) lives in SQLite in WAL mode
-//! with `synchronous=FULL`; message bodies are files under `blobs/`, one per
-//! accepted message, shared by every mailbox and queue entry that holds it.
-//! The public API speaks in Postern's own types only (no SQL types leak), so a
-//! PostgreSQL backend can stand behind the same API later.
+//! Metadata (mailboxes, messages, flags, the outbound queue's rows) lives in
+//! SQLite in WAL mode with `synchronous=FULL`; message bodies are files under
+//! `blobs/`, one per accepted message, shared by every mailbox and queue
+//! entry that holds it. The public API speaks in Postern's own types only
+//! (no SQL types leak), so a PostgreSQL backend can stand behind the same
+//! API later.
+//!
+//! The directory (domains, users, aliases, groups, roles, secrets, limits)
+//! is not here: it is `postern-directory`, which keeps its tables in this
+//! same database through [`shared_db`] (the one place where a connection
+//! is lent out) and sits above the store. The store reads `users` only as
+//! the owners of mailboxes: id, quota, bytes used.
 //!
 //! Writes from mail sessions go through the group committer ([`commit`]):
 //! several sessions' messages are made durable by one directory fsync and one
 //! transaction commit. Reads go through a small pool of read-only
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
-pub mod admin_access;
 pub mod api;
 mod api_queue;
 pub mod append;
@@ -26,12 +32,7 @@ mod copy;
 pub mod counters;
 pub mod crypt;
 mod db;
-pub mod delegation;
-pub mod directory;
-mod directory_edits;
-pub mod dkim_keys;
 pub mod dmarc_reports;
-mod dmarc_rua;
 mod error;
 pub mod export;
 pub mod export_maildir;
@@ -40,14 +41,10 @@ pub mod fetch_accounts;
 pub mod flags;
 pub mod folders;
 pub mod greylist;
-mod identity;
 mod ids;
 pub mod import;
-pub mod ipgroups;
 mod lazy_sync;
 pub mod mailbox;
-pub mod mech_secrets;
-mod password;
 pub mod quarantine;
 pub mod queue;
 pub mod queue_admin;
@@ -59,14 +56,11 @@ mod seal;
 mod secret;
 pub mod sender_lists;
 mod server_key;
-pub mod size_limits;
+pub mod shared_db;
 pub mod spam_model;
 pub mod spam_rules;
 mod sqlite_api;
-pub mod srs;
 pub mod subscriptions;
-pub mod user_quota;
-pub mod webmail_sessions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
 pub use api_queue::QueueStore;
@@ -75,16 +69,11 @@ pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
 pub use copy::Copied;
-pub use delegation::Delegation;
-pub use directory::{Expansion, UserInfo};
-pub use dkim_keys::{DkimKey, DkimPrivateKey, NewDkimKey};
 pub use dmarc_reports::{DmarcRow, RowAdded, StoredDmarcRow};
 pub use error::StoreError;
 pub use flags::{FlagOp, FlagUpdate};
 pub use folders::Folder;
 pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
-pub use mech_secrets::{SaslUser, SecretSpec};
-pub use password::{hash_password, verify_password};
 pub use queue_admin::QueueSelect;
 pub use queue_work::{
     DueRecipient, OutboundMessage, OutboundRecipient, QueueReport, RecipientStatus,

@@ -41,7 +41,7 @@ pub struct Webmail {
     /// session of it (mail/submit.rs).
     pub smtp: Arc<postern_smtp::Context>,
     /// The mechanism secrets a new password makes (as the CLI's).
-    pub secret_spec: fn(&Config) -> postern_store::SecretSpec,
+    pub secret_spec: fn(&Config) -> postern_directory::SecretSpec,
 }
 
 /// Shared handle the routes carry.

@@ -11,6 +11,7 @@
 use super::Session;
 use crate::trace::rfc5322_date;
 use postern_config::Forward;
+use postern_directory::prelude::*;
 use postern_store::archive::{envelope_for, Direction};
 use postern_store::{Delivery, RemoteRecipient};
 use tokio::io::{AsyncRead, AsyncWrite};

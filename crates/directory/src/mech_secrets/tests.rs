@@ -1,6 +1,7 @@
 use super::*;
-use crate::Secret;
+use crate::prelude::*;
 use postern_sasl::{cram_md5_secret, digest_md5_secret, nt_hash};
+use postern_store::Secret;
 
 const ALICE: &str = "alice@example.org";
 const PASSWORD: &str = "Wonderland-7-Tea";
@@ -142,7 +143,7 @@ fn unknown_disabled_and_unopenable_users() {
         .unwrap();
     // Another key file: nothing opens, the user has no secrets (PLAIN still works).
     drop(s);
-    std::fs::remove_file(crate::key_path(d.path())).unwrap();
+    std::fs::remove_file(postern_store::key_path(d.path())).unwrap();
     let s = Store::open(d.path()).unwrap();
     let u = s.sasl_user(ALICE).unwrap().unwrap();
     assert!(u.secrets.scram_sha256.is_none() && u.apop.is_none());

@@ -1,6 +1,6 @@
 //! Per-user secrets of the challenge-response mechanisms (SPEC X5): made
 //! from the password whenever it is set, sealed with the server key
-//! (seal.rs, the user and mechanism as associated data so a row cannot be
+//! (`Store::seal`, the user and mechanism as associated data so a row cannot be
 //! moved to another user), never plaintext on disk.
 //!
 //! SCRAM-SHA-256 keys are always made (RFC 5803 text form inside the seal);
@@ -8,10 +8,11 @@
 //! user without a mechanism's secret fails with it exactly like a wrong
 //! password (postern-sasl stands in fake secrets).
 
-use crate::server_key::ServerKeys;
-use crate::{Store, StoreError, UserId, UserInfo};
+use crate::db::Db;
+use crate::users::{UserInfo, Users};
 use postern_sasl::{CramMd5Secret, DigestMd5Secret, Mechanism, NtHash, ScramKeys, UserSecrets};
-use rusqlite::{params, Connection, OptionalExtension};
+use postern_store::{Store, StoreError, UserId};
+use rusqlite::{params, Connection};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -91,17 +92,29 @@ pub(crate) fn derive(address: &str, password: &str, spec: &SecretSpec) -> Vec<Pl
     out
 }
 
-/// Replaces the user's secrets with `plain`, sealed, inside the caller's transaction.
-pub(crate) fn replace(
-    conn: &Connection,
-    keys: &ServerKeys,
-    user: UserId,
+/// One mechanism's secret, sealed.
+pub(crate) type Sealed = (&'static str, Vec<u8>);
+
+/// Seals each of `plain` for `address` (before taking the database lock).
+pub(crate) fn seal_all(
+    store: &Store,
     address: &str,
     plain: &[Plain],
+) -> Result<Vec<Sealed>, StoreError> {
+    plain
+        .iter()
+        .map(|(mechanism, bytes)| Ok((*mechanism, store.seal(&aad(address, mechanism), bytes)?)))
+        .collect()
+}
+
+/// Replaces the user's secrets with `sealed`, inside the caller's transaction.
+pub(crate) fn replace(
+    conn: &Connection,
+    user: UserId,
+    sealed: &[Sealed],
 ) -> Result<(), StoreError> {
     conn.execute("DELETE FROM user_mech_secrets WHERE user_id = ?1", [user.0])?;
-    for (mechanism, bytes) in plain {
-        let sealed = seal(keys, address, mechanism, bytes)?;
+    for (mechanism, sealed) in sealed {
         conn.execute(
             "INSERT INTO user_mech_secrets (user_id, mechanism, sealed) VALUES (?1, ?2, ?3)",
             params![user.0, mechanism, sealed],
@@ -117,24 +130,6 @@ fn aad(address: &str, mechanism: &str) -> Vec<u8> {
         address.to_lowercase()
     )
     .into_bytes()
-}
-
-fn seal(
-    keys: &ServerKeys,
-    address: &str,
-    mechanism: &str,
-    plain: &[u8],
-) -> Result<Vec<u8>, StoreError> {
-    crate::seal::seal(keys, &aad(address, mechanism), plain)
-}
-
-fn open(
-    keys: &ServerKeys,
-    address: &str,
-    mechanism: &str,
-    sealed: &[u8],
-) -> Option<Zeroizing<Vec<u8>>> {
-    crate::seal::open(keys, &aad(address, mechanism), sealed)
 }
 
 /// Puts one opened secret where postern-sasl looks for it; malformed ones are left out.
@@ -156,16 +151,10 @@ fn place(user: &mut SaslUser, mechanism: &str, bytes: &[u8]) {
     }
 }
 
-impl Store {
-    /// The 32-byte secret postern-sasl derives unknown users' stand-in
-    /// secrets from (`ServerConfig::server_secret`); stable across restarts.
-    pub fn sasl_server_secret(&self) -> Result<[u8; 32], StoreError> {
-        Ok(*self.server_keys()?.sasl.expose())
-    }
-
+pub trait MechSecrets: Db + Users {
     /// An enabled user's mechanism secrets, opened; `None` for an unknown or
     /// disabled user.
-    pub fn sasl_user(&self, address: &str) -> Result<Option<SaslUser>, StoreError> {
+    fn sasl_user(&self, address: &str) -> Result<Option<SaslUser>, StoreError> {
         let Some(info) = self.user_by_address(address)?.filter(|u| u.enabled) else {
             return Ok(None);
         };
@@ -176,7 +165,6 @@ impl Store {
             let rows = st.query_map([info.id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        let keys = self.server_keys()?;
         let address = info.address.clone();
         let mut user = SaslUser {
             info,
@@ -184,7 +172,7 @@ impl Store {
             apop: None,
         };
         for (mechanism, sealed) in rows {
-            if let Some(bytes) = open(keys, &address, &mechanism, &sealed) {
+            if let Some(bytes) = self.store().unseal(&aad(&address, &mechanism), &sealed)? {
                 place(&mut user, &mechanism, &bytes);
             }
         }
@@ -193,7 +181,7 @@ impl Store {
 
     /// Which mechanism secrets each user has (names only, nothing opened),
     /// in `Mechanism::ALL` order, APOP last.
-    pub fn user_mechanisms(&self) -> Result<BTreeMap<UserId, Vec<String>>, StoreError> {
+    fn user_mechanisms(&self) -> Result<BTreeMap<UserId, Vec<String>>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare("SELECT user_id, mechanism FROM user_mech_secrets")?;
         let rows = st.query_map([], |r| Ok((UserId(r.get(0)?), r.get::<_, String>(1)?)))?;
@@ -211,25 +199,9 @@ impl Store {
         out.values_mut().for_each(|v| v.sort_by_key(rank));
         Ok(out)
     }
-
-    /// The key file's keys, read (or created) once per process.
-    pub(crate) fn server_keys(&self) -> Result<&ServerKeys, StoreError> {
-        if let Some(k) = self.inner.keys.get() {
-            return Ok(k);
-        }
-        let loaded = crate::server_key::load_or_create(&self.inner.root)?;
-        Ok(self.inner.keys.get_or_init(|| loaded))
-    }
 }
 
-/// The user's id and whether such a user exists, for `user_passwd`.
-pub(crate) fn user_id(conn: &Connection, address: &str) -> Result<Option<UserId>, StoreError> {
-    Ok(conn
-        .query_row("SELECT id FROM users WHERE address = ?1", [address], |r| {
-            r.get(0).map(UserId)
-        })
-        .optional()?)
-}
+impl MechSecrets for postern_store::Store {}
 
 #[cfg(test)]
 mod tests;
