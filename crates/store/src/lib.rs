@@ -19,7 +19,6 @@
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
 pub mod api;
-mod api_queue;
 pub mod append;
 pub mod archive;
 pub mod archive_view;
@@ -45,10 +44,8 @@ mod ids;
 pub mod import;
 mod lazy_sync;
 pub mod mailbox;
+pub mod outbound;
 pub mod quarantine;
-pub mod queue;
-pub mod queue_admin;
-pub mod queue_work;
 mod readers;
 mod recent;
 mod rename_inbox;
@@ -63,7 +60,6 @@ mod sqlite_api;
 pub mod subscriptions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
-pub use api_queue::QueueStore;
 pub use attachment_rules::AttachmentRuleRow;
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
@@ -74,10 +70,9 @@ pub use error::StoreError;
 pub use flags::{FlagOp, FlagUpdate};
 pub use folders::Folder;
 pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
-pub use queue_admin::QueueSelect;
-pub use queue_work::{
-    DueRecipient, OutboundMessage, OutboundRecipient, QueueReport, RecipientStatus,
-    RecipientUpdate, Recorded,
+pub use outbound::{
+    DueRecipient, OutboundMessage, OutboundRecipient, QueueEntry, QueueReport, QueueSelect,
+    QueueStore, QueuedRecipient, RecipientStatus, RecipientUpdate, Recorded,
 };
 pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
@@ -240,8 +235,6 @@ mod tests_append;
 mod tests_archive;
 #[cfg(test)]
 mod tests_imap;
-#[cfg(test)]
-mod tests_queue;
 #[cfg(test)]
 mod tests_read_latency;
 #[cfg(test)]
