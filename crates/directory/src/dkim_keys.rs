@@ -236,7 +236,7 @@ mod tests {
         let (_d, s) = store();
         s.dkim_key_add(&key("example.org", "s1")).unwrap();
         s.dkim_key_add(&key("example.org", "s2")).unwrap();
-        let conn = s.conn();
+        let conn = s.db_write();
         let sealed: Vec<u8> = conn
             .query_row(
                 "SELECT sealed FROM dkim_keys WHERE selector = 's1'",

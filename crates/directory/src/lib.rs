@@ -25,8 +25,9 @@
 //! - domains, users, aliases, groups, resolution (`domains.rs`, `users.rs`,
 //!   `aliases.rs`, `groups.rs`, `resolve.rs`, address syntax `address.rs`);
 //! - password hashing (`password.rs`) and the mechanism secrets
-//!   (`mech_secrets.rs`): made from a user's password, sealed with the
-//!   server key through the store (`Store::seal`);
+//!   (`mech_secrets.rs`, opened for a login in `sasl_users.rs`): made from
+//!   a user's password, sealed with the server key through the store
+//!   (`Store::seal`);
 //! - delegation and sender identity (`delegation.rs`, `identity.rs`);
 //! - size limits and quotas as settings (`size_limits.rs`, `user_quota.rs`;
 //!   the store still enforces the quota when it commits);
@@ -58,6 +59,7 @@ pub mod ipgroups;
 pub mod mech_secrets;
 mod password;
 mod resolve;
+mod sasl_users;
 pub mod size_limits;
 pub mod srs;
 mod user_quota;
@@ -74,9 +76,10 @@ pub use domains::Domains;
 pub use groups::Groups;
 pub use identity::Identity;
 pub use ipgroups::IpGroups;
-pub use mech_secrets::{MechSecrets, SaslUser, SecretSpec};
+pub use mech_secrets::SecretSpec;
 pub use password::{hash_password, verify_password};
 pub use resolve::{Expansion, Resolve, MAX_EXPANSION_DEPTH, MAX_EXPANSION_SIZE};
+pub use sasl_users::{MechSecrets, SaslUser};
 pub use size_limits::SizeLimits;
 pub use srs::Srs;
 pub use user_quota::Quotas;

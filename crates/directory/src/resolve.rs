@@ -5,7 +5,7 @@ use crate::address::split_address;
 use crate::db::Db;
 use crate::domains::domain_id;
 use crate::domains::Domains;
-use crate::srs::srs_expansion;
+use crate::srs::srs_original;
 use postern_store::{StoreError, UserId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeSet;
@@ -34,8 +34,12 @@ pub trait Resolve: Db + Domains {
     /// addresses expand to nothing. Loops and over-deep nesting stop expansion.
     fn expand(&self, address: &str) -> Result<Expansion, StoreError> {
         // An SRS address of ours (srs.rs) goes back to its original sender, or nowhere.
-        if let Some(reversed) = srs_expansion(self, address)? {
-            return Ok(reversed);
+        if let Some(original) = srs_original(self, address)? {
+            let remote = original.into_iter().collect();
+            return Ok(Expansion {
+                remote,
+                ..Default::default()
+            });
         }
         let mut conn = self.reader()?;
         // One snapshot: an alias changed half-way must not mix old and new.

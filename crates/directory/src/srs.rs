@@ -14,7 +14,6 @@
 use crate::address::split_address;
 use crate::db::Db;
 use crate::domains::Domains;
-use crate::resolve::Expansion;
 use base64::Engine;
 use postern_store::StoreError;
 use ring::hmac;
@@ -124,12 +123,13 @@ pub trait Srs: Db {
 
 impl Srs for postern_store::Store {}
 
-/// For an SRS0 address in a local domain: who it reaches — the original
-/// sender, or nobody when forged or expired. `None` for other addresses.
-pub(crate) fn srs_expansion<S: Db + Domains + ?Sized>(
+/// For an SRS0 address in a local domain: `Some` of the original sender,
+/// or `Some(None)` when the address is forged or expired (it reaches
+/// nobody). `None` for other addresses.
+pub(crate) fn srs_original<S: Db + Domains + ?Sized>(
     s: &S,
     address: &str,
-) -> Result<Option<Expansion>, StoreError> {
+) -> Result<Option<Option<String>>, StoreError> {
     let Some((local, domain)) = split_address(address) else {
         return Ok(None);
     };
@@ -137,11 +137,7 @@ pub(crate) fn srs_expansion<S: Db + Domains + ?Sized>(
     if !srs || !s.is_local_domain(&domain)? {
         return Ok(None);
     }
-    let mut out = Expansion::default();
-    if let Ok(original) = reverse(&srs_key(s)?, local, today()) {
-        out.remote.insert(original);
-    }
-    Ok(Some(out))
+    Ok(Some(reverse(&srs_key(s)?, local, today()).ok()))
 }
 
 #[cfg(test)]
