@@ -1,11 +1,11 @@
-//! SRS reversal (postern-store's srs.rs) on arbitrary RCPT local parts: it
+//! SRS reversal (postern-directory's srs.rs) on arbitrary RCPT local parts: it
 //! never panics, and whatever it accepts was made by `forward` with the same
 //! key, the same day stamp and the same original address — so a bounce can
 //! only ever reach an address we forwarded from.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postern_store::srs::{forward, reverse};
+use postern_directory::srs::{forward, reverse};
 
 const KEY: &[u8] = b"fuzzing key, fuzzing key, fuzzin";
 
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(original) = reverse(KEY, local, day) {
         // Accepted: the address is what forward makes of `original`, up to case.
-        let (_, made) = (0..=postern_store::srs::MAX_AGE_DAYS)
+        let (_, made) = (0..=postern_directory::srs::MAX_AGE_DAYS)
             .map(|age| forward(KEY, &original, "example.org", day - age))
             .map(|a| a.rsplit_once('@').map(|(l, _)| l.to_string()).unwrap_or_default())
             .enumerate()

@@ -12,7 +12,9 @@ use mail_auth::common::crypto::{RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::Canonicalization;
 use mail_auth::{ArcOutput, AuthenticatedMessage, AuthenticationResults};
-use postern_store::{DkimPrivateKey, Store};
+use postern_directory::prelude::*;
+use postern_directory::DkimPrivateKey;
+use postern_store::Store;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 
 /// RFC 8617 §4.2.1: i= runs from 1 to 50; a chain at its end cannot be extended.

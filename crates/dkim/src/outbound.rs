@@ -6,7 +6,9 @@
 use crate::origin::Origin;
 use crate::sign::{self, Key};
 use crate::DkimError;
-use postern_store::{DkimPrivateKey, Store};
+use postern_directory::prelude::*;
+use postern_directory::DkimPrivateKey;
+use postern_store::Store;
 use std::io::Read;
 
 /// A header block longer than this is signed as it is, but only the fields

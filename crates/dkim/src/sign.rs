@@ -11,7 +11,7 @@ use crate::DkimError;
 use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256, SigningKey};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{Canonicalization, DkimSigner, DkimSigningStream, Done, Signature};
-use postern_store::DkimPrivateKey;
+use postern_directory::DkimPrivateKey;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 use std::io::Read;
 

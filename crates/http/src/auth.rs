@@ -11,7 +11,8 @@ use crate::Ctx;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, Uri};
-use postern_store::admin_access::Role;
+use postern_directory::admin_access::Role;
+use postern_directory::prelude::*;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 

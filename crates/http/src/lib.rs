@@ -28,7 +28,8 @@ pub use idle::{HEADER_READ_TIMEOUT, IDLE_TIMEOUT};
 pub use openapi::document as openapi_document;
 
 use postern_config::Config;
-use postern_store::{SecretSpec, Store};
+use postern_directory::SecretSpec;
+use postern_store::Store;
 use std::sync::Arc;
 use tokio::sync::watch;
 

@@ -4,7 +4,7 @@
 //! for them (404, the same answer as for a name that is truly absent).
 
 use crate::problem::ApiError;
-use postern_store::admin_access::Role;
+use postern_directory::admin_access::Role;
 
 /// An authenticated caller and their role.
 #[derive(Clone, Debug)]

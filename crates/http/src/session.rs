@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use postern_directory::prelude::*;
 use postern_store::Secret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

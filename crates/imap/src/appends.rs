@@ -87,6 +87,7 @@ async fn commit_batch(store: Arc<dyn MailStore>, batch: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use postern_directory::prelude::*;
     use postern_store::{Secret, Store};
 
     async fn upload(store: &Store, text: &str) -> Upload {

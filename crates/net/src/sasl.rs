@@ -8,10 +8,12 @@
 
 use crate::policy::Gate;
 use postern_config::Auth;
+use postern_directory::prelude::*;
+use postern_directory::UserInfo;
 use postern_sasl::{
     ErrorClass, FinalData, Mechanism, SaslError, ServerConfig, ServerExchange, Step,
 };
-use postern_store::{Secret, Store, StoreError, UserInfo};
+use postern_store::{Secret, Store, StoreError};
 use std::future::Future;
 
 /// How one protocol carries an exchange.

@@ -2,6 +2,10 @@
 //! other servers is routed (MX, RFC 5321 §5.1), delivered by the SMTP client,
 //! retried with back-off, and bounced with delivery status notifications
 //! (RFC 3464) when it cannot be delivered.
+//!
+//! The rows themselves, and the recording of each attempt, are the store's
+//! (`postern_store::outbound`, reached through `QueueStore`): they are
+//! written in the store's own commits, so this crate holds no SQL.
 
 mod archive;
 pub mod clock;

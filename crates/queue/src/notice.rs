@@ -3,6 +3,7 @@
 
 use crate::dsn::{self, Action, DsnRecipient, DsnRequest};
 use crate::outcome::{Notice, NoticeKind};
+use postern_directory::prelude::*;
 use postern_store::{
     scan_bodies, Delivery, MailStore, OutboundMessage, QueueStore, RemoteRecipient, Store,
     StoreError, UserId,

@@ -319,9 +319,7 @@ macro_rules! mail_store_suite {
 fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::Store::open(dir.path()).unwrap();
-    store.domain_add("example.org").unwrap();
-    let pw = crate::Secret::new("pass-word-1".to_string());
-    let user = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+    let user = crate::tests::add_user(&store, "alice@example.org", 0);
     Fixture {
         store: Arc::new(store),
         user,

@@ -108,7 +108,7 @@ fn refused() -> StoreError {
 }
 
 impl Store {
-    /// Whether `user` has the auditor role (admin_access.rs).
+    /// Whether `user` has the auditor role (postern-directory's admin_access.rs).
     pub fn is_auditor(&self, user: UserId) -> Result<bool, StoreError> {
         let conn = self.reader()?;
         let mut st = conn

@@ -87,9 +87,7 @@ mod tests {
     async fn changes_after_a_modseq() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.domain_add("example.org").unwrap();
-        let pw = Secret::new("pass-word-1".to_string());
-        let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+        let a = crate::tests::add_user(&store, "alice@example.org", 0);
         for n in 0..3 {
             let mut w = store.create_blob().await.unwrap();
             w.write(format!("Subject: {n}\r\n\r\nx\r\n").as_bytes())

@@ -217,7 +217,7 @@ fn apply_isolated(
 }
 
 /// [`apply`] and the archive entry, both or neither (the queue's notices
-/// come this way too, queue_work.rs).
+/// come this way too, outbound/attempts.rs).
 pub(crate) fn apply_archived(
     tx: &Transaction<'_>,
     d: &Delivery,
@@ -268,7 +268,7 @@ pub(crate) fn apply(
         }
     }
     if !d.remote.is_empty() {
-        crate::queue::enqueue(tx, &id, d)?;
+        crate::outbound::enqueue(tx, &id, d)?;
     }
     if delivered == 0 && d.remote.is_empty() {
         return Err(StoreError::Invalid(

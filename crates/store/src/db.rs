@@ -77,7 +77,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         conn.execute_batch(crate::archive::SCHEMA_V15)?;
     }
     if version < 16 {
-        conn.execute_batch(crate::webmail_sessions::SCHEMA_V16)?;
+        conn.execute_batch(SCHEMA_V16)?;
     }
     if version < 17 {
         conn.execute_batch(crate::fetch_accounts::SCHEMA_V17)?;
@@ -428,6 +428,21 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     last_used INTEGER
 );
 PRAGMA user_version = 13;
+COMMIT;
+"#;
+
+/// Webmail sign-in sessions (issue 20 item 2; postern-directory's webmail_sessions.rs).
+const SCHEMA_V16: &str = r#"
+BEGIN;
+CREATE TABLE IF NOT EXISTS webmail_sessions (
+    digest BLOB PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    password_tag BLOB NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webmail_sessions_expires ON webmail_sessions(expires);
+PRAGMA user_version = 16;
 COMMIT;
 "#;
 

@@ -165,7 +165,7 @@ impl Store {
     pub fn fetch_add(&self, a: &NewFetchAccount<'_>) -> Result<i64, StoreError> {
         let owner = a.owner.to_ascii_lowercase();
         for user in std::iter::once(owner.as_str()).chain(a.fallback) {
-            if self.user_by_address(user)?.is_none() {
+            if self.account_id(user)?.is_none() {
                 return Err(StoreError::NotFound(format!("user {user}")));
             }
         }

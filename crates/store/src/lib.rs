@@ -1,19 +1,24 @@
 //! The Postern store.
 //!
-//! Metadata (directory, mailboxes, messages, queue) lives in SQLite in WAL mode
-//! with `synchronous=FULL`; message bodies are files under `blobs/`, one per
-//! accepted message, shared by every mailbox and queue entry that holds it.
-//! The public API speaks in Postern's own types only (no SQL types leak), so a
-//! PostgreSQL backend can stand behind the same API later.
+//! Metadata (mailboxes, messages, flags, the outbound queue's rows) lives in
+//! SQLite in WAL mode with `synchronous=FULL`; message bodies are files under
+//! `blobs/`, one per accepted message, shared by every mailbox and queue
+//! entry that holds it. The public API speaks in Postern's own types only
+//! (no SQL types leak), so a PostgreSQL backend can stand behind the same
+//! API later.
+//!
+//! The directory (domains, users, aliases, groups, roles, secrets, limits)
+//! is not here: it is `postern-directory`, which keeps its tables in this
+//! same database through [`shared_db`] (the one place where a connection
+//! is lent out) and sits above the store. The store reads `users` only as
+//! the owners of mailboxes: id, quota, bytes used.
 //!
 //! Writes from mail sessions go through the group committer ([`commit`]):
 //! several sessions' messages are made durable by one directory fsync and one
 //! transaction commit. Reads go through a small pool of read-only
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
-pub mod admin_access;
 pub mod api;
-mod api_queue;
 pub mod append;
 pub mod archive;
 pub mod archive_view;
@@ -26,12 +31,7 @@ mod copy;
 pub mod counters;
 pub mod crypt;
 mod db;
-pub mod delegation;
-pub mod directory;
-mod directory_edits;
-pub mod dkim_keys;
 pub mod dmarc_reports;
-mod dmarc_rua;
 mod error;
 pub mod export;
 pub mod export_maildir;
@@ -40,18 +40,12 @@ pub mod fetch_accounts;
 pub mod flags;
 pub mod folders;
 pub mod greylist;
-mod identity;
 mod ids;
 pub mod import;
-pub mod ipgroups;
 mod lazy_sync;
 pub mod mailbox;
-pub mod mech_secrets;
-mod password;
+pub mod outbound;
 pub mod quarantine;
-pub mod queue;
-pub mod queue_admin;
-pub mod queue_work;
 mod readers;
 mod recent;
 mod rename_inbox;
@@ -59,36 +53,26 @@ mod seal;
 mod secret;
 pub mod sender_lists;
 mod server_key;
-pub mod size_limits;
+pub mod shared_db;
 pub mod spam_model;
 pub mod spam_rules;
 mod sqlite_api;
-pub mod srs;
 pub mod subscriptions;
-pub mod user_quota;
-pub mod webmail_sessions;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
-pub use api_queue::QueueStore;
 pub use attachment_rules::AttachmentRuleRow;
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
 pub use copy::Copied;
-pub use delegation::Delegation;
-pub use directory::{Expansion, UserInfo};
-pub use dkim_keys::{DkimKey, DkimPrivateKey, NewDkimKey};
 pub use dmarc_reports::{DmarcRow, RowAdded, StoredDmarcRow};
 pub use error::StoreError;
 pub use flags::{FlagOp, FlagUpdate};
 pub use folders::Folder;
 pub use mailbox::{Change, MailboxId, SPECIAL_FOLDERS};
-pub use mech_secrets::{SaslUser, SecretSpec};
-pub use password::{hash_password, verify_password};
-pub use queue_admin::QueueSelect;
-pub use queue_work::{
-    DueRecipient, OutboundMessage, OutboundRecipient, QueueReport, RecipientStatus,
-    RecipientUpdate, Recorded,
+pub use outbound::{
+    DueRecipient, OutboundMessage, OutboundRecipient, QueueEntry, QueueReport, QueueSelect,
+    QueueStore, QueuedRecipient, RecipientStatus, RecipientUpdate, Recorded,
 };
 pub use rename_inbox::InboxRenamed;
 pub use secret::Secret;
@@ -251,8 +235,6 @@ mod tests_append;
 mod tests_archive;
 #[cfg(test)]
 mod tests_imap;
-#[cfg(test)]
-mod tests_queue;
 #[cfg(test)]
 mod tests_read_latency;
 #[cfg(test)]

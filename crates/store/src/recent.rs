@@ -90,9 +90,7 @@ mod tests {
     async fn first_claim_wins() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.domain_add("example.org").unwrap();
-        let pw = Secret::new("Pass-Word-Long-1".to_string());
-        let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+        let a = crate::tests::add_user(&store, "alice@example.org", 0);
         let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
         assert_eq!(store.recent_count(inbox).unwrap(), 0);
         deliver(&store, a, 3).await;

@@ -69,8 +69,8 @@ impl Store {
         match user {
             None => Ok(0),
             Some(u) => self
-                .user_by_address(u)?
-                .map(|i| i.id.0)
+                .account_id(u)?
+                .map(|id| id.0)
                 .ok_or_else(|| StoreError::NotFound(format!("user {u}"))),
         }
     }
@@ -163,15 +163,7 @@ mod tests {
     fn entries_are_added_listed_matched_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.domain_add("example.org").unwrap();
-        let alice = store
-            .user_add(
-                "alice@example.org",
-                &crate::Secret::new("alice-pass-1".into()),
-                "",
-                0,
-            )
-            .unwrap();
+        let alice = crate::tests::add_user(&store, "alice@example.org", 0);
         store
             .sender_list_add(SenderList::Black, "Spammer@Bad.example", None)
             .unwrap();
@@ -214,7 +206,7 @@ mod tests {
             .unwrap()
             .is_empty());
         // A user's entries go with the user.
-        store.user_del("alice@example.org").unwrap();
+        crate::tests::del_user(&store, alice);
         assert!(store
             .sender_listed("bob@friends.example")
             .unwrap()

@@ -9,7 +9,7 @@
 //! users can then log in with PLAIN/LOGIN only, until their password is set
 //! again. Back it up with the database.
 
-use crate::{Secret, StoreError};
+use crate::{Secret, Store, StoreError};
 use rand::Rng;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,17 @@ const KEY_LEN: usize = 32;
 pub(crate) struct ServerKeys {
     pub seal: Secret<[u8; KEY_LEN]>,
     pub sasl: Secret<[u8; KEY_LEN]>,
+}
+
+impl Store {
+    /// The key file's keys, read (or created) once per process.
+    pub(crate) fn server_keys(&self) -> Result<&ServerKeys, StoreError> {
+        if let Some(k) = self.inner.keys.get() {
+            return Ok(k);
+        }
+        let loaded = load_or_create(&self.inner.root)?;
+        Ok(self.inner.keys.get_or_init(|| loaded))
+    }
 }
 
 /// Where the key file of a data directory lives.

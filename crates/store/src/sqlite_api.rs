@@ -254,7 +254,7 @@ impl MailStore for Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{MailStore, Secret, Store};
+    use crate::{MailStore, Store};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
@@ -268,9 +268,7 @@ mod tests {
     async fn a_waiting_call_leaves_the_runtime_free() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.domain_add("example.org").unwrap();
-        let pw = Secret::new("pass-word-1".to_string());
-        let user = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+        let user = crate::tests::add_user(&store, "alice@example.org", 0);
         let (taken, is_taken) = std::sync::mpsc::channel();
         let holder = store.clone();
         let thread = std::thread::spawn(move || {

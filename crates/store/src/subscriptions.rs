@@ -86,9 +86,7 @@ mod tests {
     fn subscriptions_are_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.domain_add("example.org").unwrap();
-        let pw = Secret::new("Pass-Word-Long-1".to_string());
-        let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+        let a = crate::tests::add_user(&store, "alice@example.org", 0);
         let have = store.subscriptions(a).unwrap().len() as i64;
         {
             let conn = store.conn();

@@ -108,12 +108,16 @@ async fn a_plain_commit_archives_nothing() {
 
 #[tokio::test]
 async fn only_auditors_see_the_period_folders_and_nobody_changes_them() {
-    use crate::admin_access::Role;
     use crate::api::MailStore;
     use crate::archive_view::ArchiveView;
     let (_d, store, a, b) = setup();
+    // As postern-directory's role_set writes it.
     store
-        .role_set("bob@example.org", Some(&Role::Auditor))
+        .conn()
+        .execute(
+            "INSERT INTO admin_roles (user_id, role, domains) VALUES (?1, 'auditor', '')",
+            [b.0],
+        )
         .unwrap();
     let when = 1_796_601_600;
     deliver_archived(&store, vec![a], when).await.unwrap();

@@ -5,10 +5,8 @@ use crate::*;
 fn setup() -> (tempfile::TempDir, Store, UserId, UserId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store.domain_add("example.org").unwrap();
-    let pw = Secret::new("pass-word-1".to_string());
-    let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
-    let b = store.user_add("bob@example.org", &pw, "", 0).unwrap();
+    let a = crate::tests::add_user(&store, "alice@example.org", 0);
+    let b = crate::tests::add_user(&store, "bob@example.org", 0);
     (dir, store, a, b)
 }
 

@@ -109,7 +109,7 @@ fn timed_reads(store: &Store, inbox: MailboxId) -> Vec<Duration> {
             match i % 3 {
                 0 => drop(store.snapshot(inbox).unwrap()),
                 1 => drop(store.mailbox_state(inbox).unwrap()),
-                _ => drop(store.user_by_address("alice@example.org").unwrap()),
+                _ => drop(store.account_id("alice@example.org").unwrap()),
             }
             t.elapsed()
         })

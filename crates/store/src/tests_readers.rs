@@ -14,9 +14,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 pub(crate) fn setup() -> (tempfile::TempDir, Store, UserId, MailboxId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store.domain_add("example.org").unwrap();
-    let pw = Secret::new("pass-word-1".to_string());
-    let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+    let a = crate::tests::add_user(&store, "alice@example.org", 0);
     let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
     (dir, store, a, inbox)
 }

@@ -42,7 +42,7 @@ pub struct Webmail {
     /// session of it (mail/submit.rs).
     pub smtp: Arc<postern_smtp::Context>,
     /// The mechanism secrets a new password makes (as the CLI's).
-    pub secret_spec: fn(&Config) -> postern_store::SecretSpec,
+    pub secret_spec: fn(&Config) -> postern_directory::SecretSpec,
     /// The pending ACME HTTP-01 answers, served on the `http` listener.
     pub acme_http01: Arc<postern_net::certs::acme::http01::Http01>,
 }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 use postern_config::SecurityPolicy;
+use postern_directory::prelude::*;
 use postern_store::{Secret, UserId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};

@@ -13,6 +13,7 @@ use crate::traffic::Tally;
 use crate::Ctx;
 use axum::extract::State;
 use axum::Extension;
+use postern_directory::prelude::*;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;

@@ -8,6 +8,7 @@ use crate::roles::Caller;
 use crate::Ctx;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use postern_directory::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -6,6 +6,7 @@ use crate::roles::Caller;
 use crate::Ctx;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use postern_directory::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -8,6 +8,7 @@ use crate::problem::{blocking, ApiError, ApiResult, Problem};
 use crate::roles::Caller;
 use crate::Ctx;
 use axum::extract::{Path, State};
+use postern_directory::prelude::*;
 use postern_net::ipgroup::{check_name, Entry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

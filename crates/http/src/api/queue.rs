@@ -7,8 +7,8 @@ use crate::roles::Caller;
 use crate::Ctx;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use postern_store::queue::QueueEntry;
-use postern_store::queue_admin::QueueSelect;
+use postern_store::outbound::QueueEntry;
+use postern_store::outbound::QueueSelect;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -11,9 +11,10 @@ use crate::Ctx;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
+use postern_directory::ipgroups::Block;
+use postern_directory::prelude::*;
 use postern_net::security::{rfc3339, MANUAL_BLOCK};
 use postern_net::ClientKey;
-use postern_store::ipgroups::Block;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -8,8 +8,10 @@ use crate::roles::Caller;
 use crate::Ctx;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use postern_store::admin_access::Role;
-use postern_store::{Secret, UserInfo};
+use postern_directory::admin_access::Role;
+use postern_directory::prelude::*;
+use postern_directory::UserInfo;
+use postern_store::Secret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -3,6 +3,7 @@
 //! process's (connections, event counters, latency histograms) when there
 //! is one.
 
+use postern_directory::prelude::*;
 use postern_net::metrics::{self, Event, Protocol, Snapshot};
 use postern_net::security::Security;
 use postern_store::{Store, StoreError};

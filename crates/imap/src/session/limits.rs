@@ -29,7 +29,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Takes this session's place among the user's sessions from this
     /// address; the refusal when the user has `imap.max_per_user_ip` of them.
-    pub(super) fn count_user_ip(&mut self, user: &postern_store::UserInfo) -> Result<(), Reply> {
+    pub(super) fn count_user_ip(
+        &mut self,
+        user: &postern_directory::UserInfo,
+    ) -> Result<(), Reply> {
         let limit = self.ctx.config.borrow().imap.max_per_user_ip;
         let ip = self.peer.ip();
         match self.ctx.user_ips.take(user.id, ip, limit) {

@@ -1,7 +1,7 @@
 use super::*;
+use postern_directory::SecretSpec;
 use postern_sasl::client::{self, ScramClient};
 use postern_sasl::{OsNonce, ScramHash};
-use postern_store::SecretSpec;
 
 const ALICE: &str = "alice@example.org";
 const PASSWORD: &str = "Wonderland-7-Tea";

@@ -13,7 +13,7 @@
 use super::Security;
 use crate::bruteforce::{Event, Policy};
 use crate::client_key::client_key;
-use postern_store::ipgroups::Block;
+use postern_directory::ipgroups::Block;
 use std::net::IpAddr;
 use std::time::Duration;
 

@@ -6,7 +6,8 @@
 use super::Security;
 use crate::client_key::{client_key, ClientKey};
 use crate::ipgroup::{Entry, IpGroup};
-use postern_store::ipgroups::{Block, IpGroupRow};
+use postern_directory::ipgroups::{Block, IpGroupRow};
+use postern_directory::prelude::*;
 use postern_store::StoreError;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;

@@ -6,7 +6,8 @@
 use super::{Security, Ticket};
 use crate::bruteforce::{Event, Policy};
 use crate::client_key::{client_key, ClientKey};
-use postern_store::ipgroups::Block;
+use postern_directory::ipgroups::Block;
+use postern_directory::prelude::*;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 use super::*;
 use crate::clock::ManualClock;
-use postern_store::ipgroups::Block;
+use postern_directory::ipgroups::Block;
+use postern_directory::prelude::*;
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -11,12 +11,14 @@ use crate::reply::{self, Reply};
 use crate::MAX_AUTH_LINE;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use postern_directory::prelude::*;
+use postern_directory::UserInfo;
 use postern_net::auth::after_failed_login;
 use postern_net::sasl::{self, Outcome, SaslIo};
 use postern_net::Line;
 use postern_sasl::{Mechanism, OsNonce, ServerExchange};
 use postern_store::mailbox::MessageInfo;
-use postern_store::{MailboxId, Secret, StoreError, UserInfo};
+use postern_store::{MailboxId, Secret, StoreError};
 use std::future::Future;
 use tokio::io::{AsyncRead, AsyncWrite};
 

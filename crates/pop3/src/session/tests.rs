@@ -5,6 +5,7 @@ use super::Context;
 use crate::lock::Locks;
 use crate::Session;
 use postern_config::Config;
+use postern_directory::prelude::*;
 use postern_net::MaybeTls;
 use postern_store::{Delivery, Secret, Store, UserId};
 use std::sync::Arc;

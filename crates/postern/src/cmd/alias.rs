@@ -3,6 +3,7 @@
 use super::say;
 use crate::cli::AliasCmd;
 use crate::error::Result;
+use postern_directory::prelude::*;
 use postern_store::Store;
 use std::io::Write;
 

@@ -4,6 +4,7 @@
 
 use super::say;
 use crate::error::Result;
+use postern_directory::prelude::*;
 use postern_store::Store;
 use std::io::Write;
 

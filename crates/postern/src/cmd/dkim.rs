@@ -5,9 +5,11 @@
 use super::say;
 use crate::cli::DkimCmd;
 use crate::error::{CliError, Result};
+use postern_directory::prelude::*;
+use postern_directory::NewDkimKey;
 use postern_dkim::keys::{self, Algorithm};
 use postern_net::security::rfc3339;
-use postern_store::{NewDkimKey, Store, StoreError};
+use postern_store::{Store, StoreError};
 use std::io::Write;
 
 pub fn run(store: &Store, cmd: DkimCmd, out: &mut dyn Write) -> Result<()> {

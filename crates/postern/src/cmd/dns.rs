@@ -9,6 +9,7 @@ use super::say;
 use crate::cli::DnsArgs;
 use crate::error::{CliError, Result};
 use postern_config::{Config, SERVICES};
+use postern_directory::prelude::*;
 use postern_dkim::records::{self, Answer, Check, Data, DomainFacts, Record};
 use postern_dkim::Algorithm;
 use postern_queue::dns::{Dns, DnsError};

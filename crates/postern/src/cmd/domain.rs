@@ -3,6 +3,7 @@
 use super::{say, size_limit};
 use crate::cli::DomainCmd;
 use crate::error::Result;
+use postern_directory::prelude::*;
 use postern_store::Store;
 use std::io::Write;
 

@@ -4,6 +4,7 @@
 use super::say;
 use crate::cli::ExportArgs;
 use crate::error::{CliError, Result};
+use postern_directory::prelude::*;
 use postern_store::Store;
 use std::io::Write;
 

@@ -5,6 +5,7 @@
 use super::say;
 use crate::cli::ImportArgs;
 use crate::error::{CliError, Result};
+use postern_directory::prelude::*;
 use postern_store::import;
 use postern_store::Store;
 use std::io::Write;

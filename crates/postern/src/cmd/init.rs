@@ -5,6 +5,7 @@ use super::say;
 use crate::cli::InitArgs;
 use crate::error::{CliError, Result};
 use postern_config::{path_in, render_template, Config};
+use postern_directory::prelude::*;
 use postern_store::{Store, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 use super::say;
 use crate::cli::IpgroupCmd;
 use crate::error::{CliError, Result};
+use postern_directory::prelude::*;
 use postern_net::ipgroup::{check_name, Entry};
 use postern_store::Store;
 use std::io::Write;

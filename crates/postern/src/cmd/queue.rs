@@ -12,7 +12,7 @@ use crate::cli::QueueCmd;
 use crate::error::{CliError, Result};
 use crate::serve::pidfile;
 use postern_config::Size;
-use postern_store::queue::{QueueEntry, QueuedRecipient};
+use postern_store::outbound::{QueueEntry, QueuedRecipient};
 use postern_store::{BlobId, QueueSelect, QueueStore, Store};
 use std::io::Write;
 use std::path::Path;

@@ -8,9 +8,10 @@
 use super::say;
 use crate::cli::SecurityCmd;
 use crate::error::{CliError, Result};
+use postern_directory::ipgroups::Block;
+use postern_directory::prelude::*;
 use postern_net::security::{rfc3339, MANUAL_BLOCK};
 use postern_net::ClientKey;
-use postern_store::ipgroups::Block;
 use postern_store::Store;
 use std::io::Write;
 use std::path::Path;
@@ -161,7 +162,7 @@ mod tests {
 
     #[test]
     fn blocked_line() {
-        let b = postern_store::ipgroups::Block {
+        let b = postern_directory::ipgroups::Block {
             ip: "192.0.2.1".into(),
             since: 0,
             until: 300,

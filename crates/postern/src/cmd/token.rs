@@ -4,7 +4,8 @@
 use super::say;
 use crate::cli::TokenCmd;
 use crate::error::{CliError, Result};
-use postern_store::admin_access::Role;
+use postern_directory::admin_access::Role;
+use postern_directory::prelude::*;
 use postern_store::Store;
 use std::io::Write;
 

@@ -12,8 +12,10 @@ use super::{delegation, password, say, size_limit};
 use crate::cli::UserCmd;
 use crate::error::{CliError, Result};
 use postern_config::{parse_size, Config, Size};
+use postern_directory::prelude::*;
+use postern_directory::{SecretSpec, UserInfo};
 use postern_sasl::Mechanism;
-use postern_store::{Secret, SecretSpec, Store, UserInfo};
+use postern_store::{Secret, Store};
 use std::io::{BufRead, Write};
 
 pub fn run(

@@ -11,6 +11,7 @@ pub mod schedule;
 mod sort;
 
 use postern_config::Config;
+use postern_directory::prelude::*;
 use postern_logs::Logs;
 use postern_pop3::client::{self, Delivered, Policy, Sink, Tls};
 use postern_store::fetch_accounts::{FetchAccount, FetchTls};

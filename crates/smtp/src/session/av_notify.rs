@@ -12,6 +12,7 @@
 use super::Session;
 use crate::trace::rfc5322_date;
 use postern_config::Forward;
+use postern_directory::prelude::*;
 use postern_dkim::outbound::sign_own;
 use postern_store::archive::{envelope_for, Direction};
 use postern_store::{Delivery, RemoteRecipient};

@@ -2,8 +2,10 @@
 
 use super::{Flow, Kind, Session, Transaction};
 use crate::reply::{self, Reply};
-use postern_store::directory::split_address;
-use postern_store::{Expansion, RemoteRecipient, Store, StoreError, UserId};
+use postern_directory::prelude::*;
+use postern_directory::split_address;
+use postern_directory::Expansion;
+use postern_store::{RemoteRecipient, Store, StoreError, UserId};
 use smtp_proto::{MailFrom, RcptTo, MAIL_RET_FULL, MAIL_RET_HDRS, MAIL_SMTPUTF8};
 use tokio::io::{AsyncRead, AsyncWrite};
 

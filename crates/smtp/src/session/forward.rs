@@ -1,11 +1,12 @@
 //! Forwarding (issue 15, item 9): mail from outside that a local alias
 //! sends on to another domain leaves with an SRS envelope sender in the
-//! forwarding domain (postern-store's srs.rs), so SPF at the next hop checks
+//! forwarding domain (postern-directory's srs.rs), so SPF at the next hop checks
 //! us, not the original sender who never sent to it. Bounces to that address
 //! come back through the directory, which reverses it.
 
 use super::{Session, Transaction};
 use crate::reply::{self, Reply};
+use postern_directory::prelude::*;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {

@@ -8,6 +8,7 @@
 use super::{Kind, Session, Transaction};
 use crate::reply::{self, Reply};
 use postern_config::LocalSender;
+use postern_directory::prelude::*;
 use postern_filter::{AuthResult, SpfOutcome};
 use tokio::io::{AsyncRead, AsyncWrite};
 

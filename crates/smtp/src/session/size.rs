@@ -10,6 +10,7 @@
 
 use super::Session;
 use crate::reply::{self, Reply};
+use postern_directory::prelude::*;
 use postern_store::{Store, StoreError, UserId};
 use tokio::io::{AsyncRead, AsyncWrite};
 

@@ -37,7 +37,7 @@ pub async fn restore_user(
 ) -> Result<UserRestored, StoreError> {
     let m = super::manifest::Manifest::load(backup_dir)?;
     let user = store
-        .user_by_address(address)?
+        .account_id(address)?
         .ok_or_else(|| StoreError::NotFound(format!("user {address}")))?;
     let keys = match m.encrypted {
         true => crate::crypt::unlock(backup_dir)?.map(|(k, _)| k),
@@ -58,7 +58,7 @@ pub async fn restore_user(
     };
     for (name, mailbox) in folders {
         let target = format!("{RESTORED}/{}/{name}", m.id);
-        let new = store.create_folder(user.id, &target)?;
+        let new = store.create_folder(user, &target)?;
         let messages = old_messages(&old, mailbox)?;
         for msg in &messages {
             let path = backup_dir.join(super::blob_rel(&msg.blob));

@@ -2,15 +2,15 @@
 
 use super::*;
 use crate::api::MailStore;
-use crate::{FinishedBlob, Secret, Store, UserId};
+use crate::{FinishedBlob, Store, UserId};
 
 fn setup() -> (tempfile::TempDir, Store, UserId) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let store = Store::open(&data).unwrap();
-    store.domain_add("example.org").unwrap();
-    let pw = Secret::new("pass-word-1".to_string());
-    let a = store.user_add("alice@example.org", &pw, "", 0).unwrap();
+    let a = crate::tests::add_user(&store, "alice@example.org", 0);
+    // As adding a user with a password does (its mechanism secrets are sealed).
+    store.sasl_server_secret().unwrap();
     std::fs::write(data.join("postern.toml"), b"# settings\n").unwrap();
     (dir, store, a)
 }
@@ -42,7 +42,7 @@ async fn backup_verify_and_restore_keep_uids_and_flags() {
         .backup(&dest, &opts(1_800_000_000, false), &mut |_| {})
         .unwrap();
     assert_eq!(s.id, "20270115T080000Z");
-    // db + 2 bodies + postern.toml + keys/server.key (made by user_add)
+    // db + 2 bodies + postern.toml + keys/server.key (made at the first seal)
     assert_eq!(s.files, 5, "{s:?}");
     assert!(s.dir.join("keys/server.key").is_file());
     assert_eq!(s.linked, 2);
@@ -52,11 +52,7 @@ async fn backup_verify_and_restore_keep_uids_and_flags() {
     let target = d.path().join("restored");
     restore::restore(&dest, &target, &mut |_| {}).unwrap();
     let back = Store::open(&target).unwrap();
-    let user = back
-        .user_by_address("alice@example.org")
-        .unwrap()
-        .unwrap()
-        .id;
+    let user = back.account_id("alice@example.org").unwrap().unwrap();
     let (i0, i1) = (
         store.mailbox(alice, "INBOX").unwrap().unwrap(),
         back.mailbox(user, "INBOX").unwrap().unwrap(),

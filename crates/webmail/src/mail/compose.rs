@@ -15,6 +15,7 @@ use axum::{Extension, Json};
 use base64::Engine;
 use mail_builder::headers::address::Address;
 use mail_builder::MessageBuilder;
+use postern_directory::prelude::*;
 use postern_store::append::Upload;
 use postern_store::MailboxId;
 use serde::{Deserialize, Serialize};

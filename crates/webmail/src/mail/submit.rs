@@ -8,9 +8,9 @@
 use crate::conn::Peer;
 use crate::error::{WebError, WebResult};
 use crate::Ctx;
+use postern_directory::UserInfo;
 use postern_net::MaybeTls;
 use postern_smtp::client::{Reply, ReplyReader};
-use postern_store::UserInfo;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 

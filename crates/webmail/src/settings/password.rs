@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use postern_directory::prelude::*;
 use postern_store::Secret;
 use serde::Deserialize;
 

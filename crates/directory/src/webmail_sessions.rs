@@ -4,24 +4,11 @@
 //! tag of the password hash (so a password change ends every session), and
 //! the expiry ("remember me" sessions simply expire later).
 
-use crate::ids::now;
-use crate::{Store, StoreError, UserId};
+use crate::db::now;
+use crate::db::Db;
+use postern_store::{StoreError, UserId};
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
-
-pub(crate) const SCHEMA_V16: &str = r#"
-BEGIN;
-CREATE TABLE IF NOT EXISTS webmail_sessions (
-    digest BLOB PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    csrf TEXT NOT NULL,
-    password_tag BLOB NOT NULL,
-    expires INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webmail_sessions_expires ON webmail_sessions(expires);
-PRAGMA user_version = 16;
-COMMIT;
-"#;
 
 /// A live webmail session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,10 +23,10 @@ fn password_tag(hash: &str) -> Vec<u8> {
     Sha256::digest(hash.as_bytes()).to_vec()
 }
 
-impl Store {
+pub trait WebmailSessions: Db {
     /// Records a session of `address` whose id hashes to `digest`; expired
     /// ones are dropped on the way.
-    pub fn webmail_session_create(
+    fn webmail_session_create(
         &self,
         digest: &[u8],
         address: &str,
@@ -65,7 +52,7 @@ impl Store {
 
     /// The session whose id hashes to `digest` at time `at`, unless it
     /// expired, its user is disabled, or the password changed since.
-    pub fn webmail_session_get(
+    fn webmail_session_get(
         &self,
         digest: &[u8],
         at: i64,
@@ -90,16 +77,19 @@ impl Store {
     }
 
     /// Ends the session whose id hashes to `digest` (logout).
-    pub fn webmail_session_delete(&self, digest: &[u8]) -> Result<(), StoreError> {
+    fn webmail_session_delete(&self, digest: &[u8]) -> Result<(), StoreError> {
         self.conn()
             .execute("DELETE FROM webmail_sessions WHERE digest = ?1", [digest])?;
         Ok(())
     }
 }
 
+impl WebmailSessions for postern_store::Store {}
+
 #[cfg(test)]
 mod tests {
-    use crate::{Secret, Store};
+    use crate::prelude::*;
+    use postern_store::{Secret, Store};
 
     #[test]
     fn sessions_end_at_expiry_logout_and_password_change() {

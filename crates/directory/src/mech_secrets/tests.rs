@@ -1,6 +1,7 @@
 use super::*;
-use crate::Secret;
+use crate::prelude::*;
 use postern_sasl::{cram_md5_secret, digest_md5_secret, nt_hash};
+use postern_store::Secret;
 
 const ALICE: &str = "alice@example.org";
 const PASSWORD: &str = "Wonderland-7-Tea";
@@ -133,16 +134,16 @@ fn unknown_disabled_and_unopenable_users() {
     assert!(s.sasl_user(ALICE).unwrap().is_none());
     s.user_add_with(ALICE, &pw(PASSWORD), "", 0, &all())
         .unwrap();
-    s.conn()
+    s.db_write()
         .execute("UPDATE users SET enabled = 0", [])
         .unwrap();
     assert!(s.sasl_user(ALICE).unwrap().is_none());
-    s.conn()
+    s.db_write()
         .execute("UPDATE users SET enabled = 1", [])
         .unwrap();
     // Another key file: nothing opens, the user has no secrets (PLAIN still works).
     drop(s);
-    std::fs::remove_file(crate::key_path(d.path())).unwrap();
+    std::fs::remove_file(postern_store::key_path(d.path())).unwrap();
     let s = Store::open(d.path()).unwrap();
     let u = s.sasl_user(ALICE).unwrap().unwrap();
     assert!(u.secrets.scram_sha256.is_none() && u.apop.is_none());
@@ -158,7 +159,7 @@ fn a_row_moved_to_another_user_does_not_open() {
     let b = s
         .user_add("bob@example.org", &pw("Builder-4-Can"), "", 0)
         .unwrap();
-    s.conn()
+    s.db_write()
         .execute(
             "UPDATE user_mech_secrets SET user_id = ?2 WHERE user_id = ?1 AND mechanism = 'NTLM'",
             [a.0, b.0],
@@ -175,7 +176,7 @@ fn deleting_the_user_deletes_the_secrets() {
         .unwrap();
     s.user_del(ALICE).unwrap();
     let n: i64 = s
-        .conn()
+        .db_write()
         .query_row("SELECT COUNT(*) FROM user_mech_secrets", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 0);

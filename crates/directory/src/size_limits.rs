@@ -2,8 +2,9 @@
 //! A user's limit is their own if set, else their domain's, else none; the
 //! SMTP session caps it by the global `smtp.max_message_size`.
 
-use crate::{Store, StoreError, UserId};
-use rusqlite::{params, OptionalExtension};
+use crate::db::Db;
+use postern_store::{StoreError, UserId};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
 /// A limit of 0 would refuse every message; `None` clears instead.
@@ -20,9 +21,9 @@ fn check(limit: Option<u64>) -> Result<Option<i64>, StoreError> {
     }
 }
 
-impl Store {
+pub trait SizeLimits: Db {
     /// Sets (or with `None` clears) a domain's maximum message size in bytes.
-    pub fn domain_set_max_message_size(
+    fn domain_set_max_message_size(
         &self,
         name: &str,
         limit: Option<u64>,
@@ -38,7 +39,7 @@ impl Store {
     }
 
     /// Sets (or with `None` clears) a user's own maximum message size in bytes.
-    pub fn user_set_max_message_size(
+    fn user_set_max_message_size(
         &self,
         address: &str,
         limit: Option<u64>,
@@ -54,7 +55,7 @@ impl Store {
     }
 
     /// The domains that have a limit of their own, by name.
-    pub fn domain_max_message_sizes(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+    fn domain_max_message_sizes(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare(
             "SELECT name, max_message_size FROM domains WHERE max_message_size IS NOT NULL",
@@ -66,7 +67,7 @@ impl Store {
     }
 
     /// The users that have a limit of their own (not inherited from the domain).
-    pub fn user_max_message_sizes(&self) -> Result<BTreeMap<UserId, u64>, StoreError> {
+    fn user_max_message_sizes(&self) -> Result<BTreeMap<UserId, u64>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn
             .prepare("SELECT id, max_message_size FROM users WHERE max_message_size IS NOT NULL")?;
@@ -78,32 +79,37 @@ impl Store {
 
     /// The limit that applies to the user with `address`: their own, else
     /// their domain's; `None` when neither is set or there is no such user.
-    pub fn max_message_size_of(&self, address: &str) -> Result<Option<u64>, StoreError> {
-        self.effective("u.address = ?1", address)
+    fn max_message_size_of(&self, address: &str) -> Result<Option<u64>, StoreError> {
+        effective(&*self.reader()?, "u.address = ?1", address)
     }
 
-    /// [`Store::max_message_size_of`] by user id.
-    pub fn max_message_size_of_id(&self, user: UserId) -> Result<Option<u64>, StoreError> {
-        self.effective("u.id = ?1", user.0)
+    /// [`SizeLimits::max_message_size_of`] by user id.
+    fn max_message_size_of_id(&self, user: UserId) -> Result<Option<u64>, StoreError> {
+        effective(&*self.reader()?, "u.id = ?1", user.0)
     }
+}
 
-    fn effective(&self, which: &str, key: impl rusqlite::ToSql) -> Result<Option<u64>, StoreError> {
-        let sql = format!(
-            "SELECT COALESCE(u.max_message_size, d.max_message_size)
+impl SizeLimits for postern_store::Store {}
+
+/// A user's own limit, else their domain's, for the user `which` selects.
+fn effective(
+    conn: &Connection,
+    which: &str,
+    key: impl rusqlite::ToSql,
+) -> Result<Option<u64>, StoreError> {
+    let sql = format!(
+        "SELECT COALESCE(u.max_message_size, d.max_message_size)
              FROM users u JOIN domains d ON d.id = u.domain_id WHERE {which}"
-        );
-        let limit: Option<Option<i64>> = self
-            .reader()?
-            .query_row(&sql, [key], |r| r.get(0))
-            .optional()?;
-        Ok(limit.flatten().map(|n| n as u64))
-    }
+    );
+    let limit: Option<Option<i64>> = conn.query_row(&sql, [key], |r| r.get(0)).optional()?;
+    Ok(limit.flatten().map(|n| n as u64))
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::prelude::*;
     use crate::tests::setup;
-    use crate::StoreError;
+    use postern_store::StoreError;
 
     const A: &str = "alice@example.org";
 

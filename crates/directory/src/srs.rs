@@ -11,9 +11,11 @@
 //! first (some MTAs change the case of local parts), compared without case.
 //! The key is derived from the server key (server_key.rs).
 
-use crate::directory::{split_address, Expansion};
-use crate::{Store, StoreError};
+use crate::address::split_address;
+use crate::db::Db;
+use crate::domains::Domains;
 use base64::Engine;
+use postern_store::StoreError;
 use ring::hmac;
 
 /// A bounce to an SRS address older than this many days is refused
@@ -28,7 +30,7 @@ const PREFIX: &str = "SRS0=";
 
 /// Today's day number (Unix days), the SRS clock.
 pub fn today() -> u32 {
-    (crate::ids::now() / 86_400) as u32
+    (crate::db::now() / 86_400) as u32
 }
 
 fn stamp(day: u32) -> String {
@@ -106,41 +108,43 @@ pub fn reverse(key: &[u8], local_part: &str, day: u32) -> Result<String, SrsErro
     Ok(format!("{local}@{domain}"))
 }
 
-impl Store {
-    /// The key SRS hashes with, derived from the server key (stable across restarts).
-    fn srs_key(&self) -> Result<[u8; 32], StoreError> {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, self.server_keys()?.seal.expose());
-        let tag = hmac::sign(&key, b"postern-srs-v1");
-        Ok(tag.as_ref().try_into().expect("32 bytes"))
-    }
+/// The key SRS hashes with, derived from the server key (stable across restarts).
+fn srs_key<S: Db + ?Sized>(s: &S) -> Result<[u8; 32], StoreError> {
+    s.store().derived_key(b"postern-srs-v1")
+}
 
+pub trait Srs: Db {
     /// `sender` as the envelope sender of a copy that `forwarder` (a local
     /// domain) sends on to another domain.
-    pub fn srs_forward(&self, sender: &str, forwarder: &str) -> Result<String, StoreError> {
-        Ok(forward(&self.srs_key()?, sender, forwarder, today()))
+    fn srs_forward(&self, sender: &str, forwarder: &str) -> Result<String, StoreError> {
+        Ok(forward(&srs_key(self)?, sender, forwarder, today()))
     }
+}
 
-    /// For an SRS0 address in a local domain: who it reaches — the original
-    /// sender, or nobody when forged or expired. `None` for other addresses.
-    pub(crate) fn srs_expansion(&self, address: &str) -> Result<Option<Expansion>, StoreError> {
-        let Some((local, domain)) = split_address(address) else {
-            return Ok(None);
-        };
-        let srs = local.len() > PREFIX.len() && local[..PREFIX.len()].eq_ignore_ascii_case(PREFIX);
-        if !srs || !self.is_local_domain(&domain)? {
-            return Ok(None);
-        }
-        let mut out = Expansion::default();
-        if let Ok(original) = reverse(&self.srs_key()?, local, today()) {
-            out.remote.insert(original);
-        }
-        Ok(Some(out))
+impl Srs for postern_store::Store {}
+
+/// For an SRS0 address in a local domain: `Some` of the original sender,
+/// or `Some(None)` when the address is forged or expired (it reaches
+/// nobody). `None` for other addresses.
+pub(crate) fn srs_original<S: Db + Domains + ?Sized>(
+    s: &S,
+    address: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    let Some((local, domain)) = split_address(address) else {
+        return Ok(None);
+    };
+    let srs = local.len() > PREFIX.len() && local[..PREFIX.len()].eq_ignore_ascii_case(PREFIX);
+    if !srs || !s.is_local_domain(&domain)? {
+        return Ok(None);
     }
+    Ok(Some(reverse(&srs_key(s)?, local, today()).ok()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
+    use postern_store::Store;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
     const DAY: u32 = 20_794; // 2026-12-07

@@ -3,7 +3,9 @@
 //! but not as the owner's aliases or groups. Both are users; deleting either
 //! removes the delegation (ON DELETE CASCADE, schema v7).
 
-use crate::{Store, StoreError};
+use crate::db::Db;
+use crate::users::user_id;
+use postern_store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// One delegation: `delegate` may send as `owner`.
@@ -13,21 +15,12 @@ pub struct Delegation {
     pub delegate: String,
 }
 
-/// The id of the user with `address`, or NotFound naming it.
-fn user_id(conn: &Connection, address: &str) -> Result<i64, StoreError> {
-    conn.query_row("SELECT id FROM users WHERE address = ?1", [address], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("user {address}")))
-}
-
-impl Store {
+pub trait Delegations: Db {
     /// Lets `delegate` send as `owner`. Both must be users, distinct, and not
     /// already paired.
-    pub fn delegate(&self, owner: &str, delegate: &str) -> Result<(), StoreError> {
+    fn delegate(&self, owner: &str, delegate: &str) -> Result<(), StoreError> {
         let conn = self.conn();
-        let (o, d) = (user_id(&conn, owner)?, user_id(&conn, delegate)?);
+        let (o, d) = (user_id(&conn, owner)?.0, user_id(&conn, delegate)?.0);
         if o == d {
             return Err(StoreError::Invalid(format!(
                 "{owner} cannot delegate to themselves: a user may always send as their own address"
@@ -46,9 +39,9 @@ impl Store {
     }
 
     /// Withdraws a delegation.
-    pub fn undelegate(&self, owner: &str, delegate: &str) -> Result<(), StoreError> {
+    fn undelegate(&self, owner: &str, delegate: &str) -> Result<(), StoreError> {
         let conn = self.conn();
-        let (o, d) = (user_id(&conn, owner)?, user_id(&conn, delegate)?);
+        let (o, d) = (user_id(&conn, owner)?.0, user_id(&conn, delegate)?.0);
         let n = conn.execute(
             "DELETE FROM delegations WHERE owner_id = ?1 AND delegate_id = ?2",
             params![o, d],
@@ -62,9 +55,11 @@ impl Store {
     }
 
     /// Every delegation (or only `owner`'s), sorted by owner then delegate.
-    pub fn delegations(&self, owner: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
+    fn delegations(&self, owner: Option<&str>) -> Result<Vec<Delegation>, StoreError> {
         let conn = self.reader()?;
-        let owner_id = owner.map(|o| user_id(&conn, o)).transpose()?;
+        let owner_id = owner
+            .map(|o| user_id(&conn, o).map(|id| id.0))
+            .transpose()?;
         let mut st = conn.prepare(
             "SELECT o.address, d.address FROM delegations x
              JOIN users o ON o.id = x.owner_id JOIN users d ON d.id = x.delegate_id
@@ -82,6 +77,8 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Delegations for postern_store::Store {}
 
 /// True if the user `delegate` may send as the user whose own address is `owner`.
 pub(crate) fn delegated(
@@ -104,8 +101,9 @@ pub(crate) fn delegated(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
     use crate::tests::setup;
-    use crate::Secret;
+    use postern_store::Secret;
 
     const A: &str = "alice@example.org";
     const B: &str = "bob@example.org";

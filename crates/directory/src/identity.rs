@@ -3,12 +3,13 @@
 //! a member of, and the own address of users who delegated to them
 //! (delegation.rs; not those users' aliases or groups).
 
-use crate::{Store, StoreError};
+use crate::db::Db;
+use postern_store::StoreError;
 use rusqlite::OptionalExtension;
 
-impl Store {
+pub trait Identity: Db {
     /// Whether `user` (their address) may use `sender` as envelope sender or From:.
-    pub fn may_send_as(&self, user: &str, sender: &str) -> Result<bool, StoreError> {
+    fn may_send_as(&self, user: &str, sender: &str) -> Result<bool, StoreError> {
         if sender.eq_ignore_ascii_case(user) {
             return Ok(true);
         }
@@ -37,8 +38,11 @@ impl Store {
     }
 }
 
+impl Identity for postern_store::Store {}
+
 #[cfg(test)]
 mod tests {
+    use crate::prelude::*;
     use crate::tests::setup;
 
     #[test]

@@ -1,13 +1,14 @@
 //! Changing a user's mailbox quota after the account exists (the console's
 //! user page, issue 19 item 4; `user add --quota` sets it at creation).
 
-use crate::{Store, StoreError};
+use crate::db::Db;
+use postern_store::StoreError;
 use rusqlite::params;
 
-impl Store {
+pub trait Quotas: Db {
     /// Sets a user's quota in bytes; 0 is unlimited. Mail already stored
     /// stays even when it is now over: the next delivery is refused.
-    pub fn user_set_quota(&self, address: &str, quota: u64) -> Result<(), StoreError> {
+    fn user_set_quota(&self, address: &str, quota: u64) -> Result<(), StoreError> {
         let q = i64::try_from(quota)
             .map_err(|_| StoreError::Invalid(format!("quota {quota} is too large")))?;
         let n = self.conn().execute(
@@ -21,9 +22,12 @@ impl Store {
     }
 }
 
+impl Quotas for postern_store::Store {}
+
 #[cfg(test)]
 mod tests {
-    use crate::StoreError;
+    use crate::prelude::*;
+    use postern_store::StoreError;
 
     #[test]
     fn quota_changes_and_unknown_users_are_named() {

@@ -4,9 +4,11 @@
 //! stored. A session remembers a digest of the password hash it began under,
 //! so changing the password ends it.
 
-use crate::ids::now;
-use crate::{Store, StoreError};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::now;
+use crate::db::Db;
+use crate::users::user_id;
+use postern_store::StoreError;
+use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// A user's administrative role.
@@ -96,24 +98,16 @@ pub struct SessionInfo {
     pub csrf: String,
 }
 
-fn user_id(conn: &Connection, address: &str) -> Result<i64, StoreError> {
-    conn.query_row("SELECT id FROM users WHERE address = ?1", [address], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("user {address}")))
-}
-
 /// SHA-256 of the stored password hash: changes whenever the password does.
 fn password_tag(hash: &str) -> Vec<u8> {
     Sha256::digest(hash.as_bytes()).to_vec()
 }
 
-impl Store {
+pub trait AdminAccess: Db {
     /// Sets (or with `None` removes) the role of user `address`.
-    pub fn role_set(&self, address: &str, role: Option<&Role>) -> Result<(), StoreError> {
+    fn role_set(&self, address: &str, role: Option<&Role>) -> Result<(), StoreError> {
         let conn = self.conn();
-        let id = user_id(&conn, address)?;
+        let id = user_id(&conn, address)?.0;
         match role {
             None => conn.execute("DELETE FROM admin_roles WHERE user_id = ?1", [id])?,
             Some(role) => {
@@ -129,7 +123,7 @@ impl Store {
     }
 
     /// The role of user `address`, if any.
-    pub fn role_of(&self, address: &str) -> Result<Option<Role>, StoreError> {
+    fn role_of(&self, address: &str) -> Result<Option<Role>, StoreError> {
         let row: Option<(String, String)> = self
             .reader()?
             .query_row(
@@ -142,7 +136,7 @@ impl Store {
     }
 
     /// Records a session of `address` whose id hashes to `digest`.
-    pub fn session_create(
+    fn session_create(
         &self,
         digest: &[u8],
         address: &str,
@@ -168,7 +162,7 @@ impl Store {
 
     /// The session whose id hashes to `digest`, unless it expired, its user
     /// is disabled, or the password changed since it began.
-    pub fn session_get(&self, digest: &[u8], at: i64) -> Result<Option<SessionInfo>, StoreError> {
+    fn session_get(&self, digest: &[u8], at: i64) -> Result<Option<SessionInfo>, StoreError> {
         let row: Option<(String, String, Vec<u8>, String)> = self
             .reader()?
             .query_row(
@@ -184,21 +178,21 @@ impl Store {
     }
 
     /// Ends the session whose id hashes to `digest` (logout).
-    pub fn session_delete(&self, digest: &[u8]) -> Result<(), StoreError> {
+    fn session_delete(&self, digest: &[u8]) -> Result<(), StoreError> {
         self.conn()
             .execute("DELETE FROM admin_sessions WHERE digest = ?1", [digest])?;
         Ok(())
     }
 
     /// Records an API token of `address` whose text hashes to `digest`; its id.
-    pub fn token_create(
+    fn token_create(
         &self,
         digest: &[u8],
         address: &str,
         expires: Option<i64>,
     ) -> Result<i64, StoreError> {
         let conn = self.conn();
-        let id = user_id(&conn, address)?;
+        let id = user_id(&conn, address)?.0;
         conn.execute(
             "INSERT INTO api_tokens (digest, user_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
             params![digest, id, now(), expires],
@@ -207,7 +201,7 @@ impl Store {
     }
 
     /// Every token, oldest first.
-    pub fn token_list(&self) -> Result<Vec<TokenInfo>, StoreError> {
+    fn token_list(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare(
             "SELECT t.id, u.address, t.created, t.expires, t.last_used FROM api_tokens t
@@ -228,7 +222,7 @@ impl Store {
     }
 
     /// Revokes token `id`.
-    pub fn token_revoke(&self, id: i64) -> Result<(), StoreError> {
+    fn token_revoke(&self, id: i64) -> Result<(), StoreError> {
         let n = self
             .conn()
             .execute("DELETE FROM api_tokens WHERE id = ?1", [id])?;
@@ -241,7 +235,7 @@ impl Store {
     /// The user of the unexpired token whose text hashes to `digest`. Its
     /// last use becomes `at` when the recorded one is [`LAST_USED_EVERY`]
     /// or more older: not one synced write per API call.
-    pub fn token_user(&self, digest: &[u8], at: i64) -> Result<Option<String>, StoreError> {
+    fn token_user(&self, digest: &[u8], at: i64) -> Result<Option<String>, StoreError> {
         let conn = self.conn();
         let found: Option<(String, Option<i64>)> = conn
             .query_row(
@@ -264,13 +258,16 @@ impl Store {
     }
 }
 
+impl AdminAccess for postern_store::Store {}
+
 /// Seconds between two writes of a token's last use (`token list` is exact to this).
 pub const LAST_USED_EVERY: i64 = 60;
 
 #[cfg(test)]
 mod tests {
     use super::Role;
-    use crate::{Secret, Store};
+    use crate::prelude::*;
+    use postern_store::{Secret, Store};
 
     fn store() -> (tempfile::TempDir, Store) {
         let d = tempfile::tempdir().unwrap();

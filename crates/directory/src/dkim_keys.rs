@@ -7,9 +7,10 @@
 //! The store keeps bytes and names only: making keys and signing is
 //! postern-dkim's.
 
-use crate::directory::{domain_id, valid_domain};
-use crate::ids::now;
-use crate::{Secret, Store, StoreError};
+use crate::address::valid_domain;
+use crate::db::{now, Db};
+use crate::domains::domain_id;
+use postern_store::{Secret, StoreError};
 use rusqlite::{params, OptionalExtension};
 
 /// A key as `postern dkim list` shows it.
@@ -32,7 +33,7 @@ pub struct DkimPrivateKey {
     pub private_key: Secret<Vec<u8>>,
 }
 
-/// A new key for [`Store::dkim_key_add`].
+/// A new key for [`DkimKeys::dkim_key_add`].
 pub struct NewDkimKey<'a> {
     pub domain: &'a str,
     pub selector: &'a str,
@@ -56,9 +57,9 @@ fn valid_selector(selector: &str) -> bool {
     valid_domain(selector) && selector.is_ascii()
 }
 
-impl Store {
+pub trait DkimKeys: Db {
     /// Stores a key; the domain must be local and the selector new for it.
-    pub fn dkim_key_add(&self, key: &NewDkimKey<'_>) -> Result<(), StoreError> {
+    fn dkim_key_add(&self, key: &NewDkimKey<'_>) -> Result<(), StoreError> {
         let domain = key.domain.trim_end_matches('.').to_ascii_lowercase();
         if !valid_selector(key.selector) {
             return Err(StoreError::Invalid(format!(
@@ -67,11 +68,9 @@ impl Store {
             )));
         }
         let selector = key.selector.to_ascii_lowercase();
-        let sealed = crate::seal::seal(
-            self.server_keys()?,
-            &aad(&domain, &selector),
-            key.private_key,
-        )?;
+        let sealed = self
+            .store()
+            .seal(&aad(&domain, &selector), key.private_key)?;
         let conn = self.conn();
         let id = domain_id(&conn, &domain)?.ok_or_else(|| {
             StoreError::Invalid(format!(
@@ -99,7 +98,7 @@ impl Store {
     }
 
     /// Every key, or one domain's, by domain then selector.
-    pub fn dkim_keys(&self, domain: Option<&str>) -> Result<Vec<DkimKey>, StoreError> {
+    fn dkim_keys(&self, domain: Option<&str>) -> Result<Vec<DkimKey>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare(
             "SELECT d.name, k.selector, k.algorithm, k.public_key, k.created \
@@ -120,7 +119,7 @@ impl Store {
     }
 
     /// Deletes one key.
-    pub fn dkim_key_del(&self, domain: &str, selector: &str) -> Result<(), StoreError> {
+    fn dkim_key_del(&self, domain: &str, selector: &str) -> Result<(), StoreError> {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         let n = self.conn().execute(
             "DELETE FROM dkim_keys WHERE selector = ?2 \
@@ -138,7 +137,7 @@ impl Store {
     /// The keys `domain` signs with, opened (none for a domain without keys
     /// or not local). A key whose seal does not open (another server key
     /// file) is an error: mail must not leave unsigned by surprise.
-    pub fn dkim_signing_keys(&self, domain: &str) -> Result<Vec<DkimPrivateKey>, StoreError> {
+    fn dkim_signing_keys(&self, domain: &str) -> Result<Vec<DkimPrivateKey>, StoreError> {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         let rows: Vec<(String, String, Vec<u8>)> = {
             let conn = self.reader()?;
@@ -152,10 +151,11 @@ impl Store {
         if rows.is_empty() {
             return Ok(vec![]);
         }
-        let keys = self.server_keys()?;
         rows.into_iter()
             .map(|(selector, algorithm, sealed)| {
-                let opened = crate::seal::open(keys, &aad(&domain, &selector), &sealed)
+                let opened = self
+                    .store()
+                    .unseal(&aad(&domain, &selector), &sealed)?
                     .ok_or_else(|| {
                         StoreError::Invalid(format!(
                             "DKIM key {selector} of {domain} does not open with this server key"
@@ -171,9 +171,13 @@ impl Store {
     }
 }
 
+impl DkimKeys for postern_store::Store {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
+    use postern_store::Store;
 
     fn store() -> (tempfile::TempDir, Store) {
         let d = tempfile::tempdir().unwrap();
@@ -232,7 +236,7 @@ mod tests {
         let (_d, s) = store();
         s.dkim_key_add(&key("example.org", "s1")).unwrap();
         s.dkim_key_add(&key("example.org", "s2")).unwrap();
-        let conn = s.conn();
+        let conn = s.db_write();
         let sealed: Vec<u8> = conn
             .query_row(
                 "SELECT sealed FROM dkim_keys WHERE selector = 's1'",

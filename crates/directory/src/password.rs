@@ -1,10 +1,10 @@
 //! Password hashing: Argon2id in PHC string form, verified in constant time.
 
-use crate::{Secret, StoreError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use postern_store::{Secret, StoreError};
 use std::sync::OnceLock;
 
 /// Hashes a password for storage (Argon2id, default parameters, random salt).

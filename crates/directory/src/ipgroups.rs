@@ -6,7 +6,8 @@
 //! Entries are kept as the caller spelled them; `postern_net::ipgroup`
 //! parses and canonicalises them before they get here.
 
-use crate::{Store, StoreError};
+use crate::db::Db;
+use postern_store::StoreError;
 use rusqlite::{params, OptionalExtension};
 
 /// A blocked client address.
@@ -23,9 +24,9 @@ pub struct Block {
 /// A group's name (as first written) and its entries.
 pub type IpGroupRow = (String, Vec<String>);
 
-impl Store {
+pub trait IpGroups: Db {
     /// Adds entries to a group, creating it; returns the group's entries after.
-    pub fn ipgroup_add(&self, name: &str, entries: &[String]) -> Result<IpGroupRow, StoreError> {
+    fn ipgroup_add(&self, name: &str, entries: &[String]) -> Result<IpGroupRow, StoreError> {
         if entries.iter().any(|e| e.trim().is_empty()) {
             return Err(StoreError::Invalid("empty IP group entry".into()));
         }
@@ -51,7 +52,7 @@ impl Store {
 
     /// Removes the named entries, or the whole group when none are named;
     /// returns what is left. Naming an entry the group lacks is an error.
-    pub fn ipgroup_del(&self, name: &str, entries: &[String]) -> Result<IpGroupRow, StoreError> {
+    fn ipgroup_del(&self, name: &str, entries: &[String]) -> Result<IpGroupRow, StoreError> {
         let (name, _) = self.ipgroup_get(name)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -76,7 +77,7 @@ impl Store {
     }
 
     /// One group; `NotFound` when it has no entries.
-    pub fn ipgroup_get(&self, name: &str) -> Result<IpGroupRow, StoreError> {
+    fn ipgroup_get(&self, name: &str) -> Result<IpGroupRow, StoreError> {
         self.ipgroup_list()?
             .into_iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -84,7 +85,7 @@ impl Store {
     }
 
     /// Every group, by name, entries in the order they were added.
-    pub fn ipgroup_list(&self) -> Result<Vec<IpGroupRow>, StoreError> {
+    fn ipgroup_list(&self) -> Result<Vec<IpGroupRow>, StoreError> {
         let conn = self.reader()?;
         let mut stmt =
             conn.prepare("SELECT name, entry FROM ip_groups ORDER BY name COLLATE NOCASE, rowid")?;
@@ -101,7 +102,7 @@ impl Store {
     }
 
     /// Records a block (replacing an earlier one of the same address).
-    pub fn block_put(&self, b: &Block) -> Result<(), StoreError> {
+    fn block_put(&self, b: &Block) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT OR REPLACE INTO login_blocks (ip, since, until, failures, reason)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -111,7 +112,7 @@ impl Store {
     }
 
     /// Blocks still in force at `now`, oldest first.
-    pub fn block_list(&self, now: i64) -> Result<Vec<Block>, StoreError> {
+    fn block_list(&self, now: i64) -> Result<Vec<Block>, StoreError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare(
             "SELECT ip, since, until, failures, reason FROM login_blocks
@@ -122,7 +123,7 @@ impl Store {
     }
 
     /// Lifts the block of `ip`; false when it had none in force at `now`.
-    pub fn block_del(&self, ip: &str, now: i64) -> Result<bool, StoreError> {
+    fn block_del(&self, ip: &str, now: i64) -> Result<bool, StoreError> {
         let n = self.conn().execute(
             "DELETE FROM login_blocks WHERE ip = ?1 AND until > ?2",
             params![ip, now],
@@ -132,7 +133,7 @@ impl Store {
 
     /// Forgets blocks that ended at or before `now`; returns them, so the
     /// one caller that purges (the server) can log each end exactly once.
-    pub fn block_purge(&self, now: i64) -> Result<Vec<Block>, StoreError> {
+    fn block_purge(&self, now: i64) -> Result<Vec<Block>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "DELETE FROM login_blocks WHERE until <= ?1
@@ -144,6 +145,8 @@ impl Store {
         Ok(ended)
     }
 }
+
+impl IpGroups for postern_store::Store {}
 
 /// A `login_blocks` row selected as ip, since, until, failures, reason.
 fn row_block(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
@@ -159,7 +162,8 @@ fn row_block(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
 #[cfg(test)]
 mod tests {
     use super::Block;
-    use crate::{Store, StoreError};
+    use crate::prelude::*;
+    use postern_store::{Store, StoreError};
 
     fn store() -> (tempfile::TempDir, Store) {
         let d = tempfile::tempdir().unwrap();

@@ -2,17 +2,20 @@
 //! the record `postern dns` prints: an address that is delivered here, so
 //! the reports do not bounce or leak.
 
-use crate::directory::domain_id;
-use crate::{Store, StoreError};
+use crate::db::Db;
+use crate::domains::domain_id;
+use crate::domains::Domains;
+use crate::resolve::Resolve;
+use postern_store::StoreError;
 use rusqlite::{params, OptionalExtension};
 
-impl Store {
+pub trait DmarcRua: Db + Domains + Resolve {
     /// Sets (or with `None` clears) `domain`'s DMARC report address; it must
     /// be an address of a local domain that delivers somewhere.
-    pub fn domain_set_dmarc_rua(&self, domain: &str, rua: Option<&str>) -> Result<(), StoreError> {
+    fn domain_set_dmarc_rua(&self, domain: &str, rua: Option<&str>) -> Result<(), StoreError> {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         if let Some(address) = rua {
-            let local = crate::directory::split_address(address)
+            let local = crate::address::split_address(address)
                 .map(|(_, d)| self.is_local_domain(&d))
                 .transpose()?
                 .unwrap_or(false);
@@ -33,7 +36,7 @@ impl Store {
     }
 
     /// `domain`'s DMARC report address, if set; `NotFound` for an unknown domain.
-    pub fn domain_dmarc_rua(&self, domain: &str) -> Result<Option<String>, StoreError> {
+    fn domain_dmarc_rua(&self, domain: &str) -> Result<Option<String>, StoreError> {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         let conn = self.reader()?;
         if domain_id(&conn, &domain)?.is_none() {
@@ -50,10 +53,13 @@ impl Store {
     }
 }
 
+impl DmarcRua for postern_store::Store {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Secret;
+    use crate::prelude::*;
+    use postern_store::{Secret, Store};
 
     #[test]
     fn set_read_clear_and_refusals() {

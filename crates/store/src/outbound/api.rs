@@ -4,8 +4,8 @@
 //! is opened by id too), and the admin commands (`postern queue …`). The
 //! SQLite backend runs each call on its blocking pool.
 
+use super::rows::QueueEntry;
 use crate::api::{MailStore, StoreFuture};
-use crate::queue::QueueEntry;
 use crate::{DueRecipient, OutboundMessage, QueueReport, QueueSelect, Recorded, Store};
 use std::sync::Arc;
 use tokio::sync::Notify;

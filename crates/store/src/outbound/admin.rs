@@ -3,9 +3,9 @@
 //! look at the queue (it polls, and an attempt in flight for a deleted message
 //! records nothing: `queue_record` reports it missing).
 
+use super::attempts::remove_message;
 use crate::blob::take_dead;
 use crate::ids::now;
-use crate::queue_work::remove_message;
 use crate::{Store, StoreError};
 use rusqlite::{params, OptionalExtension};
 
