@@ -85,6 +85,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 18 {
         conn.execute_batch(crate::attachment_rules::SCHEMA_V18)?;
     }
+    if version < 19 {
+        conn.execute_batch(crate::contacts::SCHEMA_V19)?;
+    }
     Ok(())
 }
 
@@ -433,7 +436,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 18;
+    const LATEST: i64 = 19;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {
