@@ -6,6 +6,7 @@
 
 mod assets;
 mod conn;
+mod contacts;
 mod error;
 mod events;
 mod headers;
@@ -46,3 +47,9 @@ pub struct Webmail {
 
 /// Shared handle the routes carry.
 pub type Ctx = Arc<Webmail>;
+
+/// The user's own data besides mail (address book, settings), through the
+/// store's async seam.
+pub(crate) fn book(ctx: &Ctx) -> &dyn postern_store::WebmailStore {
+    &ctx.store
+}
