@@ -155,7 +155,15 @@ pub fn to_text(clean: &str) -> String {
         rest = &rest[lt + gt + 1..];
     }
     t.text(rest);
-    let lines: Vec<&str> = t.out.lines().map(str::trim_end).collect();
+    // Trailing spaces go, except the signature separator's (RFC 3676 §4.3).
+    let lines: Vec<&str> = t
+        .out
+        .lines()
+        .map(|l| match l.trim_end() {
+            "--" => "-- ",
+            trimmed => trimmed,
+        })
+        .collect();
     let mut text = lines.join("\n");
     while text.contains("\n\n\n") {
         text = text.replace("\n\n\n", "\n\n");
@@ -214,11 +222,12 @@ mod tests {
             "<ul><li>one</li><li>two &lt;2&gt;</li></ul><ol><li>first</li><li>second</li></ol>",
             "<div>See <a href=\"https://example.org/x?a=1&amp;b=2\">the page</a> or ",
             "<a href=\"https://example.org/\">https://example.org/</a>.</div><p>Bye</p>",
+            "<div>-- </div><div>Alice  </div>",
         ))
         .unwrap();
         assert_eq!(
             to_text(&html),
-            "Hello Bob & co,\n\n- one\n- two <2>\n1. first\n2. second\nSee the page <https://example.org/x?a=1&b=2> or https://example.org/.\nBye"
+            "Hello Bob & co,\n\n- one\n- two <2>\n1. first\n2. second\nSee the page <https://example.org/x?a=1&b=2> or https://example.org/.\nBye\n-- \nAlice"
         );
     }
 }
