@@ -395,3 +395,41 @@ def test_messages_move_by_dragging_onto_a_folder(webmail, driver):
     wait_until(lambda: imap_uids(webmail, "Kept", tok), 10, what="in Kept")
     assert imap_uids(webmail, "INBOX", tok) == []
     no_alert(driver)
+
+
+def test_remote_images_always_allowed_for_one_sender(webmail, driver):
+    """"Always from this sender" is remembered: the next message of that
+    sender loads its remote images at once; another sender's stay blocked."""
+    from webmail_browser import Trap
+
+    trap = Trap()
+    try:
+        base = "https://127.0.0.1:%d" % webmail.addr("https")[1]
+        html = "MIME-Version: 1.0\r\nContent-Type: text/html\r\n"
+        first, second, other = token(), token(), token()
+        for tok, sender in ((first, "news@shop.test"), (second, "news@shop.test"), (other, "ads@elsewhere.test")):
+            with webmail.smtp() as s:
+                s.sendmail(sender, [ALICE], make_message(tok, sender=sender, extra_headers=html, body=f'<p>{tok}</p><img src="{trap.url}/{tok}.png">\r\n'))
+        sign_in(driver, base, ALICE, ALICE_PASSWORD)
+
+        def open_html(tok):
+            if driver.size_name == "phone" and by_id(driver, "reader").is_displayed():
+                by_id(driver, "back").click()
+            click_row(driver, f"test {tok}")
+            wait_until(lambda: tok in by_id(driver, "subject").text and by_id(driver, "html-frame").is_displayed(), 10)
+
+        open_html(first)
+        visible(driver, "images-note")
+        assert trap.hits == [], "blocked until allowed"
+        by_id(driver, "always-images").click()
+        wait_until(lambda: f"/{first}.png" in trap.hits, 10, what="the first message's image")
+        open_html(second)
+        wait_until(lambda: f"/{second}.png" in trap.hits, 10, what="the same sender's next image, unasked")
+        assert not by_id(driver, "images-note").is_displayed()
+        shot(driver, f"{driver.size_name}-images-always")
+        open_html(other)
+        visible(driver, "images-note")
+        assert f"/{other}.png" not in trap.hits, "another sender's images stay blocked"
+        no_alert(driver)
+    finally:
+        trap.close()

@@ -351,6 +351,8 @@ def test_autocompletion_offers_own_contacts_and_own_domain_only(webmail):
     assert theirs and all(a.endswith("@other.test") for a, _ in theirs), theirs
     assert complete(api, "%") == [] and complete(api, "_") == [], "LIKE wildcards are literal"
     assert api.request("GET", "/api/addresses", query={"q": "x" * 101}).status == 400
+    assert len(complete(api, "x" * 100)) == 0
+    assert api.request("GET", "/api/addresses", query={"q": " "}).status == 400
 
 
 def test_settings_keep_prefs_and_list_the_allowed_identities(webmail):

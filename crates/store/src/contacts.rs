@@ -401,8 +401,16 @@ mod tests {
         assert!(long.check().is_err());
         let ok = Contact {
             name: "x".repeat(MAX_FIELD_CHARS),
+            emails: vec!["a@b.test".into(); MAX_CONTACT_VALUES],
+            phones: vec!["1".into(); MAX_CONTACT_VALUES],
             ..Contact::default()
         };
         assert!(ok.check().is_ok());
+        let mut many = ok.clone();
+        many.emails.push("a@b.test".into());
+        assert!(many.check().is_err());
+        let mut many = ok;
+        many.phones.push("1".into());
+        assert!(many.check().is_err());
     }
 }

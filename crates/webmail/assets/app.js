@@ -441,7 +441,7 @@ async function suggest(input) {
   }
   suggestFor = input;
   ul.hidden = found.length === 0;
-  input.after(ul);
+  input.closest('label').after(ul);
 }
 
 function choose(input, address) {
