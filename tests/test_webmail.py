@@ -433,3 +433,22 @@ def test_remote_images_always_allowed_for_one_sender(webmail, driver):
         no_alert(driver)
     finally:
         trap.close()
+
+
+def test_a_reply_goes_out_as_the_identity_the_message_was_sent_to(webmail, driver):
+    base = "https://127.0.0.1:%d" % webmail.addr("https")[1]
+    webmail.cli("alias", "add", "info@example.org", ALICE)
+    tok = token()
+    webmail.deliver(tok, to="info@example.org")
+    sign_in(driver, base, ALICE, ALICE_PASSWORD)
+    click_row(driver, tok)
+    wait_until(lambda: tok in by_id(driver, "subject").text, 10)
+    by_id(driver, "reply-all").click()
+    visible(driver, "composer")
+    assert by_id(driver, "c-from").get_attribute("value") == "info@example.org"
+    assert by_id(driver, "c-cc").get_attribute("value") == "", "no copy to one's own alias"
+    by_id(driver, "c-send").click()
+    wait_until(lambda: by_id(driver, "status").text == "Message sent", 15, what="sent")
+    sent = wait_until(lambda: [m for m in webmail.messages(ALICE, "Sent") if tok in m], 10)
+    assert "From: <info@example.org>" in sent[0] or "From: info@example.org" in sent[0], sent[0]
+    no_alert(driver)

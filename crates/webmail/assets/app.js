@@ -474,18 +474,26 @@ function self() { return $('whoami').textContent.toLowerCase(); }
 
 function addrOf(s) { const m = s.match(/<([^>]+)>/); return (m ? m[1] : s).trim().toLowerCase(); }
 
+function identities() { return ((state.settings && state.settings.identities) || [self()]).map((i) => i.toLowerCase()); }
+
+// A reply goes out as the identity the message was sent to, when it is one.
+function replyIdentity(m) {
+  const addressed = [m.to, m.cc].join(',').split(',').filter((s) => s.trim()).map(addrOf);
+  return identities().find((i) => addressed.includes(i));
+}
+
 function reply(all) {
   const m = state.view;
   if (!m) return;
   const to = m.reply_to || m.from;
   let cc = '';
   if (all) {
-    const seen = new Set([self(), addrOf(to)]);
+    const seen = new Set([...identities(), addrOf(to)]);
     cc = [m.to, m.cc].join(',').split(',').map((s) => s.trim()).filter((s) => s && !seen.has(addrOf(s)) && seen.add(addrOf(s))).join(', ');
   }
   const refs = [...(m.references || [])];
   if (m.message_id && !refs.includes(m.message_id)) refs.push(m.message_id);
-  openComposer({ to, cc, subject: prefixed('Re:', m.subject), text: quote(m), in_reply_to: m.message_id, references: refs });
+  openComposer({ from: replyIdentity(m), to, cc, subject: prefixed('Re:', m.subject), text: quote(m), in_reply_to: m.message_id, references: refs });
   state.replying = { folder: state.folder, uid: m.uid };
 }
 
