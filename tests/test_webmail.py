@@ -452,3 +452,39 @@ def test_a_reply_goes_out_as_the_identity_the_message_was_sent_to(webmail, drive
     sent = wait_until(lambda: [m for m in webmail.messages(ALICE, "Sent") if tok in m], 10)
     assert "From: <info@example.org>" in sent[0] or "From: info@example.org" in sent[0], sent[0]
     no_alert(driver)
+
+
+def test_display_preferences_page_size_threads_and_plain_first(webmail, driver):
+    base = "https://127.0.0.1:%d" % webmail.addr("https")[1]
+    tok, other = token(), token()
+    b = "b-" + tok
+    alt = (f"--{b}\r\nContent-Type: text/plain\r\n\r\nPlain words {tok}\r\n"
+           f"--{b}\r\nContent-Type: text/html\r\n\r\n<p>HTML words {tok}</p>\r\n--{b}--\r\n")
+    msg = make_message(tok, extra_headers=f"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{b}\"\r\n", body="")
+    with webmail.smtp() as s:
+        s.sendmail("sender@example.net", [ALICE], msg.split(b"token ")[0] + alt.encode())
+    webmail.deliver(other)
+    sign_in(driver, base, ALICE, ALICE_PASSWORD)
+    wait_until(lambda: by_id(driver, "page-info").text == "1/1", 10)
+    open_panel(driver, "settings", "settings-panel")
+    size = by_id(driver, "set-page-size")
+    size.clear()
+    size.send_keys("1")
+    by_id(driver, "set-threads").click()
+    by_id(driver, "set-html").click()
+    by_id(driver, "set-save").click()
+    wait_until(lambda: by_id(driver, "set-status").text == "Saved", 10)
+    by_id(driver, "settings").click()
+    wait_until(lambda: by_id(driver, "page-info").text == "1/2", 10, what="one message a page")
+    assert by_id(driver, "threads").is_selected()
+    # Kept on the server: a new sign-in has them.
+    driver.refresh()
+    visible(driver, "app-view")
+    wait_until(lambda: by_id(driver, "page-info").text == "1/2", 10)
+    if not row_texts(driver) or tok not in row_texts(driver)[0]:
+        by_id(driver, "next").click()
+    click_row(driver, tok)
+    wait_until(lambda: tok in by_id(driver, "subject").text, 10)
+    assert f"Plain words {tok}" in visible(driver, "text").text
+    assert not by_id(driver, "html-frame").is_displayed()
+    no_alert(driver)
