@@ -17,6 +17,8 @@ mod session;
 mod settings;
 
 pub use conn::{serve_http, serve_https};
+/// The vCard decoder and encoder, public for its fuzz target.
+pub use contacts::vcard;
 
 use postern_config::Config;
 use postern_logs::Logs;

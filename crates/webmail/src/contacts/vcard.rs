@@ -117,11 +117,22 @@ fn apply(c: &mut Contact, name: &str, value: &str) {
             c.family = unescape(parts.first().copied().unwrap_or(""));
             c.given = unescape(parts.get(1).copied().unwrap_or(""));
         }
-        "EMAIL" => c.emails.push(unescape(value).trim().to_string()),
+        "EMAIL" => {
+            let e = unescape(value);
+            if !e.trim().is_empty() {
+                c.emails.push(e.trim().to_string());
+            }
+        }
         "TEL" => {
+            // vCard 4.0 writes a tel: URI (RFC 3966), 3.0 the bare number.
             let v = unescape(value);
-            c.phones
-                .push(v.trim().trim_start_matches("tel:").to_string());
+            let mut t = v.trim();
+            while let Some(rest) = t.strip_prefix("tel:") {
+                t = rest.trim();
+            }
+            if !t.is_empty() {
+                c.phones.push(t.to_string());
+            }
         }
         "ORG" => {
             let units: Vec<String> = split_unescaped(value, ';')
@@ -270,6 +281,18 @@ mod tests {
             parse(v21.as_bytes()).unwrap_err(),
             VcardError::Line(2, "only vCard 3.0 and 4.0 are read".into())
         );
+    }
+
+    #[test]
+    fn what_is_read_is_what_is_written_back() {
+        // Found by the fuzz target: a number read as "\t\0" (trimmed before
+        // "tel:" was taken off, not after) came back as "\0".
+        let tricky =
+            "BEGIN:VCARD\nFN:x\nTEL:tel:\t\0\nTEL:tel: tel:1\nTEL:tel:\nEMAIL: \nEND:VCARD\n";
+        let cards = parse(tricky.as_bytes()).unwrap();
+        assert_eq!(cards[0].phones, ["\0", "1"]);
+        assert!(cards[0].emails.is_empty());
+        assert_eq!(parse(write(&cards, "4.0").as_bytes()).unwrap(), cards);
     }
 
     #[test]
