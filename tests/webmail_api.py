@@ -20,7 +20,7 @@ class Web:
     def origin(self):
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
-    def request(self, method, path, body=None, headers=None, query=None):
+    def request(self, method, path, body=None, headers=None, query=None, raw=None):
         if self.tls:
             c = http.client.HTTPSConnection(self.host, self.port, context=insecure_tls(), timeout=IO_TIMEOUT)
         else:
@@ -36,6 +36,8 @@ class Web:
         if body is not None:
             data = json.dumps(body).encode()
             h["Content-Type"] = "application/json"
+        elif raw is not None:
+            data = raw
         h.update(headers or {})
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()

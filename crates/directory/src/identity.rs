@@ -91,4 +91,32 @@ mod tests {
             .unwrap();
         assert!(!may("bob@example.org", "alice@example.org"));
     }
+
+    #[test]
+    fn the_webmails_identities_all_pass_the_rule_and_nothing_more_does() {
+        // The webmail's From selector lists store::send_as_identities; the
+        // sessions enforce may_send_as: the two must agree.
+        let (_d, store, _, _) = setup();
+        store
+            .alias_add("info@example.org", &["alice@example.org".into()])
+            .unwrap();
+        store
+            .group_add("team@example.org", &["alice@example.org".into()])
+            .unwrap();
+        store
+            .delegate("bob@example.org", "alice@example.org")
+            .unwrap();
+        store
+            .alias_add("sales@example.org", &["bob@example.org".into()])
+            .unwrap();
+        let ids = store.send_as_identities("alice@example.org").unwrap();
+        assert_eq!(ids.len(), 4, "{ids:?}");
+        for id in &ids {
+            assert!(store.may_send_as("alice@example.org", id).unwrap(), "{id}");
+        }
+        assert!(!ids.iter().any(|i| i == "sales@example.org"));
+        assert!(!store
+            .may_send_as("alice@example.org", "sales@example.org")
+            .unwrap());
+    }
 }

@@ -88,6 +88,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 19 {
         conn.execute_batch(crate::quarantine::SCHEMA_V19)?;
     }
+    if version < 20 {
+        conn.execute_batch(crate::contacts::SCHEMA_V20)?;
+    }
     Ok(())
 }
 
@@ -451,7 +454,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 19;
+    const LATEST: i64 = 20;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

@@ -19,6 +19,7 @@
 //! connections (readers.rs), so they do not wait behind a write's fsync.
 
 pub mod api;
+mod api_webmail;
 pub mod append;
 pub mod archive;
 pub mod archive_view;
@@ -27,6 +28,7 @@ pub mod backup;
 mod blob;
 pub mod changes;
 mod commit;
+pub mod contacts;
 mod copy;
 pub mod counters;
 pub mod crypt;
@@ -58,12 +60,15 @@ pub mod spam_model;
 pub mod spam_rules;
 mod sqlite_api;
 pub mod subscriptions;
+pub mod webmail_prefs;
 
 pub use api::{scan_bodies, Body, BodyFiles, MailStore};
+pub use api_webmail::WebmailStore;
 pub use attachment_rules::AttachmentRuleRow;
 pub use blob::{BlobId, BlobWriter, FinishedBlob};
 pub use changes::Changes;
 pub use commit::{Committed, Delivery, RemoteRecipient};
+pub use contacts::Contact;
 pub use copy::Copied;
 pub use dmarc_reports::{DmarcRow, RowAdded, StoredDmarcRow};
 pub use error::StoreError;

@@ -4,12 +4,15 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: '', folder: 'INBOX', page: 0, pages: 1, order: 'desc', q: '', rows: [], open: null, events: null, view: null, draft: null, files: [], thread: false };
+const state = { csrf: '', folder: 'INBOX', page: 0, pages: 1, order: 'desc', q: '', rows: [], open: null, events: null, view: null, draft: null, files: [], thread: false, settings: null };
 
 async function api(method, path, body) {
   const init = { method, headers: {}, credentials: 'same-origin' };
   if (method !== 'GET') init.headers['X-CSRF-Token'] = state.csrf;
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -42,9 +45,17 @@ async function showApp(who) {
   $('whoami').textContent = who.user;
   $('login-view').hidden = true;
   $('app-view').hidden = false;
+  fitBar();
+  await loadSettings();
   await loadFolders();
   await loadList();
   listen();
+}
+
+// On a phone the header wraps: what opens full-screen starts below it.
+function fitBar() {
+  const bar = document.querySelector('header.bar');
+  document.documentElement.style.setProperty('--bar-h', `${bar.offsetHeight}px`);
 }
 
 async function login(ev) {
@@ -84,6 +95,13 @@ async function loadFolders() {
     }
     if (f.name === state.folder) li.classList.add('open');
     li.addEventListener('click', () => openFolder(f.name));
+    li.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
+      e.preventDefault();
+      li.classList.add('drop');
+    });
+    li.addEventListener('dragleave', () => li.classList.remove('drop'));
+    li.addEventListener('drop', (e) => dropOnFolder(e, f.name, li));
     ul.append(li);
     const opt = el('option', f.name);
     opt.value = f.name;
@@ -115,6 +133,7 @@ async function loadList() {
   const params = new URLSearchParams({ folder: state.folder, page: state.page, order: state.order });
   if (state.q) params.set('q', state.q);
   if (state.thread) params.set('thread', 1);
+  if (state.settings) params.set('size', state.settings.prefs.page_size);
   const t0 = performance.now();
   const page = await api('GET', '/api/messages?' + params);
   state.rows = page.messages;
@@ -139,6 +158,8 @@ async function loadList() {
     const date = el('td', fmtDate(m.date), 'date');
     tr.append(check, from, subj, date);
     tr.addEventListener('click', () => openMessage(m.uid));
+    tr.draggable = true;
+    tr.addEventListener('dragstart', (e) => dragRows(e, m.uid));
     tbody.append(tr);
   }
   $('folder-title').textContent = state.q ? `${state.folder}: \u201c${state.q}\u201d (${page.total})` : `${state.folder} (${page.total})`;
@@ -183,9 +204,10 @@ async function openMessage(uid) {
   $('to').textContent = [m.to, m.cc].filter(Boolean).join(', ');
   $('date').textContent = m.date ? new Date(m.date).toLocaleString() : '';
   const frame = $('html-frame');
-  if (m.has_html) {
+  const html = m.has_html && (!state.settings || state.settings.prefs.prefer_html || !m.text);
+  if (html) {
     frame.hidden = false;
-    frame.src = msgUrl('/html', uid);
+    frame.src = msgUrl('/html', uid, m.images_allowed ? { images: 1 } : {});
     $('text').textContent = '';
     $('text').hidden = true;
   } else {
@@ -194,7 +216,7 @@ async function openMessage(uid) {
     $('text').hidden = false;
     $('text').textContent = m.text;
   }
-  $('images-note').hidden = !(m.has_html && m.blocked_images > 0);
+  $('images-note').hidden = !(html && m.blocked_images > 0 && !m.images_allowed);
   $('images-count').textContent = `${m.blocked_images} remote image(s) blocked.`;
   const ul = $('attachments');
   ul.replaceChildren();
@@ -205,6 +227,18 @@ async function openMessage(uid) {
     link.setAttribute('download', '');
     link.className = 'attachment';
     li.append(link, el('span', ` (${a.content_type}, ${a.size} bytes)`));
+    if (a.preview === 'pdf') {
+      const view = el('a', 'Preview', 'preview-link');
+      view.href = msgUrl('/preview', uid, { n: a.n });
+      view.target = '_blank';
+      view.rel = 'noopener noreferrer';
+      li.append(' ', view);
+    } else if (a.preview === 'image') {
+      const img = el('img', undefined, 'preview');
+      img.alt = a.name;
+      img.src = msgUrl('/preview', uid, { n: a.n });
+      li.append(img);
+    }
     ul.append(li);
   }
   $('raw').href = msgUrl('/raw', uid);
@@ -224,6 +258,42 @@ function showImages() {
   if (state.open === null) return;
   $('html-frame').src = msgUrl('/html', state.open, { images: 1 });
   $('images-note').hidden = true;
+}
+
+async function alwaysImages() {
+  if (state.open === null) return;
+  try {
+    await api('POST', '/api/images/allow', { folder: state.folder, uid: state.open });
+    showImages();
+    status('Remote images from this sender will be shown');
+  } catch (e) { status(e.message); }
+}
+
+// ---- dragging messages onto folders
+
+const DRAG_TYPE = 'application/x-postern-uids';
+
+function dragRows(e, uid) {
+  const chosen = selected();
+  const uids = chosen.includes(uid) ? chosen : [uid];
+  e.dataTransfer.setData(DRAG_TYPE, JSON.stringify({ folder: state.folder, uids }));
+  e.dataTransfer.effectAllowed = 'move';
+}
+
+async function dropOnFolder(e, name, li) {
+  li.classList.remove('drop');
+  const data = e.dataTransfer.getData(DRAG_TYPE);
+  if (!data) return;
+  e.preventDefault();
+  const { folder, uids } = JSON.parse(data);
+  if (folder === name) return;
+  try {
+    await api('POST', '/api/messages/move', { folder, uids, to: name });
+    if (uids.includes(state.open)) closeReader();
+    status(`Moved to ${name}`);
+    await loadFolders();
+    await loadList();
+  } catch (err) { status(err.message); }
 }
 
 async function act(path, extra) {
@@ -268,26 +338,149 @@ function prefixed(prefix, subject) {
   return subject.toLowerCase().startsWith(prefix.toLowerCase()) ? subject : `${prefix} ${subject}`;
 }
 
+function signed(text) {
+  const sig = state.settings && state.settings.prefs.signature;
+  return sig ? `\n\n-- \n${sig}${text || ''}` : (text || '');
+}
+
+function fillIdentities(from) {
+  const sel = $('c-from');
+  sel.replaceChildren();
+  const ids = (state.settings && state.settings.identities) || [self()];
+  for (const id of ids) {
+    const opt = el('option', id);
+    opt.value = id;
+    sel.append(opt);
+  }
+  if (from && ids.some((i) => i.toLowerCase() === from.toLowerCase())) sel.value = ids.find((i) => i.toLowerCase() === from.toLowerCase());
+}
+
 function openComposer(fields) {
   state.draft = fields.draft_uid ?? null;
   state.files = [];
   state.compose = { in_reply_to: fields.in_reply_to || '', references: fields.references || [] };
+  fillIdentities(fields.from);
   $('c-to').value = fields.to || '';
   $('c-cc').value = fields.cc || '';
   $('c-bcc').value = '';
   $('c-subject').value = fields.subject || '';
-  $('c-text').value = fields.text || '';
+  $('c-text').value = fields.draft_uid === undefined ? signed(fields.text) : (fields.text || '');
+  setRich(false);
   $('c-files').value = '';
   $('c-attached').replaceChildren();
   $('c-status').textContent = '';
+  hideSuggestions();
   $('reader').hidden = true;
+  $('settings-panel').hidden = true;
+  $('contacts-panel').hidden = true;
   $('composer').hidden = false;
   (fields.to ? $('c-text') : $('c-to')).focus();
+  // A new text starts above the signature and quote; a draft goes on at its end.
+  const at = fields.draft_uid === undefined ? 0 : $('c-text').value.length;
+  $('c-text').setSelectionRange(at, at);
+}
+
+// The editor holds the user's own text; it goes into the page as text
+// nodes and line breaks, and leaves as the editor's HTML, which the server
+// sanitises (rich.rs) before sending.
+function textToEditor(text) {
+  const ed = $('c-editor');
+  ed.replaceChildren();
+  for (const line of text.replace(/\r\n/g, '\n').split('\n')) {
+    const div = el('div');
+    if (line) div.textContent = line; else div.append(el('br'));
+    ed.append(div);
+  }
+}
+
+function setRich(on) {
+  const was = !$('c-editor').hidden;
+  if (on && !was) textToEditor($('c-text').value);
+  if (!on && was) $('c-text').value = $('c-editor').innerText;
+  $('c-rich').checked = on;
+  $('c-editor').hidden = !on;
+  $('c-text').hidden = on;
+  $('c-format').classList.toggle('rich', on);
+}
+
+function format(cmd) {
+  $('c-editor').focus();
+  if (cmd === 'createLink') {
+    const url = $('c-link-url').value.trim();
+    if (!/^(https?:|mailto:)/i.test(url)) { $('c-status').textContent = 'A link starts with https://, http:// or mailto:'; return; }
+    document.execCommand('createLink', false, url);
+  } else {
+    document.execCommand(cmd, false, null);
+  }
+}
+
+// ---- address completion (contacts, then the directory of this domain)
+
+let suggestFor = null;
+let suggestSeq = 0;
+
+function hideSuggestions() { $('c-suggest').hidden = true; $('c-suggest').replaceChildren(); suggestFor = null; }
+
+function lastToken(input) { return input.value.split(/[,;]/).pop().trim(); }
+
+async function suggest(input) {
+  const q = lastToken(input);
+  const seq = ++suggestSeq;
+  if (!q) { hideSuggestions(); return; }
+  let found;
+  try { found = await api('GET', '/api/addresses?' + new URLSearchParams({ q })); } catch (e) { return; }
+  if (seq !== suggestSeq) return;
+  const ul = $('c-suggest');
+  ul.replaceChildren();
+  for (const s of found) {
+    const li = el('li', s.name ? `${s.name} <${s.address}>` : s.address);
+    li.dataset.address = s.address;
+    li.setAttribute('role', 'option');
+    li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(input, s.address); });
+    ul.append(li);
+  }
+  suggestFor = input;
+  ul.hidden = found.length === 0;
+  input.closest('label').after(ul);
+}
+
+function choose(input, address) {
+  const parts = input.value.split(/[,;]/).map((p) => p.trim()).filter(Boolean);
+  parts.pop();
+  parts.push(address);
+  input.value = parts.join(', ') + ', ';
+  hideSuggestions();
+  input.focus();
+}
+
+function suggestKeys(e) {
+  const ul = $('c-suggest');
+  if (ul.hidden || suggestFor !== e.target) return;
+  const items = [...ul.children];
+  let i = items.findIndex((li) => li.classList.contains('active'));
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    i = e.key === 'ArrowDown' ? Math.min(i + 1, items.length - 1) : Math.max(i - 1, 0);
+    items.forEach((li, j) => li.classList.toggle('active', j === i));
+  } else if (e.key === 'Enter' || e.key === 'Tab') {
+    const pick = items[i >= 0 ? i : 0];
+    if (pick) { e.preventDefault(); choose(e.target, pick.dataset.address); }
+  } else if (e.key === 'Escape') {
+    hideSuggestions();
+  }
 }
 
 function self() { return $('whoami').textContent.toLowerCase(); }
 
 function addrOf(s) { const m = s.match(/<([^>]+)>/); return (m ? m[1] : s).trim().toLowerCase(); }
+
+function identities() { return ((state.settings && state.settings.identities) || [self()]).map((i) => i.toLowerCase()); }
+
+// A reply goes out as the identity the message was sent to, when it is one.
+function replyIdentity(m) {
+  const addressed = [m.to, m.cc].join(',').split(',').filter((s) => s.trim()).map(addrOf);
+  return identities().find((i) => addressed.includes(i));
+}
 
 function reply(all) {
   const m = state.view;
@@ -295,12 +488,12 @@ function reply(all) {
   const to = m.reply_to || m.from;
   let cc = '';
   if (all) {
-    const seen = new Set([self(), addrOf(to)]);
+    const seen = new Set([...identities(), addrOf(to)]);
     cc = [m.to, m.cc].join(',').split(',').map((s) => s.trim()).filter((s) => s && !seen.has(addrOf(s)) && seen.add(addrOf(s))).join(', ');
   }
   const refs = [...(m.references || [])];
   if (m.message_id && !refs.includes(m.message_id)) refs.push(m.message_id);
-  openComposer({ to, cc, subject: prefixed('Re:', m.subject), text: quote(m), in_reply_to: m.message_id, references: refs });
+  openComposer({ from: replyIdentity(m), to, cc, subject: prefixed('Re:', m.subject), text: quote(m), in_reply_to: m.message_id, references: refs });
   state.replying = { folder: state.folder, uid: m.uid };
 }
 
@@ -311,10 +504,11 @@ function forward() {
   openComposer({ subject: prefixed('Fwd:', m.subject), text: head + (m.text || '') });
 }
 
+
 function editDraft() {
   const m = state.view;
   if (!m) return;
-  openComposer({ to: m.to, cc: m.cc, subject: m.subject, text: m.text, in_reply_to: '', references: m.references, draft_uid: m.uid });
+  openComposer({ from: addrOf(m.from), to: m.to, cc: m.cc, subject: m.subject, text: m.text, in_reply_to: '', references: m.references, draft_uid: m.uid });
 }
 
 function readFile(f) {
@@ -326,20 +520,44 @@ function readFile(f) {
   });
 }
 
-async function pickFiles() {
-  for (const f of $('c-files').files) {
-    state.files.push(await readFile(f));
+// Attachments travel base64 inside JSON; the whole message must fit the
+// server's smtp.max_message_size (the submission session enforces it too).
+function attachedBytes() { return state.files.reduce((n, f) => n + f.size, 0); }
+
+async function addFiles(files) {
+  const limit = state.settings ? state.settings.max_message_size : Infinity;
+  for (const f of files) {
+    if ((attachedBytes() + f.size) * 4 / 3 > limit) {
+      $('c-status').textContent = `${f.name} is too large: a message may be at most ${limit} bytes`;
+      continue;
+    }
+    const read = await readFile(f);
+    read.size = f.size;
+    state.files.push(read);
     const li = el('li', `${f.name} (${f.size} bytes)`);
     $('c-attached').append(li);
   }
+}
+
+async function pickFiles() {
+  await addFiles($('c-files').files);
   $('c-files').value = '';
 }
 
+function dropFiles(e) {
+  $('composer').classList.remove('dropping');
+  if (!e.dataTransfer || e.dataTransfer.files.length === 0) return;
+  e.preventDefault();
+  addFiles(e.dataTransfer.files).catch((err) => { $('c-status').textContent = err.message; });
+}
+
 function composed() {
+  const rich = !$('c-editor').hidden;
   return {
-    to: $('c-to').value, cc: $('c-cc').value, bcc: $('c-bcc').value, subject: $('c-subject').value,
-    text: $('c-text').value, in_reply_to: state.compose.in_reply_to, references: state.compose.references,
-    attachments: state.files, draft_uid: state.draft,
+    from: $('c-from').value, to: $('c-to').value, cc: $('c-cc').value, bcc: $('c-bcc').value, subject: $('c-subject').value,
+    text: rich ? $('c-editor').innerText : $('c-text').value, html: rich ? $('c-editor').innerHTML : '',
+    in_reply_to: state.compose.in_reply_to, references: state.compose.references,
+    attachments: state.files.map(({ name, content_type, data }) => ({ name, content_type, data })), draft_uid: state.draft,
   };
 }
 
@@ -371,20 +589,137 @@ async function send(ev) {
 
 // ---- settings
 
+async function loadSettings() {
+  state.settings = await api('GET', '/api/settings');
+  const p = state.settings.prefs;
+  state.thread = p.threads;
+  $('threads').checked = p.threads;
+  $('set-signature').value = p.signature;
+  $('set-page-size').value = p.page_size;
+  $('set-threads').checked = p.threads;
+  $('set-html').checked = p.prefer_html;
+  $('set-identities').textContent = state.settings.identities.join(', ');
+  $('filters-hook').disabled = !state.settings.filters;
+}
+
+async function savePrefs(ev) {
+  ev.preventDefault();
+  const prefs = {
+    signature: $('set-signature').value, page_size: Number($('set-page-size').value),
+    threads: $('set-threads').checked, prefer_html: $('set-html').checked,
+  };
+  try {
+    await api('PUT', '/api/settings', prefs);
+    await loadSettings();
+    $('set-status').textContent = 'Saved';
+    state.page = 0;
+    await loadList();
+  } catch (e) { $('set-status').textContent = e.message; }
+}
+
+function togglePanel(id) {
+  const panel = $(id);
+  const show = panel.hidden;
+  for (const p of ['settings-panel', 'contacts-panel']) $(p).hidden = true;
+  panel.hidden = !show;
+  if (show) { $('reader').hidden = true; $('composer').hidden = true; }
+  return show;
+}
+
+// ---- contacts
+
+function contactForm(c) {
+  $('ct-id').value = c.id || '';
+  $('ct-name').value = c.name || '';
+  $('ct-emails').value = (c.emails || []).join(', ');
+  $('ct-phones').value = (c.phones || []).join(', ');
+  $('ct-org').value = c.org || '';
+  $('ct-note').value = c.note || '';
+  state.contact = c;
+}
+
+async function loadContacts() {
+  const list = await api('GET', '/api/contacts');
+  const ul = $('contact-list');
+  ul.replaceChildren();
+  for (const c of list) {
+    const li = el('li');
+    li.dataset.id = c.id;
+    const who = el('span', [c.name, ...c.emails].filter(Boolean).join(' \u00b7 '), 'who');
+    const edit = el('button', 'Edit');
+    edit.type = 'button';
+    edit.addEventListener('click', () => contactForm(c));
+    const write = el('button', 'Write');
+    write.type = 'button';
+    write.disabled = c.emails.length === 0;
+    write.addEventListener('click', () => openComposer({ to: c.emails[0] }));
+    const del = el('button', 'Delete');
+    del.type = 'button';
+    del.addEventListener('click', () => deleteContact(c.id));
+    li.append(who, edit, write, del);
+    ul.append(li);
+  }
+}
+
+function listOf(s) { return s.split(/[,;]/).map((x) => x.trim()).filter(Boolean); }
+
+async function saveContact(ev) {
+  ev.preventDefault();
+  const c = {
+    ...(state.contact || {}), name: $('ct-name').value.trim(), emails: listOf($('ct-emails').value),
+    phones: listOf($('ct-phones').value), org: $('ct-org').value.trim(), note: $('ct-note').value,
+  };
+  const id = Number($('ct-id').value || 0);
+  try {
+    if (id) await api('PUT', '/api/contacts', { ...c, id });
+    else await api('POST', '/api/contacts', { ...c, id: 0 });
+    contactForm({});
+    $('ct-status').textContent = 'Contact saved';
+    await loadContacts();
+  } catch (e) { $('ct-status').textContent = e.message; }
+}
+
+async function deleteContact(id) {
+  try {
+    await api('DELETE', '/api/contacts?' + new URLSearchParams({ id }));
+    $('ct-status').textContent = 'Contact deleted';
+    await loadContacts();
+  } catch (e) { $('ct-status').textContent = e.message; }
+}
+
+async function importVcard() {
+  const f = $('vcf-file').files[0];
+  if (!f) return;
+  try {
+    const r = await api('POST', '/api/contacts/import', new Blob([f], { type: 'text/vcard' }));
+    $('ct-status').textContent = `Imported ${r.imported} contact(s)`;
+    await loadContacts();
+  } catch (e) { $('ct-status').textContent = e.message; }
+  $('vcf-file').value = '';
+}
+
+async function addSender() {
+  if (state.open === null) return;
+  try {
+    const r = await api('POST', '/api/contacts/sender', { folder: state.folder, uid: state.open });
+    status(r && r.id ? 'Sender added to contacts' : 'Done');
+  } catch (e) { status(e.message); }
+}
+
 async function changePassword(ev) {
   ev.preventDefault();
   try {
     await api('POST', '/api/password', { current: $('pw-current').value, new: $('pw-new').value });
     $('pw-current').value = '';
     $('pw-new').value = '';
-    $('password-form').hidden = true;
+    $('settings-panel').hidden = true;
     showLogin();
     $('login-error').textContent = 'Password changed: sign in with the new one';
   } catch (e) { $('pw-status').textContent = e.message; }
 }
 
 function keys(e) {
-  if ($('app-view').hidden || e.target.matches('input, textarea, select')) return;
+  if ($('app-view').hidden || e.target.matches('input, textarea, select, [contenteditable]')) return;
   const i = state.rows.findIndex((m) => m.uid === state.open);
   if (e.key === 'j' && i + 1 < state.rows.length) openMessage(state.rows[i + 1].uid);
   else if (e.key === 'k' && i > 0) openMessage(state.rows[i - 1].uid);
@@ -440,6 +775,7 @@ function wire() {
   $('back').addEventListener('click', closeReader);
   $('menu').addEventListener('click', () => $('sidebar').classList.toggle('shown'));
   document.addEventListener('keydown', keys);
+  window.addEventListener('resize', fitBar);
   $('compose').addEventListener('click', () => openComposer({}));
   $('reply').addEventListener('click', () => reply(false));
   $('reply-all').addEventListener('click', () => reply(true));
@@ -449,8 +785,32 @@ function wire() {
   $('c-save').addEventListener('click', saveDraft);
   $('c-cancel').addEventListener('click', () => { $('composer').hidden = true; state.replying = null; });
   $('composer').addEventListener('submit', send);
-  $('settings').addEventListener('click', () => { $('password-form').hidden = !$('password-form').hidden; $('pw-status').textContent = ''; });
+  $('settings').addEventListener('click', () => { togglePanel('settings-panel'); $('pw-status').textContent = ''; $('set-status').textContent = ''; });
   $('password-form').addEventListener('submit', changePassword);
+  $('prefs-form').addEventListener('submit', savePrefs);
+  $('contacts-btn').addEventListener('click', () => { if (togglePanel('contacts-panel')) { contactForm({}); $('ct-status').textContent = ''; loadContacts().catch((e) => { $('ct-status').textContent = e.message; }); } });
+  $('contact-form').addEventListener('submit', saveContact);
+  $('ct-new').addEventListener('click', () => contactForm({}));
+  $('vcf-file').addEventListener('change', importVcard);
+  $('add-contact').addEventListener('click', addSender);
+  $('always-images').addEventListener('click', alwaysImages);
+  $('c-rich').addEventListener('change', (e) => setRich(e.target.checked));
+  for (const b of document.querySelectorAll('#c-format button[data-cmd]')) {
+    b.addEventListener('mousedown', (e) => e.preventDefault());
+    b.addEventListener('click', () => format(b.dataset.cmd));
+  }
+  for (const input of document.querySelectorAll('#composer input.addr')) {
+    input.addEventListener('input', () => suggest(input));
+    input.addEventListener('keydown', suggestKeys);
+    input.addEventListener('blur', () => { if (suggestFor === input) hideSuggestions(); });
+  }
+  $('composer').addEventListener('dragover', (e) => {
+    if (!e.dataTransfer || !e.dataTransfer.types.includes('Files')) return;
+    e.preventDefault();
+    $('composer').classList.add('dropping');
+  });
+  $('composer').addEventListener('dragleave', () => $('composer').classList.remove('dropping'));
+  $('composer').addEventListener('drop', dropFiles);
 }
 
 async function start() {

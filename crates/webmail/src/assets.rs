@@ -36,9 +36,42 @@ mod tests {
         assert!(!INDEX.contains("<style"));
         assert!(!INDEX.contains("style=\""));
         assert!(!INDEX.contains(" on"), "no inline event handlers");
+    }
+
+    #[test]
+    fn the_script_never_writes_markup() {
+        // User data goes in with textContent and createElement, never as
+        // markup; the one innerHTML is the compose editor's, read (not
+        // written) to send, and the server sanitises it (mail/rich.rs).
+        for sink in [
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "insertHTML",
+            "DOMParser",
+            "createContextualFragment",
+            "srcdoc",
+            "eval(",
+            "new Function",
+        ] {
+            assert!(!APP_JS.contains(sink), "{sink} in app.js");
+        }
+        let uses: Vec<&str> = APP_JS.lines().filter(|l| l.contains("innerHTML")).collect();
+        assert_eq!(uses.len(), 1, "{uses:?}");
         assert!(
-            !APP_JS.contains("innerHTML"),
-            "user data goes in with textContent"
+            uses[0].contains("html: rich ? $('c-editor').innerHTML : ''"),
+            "{uses:?}"
         );
+        let assigned = APP_JS
+            .split("innerHTML")
+            .skip(1)
+            .any(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="));
+        assert!(!assigned, "innerHTML is never assigned");
+    }
+
+    #[test]
+    fn the_editor_is_the_only_editable_and_shortcuts_skip_it() {
+        assert_eq!(INDEX.matches("contenteditable").count(), 1);
+        assert!(APP_JS.contains("'input, textarea, select, [contenteditable]'"));
     }
 }

@@ -7,6 +7,7 @@
 mod acme;
 mod assets;
 mod conn;
+mod contacts;
 mod error;
 mod events;
 mod headers;
@@ -17,6 +18,8 @@ mod session;
 mod settings;
 
 pub use conn::{serve_http, serve_https};
+/// The vCard decoder and encoder, public for its fuzz target.
+pub use contacts::vcard;
 
 use postern_config::Config;
 use postern_logs::Logs;
@@ -49,3 +52,9 @@ pub struct Webmail {
 
 /// Shared handle the routes carry.
 pub type Ctx = Arc<Webmail>;
+
+/// The user's own data besides mail (address book, settings), through the
+/// store's async seam.
+pub(crate) fn book(ctx: &Ctx) -> &dyn postern_store::WebmailStore {
+    &ctx.store
+}

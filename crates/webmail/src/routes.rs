@@ -1,10 +1,10 @@
 //! The webmail routes: the app's files at `/`, its JSON API under `/api`.
 //! Request bodies are JSON and bounded.
 // TODO(issue 20 item 5): settings routes for filters and vacation replies
-// go beside /api/password once the filter feature exists.
+// go beside /api/settings once the filter feature exists.
 
-use crate::mail::{actions, compose, folders, list, read};
-use crate::{assets, events, headers, session, settings, Ctx};
+use crate::mail::{actions, compose, folders, list, preview, read};
+use crate::{assets, contacts, events, headers, session, settings, Ctx};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -44,8 +44,28 @@ pub fn app(ctx: Ctx) -> Router {
         .route("/api/message/html", get(read::html))
         .route("/api/message/raw", get(read::source))
         .route("/api/message/part", get(read::part))
+        .route("/api/message/preview", get(preview::preview))
         .route("/api/events", get(events::events))
         .route("/api/password", post(settings::password::change))
+        .route(
+            "/api/contacts",
+            get(contacts::list)
+                .post(contacts::add)
+                .put(contacts::update)
+                .delete(contacts::delete),
+        )
+        .route("/api/contacts/sender", post(contacts::add_sender))
+        .route(
+            "/api/contacts/import",
+            post(contacts::import).layer(DefaultBodyLimit::max(contacts::MAX_IMPORT_BODY)),
+        )
+        .route("/api/contacts/export", get(contacts::export))
+        .route("/api/addresses", get(contacts::suggest::addresses))
+        .route(
+            "/api/settings",
+            get(settings::prefs::get).put(settings::prefs::put),
+        )
+        .route("/api/images/allow", post(settings::prefs::allow_images))
         .route(
             "/api/send",
             post(compose::send).layer(DefaultBodyLimit::max(MAX_COMPOSE_BODY)),

@@ -55,6 +55,15 @@ pub struct Compose {
     /// The draft this replaces (in Drafts), if any.
     #[serde(default)]
     pub draft_uid: Option<u32>,
+    /// The identity to send as (Settings' list); empty: the user's own
+    /// address. Not checked here: the submission session's sender-identity
+    /// rules decide, as for any mail client.
+    #[serde(default)]
+    pub from: String,
+    /// Rich text from the editor: sanitised (rich.rs), then sent as
+    /// multipart/alternative with a text part made from it (`text` unused).
+    #[serde(default)]
+    pub html: String,
 }
 
 #[derive(Serialize)]
@@ -107,6 +116,20 @@ fn bare_id(id: &str) -> String {
         .to_string()
 }
 
+/// The address `c` is sent from: the identity chosen, else `user`'s own.
+pub fn sender(c: &Compose, user: &str) -> WebResult<String> {
+    match parse_list(&c.from)?.as_slice() {
+        [] => Ok(user.to_string()),
+        [one] => Ok(one.clone()),
+        _ => Err(WebError::Invalid("send from one address".into())),
+    }
+}
+
+/// CRLF line ends (RFC 5322 §2.3).
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
 /// The RFC 5322 message of `c` from `from`, with a fresh Message-ID.
 pub fn build(c: &Compose, from: &str, hostname: &str, now: i64) -> WebResult<Vec<u8>> {
     let (to, cc) = (parse_list(&c.to)?, parse_list(&c.cc)?);
@@ -115,8 +138,14 @@ pub fn build(c: &Compose, from: &str, hostname: &str, now: i64) -> WebResult<Vec
         .from(Address::from(from.to_string()))
         .subject(c.subject.clone())
         .message_id(id)
-        .date(now)
-        .text_body(c.text.replace("\r\n", "\n").replace('\n', "\r\n"));
+        .date(now);
+    m = if c.html.trim().is_empty() {
+        m.text_body(crlf(&c.text))
+    } else {
+        let html = super::rich::clean(&c.html)?;
+        m.text_body(crlf(&super::rich::to_text(&html)))
+            .html_body(crlf(&html))
+    };
     if !to.is_empty() {
         m = m.to(address_list(&to));
     }
@@ -178,7 +207,8 @@ pub async fn save_draft(
     Json(c): Json<Compose>,
 ) -> WebResult<Json<Filed>> {
     let hostname = ctx.config.borrow().server.hostname.clone();
-    let raw = build(&c, &user.address, &hostname, ctx.clock.now())?;
+    let from = sender(&c, &user.address)?;
+    let raw = build(&c, &from, &hostname, ctx.clock.now())?;
     let drafts = super::special(&ctx, &user, "\\Drafts").await?;
     let uid = file(&ctx, drafts.id, &raw, &["\\Draft", "\\Seen"]).await?;
     drop_draft(&ctx, drafts.id, c.draft_uid).await?;
@@ -200,12 +230,13 @@ pub async fn send(
         )));
     }
     let hostname = ctx.config.borrow().server.hostname.clone();
-    let raw = build(&c, &user.address, &hostname, ctx.clock.now())?;
+    let from = sender(&c, &user.address)?;
+    let raw = build(&c, &from, &hostname, ctx.clock.now())?;
     let (store, who) = (ctx.store.clone(), user.address.clone());
     let info = blocking(move || store.user_by_address(&who))
         .await?
         .ok_or(WebError::Unauthenticated)?;
-    submit(&ctx, &peer, info, &recipients, &raw).await?;
+    submit(&ctx, &peer, info, &from, &recipients, &raw).await?;
     let sent = super::special(&ctx, &user, "\\Sent").await?;
     let uid = file(&ctx, sent.id, &raw, &["\\Seen"]).await?;
     if c.draft_uid.is_some() {
@@ -245,6 +276,8 @@ mod tests {
                 data: "aGVsbG8=".into(),
             }],
             draft_uid: None,
+            from: String::new(),
+            html: String::new(),
         }
     }
 
@@ -270,5 +303,33 @@ mod tests {
         );
         assert_eq!(m.attachments().count(), 1);
         assert_eq!(m.attachments().next().unwrap().contents(), b"hello");
+    }
+
+    #[test]
+    fn rich_text_goes_as_alternative_with_its_text_and_attachment() {
+        let mut c = compose("rich", "a.txt");
+        c.html = "<div><b>Bold</b> move<script>alert(1)</script></div><ul><li>x</li></ul>".into();
+        let raw = build(&c, "a@example.org", "mx.test", 0).unwrap();
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(m.body_text(0).unwrap(), "Bold move\r\n- x");
+        let html = m.body_html(0).unwrap();
+        assert!(
+            html.contains("<b>Bold</b>") && !html.contains("script"),
+            "{html}"
+        );
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("multipart/alternative"), "{text}");
+        assert!(text.contains("multipart/mixed"), "{text}");
+        assert_eq!(m.attachments().count(), 1);
+    }
+
+    #[test]
+    fn the_sender_is_the_chosen_identity_or_the_user() {
+        let mut c = compose("x", "a.txt");
+        assert_eq!(sender(&c, "a@example.org").unwrap(), "a@example.org");
+        c.from = "Info <info@example.org>".into();
+        assert_eq!(sender(&c, "a@example.org").unwrap(), "info@example.org");
+        c.from = "a@x.test, b@x.test".into();
+        assert!(sender(&c, "a@example.org").is_err());
     }
 }

@@ -16,8 +16,10 @@ use postern_store::{scan_bodies, BodyFiles};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 
-/// Rows on one page of the list.
+/// Rows on one page of the list, unless the user chose another size
+/// (`size`, 1 to [`MAX_PAGE_SIZE`]: Settings' display preferences).
 pub const PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = postern_store::webmail_prefs::MAX_PAGE_SIZE as usize;
 /// Bytes of a message searched; the rest (large attachments) is not.
 pub const MAX_SEARCHED_BYTES: u64 = 2 * 1024 * 1024;
 /// Longest search text taken.
@@ -35,6 +37,8 @@ pub struct ListQuery {
     /// 1: grouped in threads by References (thread.rs), then paged.
     #[serde(default)]
     pub thread: u8,
+    #[serde(default)]
+    pub size: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +91,7 @@ async fn threaded(
     msgs: Vec<MessageInfo>,
     newest_first: bool,
     page: usize,
+    size: usize,
 ) -> WebResult<Vec<Summary>> {
     let mut all = scan_bodies(&*ctx.mail, move |files| read_all(files, &msgs)).await?;
     let ids: Vec<Vec<String>> = all
@@ -98,8 +103,8 @@ async fn threaded(
     let mut slots: Vec<Option<Summary>> = all.into_iter().map(Some).collect();
     Ok(order
         .into_iter()
-        .skip(page * PAGE_SIZE)
-        .take(PAGE_SIZE)
+        .skip(page * size)
+        .take(size)
         .filter_map(|(i, depth)| slots[i].take().map(|s| Summary { depth, ..s }))
         .collect())
 }
@@ -129,17 +134,19 @@ pub async fn list(
     if newest_first {
         msgs.reverse();
     }
+    let size = q.size.unwrap_or(PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(WebError::Invalid(format!(
+            "a page holds 1 to {MAX_PAGE_SIZE} messages"
+        )));
+    }
     let total = msgs.len();
-    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let pages = total.div_ceil(size).max(1);
     let page = q.page.min(pages - 1);
     let messages = if q.thread == 1 {
-        threaded(&ctx, msgs, newest_first, page).await?
+        threaded(&ctx, msgs, newest_first, page, size).await?
     } else {
-        let rows: Vec<MessageInfo> = msgs
-            .into_iter()
-            .skip(page * PAGE_SIZE)
-            .take(PAGE_SIZE)
-            .collect();
+        let rows: Vec<MessageInfo> = msgs.into_iter().skip(page * size).take(size).collect();
         scan_bodies(&*ctx.mail, move |files| read_all(files, &rows)).await?
     };
     Ok(Json(Page {

@@ -38,6 +38,8 @@ pub struct Attachment {
     pub name: String,
     pub content_type: String,
     pub size: usize,
+    /// "image" or "pdf" when it can be previewed (preview.rs), else "".
+    pub preview: &'static str,
 }
 
 #[derive(Serialize)]
@@ -54,11 +56,13 @@ pub struct View {
     pub text: String,
     pub has_html: bool,
     pub blocked_images: usize,
+    /// The user always allows remote images from this sender.
+    pub images_allowed: bool,
     pub attachments: Vec<Attachment>,
     pub flags: String,
 }
 
-fn parse(raw: &[u8]) -> WebResult<Message<'_>> {
+pub(crate) fn parse(raw: &[u8]) -> WebResult<Message<'_>> {
     MessageParser::default()
         .parse(raw)
         .ok_or_else(|| WebError::Invalid("the message cannot be parsed".into()))
@@ -87,6 +91,11 @@ fn attachments(m: &Message<'_>) -> Vec<Attachment> {
                 .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream")))
                 .unwrap_or_else(|| "application/octet-stream".into()),
             size: p.len(),
+            preview: match super::preview::previewable(p.contents()) {
+                Some("application/pdf") => "pdf",
+                Some(_) => "image",
+                None => "",
+            },
         })
         .collect()
 }
@@ -108,6 +117,15 @@ pub async fn view(
     let m = parse(&raw)?;
     let html = html_of(&m);
     let text = m.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let sender = m.from().and_then(|a| a.first()).and_then(|a| a.address());
+    let images_allowed = match (sender, html) {
+        (Some(s), Some(_)) => {
+            crate::book(&ctx)
+                .image_sender_allowed(user.id, s.to_string())
+                .await?
+        }
+        _ => false,
+    };
     Ok(Json(View {
         uid: w.uid,
         subject: m.subject().unwrap_or_default().to_string(),
@@ -121,6 +139,7 @@ pub async fn view(
         text,
         has_html: html.is_some(),
         blocked_images: html.map_or(0, |h| sanitise(h, false).blocked_images),
+        images_allowed,
         attachments: attachments(&m),
         flags: info.flags,
     }))

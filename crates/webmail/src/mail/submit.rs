@@ -86,17 +86,17 @@ pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Submits `message` from `user` to `recipients`; Ok once the server has
+/// Submits `message` of `user`, with envelope sender `from`, to `recipients`; Ok once the server has
 /// taken responsibility for it (the 250 after the end of data).
 pub async fn submit(
     ctx: &Ctx,
     peer: &Peer,
     user: UserInfo,
+    from: &str,
     recipients: &[String],
     message: &[u8],
 ) -> WebResult<()> {
     let (client, server) = tokio::io::duplex(PIPE_BYTES);
-    let from = user.address.clone();
     let addr = SocketAddr::new(peer.ip, 0);
     let session =
         postern_smtp::Session::authenticated(ctx.smtp.clone(), MaybeTls::Plain(server), addr, user);
@@ -105,7 +105,7 @@ pub async fn submit(
         io: client,
         replies: ReplyReader::default(),
     };
-    let result = conversation(&mut c, &from, recipients, message).await;
+    let result = conversation(&mut c, from, recipients, message).await;
     let _ = c.io.write_all(b"QUIT\r\n").await;
     drop(c);
     let _ = running.await;
