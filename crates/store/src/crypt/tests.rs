@@ -243,3 +243,56 @@ fn bodies_convert_both_ways_and_leftover_temporaries_go() {
         assert_eq!(got, [MARK, &sample(i * CHUNK)].concat());
     }
 }
+
+/// A plaintext body that begins exactly like an encrypted one (the magic,
+/// a nonce prefix, a zero: an IMAP APPEND may store any octets) reads as
+/// itself in a plaintext store, is encrypted by `encryption enable`'s
+/// conversion instead of being skipped as "already encrypted", and comes
+/// back byte for byte after `disable`. Before, the store judged each file by
+/// its first octets: the read failed and the body stayed plaintext on disk.
+#[tokio::test]
+async fn plaintext_body_beginning_with_the_magic_is_not_misread() {
+    use crate::BodyFiles;
+    let d = tempfile::tempdir().unwrap();
+    let body = [&stream::MAGIC[..], &[0u8; 8], MARK].concat();
+    let store = crate::Store::open_with_keys(d.path(), None).unwrap();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(&body).await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let id = blob.id().clone();
+    blob.keep(&d.path().join("blobs"));
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), body);
+    drop(store);
+
+    let k = Arc::new(keys());
+    convert_bodies(d.path(), &k, true, &mut |_, _| {}).unwrap();
+    assert!(
+        grep(&d.path().join("blobs"), b"marker-8c1d2f").is_empty(),
+        "the body was encrypted"
+    );
+    let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), body);
+    drop(store);
+
+    convert_bodies(d.path(), &k, false, &mut |_, _| {}).unwrap();
+    let store = crate::Store::open_with_keys(d.path(), None).unwrap();
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), body);
+}
+
+/// With encryption on, every body is encrypted: a file swapped for a
+/// plaintext one is refused, not served as the message.
+#[tokio::test]
+async fn encrypted_store_refuses_a_plaintext_body() {
+    use crate::BodyFiles;
+    let d = tempfile::tempdir().unwrap();
+    let k = Arc::new(keys());
+    let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(MARK).await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let id = blob.id().clone();
+    blob.keep(&d.path().join("blobs"));
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), MARK);
+    std::fs::write(store.blob_path(&id), b"Subject: forged\r\n\r\nforged\r\n").unwrap();
+    assert!(BodyFiles::read(&store, &id).is_err());
+}
