@@ -4,7 +4,10 @@
 # Both are filled with the same deterministic 1,000-message mailboxes (APPENDed through
 # each server) before the timed run. Runs the sides ABBA — Dovecot, Postern, Postern,
 # Dovecot — each on a fresh setup, and prints every run's rate, errors and peak
-# memory, the ratio of each order and their mean. Everything listens on 127.0.0.1
+# memory, the ratio of each order and their mean. Postern runs twice per round,
+# with a plaintext and with an encrypted store (issue 14 item 4): Dovecot,
+# plaintext, encrypted, encrypted, plaintext, Dovecot; encrypted / plaintext is
+# printed too. Everything listens on 127.0.0.1
 # only, over implicit TLS (IMAPS), and lives in a temp dir that is removed at exit.
 # See bench/README.md for the method.
 #
@@ -15,8 +18,10 @@
 #   WARMUP [5]         seconds of untimed load before that
 #   MESSAGES [1000]    messages loaded into each mailbox before the run
 #   SEED [42]          seed of the generated messages and of the clients' choices
-#   ONLY [both]        both (ABBA: four runs) | postern | dovecot: run only one side, once
-#   ENCRYPTED [0]      1: Postern's store is encrypted at rest (encryption enable)
+#   ONLY [both]        both (ABBA: six runs, four with ENCRYPTED=0|1) | dovecot: Dovecot once |
+#                      postern: Postern only (plaintext and encrypted ABBA, or once)
+#   ENCRYPTED [both]   both: Postern with a plaintext and with an encrypted store (encryption
+#                      enable); 0: plaintext only; 1: encrypted only
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes, JSON results)
@@ -32,6 +37,7 @@ WARMUP=${WARMUP:-5}
 MESSAGES=${MESSAGES:-1000}
 SEED=${SEED:-42}
 ONLY=${ONLY:-both}
+ENCRYPTED=${ENCRYPTED:-both}
 KEEP_TMP=${KEEP_TMP:-0}
 WAIT_IDLE=${WAIT_IDLE:-0}
 BENCH_TMPDIR=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
@@ -64,6 +70,7 @@ check_params() {
     done
     (( MESSAGES >= 3 )) || die "MESSAGES must be at least 3"
     [[ $ONLY =~ ^(both|postern|dovecot)$ ]] || die "ONLY must be both, postern or dovecot"
+    [[ $ENCRYPTED =~ ^(0|1|both)$ ]] || die "ENCRYPTED must be 0, 1 or both"
     (( EUID == 0 )) || die "run as root (installs packages, starts Dovecot)"
 }
 
@@ -172,8 +179,8 @@ stop_dovecot() {
 }
 
 # ---------------------------------------------------------------------------
-# setup_postern: a fresh data dir with user1..userCLIENTS, IMAPS on 127.0.0.1:<free port>,
-# every other listener off.
+# setup_postern SIDE: a fresh data dir with user1..userCLIENTS, IMAPS on 127.0.0.1:<free port>,
+# every other listener off; encrypted at rest on the `encrypted` side.
 setup_postern() {
     if [[ ! -x $POSTERN_BIN ]]; then
         log "building postern ($POSTERN_BIN missing)"
@@ -184,7 +191,7 @@ setup_postern() {
     PN_DATA=$TMP/postern
     "$POSTERN_BIN" --data "$PN_DATA" init --hostname "$DOMAIN" --domain "$DOMAIN" >&2 \
         || { log "error: postern init failed"; return 1; }
-    postern_encrypt "$PN_DATA" "$TMP" || return 1
+    postern_encrypt "$1" "$PN_DATA" "$TMP" || return 1
     local n
     for ((n = 1; n <= CLIENTS; n++)); do
         printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" --data "$PN_DATA" user add "user$n@$DOMAIN" --password-stdin >/dev/null \
@@ -195,7 +202,8 @@ setup_postern() {
     : >"$out"
     "$POSTERN_BIN" --data "$PN_DATA" serve --listen smtp=off --listen submission=off \
         --listen smtps=off --listen pop3=off --listen pop3s=off --listen imap=off \
-        --listen imaps=127.0.0.1:0 >"$out" 2>"$TMP/postern.err" &
+        --listen imaps=127.0.0.1:0 --listen admin=off --listen https=off --listen http=off \
+        >"$out" 2>"$TMP/postern.err" &
     POSTERN_PID=$!
     local i
     for ((i = 0; i < 300; i++)); do
@@ -294,56 +302,58 @@ run_dovecot_side() {
     stop_dovecot
 }
 
+# run_postern_side [SIDE]: `postern` (plaintext store) or `encrypted`.
 run_postern_side() {
-    if ! setup_postern; then
-        R_OPS[postern]=-; FAILED=1
+    local side=${1:-postern}
+    if ! setup_postern "$side"; then
+        R_OPS[$side]=-; FAILED=1
         stop_postern
         return
     fi
-    if populate postern "$PN_PORT"; then
-        measure postern "$PN_PORT" "$POSTERN_PID"
-        R_HWM[postern]=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$POSTERN_PID/status" 2>/dev/null || echo -)
+    if populate "$side" "$PN_PORT"; then
+        measure "$side" "$PN_PORT" "$POSTERN_PID"
+        R_HWM[$side]=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$POSTERN_PID/status" 2>/dev/null || echo -)
     else
-        R_OPS[postern]=-; FAILED=1
+        R_OPS[$side]=-; FAILED=1
     fi
     local errs
     errs=$(grep -ciE 'error|panic|warn' "$TMP/postern.err" || true)
-    R_LOGERR[postern]=$errs
+    R_LOGERR[$side]=$errs
     (( errs == 0 )) || { log "postern stderr: $errs error/warning lines, e.g.:"; grep -iE 'error|panic|warn' "$TMP/postern.err" | head -n 5 >&2; }
     stop_postern
 }
 
+run_encrypted_side() { run_postern_side encrypted; }
+
 # ---------------------------------------------------------------------------
-RESULTS=(R_POP_S R_POP_MB R_OPS R_NOPS R_ERR R_CMDS R_RSS R_PSS R_HWM R_CPU R_HOST_CPU R_WALL R_LOGERR R_RSS0 HOST_BUSY)
+RESULTS=(R_POP_S R_POP_MB R_OPS R_NOPS R_ERR R_CMDS R_RSS R_PSS R_HWM R_CPU R_HOST_CPU R_WALL R_LOGERR R_RSS0 HOST_BUSY R_MS_OP)
 
 summary() {
     local fs
     fs=$(df --output=fstype "$ROOT" | tail -n1)
     echo
     echo "=== imap-load summary ==="
-    echo "parameters: clients=$CLIENTS duration_s=$DURATION warmup_s=$WARMUP messages=$MESSAGES seed=$SEED"
+    echo "parameters: clients=$CLIENTS duration_s=$DURATION warmup_s=$WARMUP messages=$MESSAGES seed=$SEED encrypted=$ENCRYPTED"
     echo "host: $(nproc) CPUs, temp dir on $fs, $(uname -r)"
     local side round k name n=0
     while read -r side round; do
         k=$side/$round
-        name="$side (run $((++n)))"
+        name="$(side_name "$side") (run $((++n)))"
         echo "$name populate: ${R_POP_MB[$k]:--} MiB in $((CLIENTS * MESSAGES)) APPENDs, ${R_POP_S[$k]:--} s"
         echo "$name ops/s: ${R_OPS[$k]:--} (${R_NOPS[$k]:--} ops in $DURATION s; errors ${R_ERR[$k]:--}; error lines in server log ${R_LOGERR[$k]:--})"
         echo "$name per command: ${R_CMDS[$k]:--}"
         local per_op=-
-        [[ ${R_NOPS[$k]:-0} != 0 && ${R_NOPS[$k]:--} != - ]] && per_op=$(calc "${R_CPU[$k]} * 1000 / ${R_NOPS[$k]}" 2)
+        [[ ${R_NOPS[$k]:-0} != 0 && ${R_NOPS[$k]:--} != - ]] && per_op=$(calc "${R_CPU[$k]} * 1000 / ${R_NOPS[$k]}" 3)
+        R_MS_OP[$k]=$per_op
         echo "$name server CPU: ${R_CPU[$k]:--} s over ${R_WALL[$k]:--} s incl. warm-up (${per_op} ms per timed op, upper bound); whole host meanwhile: ${R_HOST_CPU[$k]:--} CPU s; host busy just before: ${HOST_BUSY[$k]:--}%"
-        if [[ $side == postern ]]; then
+        if [[ $side != dovecot ]]; then
             echo "$name peak RSS: ${R_HWM[$k]:--} MiB (VmHWM over the load; RSS ${R_RSS0[$k]:--} MiB before it); sampled peak PSS ${R_PSS[$k]:--} MiB"
         else
             echo "$name peak RSS: ${R_RSS[$k]:--} MiB (sum over all Dovecot processes, sampled every 1 s; ${R_RSS0[$k]:--} MiB before the load); PSS ${R_PSS[$k]:--} MiB"
         fi
-    done < <(abba_runs dovecot "$ONLY")
-    if [[ $ONLY == both ]]; then
-        local r
-        read -r -a r < <(pair_ratios "${R_OPS[postern/1]:--}" "${R_OPS[dovecot/1]:--}" "${R_OPS[postern/2]:--}" "${R_OPS[dovecot/2]:--}")
-        echo "ratio postern / dovecot ops/s: ${r[0]} with Dovecot run first, ${r[1]} with Postern run first; mean ${r[2]}"
-    fi
+    done < <(abba_runs dovecot "$ONLY" $(postern_sides))
+    ratio_lines "ops/s" R_OPS dovecot
+    ratio_lines "server CPU per op" R_MS_OP dovecot
     (( FAILED == 0 )) && echo "result: ok" || echo "result: FAILED (errors; see above)"
 }
 
@@ -362,7 +372,7 @@ main() {
     install
     declare -gA "${RESULTS[@]}"
     FAILED=0
-    run_abba dovecot postern-imap-bench
+    run_abba dovecot postern-imap-bench $(postern_sides)
 }
 
 main "$@"

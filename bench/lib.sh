@@ -122,17 +122,33 @@ drop_tmp() {
 # peer first, round 2 Postern first, so that neither side always runs on a host
 # the other has just warmed (page cache, CPU frequency) or left busy (writeback,
 # a daemon's last work): each order is reported, and their mean. ONLY=SIDE: that
-# side, once.
+# side, once. abba_runs PEER ONLY [SIDE...]: Postern's sides (default just
+# `postern`), e.g. `postern encrypted` (issue 14 item 4): round 1 runs the peer
+# and then them in that order, round 2 the same backwards (A B C C B A), so every
+# pair of sides meets in both orders. ONLY=postern with several Postern sides
+# runs them alone, the same way (A B B A).
 abba_runs() {
-    local peer=$1 only=$2
+    local peer=$1 only=$2; shift 2
+    local sides=("${@:-postern}") i
     case $only in
-        both) printf '%s 1
-postern 1
-postern 2
-%s 2
-' "$peer" "$peer" ;;
-        *) printf '%s 1
-' "$only" ;;
+        both) ;;
+        postern) (( ${#sides[@]} > 1 )) || { printf '%s 1\n' "${sides[0]}"; return; } ;;
+        *) printf '%s 1\n' "$only"; return ;;
+    esac
+    [[ $only == both ]] && printf '%s 1\n' "$peer"
+    for ((i = 0; i < ${#sides[@]}; i++)); do printf '%s 1\n' "${sides[i]}"; done
+    for ((i = ${#sides[@]} - 1; i >= 0; i--)); do printf '%s 2\n' "${sides[i]}"; done
+    [[ $only == both ]] && printf '%s 2\n' "$peer"
+    return 0
+}
+
+# The Postern sides ENCRYPTED asks for (issue 14 item 4): `postern` (plaintext
+# store), `encrypted` (the store encrypted at rest), or both, in one run.
+postern_sides() {
+    case ${ENCRYPTED:-both} in
+        0) echo postern ;;
+        1) echo encrypted ;;
+        *) echo postern encrypted ;;
     esac
 }
 
@@ -160,6 +176,7 @@ pair_ratios() {
 # fresh setup in its own subdirectory (written-back page cache first, so no run
 # pays for the last one's writeback), then the script's summary. Each script
 # defines run_SIDE_side, save_run, summary and cleanup, and sets FAILED.
+# run_abba PEER PREFIX [SIDE...]: Postern's sides as for abba_runs.
 run_abba() {
     local peer=$1 prefix=$2 side round
     ROOT=$(mktemp -d "$BENCH_TMPDIR/$prefix.XXXXXX")
@@ -175,22 +192,53 @@ run_abba() {
         log "run: $side (round $round)"
         "run_${side}_side"
         save_run "$side" "$round" "${RESULTS[@]}"
-    done < <(abba_runs "$peer" "$ONLY")
+    done < <(abba_runs "$peer" "$ONLY" "${@:3}")
     TMP=$ROOT
     summary
     (( FAILED == 0 ))
 }
 
-# postern_encrypt DATA_DIR TMP: with ENCRYPTED=1, encrypts the fresh store
-# (`postern encryption enable`, issue 14 item 3) and exports
-# POSTERN_PASSPHRASE_FILE so every later command and `serve` unlock it.
+# postern_encrypt SIDE DATA_DIR TMP: on the `encrypted` side, encrypts the fresh
+# store (`postern encryption enable`, issue 14 item 3) and exports
+# POSTERN_PASSPHRASE_FILE so every later command and `serve` unlock it; on
+# any other side makes sure no passphrase file is exported.
 postern_encrypt() {
-    [[ ${ENCRYPTED:-0} == 1 ]] || return 0
-    local pass=$2/passphrase
+    unset POSTERN_PASSPHRASE_FILE
+    [[ $1 == encrypted ]] || return 0
+    local pass=$3/passphrase
     ( umask 077; printf 'bench passphrase %s\n' "$RANDOM$RANDOM" >"$pass" )
     export POSTERN_PASSPHRASE_FILE=$pass
-    "$POSTERN_BIN" --data "$1" encryption enable >&2 || { log "error: postern encryption enable failed"; return 1; }
-    log "postern store encrypted (ENCRYPTED=1)"
+    "$POSTERN_BIN" --data "$2" encryption enable >&2 || { log "error: postern encryption enable failed"; return 1; }
+    log "postern store encrypted"
+}
+
+# A side's name in a summary.
+side_name() {
+    case $1 in
+        encrypted) echo "postern encrypted" ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# ratio_lines LABEL ARRAY PEER [HIGHER]: for every Postern side run (postern_sides),
+# its ratio to PEER in ARRAY (both orders and the mean); with both Postern
+# sides, encrypted / plaintext too. For printing in a summary.
+ratio_lines() {
+    local label=$1 peer=$3 s r
+    local -n arr=$2
+    local sides
+    read -r -a sides < <(postern_sides)
+    if [[ $ONLY == both ]]; then
+        for s in "${sides[@]}"; do
+            read -r -a r < <(pair_ratios "${arr[$s/1]:--}" "${arr[$peer/1]:--}" "${arr[$s/2]:--}" "${arr[$peer/2]:--}")
+            echo "ratio $(side_name "$s") / $peer $label: ${r[0]} with $peer run first, ${r[1]} with Postern run first; mean ${r[2]}"
+        done
+    fi
+    if (( ${#sides[@]} == 2 )) && [[ $ONLY != "$peer" ]]; then
+        read -r -a r < <(pair_ratios "${arr[encrypted/1]:--}" "${arr[postern/1]:--}" "${arr[encrypted/2]:--}" "${arr[postern/2]:--}")
+        echo "ratio encrypted / plaintext $label: ${r[0]} with plaintext run first, ${r[1]} with encrypted run first; mean ${r[2]}"
+    fi
+    unset -n arr
 }
 
 # The certificate of a benchmark's private Dovecot: Debian dovecot-core's, or

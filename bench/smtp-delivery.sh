@@ -3,7 +3,10 @@
 # end up in mailboxes, for Postern and, in the same run and with the same load, for
 # Postfix handing mail over LMTP to Dovecot (maildir). Runs the sides ABBA —
 # Postfix, Postern, Postern, Postfix — each on a fresh setup, and prints every
-# run, the ratio of each order and their mean. Everything listens on 127.0.0.1
+# run, the ratio of each order and their mean. Postern runs twice per round,
+# with a plaintext and with an encrypted store (issue 14 item 4): Postfix,
+# plaintext, encrypted, encrypted, plaintext, Postfix; encrypted / plaintext is
+# printed too. Everything listens on 127.0.0.1
 # only and lives in a temp dir that is removed at exit. See bench/README.md for
 # the method and how to read the figures.
 #
@@ -24,10 +27,12 @@
 #   DEADLINE [600]     seconds to wait, after the last 250, for every message to reach
 #                      its mailbox
 #   SENDER [sender@peer.test]  envelope sender (not in the local domain: smtp.local_sender refuses those from outside)
-#   ONLY [both]        both (ABBA: four runs) | postern | postfix: run only one side, once
+#   ONLY [both]        both (ABBA: six runs, four with ENCRYPTED=0|1) | postfix: Postfix once |
+#                      postern: Postern only (plaintext and encrypted ABBA, or once)
 #   AUTH_CHECKS [1]    1: Postern checks SPF, DKIM, ARC and DMARC of every message
 #                      (records from a loopback DNS server, bench/auth_dns.py); 0: off
-#   ENCRYPTED [0]      1: Postern's store is encrypted at rest (encryption enable)
+#   ENCRYPTED [both]   both: Postern with a plaintext and with an encrypted store (encryption
+#                      enable); 0: plaintext only; 1: encrypted only
 #   POSTERN_BIN        [${CARGO_TARGET_DIR:-$HOME/.cache/postern-target}/release/postern]
 #   BENCH_TMPDIR       [${TMPDIR:-/tmp}] where the temp dir goes (use a real disk, not tmpfs)
 #   KEEP_TMP [0]       1: keep the temp dir (logs, mailboxes) for inspection
@@ -43,6 +48,7 @@ SIZE_KB=${SIZE_KB:-5}
 RECIPIENTS=${RECIPIENTS:-1}
 DEADLINE=${DEADLINE:-600}
 ONLY=${ONLY:-both}
+ENCRYPTED=${ENCRYPTED:-both}
 AUTH_CHECKS=${AUTH_CHECKS:-1}
 KEEP_TMP=${KEEP_TMP:-0}
 WAIT_IDLE=${WAIT_IDLE:-0}
@@ -58,6 +64,7 @@ SMTP_SOURCE=/usr/sbin/smtp-source
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 TMP=""                          # temp dir, set in main
+PN_SIDE=""                      # postern or encrypted: the Postern side running
 POSTERN_PID=""
 DNS_PID=""
 SAMPLER_PID=""
@@ -76,6 +83,7 @@ check_params() {
     (( RECIPIENTS <= USERS )) || die "RECIPIENTS must be 1..$USERS"
     (( MESSAGES >= RECIPIENTS )) || die "MESSAGES must be at least RECIPIENTS"
     [[ $ONLY =~ ^(both|postern|postfix)$ ]] || die "ONLY must be both, postern or postfix"
+    [[ $ENCRYPTED =~ ^(0|1|both)$ ]] || die "ENCRYPTED must be 0, 1 or both"
     [[ $AUTH_CHECKS =~ ^[01]$ ]] || die "AUTH_CHECKS must be 0 or 1"
     (( EUID == 0 )) || die "run as root (installs packages, starts Postfix and Dovecot)"
 }
@@ -262,8 +270,10 @@ stop_postfix_dovecot() {
 }
 
 # ---------------------------------------------------------------------------
-# setup_postern: a fresh data dir with $USERS users, served on 127.0.0.1:<free port>.
+# setup_postern SIDE: a fresh data dir with $USERS users, served on 127.0.0.1:<free port>;
+# encrypted at rest on the `encrypted` side.
 setup_postern() {
+    PN_SIDE=$1
     if [[ ! -x $POSTERN_BIN ]]; then
         log "building postern ($POSTERN_BIN missing)"
         (cd "$REPO" && CARGO_TARGET_DIR=$POSTERN_TARGET cargo build --release -p postern >&2) \
@@ -273,7 +283,7 @@ setup_postern() {
     PN_DATA=$TMP/postern
     "$POSTERN_BIN" --data "$PN_DATA" init --hostname "$DOMAIN" --domain "$DOMAIN" >&2 \
         || { log "error: postern init failed"; return 1; }
-    postern_encrypt "$PN_DATA" "$TMP" || return 1
+    postern_encrypt "$1" "$PN_DATA" "$TMP" || return 1
     local n
     log "adding $USERS postern users"
     for ((n = 1; n <= USERS; n++)); do
@@ -302,7 +312,8 @@ setup_postern() {
     : >"$out"
     "$POSTERN_BIN" --data "$PN_DATA" serve --listen smtp=127.0.0.1:0 \
         --listen submission=off --listen smtps=off --listen imap=off --listen imaps=off \
-        --listen pop3=off --listen pop3s=off >"$out" 2>"$TMP/postern.err" &
+        --listen pop3=off --listen pop3s=off --listen admin=off --listen https=off --listen http=off \
+        >"$out" 2>"$TMP/postern.err" &
     POSTERN_PID=$!
     local i
     for ((i = 0; i < 300; i++)); do
@@ -331,7 +342,7 @@ stop_postern() {
 
 postern_count() {
     # An encrypted database is not readable by sqlite3: one body file per message.
-    if [[ ${ENCRYPTED:-0} == 1 ]]; then find "$PN_DATA/blobs" -type f | wc -l; return; fi
+    if [[ $PN_SIDE == encrypted ]]; then find "$PN_DATA/blobs" -type f | wc -l; return; fi
     sqlite3 -cmd '.timeout 5000' "$PN_DATA/db/postern.db" 'select count(*) from messages' 2>/dev/null || echo 0
 }
 
@@ -342,7 +353,7 @@ postern_count() {
 count_delivered() {
     case $1 in
         postfix) grep -c ' status=sent ' "$TMP/pfdv/postfix.log" 2>/dev/null || true ;;
-        postern) grep -c ' event=accepted ' "$PN_DATA/logs/mail.log" 2>/dev/null || true ;;
+        postern | encrypted) grep -c ' event=accepted ' "$PN_DATA/logs/mail.log" 2>/dev/null || true ;;
     esac
 }
 
@@ -350,7 +361,7 @@ count_delivered() {
 count_stored() {
     case $1 in
         postfix) find "$MAILROOT" -type f \( -path '*/Maildir/new/*' -o -path '*/Maildir/cur/*' \) 2>/dev/null | wc -l ;;
-        postern) echo $(($(postern_count) - PN_BASELINE)) ;;
+        postern | encrypted) echo $(($(postern_count) - PN_BASELINE)) ;;
     esac
 }
 
@@ -442,51 +453,52 @@ run_postfix_side() {
     stop_postfix_dovecot
 }
 
+# run_postern_side [SIDE]: `postern` (plaintext store) or `encrypted`.
 run_postern_side() {
-    if ! setup_postern; then
-        R_DELIVER_RATE[postern]=-; R_ACCEPT_RATE[postern]=-; FAILED=1
+    local side=${1:-postern}
+    if ! setup_postern "$side"; then
+        R_DELIVER_RATE[$side]=-; R_ACCEPT_RATE[$side]=-; FAILED=1
         stop_postern
         return
     fi
-    measure postern "$PN_PORT" "$POSTERN_PID"
-    R_HWM[postern]=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$POSTERN_PID/status" 2>/dev/null || echo -)
-    if [[ ${R_DELIVER_RATE[postern]} == - ]]; then
+    measure "$side" "$PN_PORT" "$POSTERN_PID"
+    R_HWM[$side]=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$POSTERN_PID/status" 2>/dev/null || echo -)
+    if [[ ${R_DELIVER_RATE[$side]} == - ]]; then
         log "postern stderr tail:"; tail -n 10 "$TMP/postern.err" >&2 || true
     fi
     stop_postern
 }
 
+run_encrypted_side() { run_postern_side encrypted; }
+
 # ---------------------------------------------------------------------------
-per_msg_ms() { [[ -n $1 && $1 != - ]] && calc "$1 * 1000 / $MESSAGES" 2 || echo -; }
-RESULTS=(R_COUNT R_STORED R_POLL R_ACCEPT_S R_ACCEPT_RATE R_DELIVER_S R_DELIVER_RATE R_RSS R_PSS R_HWM R_CPU R_HOST_CPU HOST_BUSY)
+per_msg_ms() { [[ -n $1 && $1 != - ]] && calc "$1 * 1000 / $MESSAGES" 3 || echo -; }
+RESULTS=(R_COUNT R_STORED R_POLL R_ACCEPT_S R_ACCEPT_RATE R_DELIVER_S R_DELIVER_RATE R_RSS R_PSS R_HWM R_CPU R_HOST_CPU HOST_BUSY R_MS_MSG)
 
 summary() {
     local fs
     fs=$(df --output=fstype "$ROOT" | tail -n1)
     echo
     echo "=== smtp-delivery summary ==="
-    echo "parameters: messages=$MESSAGES sessions=$SESSIONS size_kb=$SIZE_KB recipients=$RECIPIENTS"
+    echo "parameters: messages=$MESSAGES sessions=$SESSIONS size_kb=$SIZE_KB recipients=$RECIPIENTS auth_checks=$AUTH_CHECKS encrypted=$ENCRYPTED"
     echo "host: $(nproc) CPUs, temp dir on $fs, $(uname -r)"
     local side round k name n=0
     while read -r side round; do
         k=$side/$round
-        name=$side; [[ $side == postfix ]] && name='postfix->dovecot'
+        name=$(side_name "$side"); [[ $side == postfix ]] && name='postfix->dovecot'
         name="$name (run $((++n)))"
         echo "$name accepted/s: ${R_ACCEPT_RATE[$k]:--} (all accepted after ${R_ACCEPT_S[$k]:--} s)"
         echo "$name delivered/s: ${R_DELIVER_RATE[$k]:--} (all delivered after ${R_DELIVER_S[$k]:--} s; ${R_COUNT[$k]:-0}/$MESSAGES counted in the log, ${R_STORED[$k]:--} in mailboxes; counting: ${R_POLL[$k]:--})"
-        echo "$name server CPU: ${R_CPU[$k]:--} s ($(per_msg_ms "${R_CPU[$k]:-}") ms per message); whole host meanwhile: ${R_HOST_CPU[$k]:--} CPU s; host busy just before: ${HOST_BUSY[$k]:--}%"
-        if [[ $side == postern ]]; then
+        R_MS_MSG[$k]=$(per_msg_ms "${R_CPU[$k]:-}")
+        echo "$name server CPU: ${R_CPU[$k]:--} s (${R_MS_MSG[$k]} ms per message); whole host meanwhile: ${R_HOST_CPU[$k]:--} CPU s; host busy just before: ${HOST_BUSY[$k]:--}%"
+        if [[ $side != postfix ]]; then
             echo "$name peak RSS: ${R_HWM[$k]:--} MiB (VmHWM); sampled peak PSS ${R_PSS[$k]:--} MiB"
         else
             echo "$name peak RSS: ${R_RSS[$k]:--} MiB (sum over all Postfix and Dovecot processes, sampled every 1 s); PSS ${R_PSS[$k]:--} MiB"
         fi
-    done < <(abba_runs postfix "$ONLY")
-    if [[ $ONLY == both ]]; then
-        local r
-        read -r -a r < <(pair_ratios "${R_DELIVER_RATE[postern/1]:--}" "${R_DELIVER_RATE[postfix/1]:--}" \
-            "${R_DELIVER_RATE[postern/2]:--}" "${R_DELIVER_RATE[postfix/2]:--}")
-        echo "ratio postern / postfix->dovecot delivered/s: ${r[0]} with Postfix run first, ${r[1]} with Postern run first; mean ${r[2]}"
-    fi
+    done < <(abba_runs postfix "$ONLY" $(postern_sides))
+    ratio_lines "delivered/s" R_DELIVER_RATE postfix
+    ratio_lines "server CPU per message" R_MS_MSG postfix
     (( FAILED == 0 )) && echo "result: ok" || echo "result: FAILED (missing deliveries)"
 }
 
@@ -505,7 +517,7 @@ main() {
     install
     declare -gA "${RESULTS[@]}"
     FAILED=0
-    run_abba postfix postern-bench
+    run_abba postfix postern-bench $(postern_sides)
 }
 
 main "$@"

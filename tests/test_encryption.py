@@ -162,6 +162,32 @@ def test_marker_is_in_no_file_and_is_served_byte_for_byte(make_server, tmp_path,
     assert files_containing(server.data, marker.encode())
 
 
+# The first octets of an encrypted body (crates/store/src/crypt/stream.rs).
+MAGIC = b"\x89PTNENC\x01"
+
+
+def test_plaintext_body_beginning_with_the_magic(make_server, tmp_path, monkeypatch):
+    """A message whose first octets are the encrypted format's magic (issue 14's
+    last note) is the plaintext it is: served as APPENDed while the store is
+    plaintext, then encrypted by `encryption enable` like any other body.
+    Before, the store judged bodies by their first octets: the FETCH failed
+    and the conversion skipped the body, leaving it plaintext on disk."""
+    server = make_server(listen=LISTEN)
+    marker = "mk" + token()
+    odd = MAGIC + b"not a header\r\n" + make_message(marker, body=f"magic {marker}\r\n")
+    c = imaps(server)
+    assert c.append("INBOX", None, None, odd)[0] == "OK"
+    c.logout()
+    assert fetch_all(server) == [odd]
+    server.stop()
+
+    server.cli("encryption", "enable", input=PASSPHRASE + "\n")
+    assert files_containing(server.data, marker.encode()) == []
+    monkeypatch.setenv("POSTERN_PASSPHRASE_FILE", str(passphrase_file(tmp_path)))
+    server.start(LISTEN)
+    assert fetch_all(server) == [odd]
+
+
 def serve_once(server, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [server.bin, "--data", str(server.data), "serve", "--listen", "smtp=127.0.0.1:0"],

@@ -244,10 +244,12 @@ impl FinishedBlob {
     /// blocking, so call it on a blocking thread.
     pub fn reader(&self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
         let file = std::fs::File::open(&self.path)?;
-        Ok(Box::new(crate::crypt::BodyFile::new(
-            file,
-            self.keys.as_deref(),
-        )?))
+        // Sealed exactly when it was written with keys (BlobWriter).
+        let forms = match self.keys.as_deref() {
+            Some(k) => crate::crypt::Forms::Sealed(k),
+            None => crate::crypt::Forms::Plain,
+        };
+        Ok(Box::new(crate::crypt::BodyFile::new(file, forms)?))
     }
 
     pub(crate) fn dir(&self) -> &Path {

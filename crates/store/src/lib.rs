@@ -168,6 +168,11 @@ impl Store {
             .map(|_| self.inner.crypt.as_ref().expect("keys").0.clone())
     }
 
+    /// The forms the bodies are in, from the store's mode (crypt/body_file.rs).
+    pub(crate) fn body_forms(&self) -> crypt::Forms<'_> {
+        crypt::Forms::of(self.inner.crypt.as_ref().map(|(k, m)| (&**k, *m)))
+    }
+
     /// The keys for reading, whatever the mode.
     pub(crate) fn read_keys(&self) -> Option<&crypt::AtRestKeys> {
         self.inner.crypt.as_ref().map(|(k, _)| &**k)

@@ -43,8 +43,8 @@ impl Store {
         for path in [placed, incoming] {
             match std::fs::File::open(&path) {
                 Ok(f) => {
-                    let body =
-                        BodyFile::new(f, self.read_keys()).map_err(|e| StoreError::io(&path, e))?;
+                    let body = BodyFile::new(f, self.body_forms())
+                        .map_err(|e| StoreError::io(&path, e))?;
                     return Ok(Some((body, path)));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,

@@ -39,10 +39,12 @@ pub async fn restore_user(
     let user = store
         .account_id(address)?
         .ok_or_else(|| StoreError::NotFound(format!("user {address}")))?;
-    let keys = match m.encrypted {
-        true => crate::crypt::unlock(backup_dir)?.map(|(k, _)| k),
+    let crypt = match m.encrypted {
+        true => crate::crypt::unlock(backup_dir)?,
         false => None,
     };
+    let keys = crypt.as_ref().map(|(k, _)| k.clone());
+    let forms = crate::crypt::Forms::of(crypt.as_ref().map(|(k, mode)| (&**k, *mode)));
     let old = open_old(backup_dir, keys.as_deref())?;
     let folders = old_folders(&old, address, only)?;
     if folders.is_empty() {
@@ -63,8 +65,7 @@ pub async fn restore_user(
         for msg in &messages {
             let path = backup_dir.join(super::blob_rel(&msg.blob));
             let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-            let body =
-                BodyFile::new(file, keys.as_deref()).map_err(|e| StoreError::io(&path, e))?;
+            let body = BodyFile::new(file, forms).map_err(|e| StoreError::io(&path, e))?;
             let flags: Vec<String> = msg.flags.split_whitespace().map(String::from).collect();
             copy_in(store, new, body, &path, &flags, msg.date).await?;
         }

@@ -1,9 +1,10 @@
-//! A body file opened for reading, whichever form it is in: plaintext, or
-//! encrypted (told by its magic, per file, so a store half-way through a
-//! conversion reads fine).
+//! A body file opened for reading, in the form the store's state says it
+//! is in ([`Forms`]), not the form its first octets suggest: a plaintext
+//! body may begin with the encrypted format's magic (an IMAP APPEND stores
+//! any octets), and must still read as itself.
 
 use super::reader::DecryptReader;
-use super::{stream, AtRestKeys};
+use super::{stream, AtRestKeys, Mode};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -12,28 +13,42 @@ pub enum BodyFile {
     Encrypted(Box<DecryptReader<File>>),
 }
 
-impl BodyFile {
-    /// Opens `file` as the form its first octets say. An encrypted file
-    /// without keys is an error (the store was opened without its key).
-    pub fn new(mut file: File, keys: Option<&AtRestKeys>) -> io::Result<BodyFile> {
-        let file_len = file.metadata()?.len();
-        let mut head = [0u8; stream::MAGIC.len()];
-        let n = read_up_to(&mut file, &mut head)?;
-        file.seek(SeekFrom::Start(0))?;
-        if !stream::is_encrypted(&head[..n]) {
-            return Ok(BodyFile::Plain(file));
+/// Which forms the bodies of a store can be in, from the store's own state
+/// (`encryption.json`), so no file is judged by its first octets alone.
+#[derive(Clone, Copy)]
+pub enum Forms<'a> {
+    /// Not encrypted: every body is plaintext, whatever it begins with.
+    Plain,
+    /// Encryption on: every body is encrypted. One that is not (or does not
+    /// open) is an error, never served as plaintext: it was not written by
+    /// this store.
+    Sealed(&'a AtRestKeys),
+    /// A conversion is under way, so both forms are on disk: a body is
+    /// encrypted when its header is the format's and its first chunk opens
+    /// under the key (a plaintext body cannot carry a valid Poly1305 tag),
+    /// and plaintext otherwise.
+    Mixed(&'a AtRestKeys),
+}
+
+impl<'a> Forms<'a> {
+    /// The forms of a store with these keys in this mode (None: not encrypted).
+    pub fn of(crypt: Option<(&'a AtRestKeys, Mode)>) -> Forms<'a> {
+        match crypt {
+            None => Forms::Plain,
+            Some((k, Mode::On)) => Forms::Sealed(k),
+            Some((k, Mode::Enabling | Mode::Disabling)) => Forms::Mixed(k),
         }
-        let keys = keys.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "encrypted body, but the store was opened without its key",
-            )
-        })?;
-        Ok(BodyFile::Encrypted(Box::new(DecryptReader::new(
-            file,
-            keys.blobs.expose(),
-            file_len,
-        )?)))
+    }
+}
+
+impl BodyFile {
+    /// Opens `file` in the form `forms` says it is in.
+    pub fn new(file: File, forms: Forms<'_>) -> io::Result<BodyFile> {
+        match forms {
+            Forms::Plain => Ok(BodyFile::Plain(file)),
+            Forms::Sealed(keys) => Ok(BodyFile::Encrypted(Box::new(sealed(file, keys)?))),
+            Forms::Mixed(keys) => mixed(file, keys),
+        }
     }
 
     /// The plaintext length.
@@ -43,6 +58,33 @@ impl BodyFile {
             BodyFile::Encrypted(r) => Ok(r.len()),
         }
     }
+
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self, BodyFile::Encrypted(_))
+    }
+}
+
+fn sealed(file: File, keys: &AtRestKeys) -> io::Result<DecryptReader<File>> {
+    let file_len = file.metadata()?.len();
+    DecryptReader::new(file, keys.blobs.expose(), file_len)
+}
+
+/// Encrypted if it opens as such (its first chunk authenticated, and kept
+/// for the read that follows), else plaintext from its first octet.
+fn mixed(mut file: File, keys: &AtRestKeys) -> io::Result<BodyFile> {
+    let mut head = [0u8; stream::MAGIC.len()];
+    let n = read_up_to(&mut file, &mut head)?;
+    file.seek(SeekFrom::Start(0))?;
+    if stream::is_encrypted(&head[..n]) {
+        let probe = file.try_clone()?;
+        if let Ok(mut r) = sealed(probe, keys) {
+            if r.load_first().is_ok() {
+                return Ok(BodyFile::Encrypted(Box::new(r)));
+            }
+        }
+        file.seek(SeekFrom::Start(0))?;
+    }
+    Ok(BodyFile::Plain(file))
 }
 
 fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {

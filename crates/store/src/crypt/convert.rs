@@ -8,7 +8,7 @@
 //! The mode in `encryption.json` (keyfile.rs) says which way a conversion
 //! goes until it is done.
 
-use super::body_file::BodyFile;
+use super::body_file::{BodyFile, Forms};
 use super::stream::{self, Opener, Sealer, CHUNK, HEADER_LEN, SEALED_CHUNK};
 use super::AtRestKeys;
 use crate::StoreError;
@@ -75,7 +75,16 @@ pub fn body_files(root: &Path, clean: bool) -> Result<Vec<PathBuf>, StoreError> 
     Ok(files)
 }
 
-/// Is this body file encrypted?
+/// Is this body file encrypted under `keys`? Told by opening its first
+/// chunk, not by its first octets: a plaintext body may begin with the magic.
+pub fn file_is_sealed(path: &Path, keys: &AtRestKeys) -> Result<bool, StoreError> {
+    let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let body = BodyFile::new(file, Forms::Mixed(keys)).map_err(|e| StoreError::io(path, e))?;
+    Ok(body.is_encrypted())
+}
+
+/// Does this body file begin like an encrypted one? (`encryption status`,
+/// which has no key: a plaintext body beginning with the magic counts.)
 pub fn file_is_encrypted(path: &Path) -> Result<bool, StoreError> {
     let mut head = [0u8; stream::MAGIC.len()];
     let mut f = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
@@ -104,7 +113,7 @@ pub fn convert_bodies(
     let total = files.len();
     let mut touched_dirs = std::collections::BTreeSet::new();
     for (i, path) in files.iter().enumerate() {
-        if file_is_encrypted(path)? != encrypt {
+        if file_is_sealed(path, keys)? != encrypt {
             convert_one(path, keys, encrypt)?;
             touched_dirs.insert(path.parent().expect("in a shard").to_path_buf());
         }
@@ -132,7 +141,12 @@ fn convert_one(path: &Path, keys: &AtRestKeys, encrypt: bool) -> Result<(), Stor
         .open(&tmp)
         .map_err(|e| StoreError::io(&tmp, e))?;
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut input = BodyFile::new(file, Some(keys)).map_err(io)?;
+    // The caller found it in the other form (file_is_sealed).
+    let forms = match encrypt {
+        true => Forms::Plain,
+        false => Forms::Sealed(keys),
+    };
+    let mut input = BodyFile::new(file, forms).map_err(io)?;
     let written = if encrypt {
         seal_into(&mut input, keys, &mut out)
     } else {

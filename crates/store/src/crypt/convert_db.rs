@@ -5,8 +5,7 @@
 //! connection closes, so no old log is ever replayed into the new file.
 
 use super::convert::TMP_SUFFIX;
-use super::db_key::{apply_db_key, db_is_plaintext};
-use super::keyfile::hex_encode;
+use super::db_key::{apply_db_key, db_is_plaintext, raw_key, NEW_HMAC};
 use super::AtRestKeys;
 use crate::StoreError;
 use rusqlite::Connection;
@@ -34,11 +33,16 @@ pub fn convert_db(root: &Path, keys: &AtRestKeys, encrypt: bool) -> Result<(), S
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         let key = match encrypt {
-            true => zeroize::Zeroizing::new(format!("x'{}'", hex_encode(keys.db.expose()))),
+            true => raw_key(keys),
             false => zeroize::Zeroizing::new(String::new()),
         };
+        // The new file gets this version's page HMAC (db_key.rs).
+        let hmac = match encrypt {
+            true => format!("PRAGMA conv.cipher_hmac_algorithm = {NEW_HMAC};"),
+            false => String::new(),
+        };
         let attach = zeroize::Zeroizing::new(format!(
-            "ATTACH DATABASE '{}' AS conv KEY \"{}\";",
+            "ATTACH DATABASE '{}' AS conv KEY \"{}\"; {hmac}",
             tmp.display().to_string().replace('\'', "''"),
             *key
         ));

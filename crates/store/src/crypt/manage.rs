@@ -60,7 +60,10 @@ pub fn status(root: &Path) -> Result<Vec<String>, StoreError> {
     let (enc, total) = count_encrypted(root)?;
     let db = match db_is_plaintext(&root.join("db").join("postern.db")) {
         true => "plaintext",
-        false => "encrypted (SQLCipher 4: AES-256-CBC, HMAC-SHA512 per page, raw key)",
+        false => {
+            "encrypted (SQLCipher 4: AES-256-CBC, HMAC-SHA256 per page, or HMAC-SHA512 \
+             if encrypted before 2026-12; raw key)"
+        }
     };
     let mut out = vec![match file.as_ref().map(|f| f.mode) {
         None => "encryption: off".to_string(),

@@ -15,10 +15,10 @@ pub mod reader;
 pub mod stream;
 
 pub(crate) use async_body::AsyncBodyFile;
-pub(crate) use body_file::BodyFile;
+pub(crate) use body_file::{BodyFile, Forms};
 pub use convert_db::convert_db;
 pub(crate) use db_key::key_if_encrypted;
-pub use db_key::{apply_db_key, db_is_plaintext};
+pub use db_key::{apply_db_key, db_is_plaintext, NEW_HMAC, OLD_HMAC};
 pub use keyfile::{KeyFile, Mode};
 pub use passphrase::{read_passphrase, set_key_file};
 

@@ -40,6 +40,12 @@ impl<R: Read + Seek> DecryptReader<R> {
         })
     }
 
+    /// Opens the first chunk (kept for the first read): fails unless the
+    /// file is an encrypted body under this key.
+    pub fn load_first(&mut self) -> io::Result<()> {
+        self.load(0)
+    }
+
     /// The plaintext length.
     pub fn len(&self) -> u64 {
         self.len

@@ -201,6 +201,12 @@ async fn encrypted_store_round_trip_and_conversion() {
     assert!(db_is_plaintext(&d.path().join("db/postern.db")));
     assert!(!grep(d.path(), b"marker-8c1d2f").is_empty());
     convert_db(d.path(), &k, true).unwrap();
+    let db = d.path().join("db/postern.db");
+    assert_eq!(
+        super::db_key::hmac_of(&db, &k),
+        NEW_HMAC,
+        "converted with the new HMAC"
+    );
     let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
     let v: String = store
         .conn()
@@ -242,4 +248,110 @@ fn bodies_convert_both_ways_and_leftover_temporaries_go() {
         let got = std::fs::read(shard.join(format!("00{i}ab"))).unwrap();
         assert_eq!(got, [MARK, &sample(i * CHUNK)].concat());
     }
+}
+
+/// A plaintext body that begins exactly like an encrypted one (the magic,
+/// a nonce prefix, a zero: an IMAP APPEND may store any octets) reads as
+/// itself in a plaintext store, is encrypted by `encryption enable`'s
+/// conversion instead of being skipped as "already encrypted", and comes
+/// back byte for byte after `disable`. Before, the store judged each file by
+/// its first octets: the read failed and the body stayed plaintext on disk.
+#[tokio::test]
+async fn plaintext_body_beginning_with_the_magic_is_not_misread() {
+    use crate::BodyFiles;
+    let d = tempfile::tempdir().unwrap();
+    let body = [&stream::MAGIC[..], &[0u8; 8], MARK].concat();
+    let store = crate::Store::open_with_keys(d.path(), None).unwrap();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(&body).await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let id = blob.id().clone();
+    blob.keep(&d.path().join("blobs"));
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), body);
+    drop(store);
+
+    let k = Arc::new(keys());
+    convert_bodies(d.path(), &k, true, &mut |_, _| {}).unwrap();
+    assert!(
+        grep(&d.path().join("blobs"), b"marker-8c1d2f").is_empty(),
+        "the body was encrypted"
+    );
+    let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), body);
+    drop(store);
+
+    convert_bodies(d.path(), &k, false, &mut |_, _| {}).unwrap();
+    let store = crate::Store::open_with_keys(d.path(), None).unwrap();
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), body);
+}
+
+/// With encryption on, every body is encrypted: a file swapped for a
+/// plaintext one is refused, not served as the message.
+#[tokio::test]
+async fn encrypted_store_refuses_a_plaintext_body() {
+    use crate::BodyFiles;
+    let d = tempfile::tempdir().unwrap();
+    let k = Arc::new(keys());
+    let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(MARK).await.unwrap();
+    let blob = w.finish().await.unwrap();
+    let id = blob.id().clone();
+    blob.keep(&d.path().join("blobs"));
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), MARK);
+    std::fs::write(store.blob_path(&id), b"Subject: forged\r\n\r\nforged\r\n").unwrap();
+    assert!(BodyFiles::read(&store, &id).is_err());
+}
+
+/// A connection keyed with `hmac` reads the database at `path`.
+fn reads_with(path: &std::path::Path, k: &AtRestKeys, hmac: &str) -> bool {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let sql = format!(
+        "PRAGMA key = \"x'{}'\"; PRAGMA cipher_hmac_algorithm = {hmac};",
+        keyfile::hex_encode(k.db.expose())
+    );
+    c.execute_batch(&sql).unwrap();
+    c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .is_ok()
+}
+
+/// A database created encrypted authenticates its pages with HMAC-SHA256
+/// (the cheaper MAC: the page HMAC was most of an encrypted IMAP load's
+/// extra CPU); one encrypted by an earlier version, with SQLCipher's
+/// default HMAC-SHA512, still opens, through the shared connection and
+/// the readers alike.
+#[test]
+fn new_databases_use_hmac_sha256_and_old_sha512_ones_still_open() {
+    let k = Arc::new(keys());
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db/postern.db");
+    let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
+    drop(store);
+    assert!(reads_with(&db, &k, "HMAC_SHA256"));
+    assert!(!reads_with(&db, &k, "HMAC_SHA512"));
+
+    let old = tempfile::tempdir().unwrap();
+    let db = old.path().join("db/postern.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let sql = format!(
+            "PRAGMA key = \"x'{}'\"; PRAGMA journal_mode = WAL;",
+            keyfile::hex_encode(k.db.expose())
+        );
+        c.execute_batch(&sql).unwrap();
+        c.execute_batch("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('old');")
+            .unwrap();
+    }
+    assert!(reads_with(&db, &k, "HMAC_SHA512"), "SQLCipher's default");
+    assert_eq!(super::db_key::hmac_of(&db, &k), OLD_HMAC);
+    let store = crate::Store::open_with_keys(old.path(), Some((k.clone(), Mode::On))).unwrap();
+    let v: String = store
+        .conn()
+        .query_row("SELECT v FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, "old");
+    let r = store.reader().unwrap();
+    let v: String = r.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, "old");
 }
