@@ -416,6 +416,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
 #[cfg(test)]
 mod tests {
+    use super::{HeaderCache, Item, MessageInfo, Source};
+    use postern_store::BlobId;
+
+    #[test]
+    fn header_only_items_come_from_the_cached_header_and_nothing_else_does() {
+        let cache = HeaderCache::default();
+        let msg = MessageInfo {
+            uid: 1,
+            guid: String::new(),
+            blob: BlobId::parse("0000000a").unwrap(),
+            size: 40,
+            internal_date: 0,
+            flags: String::new(),
+            modseq: 1,
+        };
+        let header = b"Subject: Hello\r\nFrom: a@b.test\r\n\r\n".to_vec();
+        let items = [Item::Uid, Item::Rfc822Header];
+        assert!(
+            Source::from_cache(&cache, &msg, &items).is_none(),
+            "not cached yet"
+        );
+        cache.insert(&msg, header.clone());
+        let src = Source::from_cache(&cache, &msg, &items).expect("from the cache");
+        assert!(src.present && src.file.is_none());
+        assert_eq!(src.parsed.unwrap().raw, header);
+        // The whole message, or its text, needs the body file.
+        assert!(Source::from_cache(&cache, &msg, &[Item::Rfc822]).is_none());
+        assert!(Source::from_cache(&cache, &msg, &[Item::Rfc822Text]).is_none());
+        assert!(Source::from_cache(&cache, &msg, &[Item::Uid]).is_none());
+    }
+
     #[test]
     fn header_of_keeps_the_header_and_its_blank_line_only() {
         let cut = super::header_of(b"Subject: x\r\nFrom: a@b\r\n\r\nbody\r\n".to_vec());
