@@ -65,6 +65,7 @@ start_postern() {
     "$POSTERN_BIN" --data "$data" config set access.imaps.max_per_ip 0 >/dev/null
     "$POSTERN_BIN" --data "$data" serve --listen smtp=off --listen submission=off \
         --listen smtps=off --listen pop3=off --listen pop3s=off --listen imap=off \
+        --listen admin=off --listen http=off --listen https=off \
         --listen imaps=127.0.0.1:0 >"$out" 2>"$data.err" &
     POSTERN_PID=$!
     for ((i = 0; i < 300; i++)); do

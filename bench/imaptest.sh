@@ -140,7 +140,8 @@ start_postern() {
     "$POSTERN_BIN" --data "$data" config set access.imaps.max_per_ip 0 >/dev/null
     "$POSTERN_BIN" --data "$data" serve --listen smtp=off --listen submission=off \
         --listen smtps=off --listen pop3=off --listen pop3s=off --listen imap=off \
-        --listen admin=off --listen imaps=127.0.0.1:0 >"$out" 2>"$TMP/postern.err" &
+        --listen admin=off --listen http=off --listen https=off \
+        --listen imaps=127.0.0.1:0 >"$out" 2>"$TMP/postern.err" &
     POSTERN_PID=$!
     for ((i = 0; i < 300; i++)); do grep -qsx ready "$out" && break; sleep 0.1; done
     grep -qx ready "$out" || die "postern did not start: $(cat "$out" "$TMP/postern.err")"

@@ -19,11 +19,9 @@ pub struct Changes {
 }
 
 fn highest(tx: &Transaction<'_>, mailbox: MailboxId) -> Result<u64, StoreError> {
-    let m: i64 = tx.query_row(
-        "SELECT highestmodseq FROM mailboxes WHERE id = ?1",
-        [mailbox.0],
-        |r| r.get(0),
-    )?;
+    let m: i64 = tx
+        .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
     Ok(m as u64)
 }
 

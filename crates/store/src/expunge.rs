@@ -40,15 +40,16 @@ fn remove(
 ) -> Result<(i64, Vec<u32>, Vec<crate::BlobId>), StoreError> {
     let tx = conn.transaction()?;
     let user: Option<i64> = tx
-        .query_row(
-            "SELECT user_id FROM mailboxes WHERE id = ?1",
-            [mailbox.0],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT user_id FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))
         .optional()?;
     let user = user.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-    let modseq: i64 = tx.query_row("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq", [mailbox.0], |r| r.get(0))?;
-    let mut removed = Vec::new();
+    let modseq: i64 = tx
+        .prepare_cached(
+            "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
+        )?
+        .query_row([mailbox.0], |r| r.get(0))?;
+    let (mut removed, mut dead) = (Vec::new(), Vec::new());
     {
         let mut take = tx.prepare_cached(
             "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, size",
@@ -70,10 +71,44 @@ fn remove(
                 usage.execute(params![user, size])?;
                 tomb.execute(params![mailbox.0, uid as i64, modseq])?;
                 removed.push(uid);
+                // Only the bodies this expunge let go: a scan of every
+                // blob for refs <= 0 cost a full table scan per EXPUNGE.
+                dead.extend(crate::blob::take_if_dead(&tx, &blob)?);
             }
         }
     }
-    let dead = crate::blob::take_dead(&tx)?;
     tx.commit()?;
     Ok((user, removed, dead))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests_readers::{deliver, setup};
+
+    #[tokio::test]
+    async fn an_expunge_frees_the_bodies_it_let_go_and_looks_at_no_other() {
+        let (_d, store, a, inbox) = setup();
+        deliver(&store, a).await;
+        deliver(&store, a).await;
+        // A body row nothing references (another path's leftover): the
+        // expunge neither scans for it nor takes it.
+        store
+            .conn()
+            .execute(
+                "INSERT INTO blobs (id, size, refs) VALUES ('stray', 1, 0)",
+                [],
+            )
+            .unwrap();
+        let msgs = store.messages(inbox).unwrap();
+        let mut conn = store.conn();
+        let (_, removed, dead) = super::remove(&mut conn, inbox, &[msgs[0].uid]).unwrap();
+        assert_eq!(removed, vec![msgs[0].uid]);
+        assert_eq!(dead, vec![msgs[0].blob.clone()]);
+        let stray: i64 = conn
+            .query_row("SELECT COUNT(*) FROM blobs WHERE id = 'stray'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stray, 1);
+    }
 }

@@ -110,9 +110,13 @@ pub(crate) fn relaxed<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Cached: parsed once, not twice for every STORE and EXPUNGE.
+    conn.prepare_cached("PRAGMA synchronous = NORMAL")?
+        .execute([])?;
     let r = f(conn);
-    let restored = conn.pragma_update(None, "synchronous", "FULL");
+    let restored = conn
+        .prepare_cached("PRAGMA synchronous = FULL")
+        .and_then(|mut st| st.execute([]));
     let r = r?;
     restored?;
     Ok(r)

@@ -84,10 +84,11 @@ pub(crate) fn find(
     } else {
         "SELECT id FROM mailboxes WHERE user_id = ?1 AND name = ?2"
     };
+    let mut st = conn.prepare_cached(sql)?;
     let id = if name.eq_ignore_ascii_case("INBOX") {
-        conn.query_row(sql, [user.0], |r| r.get(0)).optional()?
+        st.query_row([user.0], |r| r.get(0)).optional()?
     } else {
-        conn.query_row(sql, params![user.0, name], |r| r.get(0))
+        st.query_row(params![user.0, name], |r| r.get(0))
             .optional()?
     };
     Ok(id.map(MailboxId))
@@ -102,17 +103,16 @@ pub(crate) fn append(
     internal_date: i64,
     flags: &str,
 ) -> Result<u32, StoreError> {
+    // Cached statements: every APPEND and delivery runs these.
     let (uid, modseq): (i64, i64) =
-        tx.query_row("UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq", [mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    tx.execute(
+        tx.prepare_cached("UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq")?.query_row([mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    tx.prepare_cached(
         "INSERT INTO messages (mailbox_id, uid, guid, blob_id, size, internaldate, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![mailbox.0, uid, crate::ids::new_id(), blob.as_str(), size as i64, internal_date, flags, modseq],
-    )?;
-    tx.execute("UPDATE users SET used = used + ?2 WHERE id = (SELECT user_id FROM mailboxes WHERE id = ?1)", params![mailbox.0, size as i64])?;
-    tx.execute(
-        "UPDATE blobs SET refs = refs + 1 WHERE id = ?1",
-        [blob.as_str()],
-    )?;
+    )?
+    .execute(params![mailbox.0, uid, crate::ids::new_id(), blob.as_str(), size as i64, internal_date, flags, modseq])?;
+    tx.prepare_cached("UPDATE users SET used = used + ?2 WHERE id = (SELECT user_id FROM mailboxes WHERE id = ?1)")?.execute(params![mailbox.0, size as i64])?;
+    tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE id = ?1")?
+        .execute([blob.as_str()])?;
     Ok(uid as u32)
 }
 
@@ -125,7 +125,7 @@ impl Store {
     /// A user's folders by name, with their special-use attributes.
     pub fn mailbox_list(&self, user: UserId) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let conn = self.reader()?;
-        let mut st = conn.prepare("SELECT name, special_use FROM mailboxes WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
+        let mut st = conn.prepare_cached("SELECT name, special_use FROM mailboxes WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
         let rows = st
             .query_map([user.0], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
@@ -134,18 +134,19 @@ impl Store {
 
     /// UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of a folder.
     pub fn mailbox_state(&self, mailbox: MailboxId) -> Result<(u32, u32, u64), StoreError> {
-        let (v, n, m): (i64, i64, i64) = self.reader()?.query_row(
-            "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1",
-            [mailbox.0],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
+        let (v, n, m): (i64, i64, i64) = self
+            .reader()?
+            .prepare_cached(
+                "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1",
+            )?
+            .query_row([mailbox.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok((v as u32, n as u32, m as u64))
     }
 
     /// The messages of a folder in UID order.
     pub fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageInfo>, StoreError> {
         let conn = self.reader()?;
-        let mut st = conn.prepare("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+        let mut st = conn.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
         let rows = st
             .query_map([mailbox.0], message_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -154,11 +155,10 @@ impl Store {
 
     /// Bytes a user's mailboxes hold, and their quota (0 = unlimited).
     pub fn usage(&self, user: UserId) -> Result<(u64, u64), StoreError> {
-        let (used, quota): (i64, i64) = self.reader()?.query_row(
-            "SELECT used, quota FROM users WHERE id = ?1",
-            [user.0],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (used, quota): (i64, i64) = self
+            .reader()?
+            .prepare_cached("SELECT used, quota FROM users WHERE id = ?1")?
+            .query_row([user.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok((used as u64, quota as u64))
     }
 }

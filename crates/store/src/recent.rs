@@ -28,12 +28,8 @@ impl Store {
         if before >= upto {
             return Ok(before);
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let claimed = claim(&mut conn, mailbox, upto);
-        let restored = conn.pragma_update(None, "synchronous", "FULL");
-        let before = claimed?;
-        restored?;
-        Ok(before)
+        // NORMAL for this commit only, FULL put back (the pragmas cached there).
+        crate::lazy_sync::relaxed(&mut conn, |conn| claim(conn, mailbox, upto))
     }
 
     /// How many messages of the folder no session has claimed yet (STATUS RECENT).
@@ -48,11 +44,9 @@ impl Store {
 }
 
 fn read_mark(conn: &Connection, mailbox: MailboxId) -> Result<u32, StoreError> {
-    let m: i64 = conn.query_row(
-        "SELECT recent_from FROM mailboxes WHERE id = ?1",
-        [mailbox.0],
-        |r| r.get(0),
-    )?;
+    let m: i64 = conn
+        .prepare_cached("SELECT recent_from FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
     Ok(m.clamp(0, u32::MAX as i64) as u32)
 }
 
@@ -61,10 +55,8 @@ fn claim(conn: &mut Connection, mailbox: MailboxId, upto: u32) -> Result<u32, St
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let before = read_mark(&tx, mailbox)?;
     if before < upto {
-        tx.execute(
-            "UPDATE mailboxes SET recent_from = ?2 WHERE id = ?1",
-            params![mailbox.0, upto as i64],
-        )?;
+        tx.prepare_cached("UPDATE mailboxes SET recent_from = ?2 WHERE id = ?1")?
+            .execute(params![mailbox.0, upto as i64])?;
     }
     tx.commit()?;
     Ok(before)

@@ -2,7 +2,7 @@
 //! a transaction is reset, exhaustion cannot deadlock, and a read does not
 //! wait for a write transaction held on another thread.
 
-use crate::readers::{POOL_SIZE, POOL_WAIT, READER_CACHE_KIB};
+use crate::readers::{POOL_SIZE, POOL_WAIT, READER_CACHE_KIB, STATEMENT_CACHE};
 use crate::*;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -76,6 +76,45 @@ fn readers_are_read_only_with_a_small_page_cache() {
         .pragma_query_value(None, "cache_size", |row| row.get(0))
         .unwrap();
     assert_eq!(cache, -READER_CACHE_KIB);
+}
+
+/// Statements SQLite holds prepared on `conn` (the cached ones, when no
+/// statement is in use).
+fn live_statements(conn: &rusqlite::Connection) -> usize {
+    let mut n = 0;
+    // SAFETY: the handle is valid for `conn`'s life and only walked here,
+    // on this thread; sqlite3_next_stmt reads the list without changing it.
+    unsafe {
+        let db = conn.handle();
+        let mut st = rusqlite::ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        while !st.is_null() {
+            n += 1;
+            st = rusqlite::ffi::sqlite3_next_stmt(db, st);
+        }
+    }
+    n
+}
+
+#[test]
+fn readers_and_the_shared_connection_keep_statement_cache_statements_prepared() {
+    let (_d, store, _a, _inbox) = setup();
+    let r = store.inner.readers.take().unwrap();
+    let shared = store.conn();
+    for conn in [&*r, &*shared] {
+        conn.flush_prepared_statement_cache();
+        // More distinct statements than rusqlite's default cache of 16,
+        // and then more than the limit: the cache keeps exactly the limit.
+        for n in 0..STATEMENT_CACHE + 10 {
+            let sql = format!("SELECT {n}");
+            let v: i64 = conn
+                .prepare_cached(&sql)
+                .unwrap()
+                .query_row([], |row| row.get(0))
+                .unwrap();
+            assert_eq!(v, n as i64);
+        }
+        assert_eq!(live_statements(conn), STATEMENT_CACHE);
+    }
 }
 
 #[test]

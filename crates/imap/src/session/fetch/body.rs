@@ -4,6 +4,7 @@
 //! chunks, so the output queue stays bounded whatever the size.
 
 use super::{is_whole, looks_inside, Parsed, Session, STREAM_CHUNK};
+use crate::cache::HeaderCache;
 use crate::message::binary::{Cte, Decoder, CHUNK};
 use crate::message::nul::{nul_unless, replace_nul};
 use crate::message::{self, section};
@@ -55,14 +56,38 @@ impl Source {
         }
     }
 
+    /// Header-only items from the header cache's copy of the header (the
+    /// same octets a read would give): no trip to the blocking pool. None
+    /// when an item needs more, or the cache lacks the message.
+    pub fn from_cache(
+        cache: &HeaderCache,
+        msg: &MessageInfo,
+        items: &[Item<'_>],
+    ) -> Option<Source> {
+        if !header_only(items) {
+            return None;
+        }
+        let entry = cache.get(msg)?;
+        Some(Source {
+            parsed: Some(Parsed::new(entry.header.clone())),
+            file: None,
+            present: true,
+        })
+    }
+
     pub async fn open(
         store: &dyn MailStore,
         msg: &MessageInfo,
         items: &[Item<'_>],
     ) -> Result<Source, Reply> {
         if items.iter().any(looks_inside) {
-            let header_only = !items.iter().any(is_whole)
-                && items.iter().filter(|i| looks_inside(i)).all(in_header);
+            let header_only = header_only(items);
+            // A small message in one trip to the blocking pool (open and
+            // read together) instead of an open and then a read per chunk:
+            // the hand-offs, not the bytes, are what header fetches cost.
+            if header_only && msg.size <= READ_WHOLE {
+                return read(store.read_body(&msg.blob).await.map(|b| b.map(header_of)));
+            }
             if header_only {
                 return read(read_header(store, &msg.blob).await);
             }
@@ -105,6 +130,13 @@ fn read(raw: Result<Option<Vec<u8>>, StoreError>) -> Result<Source, Reply> {
     }
 }
 
+/// Something looks inside the message, and the top-level header answers it all.
+fn header_only(items: &[Item<'_>]) -> bool {
+    items.iter().any(looks_inside)
+        && !items.iter().any(is_whole)
+        && items.iter().filter(|i| looks_inside(i)).all(in_header)
+}
+
 /// Items answered from the top-level header alone.
 fn in_header(item: &Item<'_>) -> bool {
     matches!(
@@ -120,6 +152,12 @@ fn in_header(item: &Item<'_>) -> bool {
                 ..
             }
     )
+}
+
+/// A whole message cut to its header (the blank line kept).
+fn header_of(mut raw: Vec<u8>) -> Vec<u8> {
+    raw.truncate(message::header_end(&raw));
+    raw
 }
 
 /// The message's header, without reading its body (ENVELOPE and header
@@ -373,5 +411,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.flush_if_full().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HeaderCache, Item, MessageInfo, Source};
+    use postern_store::BlobId;
+
+    #[test]
+    fn header_only_items_come_from_the_cached_header_and_nothing_else_does() {
+        let cache = HeaderCache::default();
+        let msg = MessageInfo {
+            uid: 1,
+            guid: String::new(),
+            blob: BlobId::parse("0000000a").unwrap(),
+            size: 40,
+            internal_date: 0,
+            flags: String::new(),
+            modseq: 1,
+        };
+        let header = b"Subject: Hello\r\nFrom: a@b.test\r\n\r\n".to_vec();
+        let items = [Item::Uid, Item::Rfc822Header];
+        assert!(
+            Source::from_cache(&cache, &msg, &items).is_none(),
+            "not cached yet"
+        );
+        cache.insert(&msg, header.clone());
+        let src = Source::from_cache(&cache, &msg, &items).expect("from the cache");
+        assert!(src.present && src.file.is_none());
+        assert_eq!(src.parsed.unwrap().raw, header);
+        // The whole message, or its text, needs the body file.
+        assert!(Source::from_cache(&cache, &msg, &[Item::Rfc822]).is_none());
+        assert!(Source::from_cache(&cache, &msg, &[Item::Rfc822Text]).is_none());
+        assert!(Source::from_cache(&cache, &msg, &[Item::Uid]).is_none());
+    }
+
+    #[test]
+    fn header_of_keeps_the_header_and_its_blank_line_only() {
+        let cut = super::header_of(b"Subject: x\r\nFrom: a@b\r\n\r\nbody\r\n".to_vec());
+        assert_eq!(cut, b"Subject: x\r\nFrom: a@b\r\n\r\n");
+        let bare = super::header_of(b"Subject: x\r\n".to_vec());
+        assert_eq!(bare, b"Subject: x\r\n", "no body: all header");
     }
 }

@@ -263,7 +263,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             present,
         } = match ready {
             Some(_) => Source::nothing(),
-            None => Source::open(&*self.ctx.store, msg, items).await?,
+            None => match Source::from_cache(&cache, msg, items) {
+                Some(s) => s,
+                None => Source::open(&*self.ctx.store, msg, items).await?,
+            },
         };
         let entry = ready.or_else(|| match &parsed {
             Some(p) if present && items.iter().any(cached::by_cache) => {
