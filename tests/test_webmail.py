@@ -488,3 +488,55 @@ def test_display_preferences_page_size_threads_and_plain_first(webmail, driver):
     assert f"Plain words {tok}" in visible(driver, "text").text
     assert not by_id(driver, "html-frame").is_displayed()
     no_alert(driver)
+
+
+def test_a_rich_draft_resumes_in_rich_text(webmail, driver):
+    """A draft written in rich text comes back into the editor with its
+    formatting (bold, a list, a link), rebuilt from tokens, never as markup;
+    sent after resuming, it is still multipart/alternative with the bold."""
+    size = driver.size_name
+    base = "https://127.0.0.1:%d" % webmail.addr("https")[1]
+    sign_in(driver, base, ALICE, ALICE_PASSWORD)
+    from selenium.webdriver.common.keys import Keys
+
+    tok = token()
+    by_id(driver, "compose").click()
+    visible(driver, "composer")
+    by_id(driver, "c-to").send_keys(BOB)
+    by_id(driver, "c-subject").send_keys(f"rich draft {tok}")
+    by_id(driver, "c-rich").click()
+    editor = visible(driver, "c-editor")
+    editor.click()
+    editor.send_keys("Plan <b>A</b>")
+    editor.send_keys(Keys.SHIFT, Keys.HOME)
+    driver.find_element("css selector", '#c-format button[data-cmd="bold"]').click()
+    editor.send_keys(Keys.END, Keys.ENTER)
+    driver.find_element("css selector", '#c-format button[data-cmd="bold"]').click()
+    driver.find_element("css selector", '#c-format button[data-cmd="insertUnorderedList"]').click()
+    editor.send_keys("step one")
+    by_id(driver, "c-save").click()
+    wait_until(lambda: by_id(driver, "c-status").text == "Draft saved", 10)
+    by_id(driver, "c-cancel").click()
+    if size == "phone":
+        by_id(driver, "menu").click()
+    click_folder(driver, "Drafts")
+    click_row(driver, tok)
+    wait_until(lambda: tok in by_id(driver, "subject").text, 10)
+    visible(driver, "edit-draft").click()
+    editor = visible(driver, "c-editor")
+    assert by_id(driver, "c-rich").is_selected(), "the draft resumes in rich text"
+    bold = driver.execute_script("return [...document.querySelectorAll('#c-editor b, #c-editor strong')].map(e => e.textContent)")
+    assert bold == ["Plan <b>A</b>"], bold
+    items = driver.execute_script("return [...document.querySelectorAll('#c-editor li')].map(e => e.textContent)")
+    assert items == ["step one"], items
+    assert driver.execute_script("return document.querySelectorAll('#c-editor script, #c-editor [onerror]').length") == 0
+    shot(driver, f"{size}-rich-draft-resumed")
+    editor.send_keys(Keys.CONTROL, Keys.END)
+    editor.send_keys(" and two")
+    by_id(driver, "c-send").click()
+    wait_until(lambda: by_id(driver, "status").text == "Message sent", 15, what="sent")
+    got = wait_until(lambda: bob_inbox(webmail, tok), 15, what="the draft at Bob")
+    m = email.message_from_bytes(got[0])
+    html = next(p for p in m.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert "<b>Plan &lt;b&gt;A&lt;/b&gt;</b>" in html and "step one and two" in html, html
+    no_alert(driver)

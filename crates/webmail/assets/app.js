@@ -393,6 +393,28 @@ function textToEditor(text) {
   }
 }
 
+// A rich draft comes back as tokens (rich_tokens.rs): elements by name
+// from the editor's allow-list and text as text nodes, never as markup.
+const RICH_TAGS = new Set(['b', 'strong', 'i', 'em', 'u', 'ul', 'ol', 'li', 'p', 'br', 'div', 'a', 'blockquote']);
+function tokensToEditor(tokens) {
+  const ed = $('c-editor');
+  ed.replaceChildren();
+  const stack = [ed];
+  for (const t of tokens) {
+    const top = stack[stack.length - 1];
+    if (t.kind === 'text') {
+      top.append(document.createTextNode(t.text || ''));
+    } else if (t.kind === 'open' && RICH_TAGS.has(t.tag)) {
+      const e = document.createElement(t.tag);
+      if (t.tag === 'a' && /^(https?:|mailto:)/i.test(t.href || '')) e.setAttribute('href', t.href);
+      top.append(e);
+      if (t.tag !== 'br') stack.push(e);
+    } else if (t.kind === 'close' && stack.length > 1 && stack[stack.length - 1].localName === t.tag) {
+      stack.pop();
+    }
+  }
+}
+
 function setRich(on) {
   const was = !$('c-editor').hidden;
   if (on && !was) textToEditor($('c-text').value);
@@ -509,6 +531,10 @@ function editDraft() {
   const m = state.view;
   if (!m) return;
   openComposer({ from: addrOf(m.from), to: m.to, cc: m.cc, subject: m.subject, text: m.text, in_reply_to: '', references: m.references, draft_uid: m.uid });
+  if (m.rich && m.rich.length) {
+    setRich(true);
+    tokensToEditor(m.rich);
+  }
 }
 
 function readFile(f) {

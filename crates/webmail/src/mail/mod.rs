@@ -8,6 +8,7 @@ pub mod list;
 pub mod preview;
 pub mod read;
 pub mod rich;
+pub mod rich_tokens;
 pub mod sanitize;
 pub mod submit;
 pub mod summary;

@@ -60,6 +60,9 @@ pub struct View {
     pub images_allowed: bool,
     pub attachments: Vec<Attachment>,
     pub flags: String,
+    /// A draft written in rich text, for the editor to resume (rich_tokens.rs);
+    /// empty for other messages.
+    pub rich: Vec<super::rich_tokens::Token>,
 }
 
 pub(crate) fn parse(raw: &[u8]) -> WebResult<Message<'_>> {
@@ -141,8 +144,18 @@ pub async fn view(
         blocked_images: html.map_or(0, |h| sanitise(h, false).blocked_images),
         images_allowed,
         attachments: attachments(&m),
+        rich: match info.flags.contains("\\Draft") {
+            true => html.and_then(draft_tokens).unwrap_or_default(),
+            false => Vec::new(),
+        },
         flags: info.flags,
     }))
+}
+
+/// A rich draft's HTML as the editor's tokens; None (resume as plain text)
+/// when it is too large for the editor.
+fn draft_tokens(html: &str) -> Option<Vec<super::rich_tokens::Token>> {
+    super::rich_tokens::tokens(&super::rich::clean(html).ok()?)
 }
 
 pub async fn html(

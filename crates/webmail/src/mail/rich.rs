@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 /// Largest HTML body a message may be written with.
 pub const MAX_COMPOSE_HTML: usize = 2 * 1024 * 1024;
 
-const TAGS: [&str; 13] = [
+pub(crate) const TAGS: [&str; 13] = [
     "b",
     "strong",
     "i",
@@ -48,7 +48,7 @@ pub fn clean(html: &str) -> WebResult<String> {
 }
 
 /// The entities html5ever's serializer writes (and the common numeric ones).
-fn decode(text: &str) -> String {
+pub(crate) fn decode(text: &str) -> String {
     text.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
