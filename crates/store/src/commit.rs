@@ -64,6 +64,22 @@ struct Job {
 
 pub(crate) struct Committer {
     jobs: mpsc::Sender<Job>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The committer's thread ends (closing its connection) before the store
+/// is gone: a process that returns from main while that thread still
+/// closes an encrypted database races OpenSSL's exit-time cleanup, which
+/// SQLCipher uses (a CLI `av quarantine release` was seen to die by SIGSEGV
+/// after its work was done).
+impl Drop for Committer {
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.jobs, closed));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Committer {
@@ -76,11 +92,14 @@ impl Committer {
     ) -> Result<Committer, StoreError> {
         let conn = crate::db::open(&path, keys)?;
         let (jobs, rx) = mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("postern-commit".into())
             .spawn(move || run(conn, rx, &blobs, changes, queued))
             .map_err(|e| StoreError::io(&path, e))?;
-        Ok(Committer { jobs })
+        Ok(Committer {
+            jobs,
+            thread: Some(thread),
+        })
     }
 }
 

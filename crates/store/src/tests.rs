@@ -259,3 +259,18 @@ async fn blob_contents_are_read_back_before_finish() {
     let path = store.root().join("queue/incoming").join(id.as_str());
     assert_eq!(std::fs::read(path).unwrap(), b"X: 1\r\n\r\nnew!");
 }
+
+/// Every connection, the committer's included, is closed once the store is
+/// dropped (SQLite removes the WAL file with the last one): nothing of the
+/// store's is still running when a CLI command returns from main.
+#[tokio::test]
+async fn dropping_the_store_closes_the_committers_connection_too() {
+    let (dir, store, alice, _) = setup();
+    deliver(&store, b"Subject: x\r\n\r\nx\r\n", vec![alice], vec![])
+        .await
+        .unwrap();
+    let wal = dir.path().join("db").join("postern.db-wal");
+    assert!(wal.exists(), "the committer's connection keeps the WAL");
+    drop(store);
+    assert!(!wal.exists(), "a connection was still open after the drop");
+}
