@@ -62,6 +62,7 @@ mod resolve;
 mod sasl_users;
 pub mod size_limits;
 pub mod srs;
+mod suggest;
 mod user_quota;
 mod users;
 pub mod webmail_sessions;
@@ -82,6 +83,7 @@ pub use resolve::{Expansion, Resolve, MAX_EXPANSION_DEPTH, MAX_EXPANSION_SIZE};
 pub use sasl_users::{MechSecrets, SaslUser};
 pub use size_limits::SizeLimits;
 pub use srs::Srs;
+pub use suggest::Suggest;
 pub use user_quota::Quotas;
 pub use users::{UserInfo, Users};
 pub use webmail_sessions::{WebmailSession, WebmailSessions};
@@ -90,7 +92,7 @@ pub use webmail_sessions::{WebmailSession, WebmailSessions};
 pub mod prelude {
     pub use crate::{
         AdminAccess, Aliases, Delegations, DkimKeys, DmarcRua, Domains, Groups, Identity, IpGroups,
-        MechSecrets, Quotas, Resolve, SizeLimits, Srs, Users, WebmailSessions,
+        MechSecrets, Quotas, Resolve, SizeLimits, Srs, Suggest, Users, WebmailSessions,
     };
 }
 

@@ -1,5 +1,6 @@
 //! The webmail's own data behind an async seam ([`WebmailStore`]): address
-//! books, settings, and the directory lookups compose needs. The SQLite
+//! books and settings (the directory lookups compose needs are in
+//! postern-directory: identity.rs, suggest.rs). The SQLite
 //! backend runs each call on its blocking pool, as [`crate::MailStore`]'s.
 
 use crate::api::StoreFuture;
@@ -21,19 +22,10 @@ pub trait WebmailStore: Send + Sync + 'static {
         text: String,
         limit: usize,
     ) -> StoreFuture<'_, Vec<Contact>>;
-    /// Users and aliases of `user`'s own domain matching `text`: (address, name).
-    fn directory_matching(
-        &self,
-        user: UserId,
-        text: String,
-        limit: usize,
-    ) -> StoreFuture<'_, Vec<(String, String)>>;
     fn webmail_prefs(&self, user: UserId) -> StoreFuture<'_, WebmailPrefs>;
     fn webmail_prefs_set(&self, user: UserId, prefs: WebmailPrefs) -> StoreFuture<'_, ()>;
     fn image_sender_allow(&self, user: UserId, sender: String) -> StoreFuture<'_, ()>;
     fn image_sender_allowed(&self, user: UserId, sender: String) -> StoreFuture<'_, bool>;
-    /// What the sender-identity rules let `address` send as, own address first.
-    fn send_as_identities(&self, address: String) -> StoreFuture<'_, Vec<String>>;
 }
 
 impl WebmailStore for Store {
@@ -66,18 +58,6 @@ impl WebmailStore for Store {
         self.blocking(move |s| Store::contacts_matching(s, user, &text, limit))
     }
 
-    fn directory_matching(
-        &self,
-        user: UserId,
-        text: String,
-        limit: usize,
-    ) -> StoreFuture<'_, Vec<(String, String)>> {
-        self.blocking(move |s| {
-            let domain = s.domain_of(user)?;
-            Store::directory_matching(s, &domain, &text, limit)
-        })
-    }
-
     fn webmail_prefs(&self, user: UserId) -> StoreFuture<'_, WebmailPrefs> {
         self.blocking(move |s| Store::webmail_prefs(s, user))
     }
@@ -92,9 +72,5 @@ impl WebmailStore for Store {
 
     fn image_sender_allowed(&self, user: UserId, sender: String) -> StoreFuture<'_, bool> {
         self.blocking(move |s| Store::image_sender_allowed(s, user, &sender))
-    }
-
-    fn send_as_identities(&self, address: String) -> StoreFuture<'_, Vec<String>> {
-        self.blocking(move |s| Store::send_as_identities(s, &address))
     }
 }

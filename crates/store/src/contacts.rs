@@ -5,7 +5,7 @@
 //! preferences (webmail_prefs.rs), one migration for the two.
 
 use crate::{Store, StoreError, UserId};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 pub(crate) const SCHEMA_V20: &str = r#"
@@ -133,7 +133,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
 const COLUMNS: &str = "id, name, family, given, emails, phones, org, note";
 
 /// `%text%` for LIKE, with the wildcards in `text` taken literally.
-pub(crate) fn like_pattern(text: &str) -> String {
+/// A LIKE pattern matching `text` anywhere, `%`, `_` and `\\` taken literally
+/// (used with `ESCAPE '\\'`).
+pub fn like_pattern(text: &str) -> String {
     let escaped = text
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -262,41 +264,6 @@ impl Store {
         let rows = stmt.query_map(params![user.0, like_pattern(text), limit as i64], row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-
-    /// Up to `limit` users and aliases of `domain` (only that domain) whose
-    /// address or name contains `text`: (address, name).
-    pub fn directory_matching(
-        &self,
-        domain: &str,
-        text: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare(
-            "SELECT u.address, u.name FROM users u JOIN domains d ON d.id = u.domain_id
-             WHERE d.name = ?1 AND u.enabled AND (u.address LIKE ?2 ESCAPE '\\' OR u.name LIKE ?2 ESCAPE '\\')
-             UNION
-             SELECT DISTINCT a.address, '' FROM aliases a JOIN domains d ON d.id = a.domain_id
-             WHERE d.name = ?1 AND a.address LIKE ?2 ESCAPE '\\'
-             ORDER BY 1 LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![domain, like_pattern(text), limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The name of `user`'s domain.
-    pub fn domain_of(&self, user: UserId) -> Result<String, StoreError> {
-        self.reader()?
-            .query_row(
-                "SELECT d.name FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = ?1",
-                [user.0],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("user {}", user.0)))
-    }
 }
 
 #[cfg(test)]
@@ -358,26 +325,6 @@ mod tests {
             .contacts_matching(alice, "c_rol", 10)
             .unwrap()
             .is_empty());
-    }
-
-    #[test]
-    fn the_directory_offers_one_domain_only() {
-        let (_d, store, alice, _) = setup();
-        // The directory's tables written directly: postern-directory sits
-        // above the store, so its commands are not reachable from here.
-        crate::tests::add_user(&store, "albert@other.test", 0);
-        store
-            .conn()
-            .execute(
-                "INSERT INTO aliases (address, domain_id, target) VALUES
-                 ('all@example.org', (SELECT id FROM domains WHERE name = 'example.org'), 'alice@example.org')",
-                [],
-            )
-            .unwrap();
-        let domain = store.domain_of(alice).unwrap();
-        let found = store.directory_matching(&domain, "al", 10).unwrap();
-        let addrs: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
-        assert_eq!(addrs, ["alice@example.org", "all@example.org"]);
     }
 
     #[test]

@@ -117,28 +117,6 @@ impl Store {
             .optional()?;
         Ok(hit.is_some())
     }
-
-    /// The addresses `address` may send as under the sender-identity rules
-    /// (identity.rs): their own first, then aliases, groups and delegations.
-    pub fn send_as_identities(&self, address: &str) -> Result<Vec<String>, StoreError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare(
-            "SELECT address FROM aliases WHERE target = ?1
-             UNION SELECT g.address FROM groups g JOIN group_members m ON m.group_id = g.id WHERE m.member = ?1
-             UNION SELECT o.address FROM delegations dl JOIN users o ON o.id = dl.owner_id
-                 JOIN users d ON d.id = dl.delegate_id WHERE d.address = ?1
-             ORDER BY 1",
-        )?;
-        let rows = stmt.query_map([address], |r| r.get::<_, String>(0))?;
-        let mut out = vec![address.to_string()];
-        for a in rows {
-            let a = a?;
-            if !out.iter().any(|o| o.eq_ignore_ascii_case(&a)) {
-                out.push(a);
-            }
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -184,38 +162,5 @@ mod tests {
         }
         store.image_sender_allow(alice, "news@shop.test").unwrap();
         assert!(store.image_sender_allow(alice, "one-more@x.test").is_err());
-    }
-
-    #[test]
-    fn identities_follow_the_sender_identity_rules() {
-        let (_d, store, alice, bob) = setup();
-        // The directory's tables written directly: postern-directory sits
-        // above the store, so its commands are not reachable from here.
-        store
-            .conn()
-            .execute_batch(&format!(
-                "INSERT INTO aliases (address, domain_id, target) VALUES ('info@example.org', 1, 'alice@example.org');
-                 INSERT INTO groups (id, address, domain_id) VALUES (7, 'team@example.org', 1);
-                 INSERT INTO group_members (group_id, member) VALUES (7, 'alice@example.org');
-                 INSERT INTO delegations (owner_id, delegate_id) VALUES ({}, {});",
-                bob.0, alice.0
-            ))
-            .unwrap();
-        let ids = store.send_as_identities("alice@example.org").unwrap();
-        assert_eq!(
-            ids,
-            [
-                "alice@example.org",
-                "bob@example.org",
-                "info@example.org",
-                "team@example.org"
-            ]
-        );
-        // That each of them passes the directory's own rule (may_send_as) is
-        // tested in postern-directory (identity.rs), which sits above the store.
-        assert_eq!(
-            store.send_as_identities("bob@example.org").unwrap(),
-            ["bob@example.org"]
-        );
     }
 }

@@ -3,11 +3,12 @@
 //! the users and aliases of the user's own domain — never another domain's
 //! (the store picks the domain from the signed-in user, not the request).
 
-use crate::error::{WebError, WebResult};
+use crate::error::{blocking, WebError, WebResult};
 use crate::session::User;
 use crate::{book, Ctx};
 use axum::extract::{Query, State};
 use axum::Json;
+use postern_directory::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Suggestions returned for one query.
@@ -78,8 +79,8 @@ pub async fn addresses(
             }
         }
     }
-    let directory = book(&ctx)
-        .directory_matching(user.id, text, MAX_SUGGESTIONS)
+    let store = ctx.store.clone();
+    let directory = blocking(move || store.directory_matching(user.id, &text, MAX_SUGGESTIONS))
         .await?
         .into_iter()
         .map(|(address, name)| (name, address))

@@ -6,12 +6,13 @@
 //! saves the preferences. `POST /api/images/allow` remembers "always show
 //! remote images from this sender" for the sender of a stored message.
 
-use crate::error::{WebError, WebResult};
+use crate::error::{blocking, WebError, WebResult};
 use crate::session::User;
 use crate::{book, Ctx};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use postern_directory::prelude::*;
 use postern_store::webmail_prefs::WebmailPrefs;
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,8 @@ pub struct Settings {
 
 pub async fn get(State(ctx): State<Ctx>, user: User) -> WebResult<Json<Settings>> {
     let prefs = book(&ctx).webmail_prefs(user.id).await?;
-    let identities = book(&ctx).send_as_identities(user.address.clone()).await?;
+    let (store, address) = (ctx.store.clone(), user.address.clone());
+    let identities = blocking(move || store.send_as_identities(&address)).await?;
     let max_message_size = ctx.config.borrow().smtp.max_message_size.0;
     Ok(Json(Settings {
         prefs,
