@@ -76,6 +76,7 @@ setup_postern() {
     : >"$out"
     "${pn[@]}" serve --listen smtp=off --listen submission=off --listen smtps=off \
         --listen pop3=off --listen pop3s=off --listen imap=off \
+        --listen admin=off --listen https=off --listen http=off \
         --listen imaps=127.0.0.1:0 >"$out" 2>"$TMP/postern.err" &
     POSTERN_PID=$!
     local i

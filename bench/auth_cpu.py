@@ -66,7 +66,7 @@ def run(side: str, n: int, dns: str, msg: bytes, tmp: Path) -> float:
     for k, v in settings.items():
         sh("config", "set", k, v, data=data)
     out = open(tmp / "serve.out", "w+")
-    listen = [a for s in ("submission", "smtps", "imap", "imaps", "pop3", "pop3s", "admin") for a in ("--listen", f"{s}=off")]
+    listen = [a for s in ("submission", "smtps", "imap", "imaps", "pop3", "pop3s", "admin", "https", "http") for a in ("--listen", f"{s}=off")]
     proc = subprocess.Popen([BIN, "--data", str(data), "serve", "--listen", "smtp=127.0.0.1:0", *listen],
                             stdout=out, stderr=subprocess.DEVNULL, text=True)
     try:

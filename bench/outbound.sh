@@ -291,7 +291,8 @@ setup_postern() {
     : >"$out"
     "${pn[@]}" serve --listen submission=127.0.0.1:0 --listen smtp=off \
         --listen smtps=off --listen imap=off --listen imaps=off \
-        --listen pop3=off --listen pop3s=off >"$out" 2>"$TMP/postern.err" &
+        --listen pop3=off --listen pop3s=off \
+        --listen admin=off --listen https=off --listen http=off >"$out" 2>"$TMP/postern.err" &
     POSTERN_PID=$!
     local i
     for ((i = 0; i < 300; i++)); do
