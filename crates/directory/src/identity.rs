@@ -67,19 +67,21 @@ impl Identity for postern_store::Store {}
 mod tests {
     use crate::prelude::*;
     use crate::tests::setup;
+    use postern_store::Store;
+
+    /// info@ an alias of alice's; team@ a group of `members`.
+    fn info_alias_and_team_group(store: &Store, members: &[&str]) {
+        store
+            .alias_add("info@example.org", &["alice@example.org".into()])
+            .unwrap();
+        let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        store.group_add("team@example.org", &members).unwrap();
+    }
 
     #[test]
     fn own_address_aliases_and_groups_only() {
         let (_d, store, _, _) = setup();
-        store
-            .alias_add("info@example.org", &["alice@example.org".into()])
-            .unwrap();
-        store
-            .group_add(
-                "team@example.org",
-                &["alice@example.org".into(), "bob@example.org".into()],
-            )
-            .unwrap();
+        info_alias_and_team_group(&store, &["alice@example.org", "bob@example.org"]);
         let may = |u: &str, s: &str| store.may_send_as(u, s).unwrap();
         assert!(may("alice@example.org", "ALICE@example.org"));
         assert!(may("alice@example.org", "info@example.org"));
@@ -93,12 +95,7 @@ mod tests {
     #[test]
     fn delegation_covers_the_owners_own_address_only() {
         let (_d, store, _, _) = setup();
-        store
-            .alias_add("info@example.org", &["alice@example.org".into()])
-            .unwrap();
-        store
-            .group_add("team@example.org", &["alice@example.org".into()])
-            .unwrap();
+        info_alias_and_team_group(&store, &["alice@example.org"]);
         let may = |u: &str, s: &str| store.may_send_as(u, s).unwrap();
         assert!(!may("bob@example.org", "alice@example.org"));
         store
@@ -120,12 +117,7 @@ mod tests {
         // The webmail's From selector lists send_as_identities; the
         // sessions enforce may_send_as: the two must agree.
         let (_d, store, _, _) = setup();
-        store
-            .alias_add("info@example.org", &["alice@example.org".into()])
-            .unwrap();
-        store
-            .group_add("team@example.org", &["alice@example.org".into()])
-            .unwrap();
+        info_alias_and_team_group(&store, &["alice@example.org"]);
         store
             .delegate("bob@example.org", "alice@example.org")
             .unwrap();
