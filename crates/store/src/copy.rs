@@ -98,11 +98,9 @@ pub(crate) fn move_rows(
         return Ok(pairs);
     }
     // One MODSEQ for every removal from the source, as EXPUNGE does.
-    let gone: i64 = tx.query_row(
-        "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
-        [src.0],
-        |r| r.get(0),
-    )?;
+    let gone: i64 = tx
+        .prepare_cached("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq")?
+        .query_row([src.0], |r| r.get(0))?;
     let mut place = tx.prepare_cached(
         "UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
     )?;

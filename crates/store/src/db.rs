@@ -20,7 +20,7 @@ pub(crate) fn open(
     // cannot help an upgrade. Seen as lost queue results → duplicate sends.
     conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(crate::readers::STATEMENT_CACHE);
+    crate::readers::keep_statements(&conn)?;
     // WAL: readers never block the writer. FULL: each commit is fsync'd (RFC 5321 §6.1:
     // a 250 means the message is safe).
     conn.pragma_update(None, "journal_mode", "WAL")?;

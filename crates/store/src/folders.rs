@@ -59,7 +59,7 @@ impl Store {
     /// A user's folders, INBOX first, then by name.
     pub fn folders(&self, user: UserId) -> Result<Vec<Folder>, StoreError> {
         let conn = self.reader()?;
-        let mut st = conn.prepare("SELECT id, name, special_use, EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = m.user_id AND s.name = m.name) FROM mailboxes m WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
+        let mut st = conn.prepare_cached("SELECT id, name, special_use, EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = m.user_id AND s.name = m.name) FROM mailboxes m WHERE user_id = ?1 ORDER BY name = 'INBOX' DESC, name")?;
         let rows = st
             .query_map([user.0], |r| {
                 Ok(Folder {

@@ -34,11 +34,10 @@ impl Store {
 
     /// How many messages of the folder no session has claimed yet (STATUS RECENT).
     pub fn recent_count(&self, mailbox: MailboxId) -> Result<u32, StoreError> {
-        let n: i64 = self.reader()?.query_row(
-            "SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND uid >= (SELECT recent_from FROM mailboxes WHERE id = ?1)",
-            [mailbox.0],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .reader()?
+            .prepare_cached("SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND uid >= (SELECT recent_from FROM mailboxes WHERE id = ?1)")?
+            .query_row([mailbox.0], |r| r.get(0))?;
         Ok(n as u32)
     }
 }

@@ -181,3 +181,50 @@ fn with_the_pool_off_reads_use_the_shared_connection() {
     assert!(store.snapshot(inbox).unwrap().0.is_empty());
     assert_eq!(store.inner.readers.spares_opened(), 0);
 }
+
+const REPREPARE: i32 = rusqlite::ffi::SQLITE_STMTSTATUS_REPREPARE;
+
+/// Re-preparations SQLite made of the statements held on `conn`, but for
+/// PRAGMAs (lazy_sync's, which SQLite always prepares again: cheap).
+fn reprepares(conn: &rusqlite::Connection) -> i32 {
+    let mut n = 0;
+    // SAFETY: as in live_statements.
+    unsafe {
+        let db = conn.handle();
+        let mut st = rusqlite::ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        while !st.is_null() {
+            let sql = std::ffi::CStr::from_ptr(rusqlite::ffi::sqlite3_sql(st));
+            if !sql.to_bytes().starts_with(b"PRAGMA") {
+                n += rusqlite::ffi::sqlite3_stmt_status(st, REPREPARE, 0);
+            }
+            st = rusqlite::ffi::sqlite3_next_stmt(db, st);
+        }
+    }
+    n
+}
+
+/// Issue 18: `changes_since` runs on every IMAP command of a CONDSTORE
+/// session with a new MODSEQ bound; each new binding made SQLite parse and
+/// plan its statements again, so the cache saved nothing. With the planner's
+/// stability guarantee on, no statement is prepared again, on a reader or on
+/// the shared connection, however the values bound change.
+#[tokio::test]
+async fn a_new_bound_value_does_not_prepare_a_cached_statement_again() {
+    let (_d, store, a, inbox) = setup();
+    for _ in 0..3 {
+        deliver(&store, a).await;
+    }
+    for m in 0..10u64 {
+        store.changes_since(inbox, m).unwrap();
+        let kw = [format!("k{m}")];
+        store
+            .store_flags(inbox, &[1 + m as u32 % 3], FlagOp::Add, &kw, None)
+            .unwrap();
+        store.expunge(inbox, &[]).unwrap();
+    }
+    let r = store.inner.readers.take().unwrap();
+    assert!(live_statements(&r) >= 3);
+    assert_eq!(reprepares(&r), 0);
+    drop(r);
+    assert_eq!(reprepares(&store.conn()), 0);
+}
