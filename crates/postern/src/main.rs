@@ -11,6 +11,13 @@ mod serve;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: under imaptest's stress mix glibc's
+/// malloc, free and their consolidation were ~13 % of the server's CPU, and
+/// ~7 % with mimalloc (issue 18); 10,000 idle IMAPS sessions cost 20.8 KiB
+/// each with it, against 17.7 KiB with glibc (the limit is 30).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for a command that failed.
 const EXIT_FAILURE: u8 = 1;
 /// Exit code for a command line that does not parse (clap's convention).
