@@ -12,7 +12,7 @@ async fn a_body_of_hold_octets_stays_in_memory_and_one_more_goes_to_the_file() {
     w.write(&body[..10]).await.unwrap();
     w.write(&body[10..]).await.unwrap();
     assert!(w.is_held());
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    assert!(!path.exists(), "a held body touches no file");
     assert_eq!(w.contents().await.unwrap(), body);
     w.write(b"y").await.unwrap();
     assert!(!w.is_held());
@@ -50,10 +50,27 @@ async fn a_held_body_is_written_once_at_finish() {
         .await
         .unwrap();
     assert!(w.is_held());
+    assert!(!path.exists());
     let blob = w.finish().await.unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),
         b"A: 1\r\nSubject: s\r\n\r\nbody\r\n"
     );
     assert_eq!(blob.size(), 26);
+}
+
+#[tokio::test]
+async fn a_held_body_dropped_unfinished_leaves_nothing_and_a_spilled_one_is_removed() {
+    let (_d, store, _a, _b) = setup();
+    let incoming = store.root().join("queue/incoming");
+    let mut held = store.create_blob().await.unwrap();
+    held.write(b"Subject: s\r\n\r\nbody\r\n").await.unwrap();
+    let mut spilled = store.create_blob().await.unwrap();
+    spilled.write(&vec![b'x'; HOLD + 1]).await.unwrap();
+    let spilled_path = incoming.join(spilled.id().as_str());
+    assert!(spilled_path.exists());
+    drop(held);
+    drop(spilled);
+    let left = std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0);
 }

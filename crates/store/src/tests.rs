@@ -143,7 +143,8 @@ async fn concurrent_commits_all_land() {
 async fn abandoned_bodies_leave_no_file() {
     let (d, store, _, _) = setup();
     let mut w = store.create_blob().await.unwrap();
-    w.write(b"partial").await.unwrap();
+    // Past what is held in memory: the body is in its file.
+    w.write(&vec![b'x'; blob::HOLD + 1]).await.unwrap();
     let path = d.path().join("queue/incoming").join(w.id().as_str());
     assert!(path.exists());
     drop(w);
@@ -181,9 +182,10 @@ async fn recovery_places_committed_and_removes_unacknowledged() {
     // A body whose commit happened but whose move did not (crash in between).
     let c = deliver(&store, b"x\r\n", vec![a], vec![]).await.unwrap();
     std::fs::rename(store.blob_path(&c.id), incoming.join(c.id.as_str())).unwrap();
-    // A body that was being received when the server died.
+    // A body that was being received when the server died (past what is
+    // held in memory, so it is in its file).
     let mut w = store.create_blob().await.unwrap();
-    w.write(b"partial").await.unwrap();
+    w.write(&vec![b'x'; blob::HOLD + 1]).await.unwrap();
     std::mem::forget(w);
     assert_eq!(store.recover().unwrap(), (1, 1));
     assert!(store.blob_path(&c.id).exists());
