@@ -82,13 +82,16 @@ stop_dovecot() {
     DV_CONF=""
 }
 
-# Dovecot 2.3 at its defaults (mail_fsync = optimized), maildir, users in a passwd-file.
+# Dovecot 2.3 at its defaults (mail_fsync = optimized), maildir, users in a passwd-file
+# with the Argon2id hash Postern stores for the same password.
 start_dovecot() {
     local d=$TMP/dovecot i
     DV_CONF=$d/dovecot.conf DV_RUN=$d/run
     PORT=$(free_port 10993)
     mkdir -p "$DV_RUN" "$d/state"
-    dovecot_users "$d" "$USERS"
+    # The same Argon2id hash as Postern's users: the default mix logs in
+    # often, and {PLAIN} would spare Dovecot the hashing Postern does.
+    DV_PASSWORD_FIELD="{ARGON2ID}$(postern_password_hash "$d")" dovecot_users "$d" "$USERS"
     dovecot_cert
     cat >"$DV_CONF" <<EOC
 instance_name = postern-imaptest

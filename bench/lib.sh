@@ -252,15 +252,28 @@ dovecot_cert() {
         die "no TLS certificate for dovecot (tried /etc/dovecot/private and snakeoil)"
 }
 
+# The Argon2id hash (PHC string) Postern stores for $PASSWORD, made in a
+# throwaway store under DIR: Dovecot (libsodium) verifies the same string at
+# the same cost, so logins cost both servers the same hashing.
+postern_password_hash() {
+    local d=$1/hash-store
+    "$POSTERN_BIN" --data "$d" init --hostname "$DOMAIN" --domain "$DOMAIN" >/dev/null
+    printf '%s\n' "$PASSWORD" | "$POSTERN_BIN" --data "$d" user add "hash@$DOMAIN" --password-stdin >/dev/null
+    python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT password_hash FROM users").fetchone()[0])' "$d/db/postern.db"
+    rm -rf "$d"
+}
+
 # user1..userCOUNT@$DOMAIN with $PASSWORD in DIR/users (a passwd-file), their
-# maildirs under DIR/mail, owned by mail (uid 8).
+# maildirs under DIR/mail, owned by mail (uid 8). The password is stored as
+# $DV_PASSWORD_FIELD when set (e.g. the same Argon2id hash Postern keeps, see
+# postern_password_hash), else {PLAIN}$PASSWORD.
 dovecot_users() {
-    local d=$1 count=$2 n
+    local d=$1 count=$2 n field=${DV_PASSWORD_FIELD:-"{PLAIN}$PASSWORD"}
     mkdir -p "$d/mail"
     chmod 755 "$d"
     chown mail:mail "$d/mail"
     for ((n = 1; n <= count; n++)); do
-        echo "user$n@$DOMAIN:{PLAIN}$PASSWORD:8:8::$d/mail/user$n::" >>"$d/users"
+        echo "user$n@$DOMAIN:$field:8:8::$d/mail/user$n::" >>"$d/users"
     done
     chmod 644 "$d/users"
 }
