@@ -78,21 +78,29 @@ fn readers_are_read_only_with_a_small_page_cache() {
     assert_eq!(cache, -READER_CACHE_KIB);
 }
 
-/// Statements SQLite holds prepared on `conn` (the cached ones, when no
-/// statement is in use).
-fn live_statements(conn: &rusqlite::Connection) -> usize {
-    let mut n = 0;
+/// For each statement SQLite holds prepared on `conn` (the cached ones,
+/// when no statement is in use): its SQL and how often it was re-prepared.
+fn statements(conn: &rusqlite::Connection) -> Vec<(String, i32)> {
+    use rusqlite::ffi;
+    let mut out = Vec::new();
     // SAFETY: the handle is valid for `conn`'s life and only walked here,
-    // on this thread; sqlite3_next_stmt reads the list without changing it.
+    // on this thread; sqlite3_next_stmt reads the list without changing it,
+    // and each statement's SQL lives as long as the statement.
     unsafe {
         let db = conn.handle();
-        let mut st = rusqlite::ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        let mut st = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
         while !st.is_null() {
-            n += 1;
-            st = rusqlite::ffi::sqlite3_next_stmt(db, st);
+            let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(st));
+            let n = ffi::sqlite3_stmt_status(st, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            out.push((sql.to_string_lossy().into_owned(), n));
+            st = ffi::sqlite3_next_stmt(db, st);
         }
     }
-    n
+    out
+}
+
+fn live_statements(conn: &rusqlite::Connection) -> usize {
+    statements(conn).len()
 }
 
 #[test]
@@ -182,25 +190,14 @@ fn with_the_pool_off_reads_use_the_shared_connection() {
     assert_eq!(store.inner.readers.spares_opened(), 0);
 }
 
-const REPREPARE: i32 = rusqlite::ffi::SQLITE_STMTSTATUS_REPREPARE;
-
 /// Re-preparations SQLite made of the statements held on `conn`, but for
 /// PRAGMAs (lazy_sync's, which SQLite always prepares again: cheap).
 fn reprepares(conn: &rusqlite::Connection) -> i32 {
-    let mut n = 0;
-    // SAFETY: as in live_statements.
-    unsafe {
-        let db = conn.handle();
-        let mut st = rusqlite::ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
-        while !st.is_null() {
-            let sql = std::ffi::CStr::from_ptr(rusqlite::ffi::sqlite3_sql(st));
-            if !sql.to_bytes().starts_with(b"PRAGMA") {
-                n += rusqlite::ffi::sqlite3_stmt_status(st, REPREPARE, 0);
-            }
-            st = rusqlite::ffi::sqlite3_next_stmt(db, st);
-        }
-    }
-    n
+    statements(conn)
+        .iter()
+        .filter(|(sql, _)| !sql.starts_with("PRAGMA"))
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// Issue 18: `changes_since` runs on every IMAP command of a CONDSTORE
