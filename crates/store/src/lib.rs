@@ -200,11 +200,21 @@ impl Store {
         self.inner.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A connection for reads only, from the reader pool; see readers.rs for
-    /// the rules (leaf methods only, nothing that writes).
+    /// A connection for reads only; see readers.rs for the rules (leaf
+    /// methods only, nothing that writes). The shared connection when it is
+    /// free at this moment, else one from the reader pool. The shared one
+    /// makes the IMAP writes, so its page cache survives them, while every
+    /// commit by another connection empties a reader's whole cache: reading
+    /// there spares re-reading (and, encrypted, decrypting and authenticating)
+    /// those pages (issue 14 item 4: -15 % CPU per IMAP operation encrypted,
+    /// -10 % plaintext). `try_lock` never waits, so this adds no deadlock,
+    /// and a read never queues behind a write.
     fn reader(&self) -> Result<readers::ReadConn<'_>, StoreError> {
         if !self.inner.readers.enabled() {
             return Ok(readers::ReadConn::Shared(self.conn()));
+        }
+        if let Ok(conn) = self.inner.conn.try_lock() {
+            return Ok(readers::ReadConn::Shared(conn));
         }
         Ok(readers::ReadConn::Pooled(self.inner.readers.take()?))
     }

@@ -98,6 +98,12 @@ impl Readers {
         self.enabled.store(on, Ordering::Relaxed);
     }
 
+    /// Pooled connections opened so far (tests).
+    #[cfg(test)]
+    pub(crate) fn opened(&self) -> usize {
+        self.slots().open
+    }
+
     #[cfg(test)]
     pub(crate) fn spares_opened(&self) -> u64 {
         self.spares.load(Ordering::Relaxed)

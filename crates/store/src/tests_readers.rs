@@ -219,9 +219,38 @@ async fn a_new_bound_value_does_not_prepare_a_cached_statement_again() {
             .unwrap();
         store.expunge(inbox, &[]).unwrap();
     }
+    // Those reads took the shared connection (free); now the same reads on
+    // a pooled reader, the shared connection held meanwhile.
+    let held = store.conn();
+    for m in 0..10u64 {
+        store.changes_since(inbox, m).unwrap();
+    }
+    assert_eq!(reprepares(&held), 0);
+    drop(held);
     let r = store.inner.readers.take().unwrap();
     assert!(live_statements(&r) >= 3);
     assert_eq!(reprepares(&r), 0);
-    drop(r);
-    assert_eq!(reprepares(&store.conn()), 0);
+}
+
+/// Uncontended, a read takes the shared connection, whose page cache the
+/// IMAP writes leave warm; the pool opens nothing. Held by another thread
+/// (a write in progress), the shared connection is passed over for a pooled
+/// reader instead of waited for.
+#[tokio::test]
+async fn a_read_uses_the_shared_connection_when_free_and_a_pooled_one_when_not() {
+    let (_d, store, a, inbox) = setup();
+    deliver(&store, a).await;
+    let seen = vec!["\\Seen".to_string()];
+    store
+        .store_flags(inbox, &[1], FlagOp::Add, &seen, None)
+        .unwrap();
+    assert_eq!(store.messages(inbox).unwrap()[0].flags, "\\Seen");
+    store.changes_since(inbox, 0).unwrap();
+    assert_eq!(store.inner.readers.opened(), 0);
+    let held = store.conn();
+    let s = store.clone();
+    let read = within_deadline(move || s.messages(inbox).map(|m| m.len()));
+    assert_eq!(read.expect("read did not wait").unwrap(), 1);
+    assert_eq!(store.inner.readers.opened(), 1);
+    drop(held);
 }
