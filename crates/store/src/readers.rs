@@ -11,12 +11,15 @@
 //!    shared one). Drop it before calling anything else.
 //! 2. Only reads go through a reader. Anything that writes, or must read in
 //!    the same transaction as a write, stays on the shared connection
-//!    (`Store::conn`); the connections are opened read-only, so a stray
-//!    write fails instead of racing.
+//!    (`Store::conn`). The pooled connections are opened read-only, so a
+//!    stray write fails there; but `Store::reader` hands out the shared
+//!    connection itself when it is free (its page cache is the warm one),
+//!    where a stray write would succeed: the rule is not enforced there.
 //! 3. A read that needs several statements to agree opens a DEFERRED
 //!    transaction on the reader (see changes.rs) and ends it before
 //!    returning. A transaction left open is rolled back when the reader
-//!    goes back to the pool, so the next user never reads a stale snapshot.
+//!    is dropped (pooled or shared), so the next user never reads a stale
+//!    snapshot nor finds the shared connection inside a transaction.
 //!
 //! Should rule 1 be broken anyway, the pool still cannot deadlock: a taker
 //! waits at most [`POOL_WAIT`] for a free connection and then opens a spare
@@ -224,6 +227,15 @@ impl Deref for Reader<'_> {
 impl DerefMut for Reader<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
         self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for ReadConn<'_> {
+    fn drop(&mut self) {
+        // Pooled readers are reset when they go back (Reader's Drop).
+        if let ReadConn::Shared(conn) = self {
+            reset(conn);
+        }
     }
 }
 

@@ -254,3 +254,22 @@ async fn a_read_uses_the_shared_connection_when_free_and_a_pooled_one_when_not()
     assert_eq!(store.inner.readers.opened(), 1);
     drop(held);
 }
+
+/// A read that leaves its transaction open on the shared connection (taken
+/// because it was free) does not leave the next writer inside it.
+#[tokio::test]
+async fn a_transaction_left_open_on_the_shared_connection_is_rolled_back() {
+    let (_d, store, a, inbox) = setup();
+    deliver(&store, a).await;
+    {
+        let r = store.reader().unwrap();
+        assert!(matches!(r, crate::readers::ReadConn::Shared(_)));
+        r.execute_batch("BEGIN").unwrap();
+    }
+    assert!(store.conn().is_autocommit());
+    let seen = vec!["\\Seen".to_string()];
+    store
+        .store_flags(inbox, &[1], FlagOp::Add, &seen, None)
+        .unwrap();
+    assert_eq!(store.messages(inbox).unwrap()[0].flags, "\\Seen");
+}
