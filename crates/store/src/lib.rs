@@ -256,6 +256,8 @@ mod tests_archive;
 #[cfg(test)]
 mod tests_imap;
 #[cfg(test)]
+mod tests_list_index;
+#[cfg(test)]
 mod tests_read_latency;
 #[cfg(test)]
 mod tests_readers;
