@@ -43,8 +43,11 @@ fn interleaved() -> (tempfile::TempDir, Store, Vec<MailboxId>) {
     for uid in 1..=PER_MAILBOX {
         for (n, mailbox) in boxes.iter().enumerate() {
             let blob = format!("{n:02}{uid:030}");
-            tx.execute("INSERT INTO blobs (id, size, refs) VALUES (?1, 2000, 1)", [&blob])
-                .unwrap();
+            tx.execute(
+                "INSERT INTO blobs (id, size, refs) VALUES (?1, 2000, 1)",
+                [&blob],
+            )
+            .unwrap();
             tx.execute(
                 "INSERT INTO messages (mailbox_id, uid, guid, blob_id, size, internaldate, flags, modseq)
                  VALUES (?1, ?2, ?3, ?4, 2000, 1700000000, '\\Seen', ?2)",
@@ -65,7 +68,8 @@ fn a_mailbox_list_reads_its_own_pages_not_the_whole_table() {
         let conn = store.conn();
         conn.execute_batch("PRAGMA shrink_memory").unwrap(); // an empty page cache
         pages_read(&conn);
-        conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap()
+        conn.query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap()
     };
     // The shared connection is free, so the snapshot is read on it.
     let (msgs, _) = store.snapshot(boxes[3]).unwrap();
@@ -91,7 +95,11 @@ fn steps_of(conn: &rusqlite::Connection, needles: &[&str]) -> i32 {
         while !st.is_null() {
             let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(st)).to_string_lossy();
             if needles.iter().all(|n| sql.contains(n)) {
-                found = Some(ffi::sqlite3_stmt_status(st, ffi::SQLITE_STMTSTATUS_VM_STEP, 1));
+                found = Some(ffi::sqlite3_stmt_status(
+                    st,
+                    ffi::SQLITE_STMTSTATUS_VM_STEP,
+                    1,
+                ));
             }
             st = ffi::sqlite3_next_stmt(db, st);
         }
@@ -102,7 +110,9 @@ fn steps_of(conn: &rusqlite::Connection, needles: &[&str]) -> i32 {
 #[test]
 fn changes_since_a_modseq_visit_only_the_changed_rows() {
     let (_d, store, boxes) = interleaved();
-    let before = store.changes_since(boxes[5], PER_MAILBOX as u64 - 2).unwrap();
+    let before = store
+        .changes_since(boxes[5], PER_MAILBOX as u64 - 2)
+        .unwrap();
     assert_eq!(
         before.changed.iter().map(|m| m.uid).collect::<Vec<_>>(),
         [PER_MAILBOX as u32 - 1, PER_MAILBOX as u32]
