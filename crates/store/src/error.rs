@@ -27,6 +27,10 @@ pub enum StoreError {
     /// Not this user's to change (the archive, archive_view.rs; IMAP NOPERM, RFC 5530).
     #[error("not permitted: {0}")]
     NoPerm(String),
+    /// A quick read (quick.rs) found no connection free at once; it is run
+    /// again on the blocking pool, so it never reaches a caller of the store.
+    #[error("no connection free at once")]
+    WouldWait,
 }
 
 impl StoreError {
@@ -45,6 +49,7 @@ impl StoreError {
                 | StoreError::Io { .. }
                 | StoreError::Unavailable
                 | StoreError::Commit(_)
+                | StoreError::WouldWait
         )
     }
 }

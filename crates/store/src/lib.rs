@@ -48,6 +48,7 @@ mod lazy_sync;
 pub mod mailbox;
 pub mod outbound;
 pub mod quarantine;
+mod quick;
 mod readers;
 mod recent;
 mod rename_inbox;
@@ -88,7 +89,7 @@ pub use spam_rules::SpamRuleRow;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use tokio::sync::{broadcast, Notify};
 
 /// A user's numeric id; stable for the life of the account.
@@ -209,12 +210,28 @@ impl Store {
     /// those pages (issue 14 item 4: -15 % CPU per IMAP operation encrypted,
     /// -10 % plaintext). `try_lock` never waits, so this adds no deadlock,
     /// and a read never queues behind a write.
+    ///
+    /// In quick mode (quick.rs) nothing waits and nothing is opened: the
+    /// shared connection or an idle pooled one, else [`StoreError::WouldWait`].
     fn reader(&self) -> Result<readers::ReadConn<'_>, StoreError> {
-        if !self.inner.readers.enabled() {
-            return Ok(readers::ReadConn::Shared(self.conn()));
+        let quick = quick::active();
+        match self.inner.conn.try_lock() {
+            Ok(conn) => return Ok(readers::ReadConn::Shared(conn)),
+            // As `conn`: a panicked holder left SQLite consistent.
+            Err(TryLockError::Poisoned(p)) => return Ok(readers::ReadConn::Shared(p.into_inner())),
+            Err(TryLockError::WouldBlock) if !self.inner.readers.enabled() => {
+                if quick {
+                    return Err(StoreError::WouldWait);
+                }
+                return Ok(readers::ReadConn::Shared(self.conn()));
+            }
+            Err(TryLockError::WouldBlock) => {}
         }
-        if let Ok(conn) = self.inner.conn.try_lock() {
-            return Ok(readers::ReadConn::Shared(conn));
+        if quick {
+            return match self.inner.readers.take_idle() {
+                Some(r) => Ok(readers::ReadConn::Pooled(r)),
+                None => Err(StoreError::WouldWait),
+            };
         }
         Ok(readers::ReadConn::Pooled(self.inner.readers.take()?))
     }
@@ -257,6 +274,8 @@ mod tests_archive;
 mod tests_imap;
 #[cfg(test)]
 mod tests_list_index;
+#[cfg(test)]
+mod tests_quick;
 #[cfg(test)]
 mod tests_read_latency;
 #[cfg(test)]

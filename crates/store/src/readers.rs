@@ -155,6 +155,12 @@ impl Readers {
         })
     }
 
+    /// An idle pooled reader, if one is idle now: no wait, no new connection.
+    pub(crate) fn take_idle(&self) -> Option<Reader<'_>> {
+        let conn = self.slots().idle.pop()?;
+        Some(self.lend(conn))
+    }
+
     fn lend(&self, conn: Connection) -> Reader<'_> {
         Reader {
             conn: Some(conn),

@@ -30,6 +30,22 @@ impl Store {
         })
     }
 
+    /// Runs the bounded read `f` here, on the calling thread, when a
+    /// connection is free at once (quick.rs); else on the blocking pool.
+    pub(crate) fn quick_read<'a, T, F>(&self, f: F) -> StoreFuture<'a, T>
+    where
+        T: Send + 'static,
+        F: Fn(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        Box::pin(async move {
+            match crate::quick::attempt(|| f(&store)) {
+                Err(StoreError::WouldWait) => store.blocking(f).await,
+                done => done,
+            }
+        })
+    }
+
     /// Opens a committed body: from `blobs/`, or from `queue/incoming/` in
     /// the instant between a commit and the move into place (blob.rs).
     /// Encrypted or not, it reads as plaintext (crypt/body_file.rs).
@@ -43,6 +59,8 @@ impl Store {
         for path in [placed, incoming] {
             match std::fs::File::open(&path) {
                 Ok(f) => {
+                    // A quick read (quick.rs) reads only a file the page cache holds.
+                    crate::quick::cached(&f)?;
                     let body = BodyFile::new(f, self.body_forms())
                         .map_err(|e| StoreError::io(&path, e))?;
                     return Ok(Some((body, path)));
@@ -96,7 +114,7 @@ impl MailStore for Store {
 
     fn read_body<'a>(&'a self, id: &'a BlobId) -> StoreFuture<'a, Option<Vec<u8>>> {
         let id = id.clone();
-        self.blocking(move |s| BodyFiles::read(s, &id))
+        self.quick_read(move |s| BodyFiles::read(s, &id))
     }
 
     fn scan(&self, job: ScanJob) -> StoreFuture<'_, ()> {
@@ -133,11 +151,11 @@ impl MailStore for Store {
 
     fn mailbox<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, Option<MailboxId>> {
         let name = name.to_string();
-        self.blocking(move |s| Store::mailbox(s, user, &name))
+        self.quick_read(move |s| Store::mailbox(s, user, &name))
     }
 
     fn mailbox_state(&self, mailbox: MailboxId) -> StoreFuture<'_, (u32, u32, u64)> {
-        self.blocking(move |s| Store::mailbox_state(s, mailbox))
+        self.quick_read(move |s| Store::mailbox_state(s, mailbox))
     }
 
     fn messages(&self, mailbox: MailboxId) -> StoreFuture<'_, Vec<MessageInfo>> {
@@ -145,15 +163,15 @@ impl MailStore for Store {
     }
 
     fn snapshot(&self, mailbox: MailboxId) -> StoreFuture<'_, (Vec<MessageInfo>, u64)> {
-        self.blocking(move |s| Store::snapshot(s, mailbox))
+        self.quick_read(move |s| Store::snapshot(s, mailbox))
     }
 
     fn changes_since(&self, mailbox: MailboxId, modseq: u64) -> StoreFuture<'_, Changes> {
-        self.blocking(move |s| Store::changes_since(s, mailbox, modseq))
+        self.quick_read(move |s| Store::changes_since(s, mailbox, modseq))
     }
 
     fn usage(&self, user: UserId) -> StoreFuture<'_, (u64, u64)> {
-        self.blocking(move |s| Store::usage(s, user))
+        self.quick_read(move |s| Store::usage(s, user))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Change> {
@@ -161,7 +179,7 @@ impl MailStore for Store {
     }
 
     fn folders(&self, user: UserId) -> StoreFuture<'_, Vec<Folder>> {
-        self.blocking(move |s| Store::folders(s, user))
+        self.quick_read(move |s| Store::folders(s, user))
     }
 
     fn create_folder<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, MailboxId> {
@@ -190,7 +208,7 @@ impl MailStore for Store {
     }
 
     fn subscriptions(&self, user: UserId) -> StoreFuture<'_, Vec<String>> {
-        self.blocking(move |s| Store::subscriptions(s, user))
+        self.quick_read(move |s| Store::subscriptions(s, user))
     }
 
     fn set_subscribed<'a>(&'a self, user: UserId, name: &'a str, on: bool) -> StoreFuture<'a, ()> {
@@ -236,7 +254,7 @@ impl MailStore for Store {
     }
 
     fn recent_from(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {
-        self.blocking(move |s| Store::recent_from(s, mailbox))
+        self.quick_read(move |s| Store::recent_from(s, mailbox))
     }
 
     fn claim_recent(&self, mailbox: MailboxId, upto: u32) -> StoreFuture<'_, u32> {
@@ -244,7 +262,7 @@ impl MailStore for Store {
     }
 
     fn recent_count(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {
-        self.blocking(move |s| Store::recent_count(s, mailbox))
+        self.quick_read(move |s| Store::recent_count(s, mailbox))
     }
 
     fn spam_train(&self, training: SpamTraining) -> StoreFuture<'_, ()> {
