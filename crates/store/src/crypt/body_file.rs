@@ -105,6 +105,17 @@ impl Read for BodyFile {
             BodyFile::Encrypted(r) => r.read(buf),
         }
     }
+
+    /// A plain file's own `read_to_end`, which sizes the buffer from the
+    /// file's length: one read for a body, where the default grows a
+    /// buffer from 32 octets (issue 18: ~11 read calls per 19 KB FETCH,
+    /// 53,000 a second under imaptest).
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        match self {
+            BodyFile::Plain(f) => f.read_to_end(buf),
+            BodyFile::Encrypted(r) => r.read_to_end(buf),
+        }
+    }
 }
 
 impl Seek for BodyFile {
