@@ -39,22 +39,16 @@ impl Store {
         // older planners prefer the covering list index (SQLite 3.40 does).
         let changed = {
             let mut st = tx.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid")?;
-            let mut rows = Vec::new();
-            for row in st.query_map([mailbox.0, since], message_row)? {
-                rows.push(row?);
-                crate::quick::rows(rows.len())?;
-            }
+            let rows = crate::quick::collect(st.query_map([mailbox.0, since], message_row)?)?;
             rows
         };
         let vanished = {
             let mut st = tx.prepare_cached(
                 "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
             )?;
-            let mut rows = Vec::new();
-            for row in st.query_map([mailbox.0, since], |r| Ok(r.get::<_, i64>(0)? as u32))? {
-                rows.push(row?);
-                crate::quick::rows(rows.len())?;
-            }
+            let rows = crate::quick::collect(
+                st.query_map([mailbox.0, since], |r| Ok(r.get::<_, i64>(0)? as u32))?,
+            )?;
             rows
         };
         tx.commit()?;
@@ -74,11 +68,7 @@ impl Store {
         let highest_modseq = highest(&tx, mailbox)?;
         let msgs = {
             let mut st = tx.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
-            let mut rows = Vec::new();
-            for row in st.query_map([mailbox.0], message_row)? {
-                rows.push(row?);
-                crate::quick::rows(rows.len())?;
-            }
+            let rows = crate::quick::collect(st.query_map([mailbox.0], message_row)?)?;
             rows
         };
         tx.commit()?;

@@ -60,6 +60,20 @@ pub(crate) fn rows(collected: usize) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Collects a query's rows, checking [`rows`] after each one, so a quick
+/// read gives up at the bound instead of after the whole list.
+pub(crate) fn collect<T, E>(iter: impl Iterator<Item = Result<T, E>>) -> Result<Vec<T>, StoreError>
+where
+    StoreError: From<E>,
+{
+    let mut out = Vec::new();
+    for row in iter {
+        out.push(row?);
+        rows(out.len())?;
+    }
+    Ok(out)
+}
+
 /// In quick mode, Ok only when `file` is at most [`QUICK_BODY`] long and
 /// every octet of it is in the page cache, so reading it will not wait on
 /// the disk: a `preadv2` with `RWF_NOWAIT` (Linux 4.14) of the whole file
