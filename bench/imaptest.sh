@@ -2,8 +2,8 @@
 # Dovecot's imaptest stress mix against Postern and Dovecot in the same run (issue 18
 # item 4): the same users, mbox and imaptest parameters on both, sides alternating
 # ABBA (Dovecot, Postern, Postern, Dovecot), each on a fresh setup. Prints per run
-# commands/s, server CPU per command, cores busy and imaptest errors, then the
-# ratios Postern ÷ Dovecot. Everything listens on 127.0.0.1 only, over IMAPS.
+# commands/s, server CPU per command, cores busy (the server's and imaptest's own) and
+# imaptest errors, then the ratios Postern ÷ Dovecot. Everything listens on 127.0.0.1 only, over IMAPS.
 #
 # Usage: sudo IMAPTEST=/path/to/imaptest bench/imaptest.sh [imaptest args...]
 #   default args: logout=0 (long-lived sessions); e.g. `bench/imaptest.sh` or
@@ -37,8 +37,8 @@ ARGS=("$@")
 [[ ${ARGS[0]} == - ]] && ARGS=("${ARGS[@]:1}")
 
 TMP="" ROOT="" POSTERN_PID="" SAMPLER_PID="" DV_CONF="" DV_RUN="" FAILED=0
-declare -A HOST_BUSY=() R_CMDS=() R_RATE=() R_CPU=() R_MSPC=() R_CORES=() R_ERR=()
-RESULTS=(R_CMDS R_RATE R_CPU R_MSPC R_CORES R_ERR)
+declare -A HOST_BUSY=() R_CMDS=() R_RATE=() R_CPU=() R_MSPC=() R_CORES=() R_CCORES=() R_ERR=()
+RESULTS=(R_CMDS R_RATE R_CPU R_MSPC R_CORES R_CCORES R_ERR)
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -155,11 +155,11 @@ start_postern() {
 
 # Runs imaptest against $PORT and records the side's figures.
 measure() {
-    local side=$1 out=$TMP/imaptest.out cpu0 t0 wall cpu
+    local side=$1 out=$TMP/imaptest.out cpu0 t0 wall cpu client
     check_idle "$side"
     cpu0=$(cpu_seconds "$SERVER_PIDS")
     t0=$(now)
-    LD_LIBRARY_PATH=/usr/lib/dovecot "$IMAPTEST" host=127.0.0.1 port="$PORT" ssl=any-cert \
+    LD_LIBRARY_PATH=/usr/lib/dovecot /usr/bin/time -f '%U %S' -o "$TMP/imaptest.time" "$IMAPTEST" host=127.0.0.1 port="$PORT" ssl=any-cert \
         user="user%d@$DOMAIN" users="$USERS" pass="$PASSWORD" mbox="$MBOX" \
         clients="$CLIENTS" secs="$SECS" "${ARGS[@]}" >"$out" 2>&1 || true
     wall=$(calc "$(now) - $t0" 2)
@@ -170,10 +170,13 @@ measure() {
     R_CPU[$side]=$cpu
     R_MSPC[$side]=$(calc "1000 * $cpu / (${R_CMDS[$side]} + 0.001)" 3)
     R_CORES[$side]=$(calc "$cpu / $wall" 2)
+    # imaptest's own CPU: with the server's, it says how much of the host was left idle.
+    client=$(tail -n 1 "$TMP/imaptest.time" | awk '{ print $1 + $2 }')
+    R_CCORES[$side]=$(calc "$client / $wall" 2)
     R_ERR[$side]=$(grep -c 'Error: ' "$out" || true)
     (( R_CMDS[$side] > 0 )) || FAILED=1
     log "$side: ${R_CMDS[$side]} commands, ${R_RATE[$side]}/s, ${R_MSPC[$side]} ms CPU per command," \
-        "${R_CORES[$side]} cores busy, ${R_ERR[$side]} errors"
+        "${R_CORES[$side]} cores busy (imaptest ${R_CCORES[$side]}), ${R_ERR[$side]} errors"
     grep 'Error: ' "$out" | sed -E 's/^.*Error: //; s/[0-9]+/N/g' | cut -c1-90 | sort | uniq -c \
         | sort -rn | head -3 >&2 || true
 }
@@ -190,11 +193,11 @@ summary() {
     local side round k
     printf '\nimaptest %s, clients=%s secs=%s users=%s, mbox %s x %s KiB\n' \
         "${ARGS[*]:-(default mix)}" "$CLIENTS" "$SECS" "$USERS" "$MESSAGES" "$SIZE_KB"
-    printf '%-12s %10s %10s %14s %8s %8s\n' run commands cmds/s 'ms CPU/cmd' cores errors
+    printf '%-12s %10s %10s %14s %8s %9s %8s\n' run commands cmds/s 'ms CPU/cmd' cores imaptest errors
     while read -r side round; do
         k=$side/$round
-        printf '%-12s %10s %10s %14s %8s %8s\n' "$k" "${R_CMDS[$k]:--}" "${R_RATE[$k]:--}" \
-            "${R_MSPC[$k]:--}" "${R_CORES[$k]:--}" "${R_ERR[$k]:--}"
+        printf '%-12s %10s %10s %14s %8s %9s %8s\n' "$k" "${R_CMDS[$k]:--}" "${R_RATE[$k]:--}" \
+            "${R_MSPC[$k]:--}" "${R_CORES[$k]:--}" "${R_CCORES[$k]:--}" "${R_ERR[$k]:--}"
     done < <(abba_runs dovecot "$ONLY")
     [[ $ONLY == both ]] || return 0
     read -r r1 r2 rm < <(pair_ratios "${R_RATE[postern/1]}" "${R_RATE[dovecot/1]}" \
@@ -207,6 +210,7 @@ summary() {
 
 (( EUID == 0 )) || [[ $ONLY == postern ]] || die "run as root (Dovecot), or ONLY=postern"
 [[ -x $POSTERN_BIN ]] || die "no $POSTERN_BIN (cargo build --release -p postern)"
+[[ -x /usr/bin/time ]] || die "no /usr/bin/time (apt-get install time): it measures imaptest's CPU"
 MBOX_DIR=$(mktemp -d "$BENCH_TMPDIR/imaptest-mbox.XXXXXX")
 MBOX=$MBOX_DIR/mbox
 make_mbox "$MBOX"
