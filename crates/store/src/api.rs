@@ -128,6 +128,8 @@ pub trait MailStore: Send + Sync + 'static {
     /// (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ).
     fn mailbox_state(&self, mailbox: MailboxId) -> StoreFuture<'_, (u32, u32, u64)>;
     fn messages(&self, mailbox: MailboxId) -> StoreFuture<'_, Vec<MessageInfo>>;
+    /// Messages, unseen, \Deleted and octets, without reading the list (counts.rs).
+    fn mailbox_counts(&self, mailbox: MailboxId) -> StoreFuture<'_, crate::MailboxCounts>;
     /// The messages and the HIGHESTMODSEQ they are current to, read at one instant.
     fn snapshot(&self, mailbox: MailboxId) -> StoreFuture<'_, (Vec<MessageInfo>, u64)>;
     fn changes_since(&self, mailbox: MailboxId, modseq: u64) -> StoreFuture<'_, Changes>;

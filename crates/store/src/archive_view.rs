@@ -303,9 +303,12 @@ impl MailStore for ArchiveView {
     }
 
     fn mailbox<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, Option<MailboxId>> {
+        if !name.starts_with(ARCHIVE_ROOT) {
+            return MailStore::mailbox(&self.store, user, name);
+        }
         let name = name.to_string();
         self.store
-            .blocking(move |s| match s.archive_folder(user, &name)? {
+            .quick_read(move |s| match s.archive_folder(user, &name)? {
                 Some(id) => Ok(Some(id)),
                 None => Store::mailbox(s, user, &name),
             })
@@ -328,6 +331,22 @@ impl MailStore for ArchiveView {
         }
         self.store
             .blocking(move |s| Ok(s.archive_snapshot(mailbox, 0)?.0))
+    }
+
+    fn mailbox_counts(&self, mailbox: MailboxId) -> StoreFuture<'_, crate::MailboxCounts> {
+        if !mailbox.is_archive() {
+            return MailStore::mailbox_counts(&self.store, mailbox);
+        }
+        // Archived copies carry no flags: every one is unseen, none deleted.
+        self.store.blocking(move |s| {
+            let msgs = s.archive_snapshot(mailbox, 0)?.0;
+            Ok(crate::MailboxCounts {
+                messages: msgs.len() as u64,
+                unseen: msgs.len() as u64,
+                deleted: 0,
+                size: msgs.iter().map(|m| m.size).sum(),
+            })
+        })
     }
 
     fn snapshot(&self, mailbox: MailboxId) -> StoreFuture<'_, (Vec<MessageInfo>, u64)> {
@@ -360,7 +379,7 @@ impl MailStore for ArchiveView {
     }
 
     fn folders(&self, user: UserId) -> StoreFuture<'_, Vec<Folder>> {
-        self.store.blocking(move |s| s.auditor_folders(user))
+        self.store.quick_read(move |s| s.auditor_folders(user))
     }
 
     fn create_folder<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, MailboxId> {

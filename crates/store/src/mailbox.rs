@@ -147,9 +147,8 @@ impl Store {
     pub fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageInfo>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare_cached("SELECT uid, guid, blob_id, size, internaldate, flags, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
-        let rows = st
-            .query_map([mailbox.0], message_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+        // Bounded in a quick read (quick.rs).
+        let rows = crate::quick::collect(st.query_map([mailbox.0], message_row)?)?;
         Ok(rows)
     }
 

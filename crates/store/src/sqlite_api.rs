@@ -159,7 +159,11 @@ impl MailStore for Store {
     }
 
     fn messages(&self, mailbox: MailboxId) -> StoreFuture<'_, Vec<MessageInfo>> {
-        self.blocking(move |s| Store::messages(s, mailbox))
+        self.quick_read(move |s| Store::messages(s, mailbox))
+    }
+
+    fn mailbox_counts(&self, mailbox: MailboxId) -> StoreFuture<'_, crate::MailboxCounts> {
+        self.quick_read(move |s| Store::mailbox_counts(s, mailbox))
     }
 
     fn snapshot(&self, mailbox: MailboxId) -> StoreFuture<'_, (Vec<MessageInfo>, u64)> {

@@ -247,16 +247,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.condstore_on();
         }
         let store = &self.ctx.store;
-        let (state, msgs) = match (store.mailbox_state(id).await, store.messages(id).await) {
-            (Ok(s), Ok(m)) => (s, m),
+        let (state, counts) = match (
+            store.mailbox_state(id).await,
+            store.mailbox_counts(id).await,
+        ) {
+            (Ok(s), Ok(c)) => (s, c),
             (Err(e), _) | (_, Err(e)) => return Err(Reply::from_store(&e)),
         };
-        let has =
-            |m: &postern_store::mailbox::MessageInfo, f: &str| m.flags.split(' ').any(|x| x == f);
         let mut out = Vec::new();
         for item in items {
             let (key, value) = match item {
-                StatusDataItemName::Messages => ("MESSAGES", msgs.len() as u64),
+                StatusDataItemName::Messages => ("MESSAGES", counts.messages),
                 StatusDataItemName::Recent => (
                     "RECENT",
                     store
@@ -266,17 +267,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 ),
                 StatusDataItemName::UidNext => ("UIDNEXT", state.1 as u64),
                 StatusDataItemName::UidValidity => ("UIDVALIDITY", state.0 as u64),
-                StatusDataItemName::Unseen => (
-                    "UNSEEN",
-                    msgs.iter().filter(|m| !has(m, "\\Seen")).count() as u64,
-                ),
-                StatusDataItemName::Deleted => (
-                    "DELETED",
-                    msgs.iter().filter(|m| has(m, "\\Deleted")).count() as u64,
-                ),
+                StatusDataItemName::Unseen => ("UNSEEN", counts.unseen),
+                StatusDataItemName::Deleted => ("DELETED", counts.deleted),
                 StatusDataItemName::HighestModSeq => ("HIGHESTMODSEQ", state.2),
                 // RFC 8438 §2, RFC 9051 §6.3.11: the octets of all messages.
-                StatusDataItemName::Size => ("SIZE", msgs.iter().map(|m| m.size).sum()),
+                StatusDataItemName::Size => ("SIZE", counts.size),
                 _ => return Err(Reply::bad("STATUS item not supported")),
             };
             out.push(format!("{key} {value}"));

@@ -2,7 +2,6 @@
 //! create, rename, delete. Names are the store's (hierarchy with `/`);
 //! the store checks them (validate_name).
 
-use super::has_flag;
 use crate::error::WebResult;
 use crate::session::User;
 use crate::Ctx;
@@ -22,16 +21,12 @@ pub struct FolderView {
 pub async fn list(State(ctx): State<Ctx>, user: User) -> WebResult<Json<Vec<FolderView>>> {
     let mut out = Vec::new();
     for f in ctx.mail.folders(user.id).await? {
-        let msgs = ctx.mail.messages(f.id).await?;
-        let unread = msgs
-            .iter()
-            .filter(|m| !has_flag(&m.flags, "\\Seen"))
-            .count();
+        let counts = ctx.mail.mailbox_counts(f.id).await?;
         out.push(FolderView {
             name: f.name,
             special_use: f.special_use,
-            unread,
-            total: msgs.len(),
+            unread: counts.unseen as usize,
+            total: counts.messages as usize,
         });
     }
     // INBOX first, then by name, so children follow their parent.
