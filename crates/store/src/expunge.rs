@@ -14,7 +14,7 @@ impl Store {
     /// crash can bring back the last second's expunged messages, and their
     /// bodies are unlinked only once their removal is durable.
     pub fn expunge(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
-        let mut conn = self.conn();
+        let mut conn = self.writer()?;
         let (user, mut removed, dead) =
             crate::lazy_sync::relaxed(&mut conn, |conn| remove(conn, mailbox, uids))?;
         drop(conn);

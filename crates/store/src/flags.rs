@@ -76,7 +76,7 @@ impl Store {
         given: &[String],
         unchanged_since: Option<u64>,
     ) -> Result<(Vec<FlagUpdate>, Vec<u32>), StoreError> {
-        let mut conn = self.conn();
+        let mut conn = self.writer()?;
         // Made durable within a second, not before the reply (lazy_sync.rs):
         // a crash can lose the last second of flag changes, never a message.
         let (user, next_modseq, updates, refused) = crate::lazy_sync::relaxed(&mut conn, |conn| {

@@ -22,6 +22,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -47,7 +48,16 @@ struct Shared {
 pub(crate) struct LazySync {
     shared: Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Relaxed commits made in quick mode since the last one on the pool.
+    quick_commits: AtomicU32,
 }
+
+/// Quick relaxed commits between two made on the blocking pool. A quick one
+/// never checkpoints (that would fsync on a runtime thread), so the next on
+/// the pool does when the WAL is past SQLite's `wal_autocheckpoint` (1000
+/// pages, the default, left as it is); a STORE or EXPUNGE writes a few
+/// pages, so this keeps the WAL within a few times that.
+pub(crate) const QUICK_COMMITS: u32 = 200;
 
 impl LazySync {
     /// For the database at `db` (its WAL is `db` + `-wal`).
@@ -64,19 +74,44 @@ impl LazySync {
             .name("postern-lazysync".into())
             .spawn(move || run(&s))
             .ok();
-        LazySync { shared, thread }
+        LazySync {
+            shared,
+            thread,
+            quick_commits: AtomicU32::new(0),
+        }
     }
 
     /// Records a relaxed commit, and the body files it freed.
     pub(crate) fn committed(&self, doomed: Vec<PathBuf>) {
         let mut p = self.pending();
-        p.dirty = true;
+        let was_dirty = std::mem::replace(&mut p.dirty, true);
         p.doomed.extend(doomed);
         drop(p);
-        self.shared.wake.notify_one();
+        // Already dirty: the flusher is past its wait (it checks `dirty`
+        // under the lock), so a wake-up would only cost a futex call.
+        if !was_dirty {
+            self.shared.wake.notify_one();
+        }
         if self.thread.is_none() {
             flush(&self.shared);
         }
+    }
+
+    /// Whether a relaxed write may run in quick mode now; false once every
+    /// [`QUICK_COMMITS`], so that one goes to the pool and checkpoints.
+    pub(crate) fn quick_turn(&self) -> bool {
+        self.quick_commits.fetch_add(1, Ordering::Relaxed) < QUICK_COMMITS
+    }
+
+    /// A relaxed write on the pool: it checkpoints if the WAL asks for it.
+    pub(crate) fn pool_turn(&self) {
+        self.quick_commits.store(0, Ordering::Relaxed);
+    }
+
+    /// Fsyncs the WAL now, on this thread: what every commit before this
+    /// call wrote is durable when it returns Ok.
+    pub(crate) fn sync_now(&self) -> std::io::Result<()> {
+        sync_wal(&self.shared.wal)
     }
 
     /// Whether `path` is a body freed by an expunge and waiting to be
@@ -106,20 +141,52 @@ impl Drop for LazySync {
 
 /// Commits `f`'s transaction with `synchronous = NORMAL`, and always puts
 /// FULL back, whatever `f` returns. Call [`LazySync::committed`] after.
+///
+/// In quick mode (quick.rs, on a runtime thread) it does not wait for
+/// another connection's write lock either (the committer, the CLI): BEGIN
+/// fails at once, nothing is written, and the write is made again on the
+/// blocking pool (`WouldWait`). Nor does its commit checkpoint the WAL
+/// (see [`QUICK_COMMITS`]).
 pub(crate) fn relaxed<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    let quick = crate::quick::active();
+    if quick {
+        conn.busy_timeout(Duration::ZERO)?;
+        conn.prepare_cached("PRAGMA wal_autocheckpoint = 0")?
+            .query_row([], |_| Ok(()))?; // it answers with the value
+    }
     // Cached: parsed once, not twice for every STORE and EXPUNGE.
-    conn.prepare_cached("PRAGMA synchronous = NORMAL")?
-        .execute([])?;
-    let r = f(conn);
+    let r = conn
+        .prepare_cached("PRAGMA synchronous = NORMAL")
+        .and_then(|mut st| st.execute([]))
+        .map_err(StoreError::from)
+        .and_then(|_| f(conn));
     let restored = conn
         .prepare_cached("PRAGMA synchronous = FULL")
         .and_then(|mut st| st.execute([]));
-    let r = r?;
+    if quick {
+        conn.busy_timeout(crate::db::BUSY_TIMEOUT)?;
+        // SQLite's default, as every other commit has it.
+        conn.prepare_cached("PRAGMA wal_autocheckpoint = 1000")?
+            .query_row([], |_| Ok(()))?; // it answers with the value
+    }
+    let r = r.map_err(|e| {
+        if quick && busy(&e) {
+            StoreError::WouldWait
+        } else {
+            e
+        }
+    })?;
     restored?;
     Ok(r)
+}
+
+/// SQLite's "database is locked": another connection holds the write lock.
+fn busy(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(rusqlite::Error::SqliteFailure(f, _))
+        if f.code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 fn run(s: &Shared) {
@@ -149,12 +216,7 @@ fn flush(s: &Shared) {
         p.dirty = false;
         p.doomed.iter().cloned().collect()
     };
-    let synced = match std::fs::File::open(&s.wal) {
-        Ok(f) => f.sync_data().is_ok(),
-        // No WAL: everything was checkpointed into the (synced) database.
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-    };
-    if !synced {
+    if sync_wal(&s.wal).is_err() {
         // Keep them for the next try rather than unlink a body whose row may come back.
         s.pending.lock().unwrap_or_else(|p| p.into_inner()).dirty = true;
         return;
@@ -165,6 +227,16 @@ fn flush(s: &Shared) {
     let mut p = s.pending.lock().unwrap_or_else(|p| p.into_inner());
     for path in &doomed {
         p.doomed.remove(path);
+    }
+}
+
+/// Fsyncs the WAL (any descriptor's fsync writes the file's dirty pages).
+fn sync_wal(wal: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(f) => f.sync_data(),
+        // No WAL: everything was checkpointed into the (synced) database.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -203,6 +203,23 @@ impl Store {
         self.inner.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The shared connection for a relaxed write (lazy_sync.rs); in quick
+    /// mode (quick.rs) only when it is free at this instant, else `WouldWait`.
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        if !quick::active() {
+            self.lazy().pool_turn();
+            return Ok(self.conn());
+        }
+        if !self.lazy().quick_turn() {
+            return Err(StoreError::WouldWait);
+        }
+        match self.inner.conn.try_lock() {
+            Ok(conn) => Ok(conn),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(StoreError::WouldWait),
+        }
+    }
+
     /// A connection for reads only; see readers.rs for the rules (leaf
     /// methods only, nothing that writes). The shared connection when it is
     /// free at this moment, else one from the reader pool. The shared one

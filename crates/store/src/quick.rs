@@ -16,8 +16,15 @@
 //! Only bounded reads go this way, and each bound is checked as the read
 //! goes: a list longer than [`QUICK_ROWS`] rows ([`rows`]), a body larger
 //! than [`QUICK_BODY`] or not wholly in the page cache ([`cached`]) gives
-//! up with `WouldWait` and is read on the blocking pool instead. Writes
-//! (which take the write lock and may fsync) always go to the pool.
+//! up with `WouldWait` and is read on the blocking pool instead.
+//!
+//! The relaxed writes (STORE, EXPUNGE, the \Recent claim: lazy_sync.rs) go
+//! the same way, as they never fsync: in quick mode `Store::writer` takes
+//! the write connection only when it is free at once, and their BEGIN does
+//! not wait for another connection's write lock (busy timeout 0 while it
+//! runs). Their WAL is fsync'd by the flusher thread, and an APPEND's by its
+//! blocking-pool thread after it has let the lock go (append.rs), so the
+//! lock is seldom held for long. Other writes always go to the pool.
 //!
 //! [`Store::reader`]: crate::Store
 

@@ -23,7 +23,7 @@ impl Store {
     /// the mark before the claim: the UIDs from it up to `upto` (exclusive)
     /// are recent for this session; none when it is `upto` or more.
     pub fn claim_recent(&self, mailbox: MailboxId, upto: u32) -> Result<u32, StoreError> {
-        let mut conn = self.conn();
+        let mut conn = self.writer()?;
         let before = read_mark(&conn, mailbox)?;
         if before >= upto {
             return Ok(before);

@@ -229,7 +229,7 @@ impl MailStore for Store {
         unchanged_since: Option<u64>,
     ) -> StoreFuture<'a, (Vec<FlagUpdate>, Vec<u32>)> {
         let (uids, given) = (owned(uids), given.to_vec());
-        self.blocking(move |s| Store::store_flags(s, mailbox, &uids, op, &given, unchanged_since))
+        self.quick_read(move |s| Store::store_flags(s, mailbox, &uids, op, &given, unchanged_since))
     }
 
     fn copy<'a>(
@@ -254,7 +254,7 @@ impl MailStore for Store {
 
     fn expunge<'a>(&'a self, mailbox: MailboxId, uids: &'a [u32]) -> StoreFuture<'a, Vec<u32>> {
         let uids = owned(uids);
-        self.blocking(move |s| Store::expunge(s, mailbox, &uids))
+        self.quick_read(move |s| Store::expunge(s, mailbox, &uids))
     }
 
     fn recent_from(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {
@@ -262,7 +262,7 @@ impl MailStore for Store {
     }
 
     fn claim_recent(&self, mailbox: MailboxId, upto: u32) -> StoreFuture<'_, u32> {
-        self.blocking(move |s| Store::claim_recent(s, mailbox, upto))
+        self.quick_read(move |s| Store::claim_recent(s, mailbox, upto))
     }
 
     fn recent_count(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {

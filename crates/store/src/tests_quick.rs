@@ -1,5 +1,6 @@
-//! Quick reads (quick.rs): on the calling thread when a connection is free
-//! at once, on the blocking pool otherwise, and the same answer either way.
+//! Quick reads and relaxed writes (quick.rs): on the calling thread when a
+//! connection is free at once, on the blocking pool otherwise, and the same
+//! answer either way.
 
 use crate::api::MailStore;
 use crate::quick::QUICK_ROWS;
@@ -86,4 +87,103 @@ async fn a_body_reads_the_same_quick_or_not() {
     let pooled = crate::api::BodyFiles::read(&store, &blob).unwrap().unwrap();
     assert_eq!(quick, pooled);
     assert!(quick.ends_with(b"the body\r\n"));
+}
+
+/// A relaxed write (STORE here) made through `quick_read`: which thread ran
+/// it, and the flags it left.
+async fn seen_from(store: &Store, inbox: MailboxId, uid: u32) -> ThreadId {
+    let ran_on = store
+        .quick_read(move |s| {
+            s.store_flags(inbox, &[uid], FlagOp::Add, &["\\Seen".into()], None)?;
+            Ok(thread::current().id())
+        })
+        .await
+        .unwrap();
+    let flags = &store.messages(inbox).unwrap()[0].flags;
+    assert_eq!(flags, "\\Seen");
+    ran_on
+}
+
+#[tokio::test]
+async fn a_relaxed_write_runs_here_when_the_write_connection_is_free_else_on_the_pool() {
+    let (_d, store, a, inbox) = setup();
+    deliver(&store, a).await;
+    let uid = store.messages(inbox).unwrap()[0].uid;
+    assert_eq!(seen_from(&store, inbox, uid).await, thread::current().id());
+    let held = store.conn();
+    // join! polls the write first: its quick attempt meets the held
+    // connection, so it must go to the pool and leave this thread free to
+    // let the connection go (were it waiting here, this would never end).
+    let (ran_on, ()) = tokio::join!(seen_from(&store, inbox, uid), async move {
+        tokio::task::yield_now().await;
+        drop(held);
+    });
+    assert_ne!(ran_on, thread::current().id());
+}
+
+#[test]
+fn a_quick_write_does_not_wait_for_another_connections_write_lock() {
+    let (d, store, a, inbox) = setup();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(deliver(&store, a));
+    let uid = store.messages(inbox).unwrap()[0].uid;
+    // Another process's connection (the CLI, say) in a write transaction.
+    let other = rusqlite::Connection::open(d.path().join("db").join("postern.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let t0 = std::time::Instant::now();
+    let quick = crate::quick::attempt(|| {
+        store.store_flags(inbox, &[uid], FlagOp::Add, &["\\Seen".into()], None)
+    });
+    assert!(matches!(quick, Err(StoreError::WouldWait)), "{quick:?}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(1),
+        "it waited"
+    );
+    // Outside quick mode the busy timeout is back: the same write waits for
+    // the lock and is made once the other connection commits.
+    let waiting = {
+        let store = store.clone();
+        thread::spawn(move || {
+            store.store_flags(inbox, &[uid], FlagOp::Add, &["\\Seen".into()], None)
+        })
+    };
+    // Only makes the wait likely; the outcome is the same either way.
+    thread::sleep(std::time::Duration::from_millis(100));
+    other.execute_batch("COMMIT").unwrap();
+    let (updates, _) = waiting.join().unwrap().unwrap();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(store.messages(inbox).unwrap()[0].flags, "\\Seen");
+}
+
+#[tokio::test]
+async fn quick_writes_never_checkpoint_and_leave_one_in_so_many_to_the_pool() {
+    let (_d, store, a, inbox) = setup();
+    deliver(&store, a).await;
+    let uid = store.messages(inbox).unwrap()[0].uid;
+    let flip = |n: usize| vec![if n % 2 == 0 { "$A" } else { "$B" }.to_string()];
+    let quick = |n: usize| {
+        crate::quick::attempt(|| store.store_flags(inbox, &[uid], FlagOp::Replace, &flip(n), None))
+    };
+    let autocheckpoint = |s: &Store| -> i64 {
+        s.conn()
+            .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+            .unwrap()
+    };
+    store
+        .store_flags(inbox, &[uid], FlagOp::Replace, &flip(1), None)
+        .unwrap(); // on the pool
+    for n in 0..crate::lazy_sync::QUICK_COMMITS as usize {
+        assert!(quick(n).is_ok(), "quick write {n}");
+        assert_eq!(autocheckpoint(&store), 1000, "put back after each");
+    }
+    assert!(
+        matches!(quick(0), Err(StoreError::WouldWait)),
+        "this one is the pool's"
+    );
+    store
+        .store_flags(inbox, &[uid], FlagOp::Replace, &flip(0), None)
+        .unwrap();
+    assert!(quick(1).is_ok(), "quick again after the pool's turn");
+    assert_eq!(store.messages(inbox).unwrap()[0].flags, "$B");
 }
