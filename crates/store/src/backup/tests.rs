@@ -178,7 +178,7 @@ async fn a_backup_removes_what_a_killed_backup_left_behind() {
         .unwrap();
     assert!(!dest.join(".partial-20270115T070000Z").exists(), "{said:?}");
     assert!(said.iter().any(|m| m.contains(".partial-20270115T070000Z")));
-    assert_eq!(list(&dest).unwrap(), [s.id.clone()]);
+    assert_eq!(list(&dest).unwrap(), std::slice::from_ref(&s.id));
     let report = verify::verify(&dest, &mut |_| {}).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
