@@ -49,6 +49,11 @@ impl BlobId {
     fn shard(&self) -> &str {
         &self.0[self.0.len() - 2..]
     }
+
+    /// The spool's subdirectory (spool.rs): the last hex digit.
+    pub(crate) fn spool_dir(&self) -> &str {
+        &self.0[self.0.len() - 1..]
+    }
 }
 
 impl std::fmt::Display for BlobId {
@@ -371,7 +376,7 @@ impl Store {
     /// Starts a new body file.
     pub async fn create_blob(&self) -> Result<BlobWriter, StoreError> {
         let id = BlobId(crate::ids::new_id());
-        let path = self.incoming_dir().join(id.as_str());
+        let path = crate::spool::path(&self.incoming_dir(), &id);
         Ok(BlobWriter {
             id,
             path,
@@ -392,16 +397,9 @@ impl Store {
     /// Finishes what a crash interrupted (see the module docs). Call before
     /// serving, while no session writes bodies. Returns (placed, removed).
     pub fn recover(&self) -> Result<(usize, usize), StoreError> {
-        let dir = self.incoming_dir();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
-            Err(e) => return Err(StoreError::io(&dir, e)),
-        };
         let (mut placed, mut removed) = (0, 0);
         let blobs = self.root().join("blobs");
-        for entry in entries {
-            let path = entry.map_err(|e| StoreError::io(&dir, e))?.path();
+        for path in crate::spool::files(&self.incoming_dir())? {
             let Some(id) = path
                 .file_name()
                 .and_then(|n| n.to_str())

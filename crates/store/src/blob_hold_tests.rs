@@ -7,7 +7,7 @@ use crate::tests::setup;
 async fn a_body_of_hold_octets_stays_in_memory_and_one_more_goes_to_the_file() {
     let (_d, store, _a, _b) = setup();
     let mut w = store.create_blob().await.unwrap();
-    let path = store.root().join("queue/incoming").join(w.id().as_str());
+    let path = crate::spool::path(&store.root().join("queue/incoming"), w.id());
     let body = vec![b'x'; HOLD];
     w.write(&body[..10]).await.unwrap();
     w.write(&body[10..]).await.unwrap();
@@ -29,7 +29,7 @@ async fn a_body_of_hold_octets_stays_in_memory_and_one_more_goes_to_the_file() {
 async fn a_rewrite_of_a_held_body_that_outgrows_hold_goes_to_the_file_whole() {
     let (_d, store, _a, _b) = setup();
     let mut w = store.create_blob().await.unwrap();
-    let path = store.root().join("queue/incoming").join(w.id().as_str());
+    let path = crate::spool::path(&store.root().join("queue/incoming"), w.id());
     let body = vec![b'x'; HOLD - 4];
     w.write(&body).await.unwrap();
     w.rewrite(&[b"Added: 1\r\n", &body]).await.unwrap();
@@ -44,7 +44,7 @@ async fn a_rewrite_of_a_held_body_that_outgrows_hold_goes_to_the_file_whole() {
 async fn a_held_body_is_written_once_at_finish() {
     let (_d, store, _a, _b) = setup();
     let mut w = store.create_blob().await.unwrap();
-    let path = store.root().join("queue/incoming").join(w.id().as_str());
+    let path = crate::spool::path(&store.root().join("queue/incoming"), w.id());
     w.write(b"Subject: s\r\n\r\nbody\r\n").await.unwrap();
     w.rewrite(&[b"A: 1\r\n", b"Subject: s\r\n\r\nbody\r\n"])
         .await
@@ -67,10 +67,10 @@ async fn a_held_body_dropped_unfinished_leaves_nothing_and_a_spilled_one_is_remo
     held.write(b"Subject: s\r\n\r\nbody\r\n").await.unwrap();
     let mut spilled = store.create_blob().await.unwrap();
     spilled.write(&vec![b'x'; HOLD + 1]).await.unwrap();
-    let spilled_path = incoming.join(spilled.id().as_str());
+    let spilled_path = crate::spool::path(&incoming, spilled.id());
     assert!(spilled_path.exists());
     drop(held);
     drop(spilled);
-    let left = std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+    let left = crate::spool::files(&incoming).unwrap().len();
     assert_eq!(left, 0);
 }

@@ -60,6 +60,7 @@ mod server_key;
 pub mod shared_db;
 pub mod spam_model;
 pub mod spam_rules;
+mod spool;
 mod sqlite_api;
 pub mod subscriptions;
 pub mod webmail_prefs;
@@ -138,6 +139,7 @@ impl Store {
             let p = data_dir.join(sub);
             std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
         }
+        spool::prepare(&data_dir.join("queue").join("incoming"))?;
         let db_path = data_dir.join("db").join("postern.db");
         let keys = crypt.as_ref().map(|(k, _)| k.clone());
         let conn = db::open(&db_path, keys.as_deref())?;

@@ -55,8 +55,9 @@ impl Store {
         if self.inner.lazy.get().is_some_and(|l| l.doomed(&placed)) {
             return Ok(None);
         }
-        let incoming = self.root().join("queue").join("incoming").join(id.as_str());
-        for path in [placed, incoming] {
+        let spool = self.root().join("queue").join("incoming");
+        let [incoming, legacy] = crate::spool::paths(&spool, id);
+        for path in [placed, incoming, legacy] {
             match std::fs::File::open(&path) {
                 Ok(f) => {
                     // A quick read (quick.rs) reads only a file the page cache holds.

@@ -145,7 +145,7 @@ async fn abandoned_bodies_leave_no_file() {
     let mut w = store.create_blob().await.unwrap();
     // Past what is held in memory: the body is in its file.
     w.write(&vec![b'x'; blob::HOLD + 1]).await.unwrap();
-    let path = d.path().join("queue/incoming").join(w.id().as_str());
+    let path = crate::spool::path(&d.path().join("queue/incoming"), w.id());
     assert!(path.exists());
     drop(w);
     assert!(!path.exists());
@@ -189,7 +189,7 @@ async fn recovery_places_committed_and_removes_unacknowledged() {
     std::mem::forget(w);
     assert_eq!(store.recover().unwrap(), (1, 1));
     assert!(store.blob_path(&c.id).exists());
-    assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
+    assert_eq!(crate::spool::files(&incoming).unwrap().len(), 0);
 }
 
 #[tokio::test]
@@ -258,7 +258,7 @@ async fn blob_contents_are_read_back_before_finish() {
     let id = w.id().clone();
     let blob = w.finish().await.unwrap();
     assert_eq!((blob.id(), blob.size()), (&id, 12));
-    let path = store.root().join("queue/incoming").join(id.as_str());
+    let path = crate::spool::path(&store.root().join("queue/incoming"), &id);
     assert_eq!(std::fs::read(path).unwrap(), b"X: 1\r\n\r\nnew!");
 }
 

@@ -21,9 +21,9 @@ fn flags(v: &[&str]) -> Vec<String> {
 }
 
 fn incoming_count(d: &tempfile::TempDir) -> usize {
-    std::fs::read_dir(d.path().join("queue/incoming"))
-        .map(|r| r.count())
-        .unwrap_or(0)
+    crate::spool::files(&d.path().join("queue/incoming"))
+        .unwrap()
+        .len()
 }
 
 fn refs(store: &Store, blob: &BlobId) -> i64 {
@@ -70,7 +70,7 @@ async fn append_is_durable_and_announced() {
     // A crash after the commit and before the move: recovery puts it in place.
     std::fs::rename(
         store.blob_path(&id),
-        d.path().join("queue/incoming").join(id.as_str()),
+        crate::spool::path(&d.path().join("queue/incoming"), &id),
     )
     .unwrap();
     assert_eq!(store.recover().unwrap(), (1, 0));

@@ -161,7 +161,7 @@ async fn quick_writes_never_checkpoint_and_leave_one_in_so_many_to_the_pool() {
     let (_d, store, a, inbox) = setup();
     deliver(&store, a).await;
     let uid = store.messages(inbox).unwrap()[0].uid;
-    let flip = |n: usize| vec![if n % 2 == 0 { "$A" } else { "$B" }.to_string()];
+    let flip = |n: usize| vec![if n.is_multiple_of(2) { "$A" } else { "$B" }.to_string()];
     let quick = |n: usize| {
         crate::quick::attempt(|| store.store_flags(inbox, &[uid], FlagOp::Replace, &flip(n), None))
     };

@@ -194,8 +194,12 @@ impl Store {
                         .map(From::Store)
                 })
                 .or_else(|| {
-                    let spool = self.root().join("queue").join("incoming").join(id);
-                    link_or_copy(&spool, &to).ok().map(From::Store)
+                    let spool = self.root().join("queue").join("incoming");
+                    let id = crate::BlobId::parse(id)?;
+                    crate::spool::paths(&spool, &id)
+                        .iter()
+                        .find_map(|p| link_or_copy(p, &to).ok())
+                        .map(From::Store)
                 });
             match from {
                 Some(f) => placed.insert(rel, f),

@@ -39,11 +39,12 @@ pub fn open_unfinished(keys: &AtRestKeys, on_disk: &[u8], pending: &[u8]) -> io:
     Ok(out)
 }
 
-/// Every body file of the store (`blobs/XX/ID`, `queue/incoming/ID`). With
+/// Every body file of the store (`blobs/XX/ID`, `queue/incoming/X/ID`). With
 /// `clean`, the temporary files of an interrupted conversion are removed on
 /// the way (never by `status`, which may run beside a conversion).
 pub fn body_files(root: &Path, clean: bool) -> Result<Vec<PathBuf>, StoreError> {
-    let mut dirs = vec![root.join("queue").join("incoming")];
+    let spool = root.join("queue").join("incoming");
+    let mut dirs = crate::spool::dirs(&spool)?;
     let blobs = root.join("blobs");
     if let Ok(shards) = std::fs::read_dir(&blobs) {
         for shard in shards {
