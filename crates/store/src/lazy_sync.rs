@@ -152,35 +152,48 @@ pub(crate) fn relaxed<T>(
     f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let quick = crate::quick::active();
-    if quick {
-        conn.busy_timeout(Duration::ZERO)?;
-        conn.prepare_cached("PRAGMA wal_autocheckpoint = 0")?
-            .query_row([], |_| Ok(()))?; // it answers with the value
-    }
-    // Cached: parsed once, not twice for every STORE and EXPUNGE.
-    let r = conn
-        .prepare_cached("PRAGMA synchronous = NORMAL")
-        .and_then(|mut st| st.execute([]))
-        .map_err(StoreError::from)
-        .and_then(|_| f(conn));
+    let r = relax(conn, quick).and_then(|()| f(conn));
+    // Put back whatever was set, whatever failed.
     let restored = conn
         .prepare_cached("PRAGMA synchronous = FULL")
-        .and_then(|mut st| st.execute([]));
-    if quick {
-        conn.busy_timeout(crate::db::BUSY_TIMEOUT)?;
-        // SQLite's default, as every other commit has it.
-        conn.prepare_cached("PRAGMA wal_autocheckpoint = 1000")?
-            .query_row([], |_| Ok(()))?; // it answers with the value
-    }
-    let r = r.map_err(|e| {
-        if quick && busy(&e) {
-            StoreError::WouldWait
-        } else {
-            e
-        }
+        .and_then(|mut st| st.execute([]))
+        .map(drop)
+        .map_err(StoreError::from);
+    let restored = match quick {
+        true => restored.and(quick_settings(conn, false)),
+        false => restored,
+    };
+    let r = r.map_err(|e| match quick && busy(&e) {
+        true => StoreError::WouldWait,
+        false => e,
     })?;
     restored?;
     Ok(r)
+}
+
+/// `synchronous = NORMAL`, and the quick settings in quick mode.
+fn relax(conn: &Connection, quick: bool) -> Result<(), StoreError> {
+    if quick {
+        quick_settings(conn, true)?;
+    }
+    // Cached: parsed once, not twice for every STORE and EXPUNGE.
+    conn.prepare_cached("PRAGMA synchronous = NORMAL")?
+        .execute([])?;
+    Ok(())
+}
+
+/// A quick relaxed write's settings (`on`), or every other write's: no
+/// wait for another connection's write lock, and no checkpoint at commit;
+/// else the busy timeout and SQLite's default `wal_autocheckpoint`.
+fn quick_settings(conn: &Connection, on: bool) -> Result<(), StoreError> {
+    let (busy, checkpoint) = match on {
+        true => (Duration::ZERO, "PRAGMA wal_autocheckpoint = 0"),
+        false => (crate::db::BUSY_TIMEOUT, "PRAGMA wal_autocheckpoint = 1000"),
+    };
+    conn.busy_timeout(busy)?;
+    // It answers with the value set, so a query, not an execute.
+    conn.prepare_cached(checkpoint)?.query_row([], |_| Ok(()))?;
+    Ok(())
 }
 
 /// SQLite's "database is locked": another connection holds the write lock.
@@ -278,6 +291,28 @@ mod tests {
         let failed: Result<(), _> = relaxed(&mut conn, |_| Err(StoreError::Unavailable));
         assert!(failed.is_err());
         assert_eq!(sync(&conn), 2, "FULL after a failure");
+    }
+
+    #[test]
+    fn a_quick_relaxed_write_puts_every_setting_back_even_when_it_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("x.db")).unwrap();
+        conn.busy_timeout(crate::db::BUSY_TIMEOUT).unwrap();
+        let value = |c: &Connection, pragma: &str| -> i64 {
+            c.pragma_query_value(None, pragma, |r| r.get(0)).unwrap()
+        };
+        let inside = crate::quick::attempt(|| {
+            relaxed(&mut conn, |c| {
+                Ok((value(c, "busy_timeout"), value(c, "wal_autocheckpoint")))
+            })
+        });
+        assert_eq!(inside.unwrap(), (0, 0), "no wait, no checkpoint inside");
+        let failed: Result<(), _> =
+            crate::quick::attempt(|| relaxed(&mut conn, |_| Err(StoreError::Unavailable)));
+        assert!(failed.is_err());
+        assert_eq!(value(&conn, "busy_timeout"), 10_000);
+        assert_eq!(value(&conn, "wal_autocheckpoint"), 1000);
+        assert_eq!(value(&conn, "synchronous"), 2);
     }
 
     #[test]
