@@ -308,7 +308,7 @@ impl MailStore for ArchiveView {
         }
         let name = name.to_string();
         self.store
-            .quick_read(move |s| match s.archive_folder(user, &name)? {
+            .quick_call(move |s| match s.archive_folder(user, &name)? {
                 Some(id) => Ok(Some(id)),
                 None => Store::mailbox(s, user, &name),
             })
@@ -379,7 +379,7 @@ impl MailStore for ArchiveView {
     }
 
     fn folders(&self, user: UserId) -> StoreFuture<'_, Vec<Folder>> {
-        self.store.quick_read(move |s| s.auditor_folders(user))
+        self.store.quick_call(move |s| s.auditor_folders(user))
     }
 
     fn create_folder<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, MailboxId> {

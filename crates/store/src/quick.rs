@@ -8,7 +8,7 @@
 //! [`attempt`] runs a read in quick mode: while it runs, [`Store::reader`]
 //! takes only a connection that is free at this instant (the shared one, or
 //! an idle pooled one, never a new or awaited one) and otherwise fails with
-//! [`StoreError::WouldWait`]; the caller (sqlite_api.rs `Store::quick_read`) then
+//! [`StoreError::WouldWait`]; the caller (sqlite_api.rs `Store::quick_call`) then
 //! runs the same read on the blocking pool. So a quick read never waits on a
 //! lock, never opens a database and never fsyncs; what it can still meet is a
 //! page not in the OS cache, the same disk read the blocking pool would make.

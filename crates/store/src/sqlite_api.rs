@@ -30,9 +30,10 @@ impl Store {
         })
     }
 
-    /// Runs the bounded read `f` here, on the calling thread, when a
-    /// connection is free at once (quick.rs); else on the blocking pool.
-    pub(crate) fn quick_read<'a, T, F>(&self, f: F) -> StoreFuture<'a, T>
+    /// Runs the bounded read or relaxed write `f` here, on the calling
+    /// thread, when a connection is free at once (quick.rs); else on the
+    /// blocking pool.
+    pub(crate) fn quick_call<'a, T, F>(&self, f: F) -> StoreFuture<'a, T>
     where
         T: Send + 'static,
         F: Fn(&Store) -> Result<T, StoreError> + Send + 'static,
@@ -115,7 +116,7 @@ impl MailStore for Store {
 
     fn read_body<'a>(&'a self, id: &'a BlobId) -> StoreFuture<'a, Option<Vec<u8>>> {
         let id = id.clone();
-        self.quick_read(move |s| BodyFiles::read(s, &id))
+        self.quick_call(move |s| BodyFiles::read(s, &id))
     }
 
     fn scan(&self, job: ScanJob) -> StoreFuture<'_, ()> {
@@ -152,31 +153,31 @@ impl MailStore for Store {
 
     fn mailbox<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, Option<MailboxId>> {
         let name = name.to_string();
-        self.quick_read(move |s| Store::mailbox(s, user, &name))
+        self.quick_call(move |s| Store::mailbox(s, user, &name))
     }
 
     fn mailbox_state(&self, mailbox: MailboxId) -> StoreFuture<'_, (u32, u32, u64)> {
-        self.quick_read(move |s| Store::mailbox_state(s, mailbox))
+        self.quick_call(move |s| Store::mailbox_state(s, mailbox))
     }
 
     fn messages(&self, mailbox: MailboxId) -> StoreFuture<'_, Vec<MessageInfo>> {
-        self.quick_read(move |s| Store::messages(s, mailbox))
+        self.quick_call(move |s| Store::messages(s, mailbox))
     }
 
     fn mailbox_counts(&self, mailbox: MailboxId) -> StoreFuture<'_, crate::MailboxCounts> {
-        self.quick_read(move |s| Store::mailbox_counts(s, mailbox))
+        self.quick_call(move |s| Store::mailbox_counts(s, mailbox))
     }
 
     fn snapshot(&self, mailbox: MailboxId) -> StoreFuture<'_, (Vec<MessageInfo>, u64)> {
-        self.quick_read(move |s| Store::snapshot(s, mailbox))
+        self.quick_call(move |s| Store::snapshot(s, mailbox))
     }
 
     fn changes_since(&self, mailbox: MailboxId, modseq: u64) -> StoreFuture<'_, Changes> {
-        self.quick_read(move |s| Store::changes_since(s, mailbox, modseq))
+        self.quick_call(move |s| Store::changes_since(s, mailbox, modseq))
     }
 
     fn usage(&self, user: UserId) -> StoreFuture<'_, (u64, u64)> {
-        self.quick_read(move |s| Store::usage(s, user))
+        self.quick_call(move |s| Store::usage(s, user))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Change> {
@@ -184,7 +185,7 @@ impl MailStore for Store {
     }
 
     fn folders(&self, user: UserId) -> StoreFuture<'_, Vec<Folder>> {
-        self.quick_read(move |s| Store::folders(s, user))
+        self.quick_call(move |s| Store::folders(s, user))
     }
 
     fn create_folder<'a>(&'a self, user: UserId, name: &'a str) -> StoreFuture<'a, MailboxId> {
@@ -213,7 +214,7 @@ impl MailStore for Store {
     }
 
     fn subscriptions(&self, user: UserId) -> StoreFuture<'_, Vec<String>> {
-        self.quick_read(move |s| Store::subscriptions(s, user))
+        self.quick_call(move |s| Store::subscriptions(s, user))
     }
 
     fn set_subscribed<'a>(&'a self, user: UserId, name: &'a str, on: bool) -> StoreFuture<'a, ()> {
@@ -230,7 +231,7 @@ impl MailStore for Store {
         unchanged_since: Option<u64>,
     ) -> StoreFuture<'a, (Vec<FlagUpdate>, Vec<u32>)> {
         let (uids, given) = (owned(uids), given.to_vec());
-        self.quick_read(move |s| Store::store_flags(s, mailbox, &uids, op, &given, unchanged_since))
+        self.quick_call(move |s| Store::store_flags(s, mailbox, &uids, op, &given, unchanged_since))
     }
 
     fn copy<'a>(
@@ -255,19 +256,19 @@ impl MailStore for Store {
 
     fn expunge<'a>(&'a self, mailbox: MailboxId, uids: &'a [u32]) -> StoreFuture<'a, Vec<u32>> {
         let uids = owned(uids);
-        self.quick_read(move |s| Store::expunge(s, mailbox, &uids))
+        self.quick_call(move |s| Store::expunge(s, mailbox, &uids))
     }
 
     fn recent_from(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {
-        self.quick_read(move |s| Store::recent_from(s, mailbox))
+        self.quick_call(move |s| Store::recent_from(s, mailbox))
     }
 
     fn claim_recent(&self, mailbox: MailboxId, upto: u32) -> StoreFuture<'_, u32> {
-        self.quick_read(move |s| Store::claim_recent(s, mailbox, upto))
+        self.quick_call(move |s| Store::claim_recent(s, mailbox, upto))
     }
 
     fn recent_count(&self, mailbox: MailboxId) -> StoreFuture<'_, u32> {
-        self.quick_read(move |s| Store::recent_count(s, mailbox))
+        self.quick_call(move |s| Store::recent_count(s, mailbox))
     }
 
     fn spam_train(&self, training: SpamTraining) -> StoreFuture<'_, ()> {

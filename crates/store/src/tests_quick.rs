@@ -11,7 +11,7 @@ use std::thread::{self, ThreadId};
 /// Where a quick read of `inbox`'s state ran, and what it read.
 async fn state_from(store: &Store, inbox: MailboxId) -> (ThreadId, (u32, u32, u64)) {
     store
-        .quick_read(move |s| Ok((thread::current().id(), Store::mailbox_state(s, inbox)?)))
+        .quick_call(move |s| Ok((thread::current().id(), Store::mailbox_state(s, inbox)?)))
         .await
         .unwrap()
 }
@@ -89,11 +89,11 @@ async fn a_body_reads_the_same_quick_or_not() {
     assert!(quick.ends_with(b"the body\r\n"));
 }
 
-/// A relaxed write (STORE here) made through `quick_read`: which thread ran
+/// A relaxed write (STORE here) made through `quick_call`: which thread ran
 /// it, and the flags it left.
 async fn seen_from(store: &Store, inbox: MailboxId, uid: u32) -> ThreadId {
     let ran_on = store
-        .quick_read(move |s| {
+        .quick_call(move |s| {
             s.store_flags(inbox, &[uid], FlagOp::Add, &["\\Seen".into()], None)?;
             Ok(thread::current().id())
         })
