@@ -81,13 +81,15 @@ where
     Ok(out)
 }
 
-/// In quick mode, Ok only when `file` is at most [`QUICK_BODY`] long and
-/// every octet of it is in the page cache, so reading it will not wait on
-/// the disk: a `preadv2` with `RWF_NOWAIT` (Linux 4.14) of the whole file
-/// must return all of it. Outside quick mode, always Ok.
-pub(crate) fn cached(file: &File) -> Result<(), StoreError> {
+/// In quick mode, the whole of `file` when it is at most [`QUICK_BODY`]
+/// long and every octet of it is in the page cache, so reading it did not
+/// wait on the disk: a `preadv2` with `RWF_NOWAIT` (Linux 4.14) of the
+/// whole file must return all of it; else `WouldWait`. The caller serves
+/// these bytes rather than read the file a second time. Outside quick
+/// mode, Ok(None): nothing read.
+pub(crate) fn cached(file: &File) -> Result<Option<Vec<u8>>, StoreError> {
     if !active() {
-        return Ok(());
+        return Ok(None);
     }
     let len = file.metadata().map_err(|_| StoreError::WouldWait)?.len();
     if len > QUICK_BODY {
@@ -108,7 +110,7 @@ pub(crate) fn cached(file: &File) -> Result<(), StoreError> {
             Ok(n) => at += n,
         }
     }
-    Ok(())
+    Ok(Some(buf))
 }
 
 #[cfg(test)]
@@ -148,8 +150,8 @@ mod tests {
         std::fs::write(&large, vec![b'x'; QUICK_BODY as usize + 1]).unwrap();
         let large = File::open(&large).unwrap();
         assert!(
-            cached(&large).is_ok(),
-            "outside quick mode nothing is checked"
+            matches!(cached(&large), Ok(None)),
+            "outside quick mode nothing is checked nor read"
         );
         let mut one = [0u8; 1];
         let probe = rustix::io::preadv2(
@@ -164,8 +166,8 @@ mod tests {
             return;
         }
         attempt(|| {
-            // Just written, so in the page cache.
-            assert!(cached(&small).is_ok());
+            // Just written, so in the page cache: read whole, once.
+            assert_eq!(cached(&small).unwrap(), Some(vec![b'x'; 20_000]));
             assert!(matches!(cached(&large), Err(StoreError::WouldWait)));
         });
         // Dropped from the page cache (POSIX_FADV_DONTNEED on a clean file):

@@ -51,6 +51,16 @@ impl Store {
     /// the instant between a commit and the move into place (blob.rs).
     /// Encrypted or not, it reads as plaintext (crypt/body_file.rs).
     fn open_blob_file(&self, id: &BlobId) -> Result<Option<(BodyFile, PathBuf)>, StoreError> {
+        Ok(self.open_or_read(id)?.map(|(body, path, _)| (body, path)))
+    }
+
+    /// [`Store::open_blob_file`], and in quick mode the file's bytes as the
+    /// page-cache check read them (quick.rs `cached`), stored form.
+    #[allow(clippy::type_complexity)]
+    fn open_or_read(
+        &self,
+        id: &BlobId,
+    ) -> Result<Option<(BodyFile, PathBuf, Option<Vec<u8>>)>, StoreError> {
         let placed = self.blob_path(id);
         // Expunged, its unlink waiting for the fsync (lazy_sync.rs): gone.
         if self.inner.lazy.get().is_some_and(|l| l.doomed(&placed)) {
@@ -62,10 +72,10 @@ impl Store {
             match std::fs::File::open(&path) {
                 Ok(f) => {
                     // A quick read (quick.rs) reads only a file the page cache holds.
-                    crate::quick::cached(&f)?;
+                    let bytes = crate::quick::cached(&f)?;
                     let body = BodyFile::new(f, self.body_forms())
                         .map_err(|e| StoreError::io(&path, e))?;
-                    return Ok(Some((body, path)));
+                    return Ok(Some((body, path, bytes)));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(StoreError::io(&path, e)),
@@ -77,9 +87,13 @@ impl Store {
 
 impl BodyFiles for Store {
     fn read(&self, id: &BlobId) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some((mut file, path)) = self.open_blob_file(id)? else {
+        let Some((mut file, path, bytes)) = self.open_or_read(id)? else {
             return Ok(None);
         };
+        // A plaintext body the quick check read already: not read twice.
+        if let (BodyFile::Plain(_), Some(bytes)) = (&file, bytes) {
+            return Ok(Some(bytes));
+        }
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut file, &mut buf).map_err(|e| StoreError::io(&path, e))?;
         Ok(Some(buf))
