@@ -74,3 +74,29 @@ async fn a_held_body_dropped_unfinished_leaves_nothing_and_a_spilled_one_is_remo
     let left = crate::spool::files(&incoming).unwrap().len();
     assert_eq!(left, 0);
 }
+
+/// Directories are no longer created before every body (blob.rs `in_dir`):
+/// one removed under the store (or never made) is made again when a body
+/// needs it, for a held body, a spilled one and the move into `blobs/`.
+#[tokio::test]
+async fn bodies_are_kept_when_their_directories_are_missing() {
+    use crate::mailbox::MessageInfo;
+    let (_d, store, a, _b) = setup();
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    let spool = store.root().join("queue/incoming");
+    for size in [100, HOLD + 1] {
+        std::fs::remove_dir_all(&spool).unwrap();
+        std::fs::remove_dir_all(store.root().join("blobs")).unwrap();
+        let mut w = store.create_blob().await.unwrap();
+        let body = vec![b'z'; size];
+        w.write(&body).await.unwrap();
+        let blob = w.finish().await.unwrap();
+        let id = blob.id().clone();
+        store.append(inbox, blob, &[], 1).unwrap();
+        assert!(store.blob_path(&id).exists(), "moved into blobs/");
+        let got = crate::BodyFiles::read(&store, &id).unwrap();
+        assert_eq!(got.as_deref(), Some(&body[..]));
+    }
+    let listed: Vec<MessageInfo> = store.messages(inbox).unwrap();
+    assert_eq!(listed.len(), 2);
+}
