@@ -129,18 +129,40 @@ def test_250_comes_after_the_fsyncs(make_server, strace):
     assert_durable_before(calls, "250 2.0.0 OK: queued as", server.data)
 
 
-def test_append_ok_comes_after_the_fsyncs(make_server, strace):
+# A body of at most this many octets is kept in the database with its row
+# (crates/store/src/inline.rs, blob.rs HOLD); a larger one gets a file.
+INLINE_MAX = 64 * 1024
+
+
+def traced_append(make_server, strace, message: bytes):
+    """One APPEND under strace: (its system calls, its OK reply, the data dir)."""
     server = make_server(config=NO_TLS_NEEDED, listen=PLAIN_IMAP)
     c = imaplib.IMAP4(*server.addr("imap"), timeout=IO_TIMEOUT)
     c.login(ALICE, ALICE_PASSWORD)
     finish = strace(server.pid)
-    typ, data = c.append("INBOX", None, None, make_message(token()))
+    typ, data = c.append("INBOX", None, None, message)
     assert typ == "OK", data
     c.logout()
     calls = completed_calls(finish())
     tag_ok = re.compile(r"\b[A-Z]+\d+ OK \[APPENDUID ")
     reply = next(m.group(0) for call in calls if (m := tag_ok.search(call)))
-    assert_durable_before(calls, reply, server.data)
+    return calls, reply, server.data
+
+
+def test_append_of_a_large_body_ok_comes_after_the_fsyncs(make_server, strace):
+    big = make_message(token(), body=("y" * 78 + "\r\n") * (INLINE_MAX // 80 + 10))
+    assert len(big) > INLINE_MAX
+    calls, reply, data = traced_append(make_server, strace, big)
+    assert_durable_before(calls, reply, data)
+
+
+def test_a_small_append_is_durable_with_the_database_and_has_no_file(make_server, strace):
+    calls, reply, data = traced_append(make_server, strace, make_message(token()))
+    synced = synced_before(calls, reply)
+    wal = str(data / "db" / "postern.db-wal")
+    assert wal in synced, f"the database was not fsync'd before {reply!r}: {synced}"
+    files = [p for sub in ("blobs", "queue/incoming") for p in (data / sub).rglob("*") if p.is_file()]
+    assert not files, f"a body kept in the database also left a file: {files}"
 
 
 # ---------------------------------------------------------------- kill -9 during APPENDs

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from harness import ALICE, ALICE_PASSWORD, IO_TIMEOUT, make_message, token, wait_until
-from test_durability import NO_TLS_NEEDED, PLAIN_IMAP, completed_calls, strace  # noqa: F401
+from test_durability import INLINE_MAX, NO_TLS_NEEDED, PLAIN_IMAP, completed_calls, strace  # noqa: F401
 
 # crates/store/src/lazy_sync.rs LAZY_SYNC_DELAY (0.5 s), with room for a loaded host.
 SYNCED_WITHIN = 5.0
@@ -37,8 +37,12 @@ def session(make_server):
     server = make_server(config=NO_TLS_NEEDED, listen=PLAIN_IMAP)
     c = imaplib.IMAP4(*server.addr("imap"), timeout=IO_TIMEOUT)
     c.login(ALICE, ALICE_PASSWORD)
+    # Bodies above INLINE_MAX, so each has a file of its own for an expunge
+    # to unlink (a smaller one is kept in the database: its row goes with
+    # the expunge's transaction, crates/store/src/inline.rs).
+    body = ("z" * 78 + "\r\n") * (INLINE_MAX // 80 + 10)
     for _ in range(2):
-        typ, data = c.append("INBOX", None, None, make_message(token()))
+        typ, data = c.append("INBOX", None, None, make_message(token(), body=body))
         assert typ == "OK", data
     typ, _ = c.select("INBOX")
     assert typ == "OK"

@@ -4,7 +4,11 @@
 //! is already fsync'd by [`crate::BlobWriter::finish`]; its spool directory
 //! is fsync'd, the rows are committed in one transaction and the WAL is
 //! fsync'd, all before the OK, and only then is the file moved into `blobs/`
-//! (a crash in between is repaired by [`Store::recover`]). An append is one
+//! (a crash in between is repaired by [`Store::recover`]). A body of at most
+//! [`crate::blob::HOLD`] octets finished with
+//! [`crate::BlobWriter::finish_inline`] has no file: it is written into the
+//! database in the same transaction as its row (inline.rs), so the WAL's
+//! fsync makes both durable at once. An append is one
 //! message at a time and needs its UID at once, so it commits directly
 //! rather than through the group committer.
 //!
@@ -20,7 +24,8 @@ use crate::blob::{sync_dir, FinishedBlob};
 use crate::flags::canonical_flags;
 use crate::mailbox::{self, Change, MailboxId};
 use crate::{Store, StoreError, UserId};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
+use std::path::Path;
 
 /// One message of an APPEND: its body, flags and INTERNALDATE (Unix seconds).
 #[derive(Debug)]
@@ -74,10 +79,16 @@ impl Store {
     ) -> Result<Vec<Result<(u32, Vec<u32>), StoreError>>, StoreError> {
         let dirs: std::collections::BTreeSet<_> = commands
             .iter()
-            .flat_map(|(_, u)| u.iter().map(|u| u.body.dir().to_path_buf()))
+            .flat_map(|(_, u)| u.iter().filter_map(|u| u.body.dir().map(Path::to_path_buf)))
             .collect();
         for d in &dirs {
             sync_dir(d)?;
+        }
+        if commands
+            .iter()
+            .any(|(_, u)| u.iter().any(|u| u.body.inline_bytes().is_some()))
+        {
+            self.start_spiller();
         }
         let mut conn = self.conn();
         // Committed without its fsync, which follows once the write lock is
@@ -144,8 +155,7 @@ fn insert_all(
     for u in uploads {
         let flags = canonical_flags(u.flags.iter().map(String::as_str));
         let (id, size) = (u.body.id(), u.body.size());
-        tx.prepare_cached("INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)")?
-            .execute(params![id.as_str(), size as i64])?;
+        crate::inline::record(tx, &u.body, 0)?;
         uids.push(mailbox::append(
             tx,
             mailbox,

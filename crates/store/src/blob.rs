@@ -244,6 +244,20 @@ impl BlobWriter {
         Ok(self.finished())
     }
 
+    /// Like [`BlobWriter::finish`], but a body still held in memory (at
+    /// most [`HOLD`] octets) is kept in the database with its message row
+    /// (inline.rs) instead of a file: no file, no fsync of its own. For
+    /// bodies committed with [`Store::append_batch`] (IMAP APPEND).
+    pub async fn finish_inline(mut self) -> Result<FinishedBlob, StoreError> {
+        let Some(held) = self.held.take() else {
+            return self.finish().await;
+        };
+        let mut blob = self.finished();
+        blob.path = PathBuf::new();
+        blob.inline = Some(held);
+        Ok(blob)
+    }
+
     /// The finished body; the writer no longer deletes the file.
     fn finished(&mut self) -> FinishedBlob {
         self.file = None;
@@ -252,13 +266,18 @@ impl BlobWriter {
             path: std::mem::take(&mut self.path),
             size: self.written,
             keys: self.keys.clone(),
+            inline: None,
         }
     }
 }
 
 /// A held body's file created, written (sealed when `keys` are given) and
 /// fsync'd in one go, on a blocking thread; removed again if any step fails.
-fn write_whole(path: &Path, keys: Option<&AtRestKeys>, body: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_whole(
+    path: &Path,
+    keys: Option<&AtRestKeys>,
+    body: &[u8],
+) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = in_dir(path, |p| {
         std::fs::OpenOptions::new()
@@ -295,12 +314,26 @@ impl Drop for BlobWriter {
 }
 
 /// A body on disk, fsync'd, not yet referenced by any row. Dropping it deletes the file.
-#[derive(Debug)]
+/// Or a body kept inline (inline.rs): its bytes, written with its row.
 pub struct FinishedBlob {
     pub(crate) id: BlobId,
+    /// Empty for an inline body.
     pub(crate) path: PathBuf,
     pub(crate) size: u64,
     keys: Option<Arc<AtRestKeys>>,
+    inline: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for FinishedBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the bytes of an inline body (a message).
+        f.debug_struct("FinishedBlob")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("size", &self.size)
+            .field("inline", &self.inline.is_some())
+            .finish()
+    }
 }
 
 impl FinishedBlob {
@@ -315,6 +348,9 @@ impl FinishedBlob {
     /// The body read back as plaintext, encrypted or not (DKIM signing);
     /// blocking, so call it on a blocking thread.
     pub fn reader(&self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        if let Some(bytes) = &self.inline {
+            return Ok(Box::new(std::io::Cursor::new(bytes.clone())));
+        }
         let file = std::fs::File::open(&self.path)?;
         // Sealed exactly when it was written with keys (BlobWriter).
         let forms = match self.keys.as_deref() {
@@ -324,15 +360,28 @@ impl FinishedBlob {
         Ok(Box::new(crate::crypt::BodyFile::new(file, forms)?))
     }
 
-    pub(crate) fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
+    /// The spool directory to fsync before the commit; None for an inline
+    /// body, which has no file.
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        match self.inline {
+            Some(_) => None,
+            None => Some(self.path.parent().unwrap_or(Path::new("."))),
+        }
+    }
+
+    /// The bytes of a body kept inline (inline.rs).
+    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
+        self.inline.as_deref()
     }
 
     /// Called once a commit references the file: moves it to its place in
     /// `blobs/`. A failure here is repaired by [`Store::recover`] at next start.
+    /// An inline body is in its row already.
     pub(crate) fn keep(mut self, blobs: &Path) {
         let incoming = std::mem::take(&mut self.path);
-        let _ = place(&incoming, blobs, &self.id);
+        if self.inline.is_none() {
+            let _ = place(&incoming, blobs, &self.id);
+        }
     }
 }
 
@@ -366,7 +415,7 @@ pub(crate) fn take_if_dead(tx: &Transaction<'_>, id: &str) -> Result<Vec<BlobId>
 }
 
 /// Moves a committed body from `incoming` to `blobs/XX/ID`.
-fn place(incoming: &Path, blobs: &Path, id: &BlobId) -> std::io::Result<()> {
+pub(crate) fn place(incoming: &Path, blobs: &Path, id: &BlobId) -> std::io::Result<()> {
     let to = blobs.join(id.shard()).join(id.as_str());
     in_dir(&to, |to| std::fs::rename(incoming, to))
 }
@@ -435,6 +484,15 @@ impl Store {
                 std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
                 removed += 1;
             }
+        }
+        // Bodies a previous run kept inline still get their files (spill.rs).
+        let inline: i64 =
+            self.conn()
+                .query_row("SELECT EXISTS (SELECT 1 FROM inline_bodies)", [], |r| {
+                    r.get(0)
+                })?;
+        if inline != 0 {
+            self.start_spiller();
         }
         Ok((placed, removed))
     }

@@ -9,7 +9,7 @@
 use crate::blob::{sync_dir, FinishedBlob};
 use crate::mailbox::{self, Change};
 use crate::{BlobId, Store, StoreError, UserId};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -172,7 +172,7 @@ fn commit_batch(
 ) -> bool {
     let dirs: BTreeSet<PathBuf> = batch
         .iter()
-        .map(|j| j.delivery.blob.dir().to_path_buf())
+        .filter_map(|j| j.delivery.blob.dir().map(Path::to_path_buf))
         .collect();
     if let Some(e) = dirs.iter().find_map(|d| sync_dir(d).err()) {
         fail_all(batch, &e);
@@ -270,10 +270,7 @@ pub(crate) fn apply(
     touched: &mut Vec<Change>,
 ) -> Result<Committed, StoreError> {
     let id = d.blob.id().clone();
-    tx.execute(
-        "INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 0)",
-        params![id.as_str(), d.blob.size() as i64],
-    )?;
+    crate::inline::record(tx, &d.blob, 0)?;
     let mut delivered = 0;
     for user in &d.local {
         // A user deleted since RCPT simply gets nothing.

@@ -95,6 +95,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version < 21 {
         conn.execute_batch(SCHEMA_V21)?;
     }
+    if version < 22 {
+        conn.execute_batch(crate::inline::SCHEMA_V22)?;
+    }
     Ok(())
 }
 
@@ -470,7 +473,7 @@ mod tests {
     use super::*;
 
     /// The newest schema version: what every migration test ends at.
-    const LATEST: i64 = 21;
+    const LATEST: i64 = 22;
 
     #[test]
     fn v6_database_gains_delegations_and_size_limits() {

@@ -45,6 +45,7 @@ pub mod folders;
 pub mod greylist;
 mod ids;
 pub mod import;
+mod inline;
 mod lazy_sync;
 pub mod mailbox;
 pub mod outbound;
@@ -60,6 +61,7 @@ mod server_key;
 pub mod shared_db;
 pub mod spam_model;
 pub mod spam_rules;
+mod spill;
 mod spool;
 mod sqlite_api;
 pub mod subscriptions;
@@ -113,6 +115,8 @@ struct Inner {
     committer: OnceLock<commit::Committer>,
     /// Fsyncs flag changes and expunges within a second (lazy_sync.rs).
     lazy: OnceLock<lazy_sync::LazySync>,
+    /// Whether the thread that gives old inline bodies their files runs (spill.rs).
+    spiller: OnceLock<bool>,
     changes: broadcast::Sender<Change>,
     /// Woken when remote recipients are queued or the queue is changed.
     queue_wakeup: Arc<Notify>,
@@ -151,6 +155,7 @@ impl Store {
                 readers: readers::Readers::new(&db_path, keys),
                 committer: OnceLock::new(),
                 lazy: OnceLock::new(),
+                spiller: OnceLock::new(),
                 changes,
                 queue_wakeup: Arc::new(Notify::new()),
                 keys: OnceLock::new(),
@@ -293,6 +298,8 @@ mod tests_append;
 mod tests_archive;
 #[cfg(test)]
 mod tests_imap;
+#[cfg(test)]
+mod tests_inline;
 #[cfg(test)]
 mod tests_list_index;
 #[cfg(test)]

@@ -58,13 +58,12 @@ impl Store {
         blob: FinishedBlob,
         env: &QuarantineEnvelope,
     ) -> Result<i64, StoreError> {
-        sync_dir(blob.dir())?;
+        if let Some(dir) = blob.dir() {
+            sync_dir(dir)?;
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO blobs (id, size, refs) VALUES (?1, ?2, 1)",
-            params![blob.id().as_str(), blob.size() as i64],
-        )?;
+        crate::inline::record(&tx, &blob, 1)?;
         tx.execute(
             "INSERT INTO av_quarantine (blob_id, size, sender, recipients, local, remote, reason, received,
                                         smtputf8, prepend)

@@ -47,17 +47,13 @@ impl Store {
         })
     }
 
-    /// Opens a committed body: from `blobs/`, or from `queue/incoming/` in
-    /// the instant between a commit and the move into place (blob.rs).
-    /// Encrypted or not, it reads as plaintext (crypt/body_file.rs).
-    fn open_blob_file(&self, id: &BlobId) -> Result<Option<(BodyFile, PathBuf)>, StoreError> {
-        Ok(self.open_or_read(id)?.map(|(body, path, _)| (body, path)))
-    }
-
-    /// [`Store::open_blob_file`], and in quick mode the file's bytes as the
+    /// Opens a committed body's file: from `blobs/`, or from
+    /// `queue/incoming/` in the instant between a commit and the move into
+    /// place (blob.rs). Encrypted or not, it reads as plaintext
+    /// (crypt/body_file.rs). In quick mode, also the file's bytes as the
     /// page-cache check read them (quick.rs `cached`), stored form.
     #[allow(clippy::type_complexity)]
-    fn open_or_read(
+    fn open_blob_file(
         &self,
         id: &BlobId,
     ) -> Result<Option<(BodyFile, PathBuf, Option<Vec<u8>>)>, StoreError> {
@@ -85,25 +81,57 @@ impl Store {
     }
 }
 
+/// A body found: its file (with, in quick mode, the bytes the page-cache
+/// check read), or its bytes kept in the database (inline.rs).
+enum Found {
+    File(BodyFile, PathBuf, Option<Vec<u8>>),
+    Inline(Vec<u8>),
+}
+
+impl Store {
+    /// Looks for body `id` as a file, then in the database, then as a file
+    /// again: a spill (spill.rs) places the file before it deletes the
+    /// row, so a body moving meanwhile is seen by one of the three looks.
+    fn find_body(&self, id: &BlobId) -> Result<Option<Found>, StoreError> {
+        if let Some((file, path, bytes)) = self.open_blob_file(id)? {
+            return Ok(Some(Found::File(file, path, bytes)));
+        }
+        if let Some(bytes) = crate::inline::read(&*self.reader()?, id.as_str())? {
+            return Ok(Some(Found::Inline(bytes)));
+        }
+        Ok(self
+            .open_blob_file(id)?
+            .map(|(file, path, bytes)| Found::File(file, path, bytes)))
+    }
+}
+
 impl BodyFiles for Store {
     fn read(&self, id: &BlobId) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some((mut file, path, bytes)) = self.open_or_read(id)? else {
-            return Ok(None);
+        let (mut file, path) = match self.find_body(id)? {
+            None => return Ok(None),
+            Some(Found::Inline(bytes)) => return Ok(Some(bytes)),
+            // A plaintext body the quick check read already: not read twice.
+            Some(Found::File(BodyFile::Plain(_), _, Some(bytes))) => return Ok(Some(bytes)),
+            Some(Found::File(file, path, _)) => (file, path),
         };
-        // A plaintext body the quick check read already: not read twice.
-        if let (BodyFile::Plain(_), Some(bytes)) = (&file, bytes) {
-            return Ok(Some(bytes));
-        }
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut file, &mut buf).map_err(|e| StoreError::io(&path, e))?;
         Ok(Some(buf))
     }
 
     fn open(&self, id: &BlobId) -> Result<Option<Box<dyn std::io::Read + Send>>, StoreError> {
-        Ok(self
-            .open_blob_file(id)?
-            .map(|(f, _)| Box::new(f) as Box<dyn std::io::Read + Send>))
+        Ok(self.find_body(id)?.map(|found| match found {
+            Found::File(file, ..) => Box::new(file) as Box<dyn std::io::Read + Send>,
+            Found::Inline(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        }))
     }
+}
+
+/// A body [`MailStore::open_body`] found: a file and its length, or bytes
+/// kept inline.
+enum Opened {
+    File(BodyFile, u64),
+    Inline(Vec<u8>),
 }
 
 fn owned(uids: &[u32]) -> Vec<u32> {
@@ -114,16 +142,27 @@ impl MailStore for Store {
     fn open_body<'a>(&'a self, id: &'a BlobId) -> StoreFuture<'a, Option<Body>> {
         let id = id.clone();
         let opened = self.blocking(move |s| {
-            let Some((file, path)) = s.open_blob_file(&id)? else {
-                return Ok(None);
-            };
-            let len = file.len().map_err(|e| StoreError::io(&path, e))?;
-            Ok(Some((file, len)))
+            Ok(match s.find_body(&id)? {
+                None => None,
+                Some(Found::Inline(bytes)) => Some(Opened::Inline(bytes)),
+                Some(Found::File(file, path, _)) => {
+                    let len = file.len().map_err(|e| StoreError::io(&path, e))?;
+                    Some(Opened::File(file, len))
+                }
+            })
         });
         Box::pin(async move {
-            Ok(opened.await?.map(|(file, len)| match file {
-                BodyFile::Plain(f) => Body::new(Box::new(tokio::fs::File::from_std(f)), len),
-                encrypted => Body::new(Box::new(AsyncBodyFile::new(encrypted, len)), len),
+            Ok(opened.await?.map(|opened| match opened {
+                Opened::File(BodyFile::Plain(f), len) => {
+                    Body::new(Box::new(tokio::fs::File::from_std(f)), len)
+                }
+                Opened::File(encrypted, len) => {
+                    Body::new(Box::new(AsyncBodyFile::new(encrypted, len)), len)
+                }
+                Opened::Inline(bytes) => {
+                    let len = bytes.len() as u64;
+                    Body::new(Box::new(std::io::Cursor::new(bytes)), len)
+                }
             }))
         })
     }

@@ -359,7 +359,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Makes the message durable and answers with its UID (RFC 4315 §3).
     async fn append_commit(&mut self, t: Target, w: BlobWriter) -> Reply {
-        let blob = match w.finish().await {
+        let blob = match w.finish_inline().await {
             Ok(b) => b,
             Err(e) => return Reply::from_store(&e),
         };

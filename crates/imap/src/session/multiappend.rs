@@ -94,7 +94,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Err(r) => return self.abandon(r).await,
             };
             let body = match received {
-                Ok(w) => w.finish().await.map_err(|e| Reply::from_store(&e)),
+                Ok(w) => w.finish_inline().await.map_err(|e| Reply::from_store(&e)),
                 Err(r) => Err(r),
             };
             match body {

@@ -46,6 +46,7 @@ pub async fn restore_user(
     let keys = crypt.as_ref().map(|(k, _)| k.clone());
     let forms = crate::crypt::Forms::of(crypt.as_ref().map(|(k, mode)| (&**k, *mode)));
     let old = open_old(backup_dir, keys.as_deref())?;
+    let inline = has_inline_bodies(&old)?;
     let folders = old_folders(&old, address, only)?;
     if folders.is_empty() {
         return Err(StoreError::NotFound(format!(
@@ -64,9 +65,14 @@ pub async fn restore_user(
         let messages = old_messages(&old, mailbox)?;
         for msg in &messages {
             let path = backup_dir.join(super::blob_rel(&msg.blob));
+            let flags: Vec<String> = msg.flags.split_whitespace().map(String::from).collect();
+            // Kept in the backup's database (inline.rs), or in a file of its own.
+            if let Some(bytes) = old_inline(&old, inline, &msg.blob)? {
+                copy_in(store, new, &bytes[..], &path, &flags, msg.date).await?;
+                continue;
+            }
             let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
             let body = BodyFile::new(file, forms).map_err(|e| StoreError::io(&path, e))?;
-            let flags: Vec<String> = msg.flags.split_whitespace().map(String::from).collect();
             copy_in(store, new, body, &path, &flags, msg.date).await?;
         }
         progress(&format!("{target}: {} messages", messages.len()));
@@ -96,6 +102,24 @@ async fn copy_in(
     }
     let blob = w.finish().await?;
     Ok(store.append(mailbox, blob, flags, date)?.1)
+}
+
+/// Whether the backup's database can hold bodies inline (made by a
+/// version with inline.rs).
+fn has_inline_bodies(conn: &Connection) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'inline_bodies'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+fn old_inline(conn: &Connection, inline: bool, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    match inline {
+        true => crate::inline::read(conn, id),
+        false => Ok(None),
+    }
 }
 
 fn open_old(dir: &Path, keys: Option<&AtRestKeys>) -> Result<Connection, StoreError> {

@@ -58,8 +58,12 @@ fn copy_all(src: &Connection, dst: &mut Connection) -> Result<(), StoreError> {
     ))
 }
 
+/// The bodies the snapshot references that have a file: not those kept in
+/// the database itself (inline.rs), which the snapshot carries.
 fn blob_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
-    let mut st = conn.prepare("SELECT id FROM blobs ORDER BY id")?;
+    let mut st = conn.prepare(
+        "SELECT id FROM blobs WHERE id NOT IN (SELECT id FROM inline_bodies) ORDER BY id",
+    )?;
     let ids = st
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;

@@ -355,3 +355,30 @@ fn new_databases_use_hmac_sha256_and_old_sha512_ones_still_open() {
     let v: String = r.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
     assert_eq!(v, "old");
 }
+
+/// On an encrypted store a body kept inline is encrypted with the database,
+/// and the file a spill gives it is sealed: never plaintext on disk.
+#[tokio::test]
+async fn an_inline_body_and_its_spilled_file_stay_encrypted() {
+    use crate::api::BodyFiles;
+    let d = tempfile::tempdir().unwrap();
+    let k = Arc::new(keys());
+    let store = crate::Store::open_with_keys(d.path(), Some((k.clone(), Mode::On))).unwrap();
+    let a = crate::tests::add_user(&store, "alice@example.org", 0);
+    let inbox = store.mailbox(a, "INBOX").unwrap().unwrap();
+    let mut w = store.create_blob().await.unwrap();
+    w.write(MARK).await.unwrap();
+    let blob = w.finish_inline().await.unwrap();
+    let id = blob.id().clone();
+    store.append(inbox, blob, &[], 1).unwrap();
+    // Checkpointed, so nothing is only in the WAL.
+    store
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    assert!(grep(d.path(), b"marker-8c1d2f").is_empty());
+    assert_eq!(store.spill_inline(crate::ids::now() + 1, 10).unwrap(), 1);
+    assert!(store.blob_path(&id).is_file());
+    assert!(grep(d.path(), b"marker-8c1d2f").is_empty());
+    assert_eq!(BodyFiles::read(&store, &id).unwrap().unwrap(), MARK);
+}

@@ -213,7 +213,7 @@ impl Store {
         for dir in reports
             .iter()
             .filter_map(|r| r.notice.as_ref())
-            .map(|n| n.blob.dir().to_path_buf())
+            .filter_map(|n| n.blob.dir().map(std::path::Path::to_path_buf))
         {
             sync_dir(&dir)?;
         }
