@@ -8,6 +8,14 @@ use std::time::Duration;
 /// How long a writer waits for another (the server, a CLI command) to finish.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// WAL pages after which a commit checkpoints (SQLite's default: 1000,
+/// ~4 MB). Small APPENDed bodies are written into the database (inline.rs),
+/// so the WAL fills several times faster than with rows alone; a page
+/// rewritten many times between two checkpoints is copied to the database
+/// once, so fewer, larger checkpoints copy less (issue 18: +4.5 % imaptest
+/// commands/s at 10,000 against 1,000). The WAL stays within ~40 MB.
+pub(crate) const WAL_AUTOCHECKPOINT: u32 = 10_000;
+
 pub(crate) fn open(
     path: &Path,
     keys: Option<&crate::crypt::AtRestKeys>,
@@ -26,6 +34,12 @@ pub(crate) fn open(
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // It answers with the value set, so a query, not an execute.
+    conn.query_row(
+        &format!("PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}"),
+        [],
+        |_| Ok(()),
+    )?;
     migrate(&conn)?;
     Ok(conn)
 }

@@ -54,9 +54,9 @@ pub(crate) struct LazySync {
 
 /// Quick relaxed commits between two made on the blocking pool. A quick one
 /// never checkpoints (that would fsync on a runtime thread), so the next on
-/// the pool does when the WAL is past SQLite's `wal_autocheckpoint` (1000
-/// pages, the default, left as it is); a STORE or EXPUNGE writes a few
-/// pages, so this keeps the WAL within a few times that.
+/// the pool does when the WAL is past `wal_autocheckpoint`
+/// ([`crate::db::WAL_AUTOCHECKPOINT`] pages); a STORE or EXPUNGE writes a
+/// few pages, so this keeps the WAL within a few times that.
 pub(crate) const QUICK_COMMITS: u32 = 200;
 
 impl LazySync {
@@ -184,15 +184,16 @@ fn relax(conn: &Connection, quick: bool) -> Result<(), StoreError> {
 
 /// A quick relaxed write's settings (`on`), or every other write's: no
 /// wait for another connection's write lock, and no checkpoint at commit;
-/// else the busy timeout and SQLite's default `wal_autocheckpoint`.
+/// else the busy timeout and [`crate::db::WAL_AUTOCHECKPOINT`].
 fn quick_settings(conn: &Connection, on: bool) -> Result<(), StoreError> {
-    let (busy, checkpoint) = match on {
-        true => (Duration::ZERO, "PRAGMA wal_autocheckpoint = 0"),
-        false => (crate::db::BUSY_TIMEOUT, "PRAGMA wal_autocheckpoint = 1000"),
+    let (busy, pages) = match on {
+        true => (Duration::ZERO, 0),
+        false => (crate::db::BUSY_TIMEOUT, crate::db::WAL_AUTOCHECKPOINT),
     };
     conn.busy_timeout(busy)?;
     // It answers with the value set, so a query, not an execute.
-    conn.prepare_cached(checkpoint)?.query_row([], |_| Ok(()))?;
+    conn.prepare_cached(&format!("PRAGMA wal_autocheckpoint = {pages}"))?
+        .query_row([], |_| Ok(()))?;
     Ok(())
 }
 
@@ -311,7 +312,10 @@ mod tests {
             crate::quick::attempt(|| relaxed(&mut conn, |_| Err(StoreError::Unavailable)));
         assert!(failed.is_err());
         assert_eq!(value(&conn, "busy_timeout"), 10_000);
-        assert_eq!(value(&conn, "wal_autocheckpoint"), 1000);
+        assert_eq!(
+            value(&conn, "wal_autocheckpoint"),
+            crate::db::WAL_AUTOCHECKPOINT as i64
+        );
         assert_eq!(value(&conn, "synchronous"), 2);
     }
 

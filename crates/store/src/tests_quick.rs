@@ -175,7 +175,11 @@ async fn quick_writes_never_checkpoint_and_leave_one_in_so_many_to_the_pool() {
         .unwrap(); // on the pool
     for n in 0..crate::lazy_sync::QUICK_COMMITS as usize {
         assert!(quick(n).is_ok(), "quick write {n}");
-        assert_eq!(autocheckpoint(&store), 1000, "put back after each");
+        assert_eq!(
+            autocheckpoint(&store),
+            crate::db::WAL_AUTOCHECKPOINT as i64,
+            "put back after each"
+        );
     }
     assert!(
         matches!(quick(0), Err(StoreError::WouldWait)),
